@@ -1,0 +1,35 @@
+# SendIt: `make run` starts the server, `make test` runs the whole suite.
+VENV     := .venv
+PYTHON   := $(VENV)/bin/python
+CHROMIUM := /usr/lib/chromium/chromium
+HOST     ?= 127.0.0.1
+PORT     ?= 8080
+PYTEST_ARGS ?=
+# A private network namespace holding only `lo`: tests see loopback and nothing else.
+IN_NETNS := unshare -rn sh -c 'PATH="$$PATH:/usr/sbin:/sbin"; ip link set lo up && exec "$$@"' sh
+
+.PHONY: run test install chromium clean
+
+$(PYTHON):
+	python3 -m venv $(VENV)
+
+run: $(PYTHON)
+	$(PYTHON) -m pip install --quiet .
+	$(VENV)/bin/sendit-server --host $(HOST) --port $(PORT)
+
+install: $(PYTHON)
+	$(PYTHON) -m pip install --quiet '.[test]'
+
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && apt-get install -y -q chromium; \
+	  else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; \
+	fi
+
+# pytest runs from the venv's script, not `python -m`, so the tests import the
+# installed package (and its packaged web UI), not the source tree.
+test: install chromium
+	$(IN_NETNS) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache

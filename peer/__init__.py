@@ -1,0 +1,1 @@
+"""SendIt Python peer: the data-channel transfer protocol and, later, the `sendit` CLI."""

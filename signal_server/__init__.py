@@ -1,0 +1,1 @@
+"""SendIt signalling server: introduces two peers that hold the same code."""

@@ -1,0 +1,95 @@
+"""The aiohttp application: web UI, security headers and the socket.io endpoint."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import socketio
+from aiohttp import web
+
+from .config import ServerConfig
+from .signalling import Signalling
+
+# Nothing but this server may supply script, style, images or connections: no inline
+# script, no third-party origin. ``blob:`` images/links are the received files.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "connect-src 'self'",
+    "media-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), geolocation=(), microphone=(self)",
+}
+
+CONFIG_KEY = web.AppKey("config", ServerConfig)
+SIGNALLING_KEY = web.AppKey("signalling", Signalling)
+
+
+def web_root() -> Path:
+    """Where the web UI is: inside the installed package, or ``web/`` in a source checkout."""
+    packaged = Path(str(resources.files("signal_server"))) / "web"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "web"
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        response = exc
+    response.headers.update(SECURITY_HEADERS)
+    if isinstance(response, web.HTTPException):
+        raise response
+    return response
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
+    app = web.Application(middlewares=[security_headers])
+    app[CONFIG_KEY] = config
+
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        # One task per event would let a client's trickled ICE candidate overtake its
+        # offer; handling events in arrival order keeps each client's signals in order.
+        async_handlers=False,
+        transports=["websocket"],
+        cors_allowed_origins=[],
+        max_http_buffer_size=256 * 1024,
+    )
+    sio.attach(app)
+    signalling = Signalling(sio, config)
+    app[SIGNALLING_KEY] = signalling
+
+    async def start_signalling(_app: web.Application) -> None:
+        signalling.start()
+
+    async def stop_signalling(_app: web.Application) -> None:
+        await signalling.close()
+
+    app.on_startup.append(start_signalling)
+    app.on_cleanup.append(stop_signalling)
+
+    root = web_root()
+
+    async def index(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(root / "index.html")
+
+    app.router.add_get("/", index)
+    app.router.add_static("/", root, append_version=False)
+    return app

@@ -1,0 +1,102 @@
+"""Shared fixtures: the server, socket.io clients, and one Chromium for the session.
+
+The suite is meant to run inside a private network namespace that holds only ``lo``
+(``make test`` does this), so every candidate pair is loopback and nothing can leave
+the machine. In CI (``CI=true``) running outside one, or skipping any test, is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from support import Client, RunningServer, running_server
+
+CHROMIUM = Path(os.environ.get("SENDIT_CHROMIUM", "/usr/lib/chromium/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def in_private_network_namespace() -> bool:
+    return sorted(os.listdir("/sys/class/net")) == ["lo"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if IN_CI and not in_private_network_namespace():
+        pytest.exit("CI runs the suite in a private network namespace: use `make test`",
+                    returncode=1)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter else 0
+    if IN_CI and skipped:
+        reporter.write_line(f"FAILED: {skipped} test(s) skipped; CI runs every test", red=True)
+        session.exitstatus = 1
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[RunningServer]:
+    async with running_server() as running:
+        yield running
+
+
+@pytest.fixture
+async def connect(server: RunningServer) -> AsyncIterator[Callable[[], Awaitable[Client]]]:
+    """Factory of socket.io clients connected to ``server``; all closed at the end."""
+    clients: list[Client] = []
+
+    async def make() -> Client:
+        client = await Client().connect(server.url)
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        await client.close()
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """One headless Chromium for the whole session (it costs ~1 s and ~400 MiB)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it "
+                    "(apt-get install chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        await browser.close()
+
+
+@pytest.fixture
+async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """Factory of browser contexts, each one person, with what loopback WebRTC needs."""
+    contexts: list[Any] = []
+
+    async def make() -> Any:
+        context = await browser.new_context(accept_downloads=True)
+        # Chromium offers loopback ICE candidates only to pages allowed a microphone.
+        await context.grant_permissions(["microphone"])
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        await context.close()
