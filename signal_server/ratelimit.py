@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from typing import Callable
 
 
@@ -14,7 +14,8 @@ class FailureLimiter:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        # Ordered by latest failure, oldest first, so stale addresses are pruned from the front.
+        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
 
     def _recent(self, address: str) -> deque[float] | None:
         failures = self._failures.get(address)
@@ -38,6 +39,15 @@ class FailureLimiter:
         if failures is None:
             failures = self._failures[address] = deque()
         failures.append(self._clock())
+        self._failures.move_to_end(address)
+        # Forget addresses whose latest failure has left the window, so addresses that
+        # fail once and never come back do not pile up.
+        horizon = self._clock() - self.window
+        while self._failures:
+            oldest = next(iter(self._failures.values()))
+            if oldest[-1] > horizon:
+                break
+            self._failures.popitem(last=False)
 
     def __len__(self) -> int:
         """Addresses currently remembered (memory is bounded by recent failures)."""

@@ -57,6 +57,8 @@ class Departure:
 
     pairing: Pairing
     peer: str | None
+    #: The leaver's role, taken before the pairing forgot them.
+    role: str
 
 
 class CodeRegistry:
@@ -111,7 +113,7 @@ class CodeRegistry:
         if pairing.used:
             raise CodeUsed()
         if not self._waiting(pairing):
-            self._forget(pairing)
+            # Left for expire(), so the sender is still told the code expired.
             raise CodeNotFound()
         pairing.receiver = receiver
         pairing.used = True
@@ -147,6 +149,7 @@ class CodeRegistry:
         if pairing is None:
             return None
         peer = pairing.peer_of(member)
+        role = pairing.role_of(member)
         if member == pairing.sender:
             pairing.sender = None
         else:
@@ -156,7 +159,7 @@ class CodeRegistry:
         elif not pairing.used:
             # A sender who leaves before anyone joined takes the code with it.
             self._forget(pairing)
-        return Departure(pairing=pairing, peer=peer)
+        return Departure(pairing=pairing, peer=peer, role=role)
 
     def end(self, member: str) -> Pairing | None:
         """End ``member``'s pair for both members (cancelled or done)."""

@@ -161,7 +161,7 @@ class Signalling:
     async def _leave(self, sid: str) -> None:
         departure = self.registry.leave(sid)
         if departure is not None and departure.peer is not None:
-            await self.sio.emit("peer_left", {"role": departure.pairing.role_of(sid)},
+            await self.sio.emit("peer_left", {"role": departure.role},
                                 to=departure.peer)
 
     async def _expire_codes(self) -> None:

@@ -1,0 +1,45 @@
+/**
+ * Entry point of the page: switches between Send and Receive, and opens a share
+ * link (`/#CODE`) straight into Receive.
+ * @module app
+ */
+
+import { setupReceivePage } from "./receive-page.js";
+import { setupSendPage } from "./send-page.js";
+
+const TABS = { send: "send-view", receive: "receive-view" };
+
+function show(name) {
+  for (const [tab, view] of Object.entries(TABS)) {
+    const active = tab === name;
+    document.getElementById(view).hidden = !active;
+    const button = document.getElementById(`tab-${tab}`);
+    button.setAttribute("aria-selected", String(active));
+    button.tabIndex = active ? 0 : -1;
+  }
+}
+
+setupSendPage();
+const receive = setupReceivePage();
+
+for (const tab of Object.keys(TABS)) {
+  document.getElementById(`tab-${tab}`).addEventListener("click", () => show(tab));
+}
+document.querySelector("[role=tablist]").addEventListener("keydown", (event) => {
+  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+  const next = document.getElementById("send-view").hidden ? "send" : "receive";
+  show(next);
+  document.getElementById(`tab-${next}`).focus();
+});
+
+const linked = decodeURIComponent(location.hash.slice(1));
+if (linked) {
+  show("receive");
+  document.getElementById("code-input").value = linked;
+  // The link is shared once; keeping the code out of the address bar keeps it out of history.
+  history.replaceState(null, "", location.pathname);
+  receive.join(linked);
+} else {
+  show("send");
+}
+document.body.dataset.ready = "true";

@@ -1,0 +1,159 @@
+/**
+ * The receive page: enter a code (or open a link), see what is offered, accept,
+ * and save each file once it is verified.
+ * @module receive-page
+ */
+
+import { ServerError, ask, openChannel } from "./connection.js";
+import { InvalidCode, formatCode, normalizeCode } from "./protocol.js";
+import { SocketClient } from "./socketio.js";
+import { Receiver } from "./transfer.js";
+import { RateMeter, baseName, el, fileRow, formatBytes, formatDuration, frameThrottle, setStatus } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+
+/** The server's error texts, in plain words for the person at the keyboard. */
+const JOIN_ERRORS = {
+  "code not found or expired":
+    "No transfer is waiting under this code. Check it for typos, or ask the sender for a new one (codes expire).",
+  "code already used": "This code has already been used by someone else. Ask the sender for a new code.",
+  "too many attempts": "Too many wrong codes from your network. Wait a minute, then try again.",
+};
+
+export function setupReceivePage() {
+  let socket = null;
+  let pc = null;
+  let transfer = null;
+  let ended = false;
+  const status = $("receive-status");
+  const saved = [];
+
+  const end = (text, kind) => {
+    if (ended) return;
+    ended = true;
+    setStatus(status, text, kind);
+    $("offer-actions").hidden = true;
+    $("receive-again").hidden = false;
+    pc?.close();
+    socket?.close();
+  };
+  const fail = (reason) => {
+    transfer?.abort(reason);
+    end(`Failed: ${reason}.`, "error");
+  };
+
+  const join = async (text) => {
+    let code;
+    try {
+      code = formatCode(normalizeCode(text));
+    } catch (error) {
+      if (!(error instanceof InvalidCode)) throw error;
+      setStatus(status, `That is not a SendIt code: ${error.message}.`, "error");
+      return;
+    }
+    $("receive-form").hidden = true;
+    $("receive-code").textContent = code;
+    setStatus(status, "Looking up the code…");
+    try {
+      socket = await SocketClient.connect();
+      const joined = await ask(socket, "join", { code });
+      socket.on("cancelled", ({ by, reason }) => fail(by === "sender" ? "the sender cancelled" : reason || "cancelled"));
+      socket.on("peer_left", () => fail("the sender left before the transfer finished"));
+      setStatus(status, "Connecting directly to the sender…");
+      const connection = await openChannel(socket, joined.ice_servers, "receiver");
+      pc = connection.pc;
+      setStatus(status, "Connected. Waiting for the list of files…");
+      const files = await runReceiver(connection.channel);
+      if (files) {
+        ask(socket, "done").catch(() => {});
+        end(`All ${files.length} file${files.length === 1 ? "" : "s"} received and verified. Save them below.`, "ok");
+      } else {
+        await ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {});
+        end("You declined the files. Nothing was received.", "info");
+      }
+    } catch (error) {
+      if (error instanceof ServerError) {
+        end(JOIN_ERRORS[error.message] ?? `The server refused: ${error.message}.`, "error");
+      } else {
+        fail(error.message);
+      }
+    }
+  };
+
+  const askToAccept = (files) => {
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    $("offer-summary").textContent = `The sender offers ${files.length} file${files.length === 1 ? "" : "s"}, ${formatBytes(total)}.`;
+    $("offer").hidden = false;
+    $("offer-actions").hidden = false;
+    setStatus(status, "Accept to start the transfer.");
+    $("accept").focus();
+    return new Promise((resolve) => {
+      $("accept").onclick = () => resolve(true);
+      $("decline").onclick = () => resolve(false);
+    }).finally(() => ($("offer-actions").hidden = true));
+  };
+
+  const runReceiver = (channel) => {
+    let rows = [];
+    let offered = [];
+    let total = 0;
+    const meter = new RateMeter();
+    const progress = { index: 0, receivedBytes: 0 };
+    let fileStart = 0;
+    let currentIndex = 0;
+    const render = frameThrottle(() => {
+      const rate = meter.update(progress.receivedBytes);
+      if (progress.index !== currentIndex) {
+        fileStart = rows.slice(0, progress.index).reduce((sum, r) => sum + r.size, 0);
+        currentIndex = progress.index;
+      }
+      rows[progress.index].bar.value = progress.receivedBytes - fileStart;
+      $("receive-total").max = total || 1;
+      $("receive-total").value = progress.receivedBytes;
+      const left = rate > 0 ? ` · ${formatDuration((total - progress.receivedBytes) / rate)} left` : "";
+      $("receive-rate").textContent = `${formatBytes(progress.receivedBytes)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${left}`;
+    });
+    transfer = new Receiver(channel, {
+      onManifest: async (files) => {
+        offered = files;
+        total = files.reduce((sum, f) => sum + f.size, 0);
+        rows = files.map((file) => ({ ...fileRow(file), size: file.size }));
+        $("receive-files").append(...rows.map((r) => r.row));
+        const accepted = await askToAccept(files);
+        if (accepted) {
+          $("receive-progress").hidden = false;
+          setStatus(status, "Receiving…");
+        }
+        return accepted;
+      },
+      onProgress: (update) => {
+        Object.assign(progress, update);
+        render();
+      },
+      onFile: (index, blob) => {
+        const { bar, state, actions } = rows[index];
+        const name = baseName(offered[index].name);
+        bar.value = bar.max;
+        state.textContent = "verified ✓";
+        const url = URL.createObjectURL(blob);
+        const link = el("a", { class: "button save", href: url, download: name }, "Save");
+        saved.push(link);
+        actions.append(link);
+        $("save-all").hidden = saved.length < 2;
+      },
+    });
+    return transfer.run();
+  };
+
+  $("receive-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    join($("code-input").value);
+  });
+  $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
+  $("receive-again").addEventListener("click", () => location.assign("/"));
+  window.addEventListener("beforeunload", (event) => {
+    if (transfer && !ended) event.preventDefault();
+  });
+
+  return { join };
+}

@@ -1,0 +1,183 @@
+/**
+ * The send page: pick or drop files, show the code, link and QR, then send.
+ * @module send-page
+ */
+
+import { ask, openChannel } from "./connection.js";
+import { qrSvg } from "./qr.js";
+import { SocketClient } from "./socketio.js";
+import { Sender } from "./transfer.js";
+import { RateMeter, fileRow, formatBytes, formatDuration, frameThrottle, setStatus, showOnly } from "./ui.js";
+
+const $ = (id) => document.getElementById(id);
+
+export function setupSendPage() {
+  const files = [];
+  const rows = [];
+  let socket = null;
+  let pc = null;
+  let transfer = null;
+  let countdown = null;
+  let locked = false;
+  let ended = false;
+  const status = $("send-status");
+
+  const end = (text, kind) => {
+    if (ended) return;
+    ended = true;
+    clearInterval(countdown);
+    setStatus(status, text, kind);
+    $("cancel-send").hidden = true;
+    $("send-again").hidden = false;
+    $("add-files").hidden = true;
+    pc?.close();
+    socket?.close();
+  };
+  const fail = (reason) => end(`Failed: ${reason}.`, "error");
+
+  const addFiles = async (list) => {
+    if (locked || !list.length) return;
+    for (const file of list) {
+      files.push(file);
+      const row = fileRow(file);
+      rows.push(row);
+      $("send-files").append(row.row);
+    }
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    $("send-summary").textContent = `${files.length} file${files.length === 1 ? "" : "s"}, ${formatBytes(total)}`;
+    if (!socket) await createCode();
+  };
+
+  const createCode = async () => {
+    showOnly(["send-pick", "send-share"], "send-share");
+    setStatus(status, "Getting a code…");
+    try {
+      socket = await SocketClient.connect();
+      const created = await ask(socket, "create");
+      showCode(created);
+      socket.on("peer_joined", () => startTransfer(created.ice_servers));
+      socket.on("expired", () => end("This code expired before anyone used it. Start again for a new code.", "error"));
+      socket.on("cancelled", ({ reason }) => {
+        transfer?.abort(`the receiver cancelled${reason ? `: ${reason}` : ""}`);
+        if (!transfer) fail("the receiver cancelled");
+      });
+      socket.on("peer_left", () => {
+        transfer?.abort("the receiver left before the transfer finished");
+        if (!transfer) fail("the receiver left before the transfer started");
+      });
+      socket.on("disconnect", () => {
+        // Once the data channel is up the server is no longer needed.
+        if (!transfer) fail("lost the connection to the server");
+      });
+    } catch (error) {
+      fail(`could not get a code (${error.message})`);
+    }
+  };
+
+  const showCode = ({ code, expires_in: expiresIn }) => {
+    const link = `${location.origin}/#${code}`;
+    $("code").textContent = code;
+    $("share-link").value = link;
+    $("qr").innerHTML = qrSvg(link);
+    setStatus(status, "Waiting for the receiver. Give them the code or the link.");
+    const deadline = Date.now() + expiresIn * 1000;
+    const tick = () => {
+      $("countdown").textContent = `Code expires in ${formatDuration((deadline - Date.now()) / 1000)}`;
+    };
+    tick();
+    countdown = setInterval(tick, 1000);
+  };
+
+  const startTransfer = async (iceServers) => {
+    locked = true;
+    clearInterval(countdown);
+    $("countdown").textContent = "Code used: it can't be used again.";
+    $("add-files").hidden = true;
+    setStatus(status, "Receiver connected. Connecting directly…");
+    try {
+      const connection = await openChannel(socket, iceServers, "sender");
+      pc = connection.pc;
+      setStatus(status, "Connected. Waiting for the receiver to accept…");
+      await runSender(connection.channel);
+      end(`Delivered: ${files.length} file${files.length === 1 ? "" : "s"} received and verified.`, "ok");
+    } catch (error) {
+      fail(error.message);
+    }
+  };
+
+  const runSender = (channel) => {
+    const total = files.reduce((sum, f) => sum + f.size, 0);
+    const meter = new RateMeter();
+    const progress = { index: 0, fileBytes: 0, sentBytes: 0 };
+    const render = frameThrottle(() => {
+      const rate = meter.update(progress.sentBytes);
+      rows[progress.index].bar.value = progress.fileBytes;
+      $("send-total").max = total || 1;
+      $("send-total").value = progress.sentBytes;
+      const left = rate > 0 ? ` · ${formatDuration((total - progress.sentBytes) / rate)} left` : "";
+      $("send-rate").textContent = `${formatBytes(progress.sentBytes)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${left}`;
+    });
+    transfer = new Sender(channel, files, {
+      onAccepted: () => {
+        setStatus(status, "Sending…");
+        $("send-progress").hidden = false;
+      },
+      onProgress: (update) => {
+        Object.assign(progress, update);
+        render();
+      },
+      onDelivered: (index) => {
+        rows[index].bar.value = files[index].size || 1;
+        rows[index].state.textContent = "delivered ✓ verified";
+      },
+    });
+    return transfer.run();
+  };
+
+  const input = $("file-input");
+  input.addEventListener("change", () => {
+    addFiles([...input.files]);
+    input.value = "";
+  });
+  const zone = $("drop-zone");
+  for (const type of ["dragenter", "dragover"]) {
+    zone.addEventListener(type, (event) => {
+      event.preventDefault();
+      zone.classList.add("dragging");
+    });
+  }
+  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    const items = [...(event.dataTransfer.items ?? [])];
+    if (items.some((item) => item.webkitGetAsEntry?.()?.isDirectory)) {
+      setStatus(status, "Folders can't be sent from the browser: select the files inside, or zip the folder.", "error");
+      return;
+    }
+    addFiles([...event.dataTransfer.files]);
+  });
+  const more = $("add-files-input");
+  more.addEventListener("change", () => {
+    addFiles([...more.files]);
+    more.value = "";
+  });
+
+  $("copy-link").addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText($("share-link").value);
+      $("copy-link").textContent = "Copied";
+    } catch {
+      $("share-link").select();
+      $("copy-link").textContent = "Press Ctrl+C";
+    }
+    setTimeout(() => ($("copy-link").textContent = "Copy link"), 2000);
+  });
+  $("cancel-send").addEventListener("click", async () => {
+    transfer?.cancel("the sender cancelled");
+    // Closing the connection could drop the cancel message; the server's word arrives anyway.
+    if (socket?.connected) await ask(socket, "cancel", { reason: "the sender cancelled" }).catch(() => {});
+    end("Cancelled. The receiver has been told.", "error");
+  });
+  $("send-again").addEventListener("click", () => location.assign("/"));
+}

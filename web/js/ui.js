@@ -1,0 +1,99 @@
+/**
+ * DOM helpers shared by the send and receive pages: formatting, file rows with
+ * progress, and a transfer-rate meter.
+ * @module ui
+ */
+
+const UNITS = ["B", "KB", "MB", "GB", "TB"];
+
+/** 1234567 -> "1.2 MB" (decimal units, as disks and networks are sold). */
+export function formatBytes(bytes) {
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1000 && unit < UNITS.length - 1) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
+}
+
+/** Seconds -> "1:05" or "1:02:05". */
+export function formatDuration(seconds) {
+  const s = Math.max(0, Math.round(seconds));
+  const [h, m, sec] = [Math.floor(s / 3600), Math.floor((s % 3600) / 60), s % 60];
+  const mm = h ? String(m).padStart(2, "0") : String(m);
+  return `${h ? `${h}:` : ""}${mm}:${String(sec).padStart(2, "0")}`;
+}
+
+/** The last path part: the name a browser can save a file under. */
+export function baseName(name) {
+  return name.split("/").pop();
+}
+
+/** Bytes per second over the last few seconds, so the figure follows the link's pace. */
+export class RateMeter {
+  #samples = [];
+
+  constructor(windowMs = 3000) {
+    this.windowMs = windowMs;
+  }
+
+  /** Record the running total; returns bytes per second (0 until two samples exist). */
+  update(totalBytes, now = performance.now()) {
+    this.#samples.push([now, totalBytes]);
+    while (this.#samples.length > 2 && now - this.#samples[0][0] > this.windowMs) this.#samples.shift();
+    const [t0, b0] = this.#samples[0];
+    return now > t0 ? ((totalBytes - b0) * 1000) / (now - t0) : 0;
+  }
+}
+
+/** Run `render` at most once per animation frame, however often `schedule` is called. */
+export function frameThrottle(render) {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    requestAnimationFrame(() => {
+      pending = false;
+      render();
+    });
+  };
+}
+
+/** Build an element: el("li", {class: "x"}, child, "text"). */
+export function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value !== undefined && value !== null) node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+/** A file row: name, size, a progress bar and a state line; returns the parts to update. */
+export function fileRow(file) {
+  const bar = el("progress", { max: file.size || 1, value: 0, "aria-label": `progress of ${file.name}` });
+  const state = el("span", { class: "file-state" });
+  const actions = el("span", { class: "file-actions" });
+  const row = el(
+    "li",
+    { class: "file" },
+    el("span", { class: "file-name", title: file.name }, file.name),
+    el("span", { class: "file-size" }, formatBytes(file.size)),
+    bar,
+    state,
+    actions,
+  );
+  return { row, bar, state, actions };
+}
+
+/** Show one of a group of elements (by id) and hide the rest. */
+export function showOnly(ids, visible) {
+  for (const id of ids) document.getElementById(id).hidden = id !== visible;
+}
+
+/** Set a status line; `kind` is "info", "ok" or "error" for styling and screen readers. */
+export function setStatus(node, text, kind = "info") {
+  node.textContent = text;
+  node.dataset.kind = kind;
+}
