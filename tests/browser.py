@@ -1,0 +1,84 @@
+"""Driving the web UI in Chromium as a person would: pick or drop files, type codes."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import expect
+
+UI_TIMEOUT = 30_000  # ms; a 20 MB transfer plus connection set-up fits with room to spare
+
+DROP = """
+async (ids) => {
+  const source = document.getElementById(ids.source);
+  const transfer = new DataTransfer();
+  for (const file of source.files) transfer.items.add(file);
+  const zone = document.getElementById(ids.zone);
+  for (const type of ['dragenter', 'dragover', 'drop']) {
+    zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }
+  source.remove();
+}
+"""
+
+
+def make_files(directory: Path, sizes: dict[str, int]) -> list[Path]:
+    """Files of random bytes (``size`` bytes each), written to ``directory``."""
+    paths = []
+    for name, size in sizes.items():
+        path = directory / name
+        path.write_bytes(os.urandom(size))
+        paths.append(path)
+    return paths
+
+
+async def open_app(context: Any, url: str) -> Any:
+    page = await context.new_page()
+    await page.goto(url)
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    return page
+
+
+async def pick_files(page: Any, paths: list[Path]) -> None:
+    await page.set_input_files("#file-input", [str(p) for p in paths])
+
+
+async def drop_files(page: Any, paths: list[Path]) -> None:
+    """A real drop event carrying real File objects (Playwright's own drop is too slow)."""
+    await page.evaluate("""() => {
+      const input = document.createElement('input');
+      input.type = 'file'; input.multiple = true; input.id = 'test-drop-source'; input.hidden = true;
+      document.body.append(input);
+    }""")
+    await page.set_input_files("#test-drop-source", [str(p) for p in paths])
+    await page.evaluate(DROP, {"source": "test-drop-source", "zone": "drop-zone"})
+
+
+async def shown_code(page: Any) -> str:
+    code = page.locator("#code")
+    await expect(code).to_have_text(re.compile(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$"), timeout=UI_TIMEOUT)
+    return await code.text_content()
+
+
+async def enter_code(page: Any, text: str) -> None:
+    await page.click("#tab-receive")
+    await page.fill("#code-input", text)
+    await page.press("#code-input", "Enter")
+
+
+async def save_all(page: Any, directory: Path, count: int) -> dict[str, bytes]:
+    """Click every Save link; returns {suggested filename: bytes}."""
+    links = page.locator("#receive-files a.save")
+    await expect(links).to_have_count(count, timeout=UI_TIMEOUT)
+    saved = {}
+    for i in range(count):
+        async with page.expect_download() as info:
+            await links.nth(i).click()
+        download = await info.value
+        target = directory / download.suggested_filename
+        await download.save_as(target)
+        saved[download.suggested_filename] = target.read_bytes()
+    return saved

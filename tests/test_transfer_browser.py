@@ -1,0 +1,137 @@
+"""Browser to browser through the real UI: two Chromium contexts are two people."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Awaitable, Callable
+
+from playwright.async_api import expect
+
+from browser import UI_TIMEOUT, drop_files, enter_code, make_files, open_app, pick_files, save_all, shown_code
+from support import RunningServer, running_server
+
+Person = Callable[[], Awaitable[Any]]
+THREE_FILES = {"empty.bin": 0, "one.txt": 1, "random.bin": 20 * 1024 * 1024}
+
+
+async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out: Path) -> None:
+    await expect(receiver.locator("#offer-summary")).to_contain_text(f"{len(paths)} files",
+                                                                      timeout=UI_TIMEOUT)
+    names = [await n.text_content() for n in await receiver.locator("#receive-files .file-name").all()]
+    assert names == [p.name for p in paths]
+    await receiver.click("#accept")
+    saved = await save_all(receiver, out, len(paths))
+    assert saved == {p.name: p.read_bytes() for p in paths}
+    await expect(receiver.locator("#receive-status")).to_contain_text("received and verified")
+    await expect(sender.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
+    await expect(sender.locator("#send-files .file-state")).to_have_text(
+        ["delivered ✓ verified"] * len(paths))
+
+
+async def test_picked_files_reach_receiver_who_types_the_code(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, THREE_FILES)
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, paths)
+    code = await shown_code(sender)
+    receiver = await open_app(await new_person(), server.url)
+    # People type codes loosely: lower case, spaces instead of the dash.
+    await enter_code(receiver, code.lower().replace("-", "  "))
+    out = tmp_path / "out"
+    out.mkdir()
+    await transfer_and_check(sender, receiver, paths, out)
+
+
+async def test_dropped_files_reach_receiver_who_opens_the_link(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, THREE_FILES)
+    sender = await open_app(await new_person(), server.url)
+    await drop_files(sender, paths)
+    code = await shown_code(sender)
+    link = await sender.locator("#share-link").input_value()
+    assert link == f"{server.url}/#{code}"
+    assert await sender.locator("#qr svg").count() == 1
+    await expect(sender.locator("#countdown")).to_contain_text(re.compile(r"expires in (9|10):\d\d"))
+    receiver = await open_app(await new_person(), link)
+    out = tmp_path / "out"
+    out.mkdir()
+    await transfer_and_check(sender, receiver, paths, out)
+
+
+async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
+    async with running_server(code_ttl=1.0) as server:
+        sender = await open_app(await new_person(), server.url)
+        await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
+        code = await shown_code(sender)
+        await expect(sender.locator("#send-status")).to_contain_text("expired", timeout=UI_TIMEOUT)
+        receiver = await open_app(await new_person(), server.url)
+        await enter_code(receiver, code)
+        await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
+
+
+async def test_used_code_is_refused_to_a_second_receiver(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
+    code = await shown_code(sender)
+    first = await open_app(await new_person(), f"{server.url}/#{code}")
+    await expect(first.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    second = await open_app(await new_person(), server.url)
+    await enter_code(second, code)
+    await expect(second.locator("#receive-status")).to_contain_text("already been used")
+    await expect(second.locator("#offer")).to_be_hidden()
+
+
+async def test_wrong_code_typed(server: RunningServer, new_person: Person) -> None:
+    receiver = await open_app(await new_person(), server.url)
+    await enter_code(receiver, "ABC")
+    await expect(receiver.locator("#receive-status")).to_contain_text("not a SendIt code")
+    await enter_code(receiver, "00000-00000")
+    await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
+
+
+async def test_sender_cancels_before_accept(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
+    code = await shown_code(sender)
+    receiver_context = await new_person()
+    receiver = await open_app(receiver_context, f"{server.url}/#{code}")
+    await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    await sender.click("#cancel-send")
+    await expect(sender.locator("#send-status")).to_contain_text("Cancelled")
+    await expect(receiver.locator("#receive-status")).to_contain_text("the sender cancelled")
+    await expect(receiver.locator("#accept")).to_be_hidden()
+    assert await receiver.locator("#receive-files a.save").count() == 0
+
+
+async def test_receiver_declines(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
+    code = await shown_code(sender)
+    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
+    await receiver.click("#decline", timeout=UI_TIMEOUT)
+    await expect(receiver.locator("#receive-status")).to_contain_text("declined")
+    await expect(sender.locator("#send-status")).to_contain_text("declined", timeout=UI_TIMEOUT)
+
+
+async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, {"big.bin": 200 * 1024 * 1024})
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, paths)
+    code = await shown_code(sender)
+    receiver_context = await new_person()
+    receiver = await open_app(receiver_context, f"{server.url}/#{code}")
+    downloads: list[Any] = []
+    receiver.on("download", lambda download: downloads.append(download))
+    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    # Mid-transfer: some bytes have arrived, far from all of them.
+    await receiver.wait_for_function(
+        "() => document.getElementById('receive-total').value > 0", timeout=UI_TIMEOUT)
+    assert await receiver.locator("#receive-files a.save").count() == 0
+    await receiver.close()
+    await expect(sender.locator("#send-status")).to_contain_text(
+        "Failed: the receiver left", timeout=UI_TIMEOUT)
+    assert downloads == []
