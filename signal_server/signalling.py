@@ -43,9 +43,13 @@ def _acknowledged(handler: Handler) -> Handler:
     """Turn a refused request into an error acknowledgement; state is left as it was."""
 
     @functools.wraps(handler)
-    async def wrapper(sid: str, payload: Any = None) -> Ack:
+    async def wrapper(sid: str, *args: Any) -> Ack:
         try:
-            return await handler(sid, payload)
+            # An event carries one object; more arguments would make the call raise
+            # TypeError, and the client would never get its acknowledgement.
+            if len(args) > 1:
+                raise payloads.InvalidPayload("expected one object")
+            return await handler(sid, args[0] if args else None)
         except (payloads.InvalidPayload, RegistryError) as error:
             return {"ok": False, "error": str(error)}
 
@@ -130,7 +134,10 @@ class Signalling:
 
     async def on_signal(self, sid: str, payload: Any) -> Ack:
         signal = payloads.signal(payload)
-        peer = self._paired(sid).peer_of(sid)
+        pairing = self._paired(sid)
+        if not pairing.used:  # a sender whose code nobody has joined yet
+            raise RegistryError("not paired")
+        peer = pairing.peer_of(sid)
         if peer is None:
             raise RegistryError("peer not connected")
         await self.sio.emit("signal", signal, to=peer)

@@ -1,7 +1,7 @@
 /**
  * QR Code encoder (ISO/IEC 18004): byte mode, UTF-8 text, versions 1 to 40,
- * error-correction levels L, M, Q and H. Pure functions apart from nothing:
- * qrSvg returns markup, it does not touch the document.
+ * error-correction levels L, M, Q and H. No state and no DOM: qrSvg returns
+ * markup for the caller to insert.
  * @module qr
  */
 
@@ -171,11 +171,14 @@ const MASKS = [
   (r, c) => (((r + c) % 2) + ((r * c) % 3)) % 2 === 0,
 ];
 
+const grid = (size) => Array.from({ length: size }, () => new Array(size).fill(false));
+
 class Matrix {
-  constructor(version) {
-    this.size = sizeOf(version);
-    this.dark = Array.from({ length: this.size }, () => new Array(this.size).fill(false));
-    this.reserved = Array.from({ length: this.size }, () => new Array(this.size).fill(false));
+  /** `reserved` marks function-pattern modules, which data and masks leave alone. */
+  constructor(size, reserved = grid(size)) {
+    this.size = size;
+    this.dark = grid(size);
+    this.reserved = reserved;
   }
 
   set(row, col, dark) {
@@ -210,22 +213,23 @@ class Matrix {
         }
       }
     }));
-    // Reserve the format areas now; their real bits depend on the chosen mask.
-    this.drawFormat(0, 0);
-    if (version >= 7) {
-      const bits = bch(version, 0x1f25, 12);
-      for (let i = 0; i < 18; i++) {
-        const dark = ((bits >>> i) & 1) === 1;
-        const a = size - 11 + (i % 3), b = Math.floor(i / 3);
-        this.set(b, a, dark);
-        this.set(a, b, dark);
-      }
+    // Format and version areas stay light until the mask is chosen (see encodeQR).
+    this.drawFormat(0, false);
+    if (version >= 7) this.drawVersion(0);
+  }
+
+  drawVersion(bits) {
+    const size = this.size;
+    for (let i = 0; i < 18; i++) {
+      const dark = ((bits >>> i) & 1) === 1;
+      const a = size - 11 + (i % 3), b = Math.floor(i / 3);
+      this.set(b, a, dark);
+      this.set(a, b, dark);
     }
   }
 
-  drawFormat(level, mask) {
+  drawFormat(bits, darkModule) {
     const size = this.size;
-    const bits = bch((LEVEL_FORMAT_BITS[level] << 3) | mask, 0x537, 10) ^ 0x5412;
     const bit = (i) => ((bits >>> i) & 1) === 1;
     // Copy 1 wraps the top-left finder, skipping the timing row and column.
     for (let i = 0; i <= 5; i++) this.set(i, 8, bit(i));
@@ -236,7 +240,7 @@ class Matrix {
     // Copy 2 is split between the top-right and bottom-left finders.
     for (let i = 0; i < 8; i++) this.set(8, size - 1 - i, bit(i));
     for (let i = 8; i < 15; i++) this.set(size - 15 + i, 8, bit(i));
-    this.set(size - 8, 8, true);
+    this.set(size - 8, 8, darkModule);
   }
 
   /** Places codewords in two-module-wide columns, zigzagging up and down from the right. */
@@ -251,7 +255,7 @@ class Matrix {
         const row = upward ? size - 1 - step : step;
         for (const col of [right, right - 1]) {
           if (this.reserved[row][col]) continue;
-          // Remainder bits beyond the last codeword stay light.
+          // Remainder bits after the last codeword are zeros.
           if (index < totalBits) {
             this.dark[row][col] = ((codewords[index >>> 3] >>> (7 - (index & 7))) & 1) === 1;
           }
@@ -262,13 +266,13 @@ class Matrix {
     }
   }
 
-  applyMask(mask) {
-    const test = MASKS[mask];
-    for (let r = 0; r < this.size; r++) {
-      for (let c = 0; c < this.size; c++) {
-        if (!this.reserved[r][c] && test(r, c)) this.dark[r][c] = !this.dark[r][c];
-      }
-    }
+  /** A copy with the data modules masked; the function patterns are shared, as they never move. */
+  masked(mask) {
+    const copy = new Matrix(this.size, this.reserved);
+    const flip = MASKS[mask];
+    copy.dark = this.dark.map((row, r) => row.map((dark, c) => (
+      this.reserved[r][c] || !flip(r, c) ? dark : !dark)));
+    return copy;
   }
 
   penalty() {
@@ -310,15 +314,16 @@ function linePenalty(line) {
       run = 1;
     }
   }
+  // Beyond the edge is the quiet zone, which is light too.
   const lightRun = (from) => {
-    if (from < 0 || from + 4 > line.length) return false;
-    for (let i = from; i < from + 4; i++) if (line[i]) return false;
+    for (let i = Math.max(from, 0); i < Math.min(from + 4, line.length); i++) {
+      if (line[i]) return false;
+    }
     return true;
   };
   for (let i = 0; i + 7 <= line.length; i++) {
     if (!FINDER_LIKE.every((v, k) => line[i + k] === v)) continue;
-    if (lightRun(i - 4)) score += 40;
-    if (lightRun(i + 7)) score += 40;
+    if (lightRun(i - 4) || lightRun(i + 7)) score += 40;
   }
   return score;
 }
@@ -337,8 +342,8 @@ function linePenalty(line) {
  * @throws {Error} on bad options, or when the text does not fit version 40
  */
 export function encodeQR(text, { ecl = "M", mask = null, minVersion = 1 } = {}) {
-  const level = LEVELS.indexOf(ecl);
-  if (typeof ecl !== "string" || ecl.length !== 1 || level < 0) {
+  const level = typeof ecl === "string" && ecl.length === 1 ? LEVELS.indexOf(ecl) : -1;
+  if (level < 0) {
     throw new Error(`QR: error-correction level must be one of L, M, Q, H, not ${ecl}`);
   }
   if (mask !== null && !(Number.isInteger(mask) && mask >= 0 && mask <= 7)) {
@@ -358,25 +363,23 @@ export function encodeQR(text, { ecl = "M", mask = null, minVersion = 1 } = {}) 
   const codewords = finalCodewords(
     dataCodewords(bytes, version, dataCapacity(version, level)), version, level);
 
-  const symbol = (m) => {
-    const matrix = new Matrix(version);
-    matrix.drawFunctionPatterns(version);
-    matrix.drawCodewords(codewords);
-    matrix.applyMask(m);
-    matrix.drawFormat(level, m);
-    return matrix;
-  };
-  let best;
-  if (mask !== null) {
-    best = symbol(mask);
-  } else {
+  const unmasked = new Matrix(sizeOf(version));
+  unmasked.drawFunctionPatterns(version);
+  unmasked.drawCodewords(codewords);
+  // The standard picks the mask (step 6) before adding format and version information
+  // (step 7): the penalty sees those areas, and the dark module with them, as light.
+  let chosen = mask;
+  if (chosen === null) {
     let bestScore = Infinity;
     for (let m = 0; m < 8; m++) {
-      const candidate = symbol(m);
-      const score = candidate.penalty();
-      if (score < bestScore) [best, bestScore] = [candidate, score];
+      const score = unmasked.masked(m).penalty();
+      if (score < bestScore) [chosen, bestScore] = [m, score];
     }
   }
+  const best = unmasked.masked(chosen);
+  // The XOR keeps format information from ever being all light.
+  best.drawFormat(bch((LEVEL_FORMAT_BITS[level] << 3) | chosen, 0x537, 10) ^ 0x5412, true);
+  if (version >= 7) best.drawVersion(bch(version, 0x1f25, 12));
   return { version, size: best.size, modules: best.dark };
 }
 
