@@ -39,10 +39,11 @@ def normalize_code(text: str) -> str:
     if not isinstance(text, str) or len(text) > MAX_INPUT_LENGTH:
         raise InvalidCode("not a code")
     symbols = []
-    for char in text.upper():
+    for char in text:
         if char in _IGNORED:
             continue
-        char = _LOOKALIKES.get(char, char)
+        # Only ASCII is upper-cased: Unicode case mapping would read "ı" as I, then 1.
+        char = _LOOKALIKES.get(char.upper(), char.upper()) if char.isascii() else char
         if char not in ALPHABET:
             raise InvalidCode(f"a code has no {char!r}")
         symbols.append(char)

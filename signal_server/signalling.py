@@ -17,7 +17,7 @@ import socketio
 from . import payloads
 from .codes import InvalidCode, format_code, normalize_code
 from .config import ServerConfig
-from .ratelimit import FailureLimiter
+from .ratelimit import FailureLimiter, limit_key
 from .registry import CodeNotFound, CodeRegistry, CodeUsed, Pairing, RegistryError
 
 log = logging.getLogger(__name__)
@@ -31,12 +31,15 @@ TOO_MANY_ATTEMPTS = "too many attempts"
 def client_address(environ: dict[str, Any], trusted_proxies: frozenset[str]) -> str:
     """The real client address: engineio's ``REMOTE_ADDR`` is always 127.0.0.1 under aiohttp."""
     request = environ.get("aiohttp.request")
-    remote = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR", "")
-    if remote in trusted_proxies and request is not None:
-        forwarded = request.headers.get("X-Forwarded-For", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
-    return remote
+    address = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR", "")
+    if request is None:
+        return address
+    # Each proxy appends the address it saw; a client can put anything in front. So walk
+    # from the right through our own proxies, and stop at the first address they vouch for.
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    while address in trusted_proxies and forwarded and forwarded[-1]:
+        address = forwarded.pop()
+    return address
 
 
 def _acknowledged(handler: Handler) -> Handler:
@@ -111,7 +114,7 @@ class Signalling:
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
         text = payloads.join_code(payload)
-        address = self._addresses.get(sid, "")
+        address = limit_key(self._addresses.get(sid, ""))
         if self.limiter.blocked(address):
             return {"ok": False, "error": TOO_MANY_ATTEMPTS}
         try:

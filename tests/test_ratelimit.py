@@ -88,3 +88,12 @@ def test_ratelimit_pruning_keeps_addresses_still_in_window() -> None:
     assert len(limiter) == 2                # "old" (+50) and "new" (+70, +90)
     assert limiter.blocked("new")
     assert not limiter.blocked("busy")
+
+
+def test_limit_key_groups_an_ipv6_subscriber_by_64() -> None:
+    from signal_server.ratelimit import limit_key
+
+    assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
+    assert limit_key("::ffff:192.0.2.7") == limit_key("192.0.2.7") == "192.0.2.7"
+    assert limit_key("not an address") == "not an address"

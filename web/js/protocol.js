@@ -34,9 +34,10 @@ export class ProtocolError extends Error {}
 export function normalizeCode(text) {
   if (typeof text !== "string" || text.length > MAX_CODE_INPUT) throw new InvalidCode("not a code");
   let code = "";
-  for (let char of text.toUpperCase()) {
+  for (let char of text) {
     if (IGNORED.has(char)) continue;
-    char = LOOKALIKES[char] ?? char;
+    // Only ASCII is upper-cased: Unicode case mapping would read "ı" as I, then 1.
+    if (char < "\u0080") char = LOOKALIKES[char.toUpperCase()] ?? char.toUpperCase();
     if (!ALPHABET.includes(char)) throw new InvalidCode(`a code has no "${char}"`);
     code += char;
   }
