@@ -8,7 +8,7 @@ import { ServerError, ask, openChannel } from "./connection.js";
 import { InvalidCode, formatCode, normalizeCode } from "./protocol.js";
 import { SocketClient } from "./socketio.js";
 import { Receiver } from "./transfer.js";
-import { RateMeter, baseName, el, fileRow, formatBytes, formatDuration, frameThrottle, setStatus } from "./ui.js";
+import { TotalProgress, count, baseName, el, fileRow, formatBytes, setStatus } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -28,14 +28,17 @@ export function setupReceivePage() {
   const status = $("receive-status");
   const saved = [];
 
-  const end = (text, kind) => {
+  // As on the send page: the first ending wins, connections close once `settled` has.
+  const end = (text, kind, settled = Promise.resolve()) => {
     if (ended) return;
     ended = true;
     setStatus(status, text, kind);
     $("offer-actions").hidden = true;
     $("receive-again").hidden = false;
-    pc?.close();
-    socket?.close();
+    settled.finally(() => {
+      pc?.close();
+      socket?.close();
+    });
   };
   const fail = (reason) => {
     transfer?.abort(reason);
@@ -65,11 +68,11 @@ export function setupReceivePage() {
       setStatus(status, "Connected. Waiting for the list of files…");
       const files = await runReceiver(connection.channel);
       if (files) {
-        ask(socket, "done").catch(() => {});
-        end(`All ${files.length} file${files.length === 1 ? "" : "s"} received and verified. Save them below.`, "ok");
+        end(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok",
+          ask(socket, "done").catch(() => {}));
       } else {
-        await ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {});
-        end("You declined the files. Nothing was received.", "info");
+        end("You declined the files. Nothing was received.", "info",
+          ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
       }
     } catch (error) {
       if (error instanceof ServerError) {
@@ -82,7 +85,7 @@ export function setupReceivePage() {
 
   const askToAccept = (files) => {
     const total = files.reduce((sum, f) => sum + f.size, 0);
-    $("offer-summary").textContent = `The sender offers ${files.length} file${files.length === 1 ? "" : "s"}, ${formatBytes(total)}.`;
+    $("offer-summary").textContent = `The sender offers ${count(files.length, "file")}, ${formatBytes(total)}.`;
     $("offer").hidden = false;
     $("offer-actions").hidden = false;
     setStatus(status, "Accept to start the transfer.");
@@ -93,56 +96,40 @@ export function setupReceivePage() {
     }).finally(() => ($("offer-actions").hidden = true));
   };
 
-  const runReceiver = (channel) => {
+  const runReceiver = async (channel) => {
     let rows = [];
     let offered = [];
-    let total = 0;
-    const meter = new RateMeter();
-    const progress = { index: 0, receivedBytes: 0 };
-    let fileStart = 0;
-    let currentIndex = 0;
-    const render = frameThrottle(() => {
-      const rate = meter.update(progress.receivedBytes);
-      if (progress.index !== currentIndex) {
-        fileStart = rows.slice(0, progress.index).reduce((sum, r) => sum + r.size, 0);
-        currentIndex = progress.index;
-      }
-      rows[progress.index].bar.value = progress.receivedBytes - fileStart;
-      $("receive-total").max = total || 1;
-      $("receive-total").value = progress.receivedBytes;
-      const left = rate > 0 ? ` · ${formatDuration((total - progress.receivedBytes) / rate)} left` : "";
-      $("receive-rate").textContent = `${formatBytes(progress.receivedBytes)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${left}`;
-    });
+    let progress = null;
     transfer = new Receiver(channel, {
       onManifest: async (files) => {
         offered = files;
-        total = files.reduce((sum, f) => sum + f.size, 0);
-        rows = files.map((file) => ({ ...fileRow(file), size: file.size }));
+        rows = files.map(fileRow);
         $("receive-files").append(...rows.map((r) => r.row));
         const accepted = await askToAccept(files);
         if (accepted) {
           $("receive-progress").hidden = false;
           setStatus(status, "Receiving…");
+          progress = new TotalProgress($("receive-total"), $("receive-rate"), files.reduce((sum, f) => sum + f.size, 0));
         }
         return accepted;
       },
-      onProgress: (update) => {
-        Object.assign(progress, update);
-        render();
+      onProgress: ({ index, fileBytes, receivedBytes }) => {
+        rows[index].bar.value = fileBytes;
+        progress.update(receivedBytes);
       },
       onFile: (index, blob) => {
         const { bar, state, actions } = rows[index];
-        const name = baseName(offered[index].name);
         bar.value = bar.max;
         state.textContent = "verified ✓";
-        const url = URL.createObjectURL(blob);
-        const link = el("a", { class: "button save", href: url, download: name }, "Save");
+        const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(offered[index].name) }, "Save");
         saved.push(link);
         actions.append(link);
         $("save-all").hidden = saved.length < 2;
       },
     });
-    return transfer.run();
+    const files = await transfer.run();
+    progress?.finish();
+    return files;
   };
 
   $("receive-form").addEventListener("submit", (event) => {

@@ -7,7 +7,7 @@ import { ask, openChannel } from "./connection.js";
 import { qrSvg } from "./qr.js";
 import { SocketClient } from "./socketio.js";
 import { Sender } from "./transfer.js";
-import { RateMeter, fileRow, formatBytes, formatDuration, frameThrottle, setStatus, showOnly } from "./ui.js";
+import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,7 +22,9 @@ export function setupSendPage() {
   let ended = false;
   const status = $("send-status");
 
-  const end = (text, kind) => {
+  // The first ending wins; what follows from it (the peer reacting) changes nothing.
+  // Connections close once `settled` has resolved, so a last word can still go out.
+  const end = (text, kind, settled = Promise.resolve()) => {
     if (ended) return;
     ended = true;
     clearInterval(countdown);
@@ -30,8 +32,10 @@ export function setupSendPage() {
     $("cancel-send").hidden = true;
     $("send-again").hidden = false;
     $("add-files").hidden = true;
-    pc?.close();
-    socket?.close();
+    settled.finally(() => {
+      pc?.close();
+      socket?.close();
+    });
   };
   const fail = (reason) => end(`Failed: ${reason}.`, "error");
 
@@ -44,7 +48,7 @@ export function setupSendPage() {
       $("send-files").append(row.row);
     }
     const total = files.reduce((sum, f) => sum + f.size, 0);
-    $("send-summary").textContent = `${files.length} file${files.length === 1 ? "" : "s"}, ${formatBytes(total)}`;
+    $("send-summary").textContent = `${count(files.length, "file")}, ${formatBytes(total)}`;
     if (!socket) await createCode();
   };
 
@@ -99,39 +103,31 @@ export function setupSendPage() {
       pc = connection.pc;
       setStatus(status, "Connected. Waiting for the receiver to accept…");
       await runSender(connection.channel);
-      end(`Delivered: ${files.length} file${files.length === 1 ? "" : "s"} received and verified.`, "ok");
+      end(`Delivered: ${count(files.length, "file")} received and verified.`, "ok");
     } catch (error) {
       fail(error.message);
     }
   };
 
-  const runSender = (channel) => {
-    const total = files.reduce((sum, f) => sum + f.size, 0);
-    const meter = new RateMeter();
-    const progress = { index: 0, fileBytes: 0, sentBytes: 0 };
-    const render = frameThrottle(() => {
-      const rate = meter.update(progress.sentBytes);
-      rows[progress.index].bar.value = progress.fileBytes;
-      $("send-total").max = total || 1;
-      $("send-total").value = progress.sentBytes;
-      const left = rate > 0 ? ` · ${formatDuration((total - progress.sentBytes) / rate)} left` : "";
-      $("send-rate").textContent = `${formatBytes(progress.sentBytes)} of ${formatBytes(total)} · ${formatBytes(rate)}/s${left}`;
-    });
+  const runSender = async (channel) => {
+    let progress = null;
     transfer = new Sender(channel, files, {
       onAccepted: () => {
         setStatus(status, "Sending…");
         $("send-progress").hidden = false;
+        progress = new TotalProgress($("send-total"), $("send-rate"), files.reduce((sum, f) => sum + f.size, 0));
       },
-      onProgress: (update) => {
-        Object.assign(progress, update);
-        render();
+      onProgress: ({ index, fileBytes, sentBytes }) => {
+        rows[index].bar.value = fileBytes;
+        progress.update(sentBytes);
       },
       onDelivered: (index) => {
-        rows[index].bar.value = files[index].size || 1;
+        rows[index].bar.value = rows[index].bar.max;
         rows[index].state.textContent = "delivered ✓ verified";
       },
     });
-    return transfer.run();
+    await transfer.run();
+    progress.finish();
   };
 
   const input = $("file-input");
@@ -173,11 +169,10 @@ export function setupSendPage() {
     }
     setTimeout(() => ($("copy-link").textContent = "Copy link"), 2000);
   });
-  $("cancel-send").addEventListener("click", async () => {
+  $("cancel-send").addEventListener("click", () => {
     transfer?.cancel("the sender cancelled");
-    // Closing the connection could drop the cancel message; the server's word arrives anyway.
-    if (socket?.connected) await ask(socket, "cancel", { reason: "the sender cancelled" }).catch(() => {});
-    end("Cancelled. The receiver has been told.", "error");
+    const told = socket?.connected ? ask(socket, "cancel", { reason: "the sender cancelled" }).catch(() => {}) : undefined;
+    end("Cancelled. The receiver has been told.", "error", told);
   });
   $("send-again").addEventListener("click", () => location.assign("/"));
 }

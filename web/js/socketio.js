@@ -28,7 +28,7 @@ const PACKET = /^([0-4])(?:(\/[^,]*),)?(\d*)([\s\S]*)$/;
 function socketUrl(origin, path) {
   const url = new URL(path, origin);
   const scheme = { "http:": "ws:", "https:": "wss:", "ws:": "ws:", "wss:": "wss:" }[url.protocol];
-  if (!scheme) throw new Error(`socket.io: cannot derive a WebSocket URL from ${origin}`);
+  if (!scheme) throw new Error(`no WebSocket URL for ${origin}`);
   url.protocol = scheme;
   url.searchParams.set("EIO", "4");
   url.searchParams.set("transport", "websocket");
@@ -299,9 +299,7 @@ export class SocketClient {
     this.#closed = true;
     this.#connected = false;
     clearTimeout(this.#heartbeat);
-    if (this.#ws.readyState === WebSocket.CONNECTING || this.#ws.readyState === WebSocket.OPEN) {
-      this.#ws.close();
-    }
+    if (this.#ws.readyState < WebSocket.CLOSING) this.#ws.close();
     const opening = this.#opening;
     if (opening) {
       this.#opening = null;

@@ -222,8 +222,9 @@ export class Sender extends Transfer {
 }
 
 /**
- * Receives files. `onManifest(files)` resolves to true to accept; each verified file
- * is handed to `onFile(index, blob)`; nothing unverified ever is.
+ * Receives files. `onManifest(files)` resolves to true to accept; progress comes as
+ * `onProgress({index, fileBytes, receivedBytes})`; each verified file is handed to
+ * `onFile(index, blob)`, and nothing unverified ever is.
  */
 export class Receiver extends Transfer {
   constructor(channel, { onManifest, onProgress = () => {}, onFile = () => {} }) {
@@ -245,9 +246,9 @@ export class Receiver extends Transfer {
       send(this.channel, { type: "accept" });
       let receivedBytes = 0;
       for (const [index, entry] of files.entries()) {
-        const file = await this.#receiveFile(index, entry, (bytes) => {
+        const file = await this.#receiveFile(index, entry, (fileBytes, bytes) => {
           receivedBytes += bytes;
-          this.callbacks.onProgress({ index, receivedBytes });
+          this.callbacks.onProgress({ index, fileBytes, receivedBytes });
         });
         send(this.channel, { type: "file-ok", index });
         this.callbacks.onFile(index, file);
@@ -296,7 +297,7 @@ export class Receiver extends Transfer {
           filled = 0;
         }
       }
-      counted(bytes.length);
+      counted(placed + filled, bytes.length);
     }
   }
 }

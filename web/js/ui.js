@@ -17,6 +17,11 @@ export function formatBytes(bytes) {
   return `${unit === 0 ? value : value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
 }
 
+/** (3, "file") -> "3 files"; (1, "file") -> "1 file". */
+export function count(n, noun) {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** Seconds -> "1:05" or "1:02:05". */
 export function formatDuration(seconds) {
   const s = Math.max(0, Math.round(seconds));
@@ -58,6 +63,39 @@ export function frameThrottle(render) {
       render();
     });
   };
+}
+
+/**
+ * The total progress bar and its line of figures: done / total, speed, time left;
+ * at the end, the average speed over the whole transfer.
+ */
+export class TotalProgress {
+  #meter = new RateMeter();
+  #done = 0;
+  #started = performance.now();
+  #render = frameThrottle(() => {
+    const rate = this.#meter.update(this.#done);
+    const left = rate > 0 ? ` · ${formatDuration((this.total - this.#done) / rate)} left` : "";
+    this.bar.value = this.#done;
+    this.line.textContent = `${formatBytes(this.#done)} of ${formatBytes(this.total)} · ${formatBytes(rate)}/s${left}`;
+  });
+
+  constructor(bar, line, total) {
+    Object.assign(this, { bar, line, total });
+    bar.max = total || 1;
+  }
+
+  /** Record the running total of bytes moved; the display follows once per frame. */
+  update(doneBytes) {
+    this.#done = doneBytes;
+    this.#render();
+  }
+
+  finish() {
+    const seconds = (performance.now() - this.#started) / 1000;
+    this.bar.value = this.bar.max;
+    this.line.textContent = `${formatBytes(this.total)} in ${formatDuration(seconds)} · average ${formatBytes(this.total / Math.max(seconds, 0.001))}/s`;
+  }
 }
 
 /** Build an element: el("li", {class: "x"}, child, "text"). */
