@@ -87,11 +87,19 @@ async def browser() -> AsyncIterator[Any]:
 
 @pytest.fixture
 async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
-    """Factory of browser contexts, each one person, with what loopback WebRTC needs."""
+    """Factory of browser contexts, each one person, with what loopback WebRTC needs.
+
+    A test fails if any of its pages hit the Content-Security-Policy."""
     contexts: list[Any] = []
+    violations: list[str] = []
+
+    def watch(page: Any) -> None:
+        page.on("console", lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text else None)
 
     async def make() -> Any:
         context = await browser.new_context(accept_downloads=True)
+        context.on("page", watch)
         # Chromium offers loopback ICE candidates only to pages allowed a microphone.
         await context.grant_permissions(["microphone"])
         contexts.append(context)
@@ -100,3 +108,4 @@ async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]
     yield make
     for context in contexts:
         await context.close()
+    assert violations == [], "the Content-Security-Policy refused something"

@@ -135,3 +135,49 @@ async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
     await expect(sender.locator("#send-status")).to_contain_text(
         "Failed: the receiver left", timeout=UI_TIMEOUT)
     assert downloads == []
+
+
+async def test_sender_closing_tab_mid_transfer_fails_the_receiver(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, {"small.txt": 100, "big.bin": 200 * 1024 * 1024})
+    sender = await open_app(await new_person(), server.url)
+    await pick_files(sender, paths)
+    code = await shown_code(sender)
+    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
+    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    await expect(receiver.locator("#receive-files a.save")).to_have_count(1, timeout=UI_TIMEOUT)
+    await receiver.wait_for_function(
+        "() => document.getElementById('receive-total').value > 1e6", timeout=UI_TIMEOUT)
+    await sender.close()
+    await expect(receiver.locator("#receive-status")).to_contain_text(
+        "Failed: the sender left", timeout=UI_TIMEOUT)
+    # The file that was verified stays; the cut one is never offered.
+    await expect(receiver.locator("#receive-files a.save")).to_have_count(1)
+    assert await receiver.locator("#receive-files a.save").get_attribute("download") == "small.txt"
+
+
+CORRUPT_DIGESTS = """() => {
+  // Simulates corruption between reading and sending: every digest this page makes is off.
+  const digest = crypto.subtle.digest.bind(crypto.subtle);
+  crypto.subtle.digest = async (algorithm, data) => {
+    const bytes = new Uint8Array(await digest(algorithm, data));
+    bytes[0] ^= 1;
+    return bytes.buffer;
+  };
+}"""
+
+
+async def test_hash_mismatch_is_reported_and_nothing_offered(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, {"data.bin": 3 * 1024 * 1024})
+    sender = await open_app(await new_person(), server.url)
+    await sender.evaluate(CORRUPT_DIGESTS)
+    await pick_files(sender, paths)
+    code = await shown_code(sender)
+    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
+    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    await expect(receiver.locator("#receive-status")).to_contain_text(
+        "hash mismatch: data.bin", timeout=UI_TIMEOUT)
+    assert await receiver.locator("#receive-files a.save").count() == 0
+    await expect(sender.locator("#send-status")).to_contain_text(
+        "hash mismatch: data.bin", timeout=UI_TIMEOUT)
