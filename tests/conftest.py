@@ -8,6 +8,7 @@ the machine. In CI (``CI=true``) running outside one, or skipping any test, is a
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -32,7 +33,8 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def in_private_network_namespace() -> bool:
-    return sorted(os.listdir("/sys/class/net")) == ["lo"]
+    # Not /sys/class/net: sysfs shows the namespace it was mounted in, not ours.
+    return [name for _, name in socket.if_nameindex()] == ["lo"]
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
