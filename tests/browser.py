@@ -82,3 +82,17 @@ async def save_all(page: Any, directory: Path, count: int) -> dict[str, bytes]:
         await download.save_as(target)
         saved[download.suggested_filename] = target.read_bytes()
     return saved
+
+
+async def start_sending(context: Any, url: str, paths: list[Path]) -> tuple[Any, str]:
+    """A sender's page with ``paths`` picked; returns it and the code it shows."""
+    sender = await open_app(context, url)
+    await pick_files(sender, paths)
+    return sender, await shown_code(sender)
+
+
+async def open_offer(context: Any, url: str, code: str) -> Any:
+    """A receiver's page opened from the share link, showing the offer to accept."""
+    receiver = await open_app(context, f"{url}/#{code}")
+    await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    return receiver

@@ -8,7 +8,8 @@ from typing import Any, Awaitable, Callable
 
 from playwright.async_api import expect
 
-from browser import UI_TIMEOUT, drop_files, enter_code, make_files, open_app, pick_files, save_all, shown_code
+from browser import (UI_TIMEOUT, drop_files, enter_code, make_files, open_app, open_offer, pick_files,
+                     save_all, shown_code, start_sending)
 from support import RunningServer, running_server
 
 Person = Callable[[], Awaitable[Any]]
@@ -32,9 +33,7 @@ async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out:
 async def test_picked_files_reach_receiver_who_types_the_code(
         server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     paths = make_files(tmp_path, THREE_FILES)
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, paths)
-    code = await shown_code(sender)
+    sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)
     # People type codes loosely: lower case, spaces instead of the dash.
     await enter_code(receiver, code.lower().replace("-", "  "))
@@ -61,9 +60,7 @@ async def test_dropped_files_reach_receiver_who_opens_the_link(
 
 async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
     async with running_server(code_ttl=1.0) as server:
-        sender = await open_app(await new_person(), server.url)
-        await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
-        code = await shown_code(sender)
+        sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
         await expect(sender.locator("#send-status")).to_contain_text("expired", timeout=UI_TIMEOUT)
         receiver = await open_app(await new_person(), server.url)
         await enter_code(receiver, code)
@@ -72,11 +69,8 @@ async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
 
 async def test_used_code_is_refused_to_a_second_receiver(
         server: RunningServer, new_person: Person, tmp_path: Path) -> None:
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
-    code = await shown_code(sender)
-    first = await open_app(await new_person(), f"{server.url}/#{code}")
-    await expect(first.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
+    await open_offer(await new_person(), server.url, code)
     second = await open_app(await new_person(), server.url)
     await enter_code(second, code)
     await expect(second.locator("#receive-status")).to_contain_text("already been used")
@@ -93,12 +87,8 @@ async def test_wrong_code_typed(server: RunningServer, new_person: Person) -> No
 
 async def test_sender_cancels_before_accept(
         server: RunningServer, new_person: Person, tmp_path: Path) -> None:
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
-    code = await shown_code(sender)
-    receiver_context = await new_person()
-    receiver = await open_app(receiver_context, f"{server.url}/#{code}")
-    await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
+    receiver = await open_offer(await new_person(), server.url, code)
     await sender.click("#cancel-send")
     await expect(sender.locator("#send-status")).to_contain_text("Cancelled")
     await expect(receiver.locator("#receive-status")).to_contain_text("the sender cancelled")
@@ -107,11 +97,9 @@ async def test_sender_cancels_before_accept(
 
 
 async def test_receiver_declines(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, make_files(tmp_path, {"a.txt": 10}))
-    code = await shown_code(sender)
-    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
-    await receiver.click("#decline", timeout=UI_TIMEOUT)
+    sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
+    receiver = await open_offer(await new_person(), server.url, code)
+    await receiver.click("#decline")
     await expect(receiver.locator("#receive-status")).to_contain_text("declined")
     await expect(sender.locator("#send-status")).to_contain_text("declined", timeout=UI_TIMEOUT)
 
@@ -119,14 +107,11 @@ async def test_receiver_declines(server: RunningServer, new_person: Person, tmp_
 async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
         server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     paths = make_files(tmp_path, {"big.bin": 200 * 1024 * 1024})
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, paths)
-    code = await shown_code(sender)
-    receiver_context = await new_person()
-    receiver = await open_app(receiver_context, f"{server.url}/#{code}")
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    receiver = await open_offer(await new_person(), server.url, code)
     downloads: list[Any] = []
     receiver.on("download", lambda download: downloads.append(download))
-    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    await receiver.click("#accept")
     # Mid-transfer: some bytes have arrived, far from all of them.
     await receiver.wait_for_function(
         "() => document.getElementById('receive-total').value > 0", timeout=UI_TIMEOUT)
@@ -140,11 +125,9 @@ async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
 async def test_sender_closing_tab_mid_transfer_fails_the_receiver(
         server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     paths = make_files(tmp_path, {"small.txt": 100, "big.bin": 200 * 1024 * 1024})
-    sender = await open_app(await new_person(), server.url)
-    await pick_files(sender, paths)
-    code = await shown_code(sender)
-    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
-    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    receiver = await open_offer(await new_person(), server.url, code)
+    await receiver.click("#accept")
     await expect(receiver.locator("#receive-files a.save")).to_have_count(1, timeout=UI_TIMEOUT)
     await receiver.wait_for_function(
         "() => document.getElementById('receive-total').value > 1e6", timeout=UI_TIMEOUT)
@@ -174,8 +157,8 @@ async def test_hash_mismatch_is_reported_and_nothing_offered(
     await sender.evaluate(CORRUPT_DIGESTS)
     await pick_files(sender, paths)
     code = await shown_code(sender)
-    receiver = await open_app(await new_person(), f"{server.url}/#{code}")
-    await receiver.click("#accept", timeout=UI_TIMEOUT)
+    receiver = await open_offer(await new_person(), server.url, code)
+    await receiver.click("#accept")
     await expect(receiver.locator("#receive-status")).to_contain_text(
         "hash mismatch: data.bin", timeout=UI_TIMEOUT)
     assert await receiver.locator("#receive-files a.save").count() == 0
