@@ -19,8 +19,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = create_app(config)
-    print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
-    web.run_app(app, host=config.host, port=config.port, print=None)
+
+    def announce(_message: str) -> None:
+        # run_app calls this once the socket is listening, so the line means "ready".
+        print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
+
+    web.run_app(app, host=config.host, port=config.port, print=announce)
 
 
 if __name__ == "__main__":

@@ -104,6 +104,8 @@ class Signalling:
         payloads.empty(payload)
         pairing = self.registry.create(sid)
         self._new_code.set()
+        # Codes are secrets until used: never logged.
+        log.info("code created for %s (%d codes held)", sid, len(self.registry))
         return {
             "ok": True,
             "code": format_code(pairing.code),
@@ -123,9 +125,11 @@ class Signalling:
             except InvalidCode:
                 raise CodeNotFound() from None
             pairing = self.registry.join(code, sid)
-        except (CodeNotFound, CodeUsed):
+        except (CodeNotFound, CodeUsed) as error:
             self.limiter.record_failure(address)
+            log.info("failed join from %s: %s", address, error)
             raise
+        log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {}, to=pairing.sender)
         return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.config.ice_servers}
 
@@ -186,6 +190,7 @@ class Signalling:
             except TimeoutError:
                 pass
             for pairing in self.registry.expire():
+                log.info("code of %s expired", pairing.sender)
                 if pairing.sender is not None:
                     await self.sio.emit("expired", {"code": format_code(pairing.code)},
                                         to=pairing.sender)
