@@ -164,3 +164,13 @@ async def test_hash_mismatch_is_reported_and_nothing_offered(
     assert await receiver.locator("#receive-files a.save").count() == 0
     await expect(sender.locator("#send-status")).to_contain_text(
         "hash mismatch: data.bin", timeout=UI_TIMEOUT)
+
+
+async def test_copy_button_puts_the_share_link_on_the_clipboard(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    context = await new_person()
+    await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    sender, code = await start_sending(context, server.url, make_files(tmp_path, {"a.txt": 1}))
+    await sender.click("#copy-link")
+    await expect(sender.locator("#copy-link")).to_have_text("Copied")
+    assert await sender.evaluate("() => navigator.clipboard.readText()") == f"{server.url}/#{code}"
