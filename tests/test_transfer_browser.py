@@ -77,12 +77,22 @@ async def test_used_code_is_refused_to_a_second_receiver(
     await expect(second.locator("#offer")).to_be_hidden()
 
 
-async def test_wrong_code_typed(server: RunningServer, new_person: Person) -> None:
+async def test_mistyped_code_can_be_corrected(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, {"a.txt": 5})
+    sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)
     await enter_code(receiver, "ABC")
     await expect(receiver.locator("#receive-status")).to_contain_text("not a SendIt code")
     await enter_code(receiver, "00000-00000")
     await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
+    # The form is back, so the same page can try the right code.
+    await enter_code(receiver, code)
+    await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
+    await receiver.click("#accept")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert await save_all(receiver, out, 1) == {"a.txt": paths[0].read_bytes()}
 
 
 async def test_sender_cancels_before_accept(

@@ -57,9 +57,24 @@ export function setupReceivePage() {
     $("receive-form").hidden = true;
     $("receive-code").textContent = code;
     setStatus(status, "Looking up the code…");
+    let joined;
     try {
       socket = await SocketClient.connect();
-      const joined = await ask(socket, "join", { code });
+      joined = await ask(socket, "join", { code });
+    } catch (error) {
+      // Nothing has started: let the person correct the code and try again.
+      socket?.close();
+      socket = null;
+      $("receive-form").hidden = false;
+      $("receive-code").textContent = "";
+      const reason = error instanceof ServerError
+        ? JOIN_ERRORS[error.message] ?? `The server refused: ${error.message}.`
+        : `Could not reach the SendIt server (${error.message}).`;
+      setStatus(status, reason, "error");
+      $("code-input").select();
+      return;
+    }
+    try {
       socket.on("cancelled", ({ by, reason }) => fail(by === "sender" ? "the sender cancelled" : reason || "cancelled"));
       socket.on("peer_left", () => fail("the sender left before the transfer finished"));
       setStatus(status, "Connecting directly to the sender…");
@@ -75,11 +90,7 @@ export function setupReceivePage() {
           ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
       }
     } catch (error) {
-      if (error instanceof ServerError) {
-        end(JOIN_ERRORS[error.message] ?? `The server refused: ${error.message}.`, "error");
-      } else {
-        fail(error.message);
-      }
+      fail(error.message);
     }
   };
 

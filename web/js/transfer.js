@@ -20,6 +20,7 @@ class ChannelReader {
   #queue = [];
   #waiting = null;
   #closed = null;
+  #stopped = null;
 
   constructor(channel, closedMessage) {
     channel.binaryType = "arraybuffer";
@@ -46,9 +47,24 @@ class ChannelReader {
     this.#push({ closed: message });
   }
 
+  /** End reading at once: queued messages are dropped, every later `next()` throws TransferError(message). */
+  stop(message) {
+    if (this.#stopped) return;
+    this.#stopped = message;
+    this.#queue = [];
+    this.close(message);
+  }
+
+  /** Throws TransferError if `stop()` was called. */
+  check() {
+    if (this.#stopped) throw new TransferError(this.#stopped);
+  }
+
   /** The next message's data; throws TransferError once the channel has closed. */
   async next() {
+    this.check();
     const item = this.#queue.length ? this.#queue.shift() : await new Promise((r) => (this.#waiting = r));
+    this.check();
     if (item.closed) {
       this.#queue.unshift(item);
       throw new TransferError(item.closed);
@@ -83,18 +99,19 @@ class Transfer {
 
   /** Tell the other side the transfer is off (cancel) and stop. */
   cancel(reason = "") {
-    this.#stop({ type: "cancel", reason: reason.slice(0, 200) });
+    this.#stop({ type: "cancel", reason: reason.slice(0, 200) }, "the transfer was cancelled");
   }
 
   /** Report a protocol violation to the other side and stop. */
   fail(message) {
-    this.#stop({ type: "error", message: message.slice(0, 200) });
+    this.#stop({ type: "error", message: message.slice(0, 200) }, `protocol error: ${message}`);
   }
 
-  #stop(message) {
+  #stop(message, localMessage) {
     if (this.#finished) return;
     this.#finished = true;
     if (this.channel.readyState === "open") send(this.channel, message);
+    this.reader.stop(localMessage);
   }
 
   finish() {
@@ -104,7 +121,7 @@ class Transfer {
   /** Stop at once because of something outside the channel (the peer left, say). */
   abort(message) {
     this.#finished = true;
-    this.reader.close(message);
+    this.reader.stop(message);
   }
 
   async nextMessage() {
@@ -238,7 +255,9 @@ export class Receiver extends Transfer {
       const manifest = await this.nextMessage();
       if (manifest.type !== "manifest") throw new ProtocolError(`expected manifest, got ${manifest.type}`);
       const { files } = manifest;
-      if (!(await this.callbacks.onManifest(files))) {
+      const accepted = await this.callbacks.onManifest(files);
+      this.reader.check(); // cancelled or aborted while the person decided
+      if (!accepted) {
         send(this.channel, { type: "decline" });
         this.finish();
         return false;
@@ -250,6 +269,7 @@ export class Receiver extends Transfer {
           receivedBytes += bytes;
           this.callbacks.onProgress({ index, fileBytes, receivedBytes });
         });
+        this.reader.check(); // cancelled or aborted while the digest was checked
         send(this.channel, { type: "file-ok", index });
         this.callbacks.onFile(index, file);
       }
