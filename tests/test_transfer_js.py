@@ -351,7 +351,7 @@ try {
 """
 
 
-@pytest.mark.parametrize(("case", "reason", "accepts", "verified"), [
+BROKEN_SENDERS = [  # case, the reason given, whether the manifest is accepted, files verified
     ("hash mismatch", "hash mismatch: b.bin", True, [0]),
     ("more bytes than announced", "a.bin: more bytes than announced", True, []),
     ("fewer bytes, then file-end", "a.bin: 999 of 1000 bytes arrived", True, []),
@@ -361,7 +361,11 @@ try {
     ("version 2", "unsupported protocol version 2", False, []),
     ("not JSON", "not a JSON message", False, []),
     ("binary before the manifest", "unexpected binary message", False, []),
-])
+]
+
+
+@pytest.mark.parametrize(("case", "reason", "accepts", "verified"), BROKEN_SENDERS,
+                         ids=[c[0] for c in BROKEN_SENDERS])
 async def test_receiver_refuses_a_broken_sender(page: Any, case: str, reason: str, accepts: bool,
                                                 verified: list[int]) -> None:
     r = await run_js(page, HOSTILE_SENDER, {"case": case})
@@ -400,7 +404,7 @@ try {
 @pytest.mark.parametrize(("reply", "reason"), [
     ({"type": "file-ok", "index": 1}, "expected file-ok 0, got file-ok"),
     ({"type": "thanks"}, 'unknown message type "thanks"'),
-])
+], ids=["file-ok with the wrong index", "unknown message type"])
 async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any], reason: str) -> None:
     r = await run_js(page, HOSTILE_RECEIVER, {"reply": reply})
     assert r["result"]["ok"] is False and r["result"]["transferError"]
@@ -638,4 +642,4 @@ async def test_sender_keeps_the_channel_buffer_bounded(page: Any) -> None:
     assert max(r["atProgress"]) <= limit
     assert r["afterSend"] <= limit
     # The sampling saw the buffer at work (the receiver cannot keep up with memory).
-    assert r["afterSend"] > MiB
+    assert r["afterSend"] > MiB, r["afterSend"]
