@@ -16,9 +16,9 @@ async (ids) => {
   const source = document.getElementById(ids.source);
   const transfer = new DataTransfer();
   for (const file of source.files) transfer.items.add(file);
-  const zone = document.getElementById(ids.zone);
+  const target = document.getElementById(ids.target);
   for (const type of ['dragenter', 'dragover', 'drop']) {
-    zone.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    target.dispatchEvent(new DragEvent(type, { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }
   source.remove();
 }
@@ -46,7 +46,7 @@ async def pick_files(page: Any, paths: list[Path]) -> None:
     await page.set_input_files("#file-input", [str(p) for p in paths])
 
 
-async def drop_files(page: Any, paths: list[Path]) -> None:
+async def drop_files(page: Any, paths: list[Path], target: str = "drop-zone") -> None:
     """A real drop event carrying real File objects (Playwright's own drop is too slow)."""
     await page.evaluate("""() => {
       const input = document.createElement('input');
@@ -54,7 +54,7 @@ async def drop_files(page: Any, paths: list[Path]) -> None:
       document.body.append(input);
     }""")
     await page.set_input_files("#test-drop-source", [str(p) for p in paths])
-    await page.evaluate(DROP, {"source": "test-drop-source", "zone": "drop-zone"})
+    await page.evaluate(DROP, {"source": "test-drop-source", "target": target})
 
 
 async def shown_code(page: Any) -> str:

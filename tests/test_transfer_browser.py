@@ -184,3 +184,16 @@ async def test_copy_button_puts_the_share_link_on_the_clipboard(
     await sender.click("#copy-link")
     await expect(sender.locator("#copy-link")).to_have_text("Copied")
     assert await sender.evaluate("() => navigator.clipboard.readText()") == f"{server.url}/#{code}"
+
+
+async def test_files_dropped_while_waiting_join_the_offer(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    first, second = make_files(tmp_path, {"first.txt": 3, "second.txt": 4})
+    sender, code = await start_sending(await new_person(), server.url, [first])
+    # Dropped anywhere on the page, not on the (now hidden) drop zone.
+    await drop_files(sender, [second], target="send-share")
+    await expect(sender.locator("#send-summary")).to_contain_text("2 files")
+    assert await sender.locator("#code").text_content() == code
+    receiver = await open_offer(await new_person(), server.url, code)
+    names = [await n.text_content() for n in await receiver.locator("#receive-files .file-name").all()]
+    assert names == ["first.txt", "second.txt"]

@@ -15,6 +15,7 @@ export function setupSendPage() {
   const files = [];
   const rows = [];
   let socket = null;
+  let codeRequested = false;
   let pc = null;
   let transfer = null;
   let countdown = null;
@@ -49,7 +50,11 @@ export function setupSendPage() {
     }
     const total = files.reduce((sum, f) => sum + f.size, 0);
     $("send-summary").textContent = `${count(files.length, "file")}, ${formatBytes(total)}`;
-    if (!socket) await createCode();
+    // Files dropped again while the code is on its way join the same code.
+    if (!codeRequested) {
+      codeRequested = true;
+      await createCode();
+    }
   };
 
   const createCode = async () => {
@@ -135,17 +140,23 @@ export function setupSendPage() {
     addFiles([...input.files]);
     input.value = "";
   });
+  // The whole window takes drops: a file dropped anywhere else would make the browser
+  // open it in place of this page, and lose the code.
   const zone = $("drop-zone");
+  const sending = () => !$("send-view").hidden && !locked && !ended;
   for (const type of ["dragenter", "dragover"]) {
-    zone.addEventListener(type, (event) => {
+    document.addEventListener(type, (event) => {
       event.preventDefault();
-      zone.classList.add("dragging");
+      if (sending()) zone.classList.add("dragging");
     });
   }
-  zone.addEventListener("dragleave", () => zone.classList.remove("dragging"));
-  zone.addEventListener("drop", (event) => {
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("dragging");
+    if (!sending()) return;
     const items = [...(event.dataTransfer.items ?? [])];
     if (items.some((item) => item.webkitGetAsEntry?.()?.isDirectory)) {
       setStatus(status, "Folders can't be sent from the browser: select the files inside, or zip the folder.", "error");
