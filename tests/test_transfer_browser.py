@@ -170,7 +170,7 @@ async def test_hash_mismatch_is_reported_and_nothing_offered(
     receiver = await open_offer(await new_person(), server.url, code)
     await receiver.click("#accept")
     await expect(receiver.locator("#receive-status")).to_contain_text(
-        "hash mismatch: data.bin", timeout=UI_TIMEOUT)
+        '"data.bin" arrived damaged (hash mismatch', timeout=UI_TIMEOUT)
     assert await receiver.locator("#receive-files a.save").count() == 0
     await expect(sender.locator("#send-status")).to_contain_text(
         "hash mismatch: data.bin", timeout=UI_TIMEOUT)

@@ -42,7 +42,10 @@ export function setupReceivePage() {
   };
   const fail = (reason) => {
     transfer?.abort(reason);
-    end(`Failed: ${reason}.`, "error");
+    const damaged = /hash mismatch: (.*)$/.exec(reason);
+    end(damaged
+      ? `Failed: "${damaged[1]}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`
+      : `Failed: ${reason}.`, "error");
   };
 
   const join = async (text) => {
