@@ -197,3 +197,27 @@ async def test_files_dropped_while_waiting_join_the_offer(
     receiver = await open_offer(await new_person(), server.url, code)
     names = [await n.text_content() for n in await receiver.locator("#receive-files .file-name").all()]
     assert names == ["first.txt", "second.txt"]
+
+
+async def test_receiving_works_from_the_keyboard_alone(
+        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    paths = make_files(tmp_path, {"a.txt": 7})
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    receiver = await open_app(await new_person(), server.url)
+    await receiver.focus("#tab-send")
+    await receiver.keyboard.press("ArrowRight")
+    await expect(receiver.locator("#tab-receive")).to_be_focused()
+    await expect(receiver.locator("#receive-view")).to_be_visible()
+    await receiver.keyboard.press("Tab")
+    await expect(receiver.locator("#code-input")).to_be_focused()
+    await receiver.keyboard.type(code)
+    await receiver.keyboard.press("Enter")
+    # The offer takes the focus to its Accept button, so Enter accepts.
+    await expect(receiver.locator("#accept")).to_be_focused(timeout=UI_TIMEOUT)
+    await receiver.keyboard.press("Enter")
+    await expect(receiver.locator("#receive-files a.save")).to_be_focused(timeout=UI_TIMEOUT)
+    async with receiver.expect_download() as info:
+        await receiver.keyboard.press("Enter")
+    saved = tmp_path / "saved"
+    await (await info.value).save_as(saved)
+    assert saved.read_bytes() == paths[0].read_bytes()

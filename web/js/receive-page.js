@@ -88,6 +88,8 @@ export function setupReceivePage() {
       if (files) {
         end(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok",
           ask(socket, "done").catch(() => {}));
+        // Accept, which had the focus, is gone: hand it to what comes next.
+        saved[0].focus();
       } else {
         end("You declined the files. Nothing was received.", "info",
           ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
