@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 PROTOCOL_VERSION = 1
-MAX_CHUNK = 262_144
 MAX_FILES = 10_000
 MAX_NAME = 1_024
 MAX_TYPE = 255

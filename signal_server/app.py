@@ -34,7 +34,6 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), geolocation=(), microphone=(self)",
 }
 
-CONFIG_KEY = web.AppKey("config", ServerConfig)
 SIGNALLING_KEY = web.AppKey("signalling", Signalling)
 
 
@@ -46,22 +45,15 @@ def web_root() -> Path:
     return Path(__file__).resolve().parent.parent / "web"
 
 
-@web.middleware
-async def security_headers(request: web.Request, handler):  # type: ignore[no-untyped-def]
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        response = exc
+async def add_security_headers(_request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
-    if isinstance(response, web.HTTPException):
-        raise response
-    return response
 
 
 def create_app(config: ServerConfig) -> web.Application:
     """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
-    app = web.Application(middlewares=[security_headers])
-    app[CONFIG_KEY] = config
+    app = web.Application()
+    # on_response_prepare sees every response, error pages and static files included.
+    app.on_response_prepare.append(add_security_headers)
 
     sio = socketio.AsyncServer(
         async_mode="aiohttp",

@@ -53,9 +53,8 @@ class Pairing:
 
 @dataclass(frozen=True)
 class Departure:
-    """What a member's leaving means: whom to tell, and whether the code died with it."""
+    """What a member's leaving means: whom to tell, and in what role the leaver left."""
 
-    pairing: Pairing
     peer: str | None
     #: The leaver's role, taken before the pairing forgot them.
     role: str
@@ -80,9 +79,6 @@ class CodeRegistry:
 
     def __len__(self) -> int:
         return len(self._by_code)
-
-    def _waiting(self, pairing: Pairing) -> bool:
-        return not pairing.used and self._clock() < pairing.expires_at
 
     def create(self, sender: str) -> Pairing:
         """A new code held by ``sender``, waiting ``ttl`` seconds for a receiver."""
@@ -112,7 +108,7 @@ class CodeRegistry:
             raise CodeNotFound()
         if pairing.used:
             raise CodeUsed()
-        if not self._waiting(pairing):
+        if self._clock() >= pairing.expires_at:
             # Left for expire(), so the sender is still told the code expired.
             raise CodeNotFound()
         pairing.receiver = receiver
@@ -159,7 +155,7 @@ class CodeRegistry:
         elif not pairing.used:
             # A sender who leaves before anyone joined takes the code with it.
             self._forget(pairing)
-        return Departure(pairing=pairing, peer=peer, role=role)
+        return Departure(peer=peer, role=role)
 
     def end(self, member: str) -> Pairing | None:
         """End ``member``'s pair for both members (cancelled or done)."""

@@ -32,7 +32,8 @@ document.querySelector("[role=tablist]").addEventListener("keydown", (event) => 
   document.getElementById(`tab-${next}`).focus();
 });
 
-const linked = decodeURIComponent(location.hash.slice(1));
+// Raw, not URI-decoded: a code needs no decoding, and a malformed escape would throw.
+const linked = location.hash.slice(1);
 if (linked) {
   show("receive");
   document.getElementById("code-input").value = linked;

@@ -51,20 +51,21 @@ export function openChannel(socket, iceServers, role) {
   };
 
   return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      clearTimeout(timer);
-      socket.off("signal", onSignal);
-    };
+    let settled = false;
     const fail = (message) => {
-      cleanup();
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
       pc.close();
       reject(new Error(message));
     };
     const timer = setTimeout(() => fail("could not reach the other side (no network path found)"), OPEN_TIMEOUT_MS);
-    const onSignal = (signal) => {
-      chain = chain.then(() => handle(signal)).catch((error) => fail(`connection setup failed: ${error.message}`));
+    // Stays subscribed after the channel opens: late candidates still need applying.
+    // Once open, a bad late candidate is not worth dropping a working connection for.
+    const run = (step) => {
+      chain = chain.then(step).catch((error) => fail(`connection setup failed: ${error.message}`));
     };
-    socket.on("signal", onSignal);
+    socket.on("signal", (signal) => run(() => handle(signal)));
 
     pc.addEventListener("icecandidate", ({ candidate }) => {
       socket.emit("signal", { type: "candidate", candidate: candidate ? candidate.toJSON() : null });
@@ -73,11 +74,10 @@ export function openChannel(socket, iceServers, role) {
       if (pc.connectionState === "failed") fail("could not reach the other side (no network path found)");
     });
     const opened = (channel) => {
-      channel.binaryType = "arraybuffer";
       const ready = () => {
-        cleanup();
-        // Later signals (late candidates) still need applying after the channel opens.
-        socket.on("signal", (signal) => (chain = chain.then(() => handle(signal)).catch(() => {})));
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
         resolve({ pc, channel });
       };
       if (channel.readyState === "open") ready();
@@ -86,10 +86,10 @@ export function openChannel(socket, iceServers, role) {
 
     if (role === "sender") {
       opened(pc.createDataChannel(CHANNEL_LABEL, { ordered: true }));
-      chain = chain.then(async () => {
+      run(async () => {
         await pc.setLocalDescription(await pc.createOffer());
         await ask(socket, "signal", { type: "offer", sdp: pc.localDescription.sdp });
-      }).catch((error) => fail(`connection setup failed: ${error.message}`));
+      });
     } else {
       pc.addEventListener("datachannel", ({ channel }) => {
         if (channel.label === CHANNEL_LABEL) opened(channel);

@@ -8,7 +8,6 @@
 export const PROTOCOL_VERSION = 1;
 export const CHANNEL_LABEL = "sendit";
 export const BLOCK_SIZE = 1048576;
-export const MAX_CHUNK = 262144;
 const MAX_FILES = 10000;
 const MAX_NAME = 1024;
 const MAX_TYPE = 255;
@@ -60,7 +59,7 @@ function text(value, field) {
 }
 
 /** A safe relative path: no empty, `.` or `..` part, no backslash or control character. */
-export function checkName(name) {
+function checkName(name) {
   if (typeof name !== "string" || name.length < 1 || name.length > MAX_NAME) {
     throw new ProtocolError("file name must be 1 to 1024 characters");
   }

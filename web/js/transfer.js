@@ -5,12 +5,13 @@
  * @module transfer
  */
 
-import { BLOCK_SIZE, BlockDigest, ProtocolError, parseMessage } from "./protocol.js";
+import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, parseMessage } from "./protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
 export const CHUNK_SIZE = 65536;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
+const RECEIVER_LEFT = "the receiver left before the transfer finished";
 
 /** A transfer that ended without delivery; `message` is meant for the user. */
 export class TransferError extends Error {}
@@ -127,6 +128,11 @@ class Transfer {
   async nextMessage() {
     const data = await this.reader.next();
     if (typeof data !== "string") throw new ProtocolError("unexpected binary message");
+    return this.parseText(data);
+  }
+
+  /** A text message, validated; the other side's cancel or error ends the transfer here. */
+  parseText(data) {
     const message = parseMessage(data);
     const ended = remoteEnd(message);
     if (ended) {
@@ -158,7 +164,7 @@ export class Sender extends Transfer {
   #halted = false;
 
   constructor(channel, files, { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {} } = {}) {
-    super(channel, "the receiver left before the transfer finished");
+    super(channel, RECEIVER_LEFT);
     this.files = files;
     this.callbacks = { onAccepted, onProgress, onDelivered };
     channel.bufferedAmountLowThreshold = LOW_WATER;
@@ -169,7 +175,7 @@ export class Sender extends Transfer {
     return this.guard(async () => {
       send(this.channel, {
         type: "manifest",
-        version: 1,
+        version: PROTOCOL_VERSION,
         files: this.files.map((f) => ({ name: f.name, size: f.size, type: f.type || "" })),
       });
       const answer = await this.nextMessage();
@@ -209,7 +215,7 @@ export class Sender extends Transfer {
 
   async #room() {
     if (this.#halted || this.finished) throw new TransferError("the transfer was stopped");
-    if (this.channel.readyState !== "open") throw new TransferError("the receiver left before the transfer finished");
+    if (this.channel.readyState !== "open") throw new TransferError(RECEIVER_LEFT);
     if (this.channel.bufferedAmount <= HIGH_WATER) return;
     await new Promise((resolve) => {
       const done = () => {
@@ -220,7 +226,7 @@ export class Sender extends Transfer {
       this.channel.addEventListener("bufferedamountlow", done);
       this.channel.addEventListener("close", done);
     });
-    if (this.channel.readyState !== "open") throw new TransferError("the receiver left before the transfer finished");
+    if (this.channel.readyState !== "open") throw new TransferError(RECEIVER_LEFT);
   }
 
   async #readAcknowledgements() {
@@ -288,12 +294,7 @@ export class Receiver extends Transfer {
     for (;;) {
       const data = await this.reader.next();
       if (typeof data === "string") {
-        const message = parseMessage(data);
-        const ended = remoteEnd(message);
-        if (ended) {
-          this.finish();
-          throw ended;
-        }
+        const message = this.parseText(data);
         if (message.type !== "file-end" || message.index !== index) {
           throw new ProtocolError(`expected file-end ${index}, got ${message.type}`);
         }

@@ -36,7 +36,7 @@ export function baseName(name) {
 }
 
 /** Bytes per second over the last few seconds, so the figure follows the link's pace. */
-export class RateMeter {
+class RateMeter {
   #samples = [];
 
   constructor(windowMs = 3000) {
@@ -53,7 +53,7 @@ export class RateMeter {
 }
 
 /** Run `render` at most once per animation frame, however often `schedule` is called. */
-export function frameThrottle(render) {
+function frameThrottle(render) {
   let pending = false;
   return () => {
     if (pending) return;
