@@ -28,6 +28,9 @@ async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out:
     await expect(sender.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
     await expect(sender.locator("#send-files .file-state")).to_have_text(
         ["delivered ✓ verified"] * len(paths))
+    # Both sides end on the average over the whole transfer, not a live figure.
+    for rate in (sender.locator("#send-rate"), receiver.locator("#receive-rate")):
+        await expect(rate).to_have_text(re.compile(r"^\S+ MB in \d+:\d\d · average \S+ [KM]?B/s$"))
 
 
 async def test_picked_files_reach_receiver_who_types_the_code(

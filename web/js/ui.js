@@ -73,7 +73,10 @@ export class TotalProgress {
   #meter = new RateMeter();
   #done = 0;
   #started = performance.now();
+  #finished = false;
   #render = frameThrottle(() => {
+    // A frame queued before finish() must not paint over the final figures.
+    if (this.#finished) return;
     const rate = this.#meter.update(this.#done);
     const left = rate > 0 ? ` · ${formatDuration((this.total - this.#done) / rate)} left` : "";
     this.bar.value = this.#done;
@@ -92,6 +95,7 @@ export class TotalProgress {
   }
 
   finish() {
+    this.#finished = true;
     const seconds = (performance.now() - this.#started) / 1000;
     this.bar.value = this.bar.max;
     this.line.textContent = `${formatBytes(this.total)} in ${formatDuration(seconds)} · average ${formatBytes(this.total / Math.max(seconds, 0.001))}/s`;
