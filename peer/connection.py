@@ -1,0 +1,132 @@
+"""The WebRTC half of signalling: an aiortc connection set up through the server.
+
+The same steps as web/js/connection.js (docs/PROTOCOL.md 2.3): the sender creates the
+channel and the offer, the receiver answers, and remote candidates wait until the
+description they belong to is set. aiortc does not trickle: its description already
+carries every local candidate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from .errors import ConnectionFailed
+from .localip import offering
+from .signalling import Signalling
+
+CHANNEL_LABEL = "sendit"
+OPEN_TIMEOUT = 30.0
+NO_PATH = "could not reach the other side (no network path found)"
+
+
+@dataclass
+class Link:
+    """An open peer-to-peer data channel and the connection that carries it."""
+
+    pc: RTCPeerConnection
+    channel: RTCDataChannel
+
+
+def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
+    """Exactly the server's ICE list: an empty list must not fall back to aiortc's public STUN."""
+    return RTCConfiguration(
+        iceServers=[
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
+            for s in servers
+        ]
+    )
+
+
+async def open_link(
+    signalling: Signalling,
+    ice_servers: Sequence[dict[str, Any]],
+    role: Literal["sender", "receiver"],
+    local_ips: Sequence[str] | None = None,
+) -> Link:
+    """Connect to the paired peer; returns once the channel is open."""
+    pc = RTCPeerConnection(ice_configuration(ice_servers))
+    loop = asyncio.get_running_loop()
+    opened: asyncio.Future[RTCDataChannel] = loop.create_future()
+    signals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    signalling.on("signal", signals.put_nowait)
+
+    def fail(message: str) -> None:
+        if not opened.done():
+            opened.set_exception(ConnectionFailed(message))
+
+    def watch(channel: RTCDataChannel) -> None:
+        if channel.readyState == "open":
+            opened.done() or opened.set_result(channel)
+        else:
+            channel.once("open", lambda: opened.done() or opened.set_result(channel))
+
+    @pc.on("connectionstatechange")
+    def on_state() -> None:
+        if pc.connectionState == "failed":
+            fail(NO_PATH)
+
+    @pc.on("datachannel")
+    def on_channel(channel: RTCDataChannel) -> None:
+        if channel.label == CHANNEL_LABEL:
+            watch(channel)
+
+    async def describe(description: RTCSessionDescription) -> None:
+        with offering(local_ips):
+            await pc.setLocalDescription(description)
+        local = pc.localDescription
+        await signalling.request("signal", {"type": local.type, "sdp": local.sdp})
+
+    async def handle_signals() -> None:
+        queued: list[dict[str, Any] | None] = []
+        while True:
+            signal = await signals.get()
+            if signal.get("type") == "candidate":
+                if pc.remoteDescription is None:
+                    queued.append(signal.get("candidate"))
+                else:
+                    await add_candidate(pc, signal.get("candidate"))
+                continue
+            await pc.setRemoteDescription(RTCSessionDescription(sdp=signal["sdp"], type=signal["type"]))
+            for candidate in queued:
+                await add_candidate(pc, candidate)
+            queued.clear()
+            if signal["type"] == "offer":
+                await describe(await pc.createAnswer())
+
+    handler = asyncio.ensure_future(handle_signals())
+    handler.add_done_callback(
+        lambda task: task.cancelled() or task.exception() is None or fail(f"connection setup failed: {task.exception()}")
+    )
+    try:
+        if role == "sender":
+            watch(pc.createDataChannel(CHANNEL_LABEL, ordered=True))
+            await describe(await pc.createOffer())
+        channel = await asyncio.wait_for(opened, OPEN_TIMEOUT)
+    except asyncio.TimeoutError:
+        handler.cancel()
+        await pc.close()
+        raise ConnectionFailed(NO_PATH) from None
+    except BaseException:
+        handler.cancel()
+        await pc.close()
+        raise
+    # Late candidates still arrive once the channel is open; the handler keeps applying
+    # them until the connection is closed.
+    pc.on("connectionstatechange", lambda: pc.connectionState == "closed" and handler.cancel())
+    return Link(pc=pc, channel=channel)
+
+
+async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:
+    """Apply a browser-style candidate; the end-of-candidates marker needs nothing from aiortc."""
+    if not candidate or not candidate.get("candidate"):
+        return
+    text = candidate["candidate"]
+    parsed = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+    parsed.sdpMid = candidate.get("sdpMid")
+    parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
+    await pc.addIceCandidate(parsed)
