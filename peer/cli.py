@@ -87,11 +87,11 @@ async def _accept(files: list[FileEntry]) -> bool:
 
 async def _cancellable(coroutine: Awaitable[None]) -> None:
     """Run ``coroutine`` so that Ctrl-C or SIGTERM cancels it, and it can tell the other side."""
-    task = asyncio.ensure_future(coroutine)
-    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, task.cancel)
-    await task
+        asyncio.get_running_loop().add_signal_handler(signum, task.cancel)
+    await coroutine
 
 
 def _session(args: argparse.Namespace, report: Reporter) -> Awaitable[None]:

@@ -106,6 +106,15 @@ class Session:
         await self.signalling.close()
 
 
+def _cancel_handled() -> None:
+    """Ctrl-C cancelled the run and it is handled: the cleanup that follows must not look
+    cancelled to libraries that tell their own timeouts from outside cancellation."""
+    task = asyncio.current_task()
+    # Each Ctrl-C pressed counts as one cancellation.
+    while task is not None and task.uncancel():
+        pass
+
+
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
     """Get a code, wait for the receiver, and deliver ``sources``; raises PeerError on failure."""
     session = Session(options, "sender")
@@ -123,6 +132,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         report.done()
         await session.signalling.tell("done")
     except asyncio.CancelledError:
+        _cancel_handled()
         await session.cancel("the sender cancelled")
         raise Cancelled("cancelled") from None
     finally:
@@ -155,6 +165,7 @@ async def receive(
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(closed, CLOSE_GRACE)
     except asyncio.CancelledError:
+        _cancel_handled()
         await session.cancel("the receiver cancelled")
         raise Cancelled("cancelled") from None
     finally:

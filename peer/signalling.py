@@ -26,7 +26,8 @@ class Signalling:
     """
 
     def __init__(self) -> None:
-        self._sio = socketio.AsyncClient(reconnection=False)
+        # The CLI handles Ctrl-C itself: it tells the other side before disconnecting.
+        self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         self._handlers: dict[str, list[Callable[[Any], None]]] = {name: [] for name in SERVER_EVENTS}
         for name in SERVER_EVENTS:
             self._sio.on(name, self._dispatcher(name))
