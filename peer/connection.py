@@ -9,7 +9,7 @@ carries every local candidate.
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, Sequence
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -26,10 +26,24 @@ NO_PATH = "could not reach the other side (no network path found)"
 
 @dataclass
 class Link:
-    """An open peer-to-peer data channel and the connection that carries it."""
+    """An open peer-to-peer data channel and the connection that carries it.
+
+    aiortc hands out a message the moment it arrives, with nobody listening yet if the
+    channel has only just opened; so messages are kept from the start until
+    :meth:`take_early` hands them over.
+    """
 
     pc: RTCPeerConnection
     channel: RTCDataChannel
+    early: list[bytes | str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.channel.on("message", self.early.append)
+
+    def take_early(self) -> list[bytes | str]:
+        """Stop keeping messages; returns those that arrived so far, in order."""
+        self.channel.remove_listener("message", self.early.append)
+        return self.early
 
 
 def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
@@ -51,7 +65,7 @@ async def open_link(
     """Connect to the paired peer; returns once the channel is open."""
     pc = RTCPeerConnection(ice_configuration(ice_servers))
     loop = asyncio.get_running_loop()
-    opened: asyncio.Future[RTCDataChannel] = loop.create_future()
+    opened: asyncio.Future[Link] = loop.create_future()
     signals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     signalling.on("signal", signals.put_nowait)
 
@@ -60,10 +74,15 @@ async def open_link(
             opened.set_exception(ConnectionFailed(message))
 
     def watch(channel: RTCDataChannel) -> None:
+        def ready() -> None:
+            # Synchronously, before the first message can be dispatched to nobody.
+            if not opened.done():
+                opened.set_result(Link(pc=pc, channel=channel))
+
         if channel.readyState == "open":
-            opened.done() or opened.set_result(channel)
+            ready()
         else:
-            channel.once("open", lambda: opened.done() or opened.set_result(channel))
+            channel.once("open", ready)
 
     @pc.on("connectionstatechange")
     def on_state() -> None:
@@ -106,7 +125,7 @@ async def open_link(
         if role == "sender":
             watch(pc.createDataChannel(CHANNEL_LABEL, ordered=True))
             await describe(await pc.createOffer())
-        channel = await asyncio.wait_for(opened, OPEN_TIMEOUT)
+        link = await asyncio.wait_for(opened, OPEN_TIMEOUT)
     except asyncio.TimeoutError:
         handler.cancel()
         await pc.close()
@@ -118,7 +137,7 @@ async def open_link(
     # Late candidates still arrive once the channel is open; the handler keeps applying
     # them until the connection is closed.
     pc.on("connectionstatechange", lambda: pc.connectionState == "closed" and handler.cancel())
-    return Link(pc=pc, channel=channel)
+    return link
 
 
 async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:

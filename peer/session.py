@@ -127,7 +127,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         await session.until(joined)
         report.peer_joined()
         link = await session.open(created["ice_servers"])
-        session.transfer = Sender(link.channel, sources, report)
+        session.transfer = Sender(link.channel, sources, report, link.take_early())
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
@@ -155,7 +155,7 @@ async def receive(
         link = await session.open(joined["ice_servers"])
         closed = asyncio.get_running_loop().create_future()
         link.channel.on("close", lambda: closed.done() or closed.set_result(None))
-        session.transfer = Receiver(link.channel, sink, decide, report)
+        session.transfer = Receiver(link.channel, sink, decide, report, link.take_early())
         files = await session.until(session.transfer.run())
         if files is None:
             await session.signalling.tell("cancel", {"reason": "the receiver declined"})

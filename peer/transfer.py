@@ -47,14 +47,21 @@ def remote_end(message: dict[str, Any]) -> PeerError | None:
 class Transfer:
     """What both ends share: the channel, sending text messages, and how the transfer ends."""
 
-    def __init__(self, channel: RTCDataChannel, closed_message: str) -> None:
+    def __init__(self, channel: RTCDataChannel, closed_message: str, early: Sequence[bytes | str] = ()) -> None:
         self.channel = channel
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed_message = closed_message
+        self._early = list(early)
         channel.on("message", self._guarded)
         channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
         if channel.readyState != "open":
             self.end(ConnectionFailed(closed_message))
+
+    def _replay_early(self) -> None:
+        """Handle the messages that arrived before this transfer existed."""
+        for data in self._early:
+            self._guarded(data)
+        self._early.clear()
 
     def send(self, message: dict[str, Any]) -> None:
         if self.channel.readyState == "open":
@@ -131,8 +138,10 @@ class Transfer:
 class Sender(Transfer):
     """Offers ``sources``, streams them once accepted, and ends when the receiver says ``done``."""
 
-    def __init__(self, channel: RTCDataChannel, sources: Sequence[Source], report: Reporter) -> None:
-        super().__init__(channel, "the receiver left before the transfer finished")
+    def __init__(
+        self, channel: RTCDataChannel, sources: Sequence[Source], report: Reporter, early: Sequence[bytes | str] = ()
+    ) -> None:
+        super().__init__(channel, "the receiver left before the transfer finished", early)
         self.sources = list(sources)
         self.report = report
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -143,6 +152,7 @@ class Sender(Transfer):
 
     async def run(self) -> None:
         """Returns once every file is delivered and verified; raises PeerError otherwise."""
+        self._replay_early()
         self.send(
             {
                 "type": "manifest",
@@ -224,8 +234,9 @@ class Receiver(Transfer):
         sink: Sink,
         decide: Callable[[list[FileEntry]], Awaitable[bool]],
         report: Reporter,
+        early: Sequence[bytes | str] = (),
     ) -> None:
-        super().__init__(channel, "the sender left before the transfer finished")
+        super().__init__(channel, "the sender left before the transfer finished", early)
         self.sink = sink
         self.decide = decide
         self.report = report
@@ -240,6 +251,7 @@ class Receiver(Transfer):
 
     async def run(self) -> list[FileEntry] | None:
         """The files once all are verified and in place, or ``None`` if declined."""
+        self._replay_early()
         files = await self.until(self._manifest)
         try:
             self.sink.check(files)

@@ -172,3 +172,17 @@ async def test_sender_refuses_acknowledgements_out_of_order(links: tuple[Link, L
         await running
     while not isinstance(message := await raw.next(), dict) or message["type"] != "error":
         pass
+
+
+async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(links: tuple[Link, Link], tmp_path: Path) -> None:
+    """Browsers send the manifest on open, before a receiver may have set up its transfer."""
+    (tmp_path / "a.txt").write_text("early")
+    arrived = asyncio.get_running_loop().create_future()
+    links[1].channel.once("message", lambda _: arrived.set_result(None))
+    sender = Sender(links[0].channel, collect([str(tmp_path / "a.txt")]), Reporter(), links[0].take_early())
+    sending = asyncio.ensure_future(sender.run())
+    await asyncio.wait_for(arrived, TIMEOUT)
+    out = tmp_path / "out"
+    receiver = Receiver(links[1].channel, DirectorySink(out), accept, Reporter(), links[1].take_early())
+    await asyncio.wait_for(asyncio.gather(sending, receiver.run()), TIMEOUT)
+    assert (out / "a.txt").read_text() == "early"
