@@ -13,6 +13,12 @@ from typing import Any
 SENDIT = Path(sys.executable).with_name("sendit")
 # aioice skips loopback unless told; the test namespace has no other address.
 LOOPBACK = ("--local-ip", "127.0.0.1")
+# Runs a command and appends its peak resident set size (KiB) to standard error.
+PEAK_RSS = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(f'peak-rss-kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr); "
+    "sys.exit(code)"
+)
 EVENT_TIMEOUT = 30.0
 EXIT_TIMEOUT = 60.0
 
@@ -60,6 +66,13 @@ class Sendit:
         return self.process.returncode
 
     @property
+    def peak_rss(self) -> int:
+        """Bytes, for a process started with ``measure=True``."""
+        last = self.stderr.decode().strip().splitlines()[-1]
+        assert last.startswith("peak-rss-kib "), self.stderr
+        return int(last.split()[1]) * 1024
+
+    @property
     def names(self) -> list[str]:
         return [event["event"] for event in self.events]
 
@@ -70,9 +83,11 @@ class Sendit:
 
 
 async def start(*args: str, server: str | None = None, stdin: int | None = asyncio.subprocess.DEVNULL,
-                cwd: Path | None = None, loopback: bool = True) -> Sendit:
-    """``sendit ARGS`` against ``server``, with loopback candidates and piped output."""
-    command = [str(SENDIT), *args]
+                cwd: Path | None = None, loopback: bool = True, measure: bool = False) -> Sendit:
+    """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
+    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`)."""
+    command = [sys.executable, "-c", PEAK_RSS] if measure else []
+    command += [str(SENDIT), *args]
     if server is not None:
         command += ["--server", server]
     if loopback:

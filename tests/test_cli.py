@@ -26,10 +26,11 @@ def make_tree(root: Path) -> Path:
     return root / "album"
 
 
-async def send_and_receive(server: str, send_args: list[str], receive_args: list[str]) -> tuple[Sendit, Sendit]:
-    sender = await start("send", "--json", *send_args, server=server)
+async def send_and_receive(server: str, send_args: list[str], receive_args: list[str],
+                           measure: bool = False) -> tuple[Sendit, Sendit]:
+    sender = await start("send", "--json", *send_args, server=server, measure=measure)
     code = await sender.code()
-    receiver = await start("receive", "--json", "--yes", *receive_args, code, server=server)
+    receiver = await start("receive", "--json", "--yes", *receive_args, code, server=server, measure=measure)
     await asyncio.gather(sender.finish(), receiver.finish())
     return sender, receiver
 
@@ -49,6 +50,21 @@ async def test_files_and_a_directory_arrive_identical(server: RunningServer, tmp
     assert sender.names[:2] == ["code", "peer-joined"] and sender.names[-1] == "done"
     assert receiver.names[:2] == ["peer-joined", "offer"] and receiver.names[-1] == "done"
     assert not list(out.rglob("*.part"))
+
+
+async def test_memory_stays_flat_in_the_file_size(server: RunningServer, tmp_path: Path) -> None:
+    """Peak memory for 256 MB against 1 byte: chunks are read, hashed and written as they go."""
+    peaks = []
+    for size in (1, 256 * 1024 * 1024):
+        path = tmp_path / f"{size}.bin"
+        with path.open("wb") as out:
+            out.truncate(size)
+        sender, receiver = await send_and_receive(server.url, [str(path)], ["-o", str(tmp_path / "out")], measure=True)
+        assert (sender.process.returncode, receiver.process.returncode) == (OK, OK)
+        peaks.append((sender.peak_rss, receiver.peak_rss))
+    (small_send, small_receive), (big_send, big_receive) = peaks
+    assert big_send - small_send < 64 * 1024 * 1024, peaks
+    assert big_receive - small_receive < 64 * 1024 * 1024, peaks
 
 
 async def test_standard_input_to_standard_output(server: RunningServer) -> None:
