@@ -249,3 +249,16 @@ async def test_unreachable_server(tmp_path: Path) -> None:
     process = await run("send", str(tmp_path / "a"), server=f"http://127.0.0.1:{free_port()}")
     assert process.process.returncode == CONNECTION
     assert "could not reach the SendIt server" in process.stderr.decode()
+
+
+async def test_qr_code_of_the_link_in_the_terminal(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    sender = await start("send", "--qr", str(tmp_path / "a"), server=server.url)
+    lines = []
+    while not lines or not lines[-1].startswith("Waiting for the receiver"):
+        lines.append((await asyncio.wait_for(sender.process.stderr.readline(), 30)).decode())
+    sender.signal(signal.SIGINT)
+    assert await sender.finish() == CANCELLED
+    assert lines[0].startswith("Code: ") and lines[1].startswith(f"Link: {server.url}/#")
+    drawing = [line for line in lines if set(line.strip()) <= set("█▀▄ ") and line.strip()]
+    assert len(drawing) >= 10, lines
