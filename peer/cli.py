@@ -136,7 +136,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PeerError as error:
         report.error(error)
         return int(error.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        # Interrupted before anything was under way, or while spooling standard input.
         report.error(Cancelled("cancelled"))
         return int(ExitCode.CANCELLED)
     finally:

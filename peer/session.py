@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Literal, Sequence
 
 from .connection import Link, open_link
+from .ending import settle, unless_ended
 from .errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
 from .messages import FileEntry
 from .progress import Reporter
@@ -66,29 +67,12 @@ class Session:
 
     def stop(self, error: PeerError | None) -> None:
         """End the run: with ``error``, or successfully (the receiver reported done)."""
-        if self.stopped.done():
-            return
-        if error is None:
-            self.stopped.set_result(None)
-        else:
-            self.stopped.set_exception(error)
-            self.stopped.add_done_callback(lambda f: f.exception())
-        if self.transfer is not None:
+        if settle(self.stopped, error) and self.transfer is not None:
             self.transfer.end(error)
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the run is stopped first."""
-        step = asyncio.ensure_future(awaitable)
-        await asyncio.wait([step, self.stopped], return_when=asyncio.FIRST_COMPLETED)
-        if not step.done():
-            step.cancel()
-            with contextlib.suppress(asyncio.CancelledError, PeerError):
-                await step
-            return await self.stopped
-        return step.result()
-
-    async def connect(self) -> None:
-        await self.signalling.connect(self.options.server)
+        return await unless_ended(awaitable, self.stopped)
 
     async def open(self, ice_servers: Sequence[dict[str, Any]]) -> Link:
         self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
@@ -100,26 +84,30 @@ class Session:
             self.transfer.cancel(reason)
         await self.signalling.tell("cancel", {"reason": reason})
 
-    async def close(self) -> None:
-        if self.link is not None:
-            await self.link.pc.close()
-        await self.signalling.close()
+    async def __aenter__(self) -> Session:
+        await self.signalling.connect(self.options.server)
+        return self
 
-
-def _cancel_handled() -> None:
-    """Ctrl-C cancelled the run and it is handled: the cleanup that follows must not look
-    cancelled to libraries that tell their own timeouts from outside cancellation."""
-    task = asyncio.current_task()
-    # Each Ctrl-C pressed counts as one cancellation.
-    while task is not None and task.uncancel():
-        pass
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        """Close everything; a cancelled run (Ctrl-C) first tells the other side."""
+        try:
+            if kind is asyncio.CancelledError:
+                task = asyncio.current_task()
+                # What follows must not look cancelled to libraries that tell their own
+                # timeouts from outside cancellation; each Ctrl-C counts once.
+                while task is not None and task.uncancel():
+                    pass
+                await self.cancel(f"the {self.role} cancelled")
+                raise Cancelled("cancelled") from None
+        finally:
+            if self.link is not None:
+                await self.link.pc.close()
+            await self.signalling.close()
 
 
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
     """Get a code, wait for the receiver, and deliver ``sources``; raises PeerError on failure."""
-    session = Session(options, "sender")
-    try:
-        await session.connect()
+    async with Session(options, "sender") as session:
         created = await session.signalling.request("create")
         report.code(created["code"], share_link(options.server, created["code"]), created["expires_in"])
         joined = asyncio.get_running_loop().create_future()
@@ -131,12 +119,6 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
-    except asyncio.CancelledError:
-        _cancel_handled()
-        await session.cancel("the sender cancelled")
-        raise Cancelled("cancelled") from None
-    finally:
-        await session.close()
 
 
 async def receive(
@@ -147,9 +129,7 @@ async def receive(
     report: Reporter,
 ) -> None:
     """Join ``code`` and take the sender's files into ``sink``; raises PeerError on failure."""
-    session = Session(options, "receiver")
-    try:
-        await session.connect()
+    async with Session(options, "receiver") as session:
         joined = await session.signalling.request("join", {"code": code})
         report.peer_joined()
         link = await session.open(joined["ice_servers"])
@@ -164,9 +144,3 @@ async def receive(
         await session.signalling.tell("done")
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(closed, CLOSE_GRACE)
-    except asyncio.CancelledError:
-        _cancel_handled()
-        await session.cancel("the receiver cancelled")
-        raise Cancelled("cancelled") from None
-    finally:
-        await session.close()

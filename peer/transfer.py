@@ -15,6 +15,7 @@ from typing import Any, Awaitable, Callable, Sequence
 from aiortc import RTCDataChannel
 
 from .digest import BlockDigest
+from .ending import settle, unless_ended
 from .errors import Cancelled, ConnectionFailed, PeerError, VerificationFailed
 from .messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, parse_message
 from .progress import Reporter
@@ -69,15 +70,8 @@ class Transfer:
 
     def end(self, error: PeerError | None = None) -> None:
         """Finish: successfully without ``error``; the first call wins."""
-        if self.ended.done():
-            return
-        if error is None:
-            self.ended.set_result(None)
-        else:
-            self.ended.set_exception(error)
-            # Nobody may await a transfer that failed before it began; that is not a bug.
-            self.ended.add_done_callback(lambda f: f.exception())
-        self.closed()
+        if settle(self.ended, error):
+            self.closed()
 
     def closed(self) -> None:
         """Hook: the transfer is over (release files)."""
@@ -126,13 +120,7 @@ class Transfer:
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the transfer ends first: then how it ended."""
-        step = asyncio.ensure_future(awaitable)
-        await asyncio.wait([step, self.ended], return_when=asyncio.FIRST_COMPLETED)
-        if self.ended.done():
-            if not step.done():
-                step.cancel()
-            await self.ended
-        return await step
+        return await unless_ended(awaitable, self.ended)
 
 
 class Sender(Transfer):

@@ -1,0 +1,37 @@
+"""How a run or a transfer ends: a future settled once, and waiting on it alongside a step."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any, Awaitable
+
+from .errors import PeerError
+
+
+def settle(ended: asyncio.Future[None], error: PeerError | None) -> bool:
+    """End with ``error``, or successfully without; False if ``ended`` was already settled."""
+    if ended.done():
+        return False
+    if error is None:
+        ended.set_result(None)
+    else:
+        ended.set_exception(error)
+        # An ending nobody awaits (it came before anything waited on it) is not a bug.
+        ended.add_done_callback(lambda future: future.exception())
+    return True
+
+
+async def unless_ended(awaitable: Awaitable[Any], ended: asyncio.Future[None]) -> Any:
+    """The result of ``awaitable``, unless ``ended`` settles first: then its error is
+    raised (or ``None`` returned) and the step is cancelled."""
+    step = asyncio.ensure_future(awaitable)
+    await asyncio.wait([step, ended], return_when=asyncio.FIRST_COMPLETED)
+    if not step.done():
+        step.cancel()
+        with contextlib.suppress(asyncio.CancelledError, PeerError):
+            await step
+        return await ended
+    if ended.done():
+        await ended  # the reason the whole thing ended beats the step's own error
+    return step.result()
