@@ -83,11 +83,13 @@ class Sendit:
 
 
 async def start(*args: str, server: str | None = None, stdin: int | None = asyncio.subprocess.DEVNULL,
-                cwd: Path | None = None, loopback: bool = True, measure: bool = False) -> Sendit:
+                cwd: Path | None = None, loopback: bool = True, measure: bool = False,
+                plain_asyncio: bool = False) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
     ``measure`` records its peak memory (:attr:`Sendit.peak_rss`)."""
     command = [sys.executable, "-c", PEAK_RSS] if measure else []
-    command += [str(SENDIT), *args]
+    command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
+    command += args
     if server is not None:
         command += ["--server", server]
     if loopback:
@@ -103,6 +105,10 @@ async def run(*args: str, **kwargs: Any) -> Sendit:
     process = await start(*args, **kwargs)
     await process.finish()
     return process
+
+
+# sendit on plain asyncio: an import of uvloop fails as if it were not installed.
+PLAIN_ASYNCIO = ("-c", "import sys; sys.modules['uvloop'] = None; from peer.cli import main; sys.exit(main())")
 
 
 def tree_of(root: Path) -> dict[str, bytes]:

@@ -67,6 +67,16 @@ async def test_memory_stays_flat_in_the_file_size(server: RunningServer, tmp_pat
     assert big_receive - small_receive < 64 * 1024 * 1024, peaks
 
 
+async def test_without_uvloop_on_both_sides(server: RunningServer, tmp_path: Path) -> None:
+    data = os.urandom(2_000_000)
+    (tmp_path / "a.bin").write_bytes(data)
+    sender = await start("send", "--json", str(tmp_path / "a.bin"), server=server.url, plain_asyncio=True)
+    receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), await sender.code(),
+                           server=server.url, plain_asyncio=True)
+    assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK]
+    assert (tmp_path / "out" / "a.bin").read_bytes() == data
+
+
 async def test_standard_input_to_standard_output(server: RunningServer) -> None:
     data = os.urandom(3_000_000)
     sender = await start("send", "--json", "-", "--name", "piped.bin", server=server.url, stdin=asyncio.subprocess.PIPE)
