@@ -1,4 +1,5 @@
-"""The aiohttp application: web UI, security headers and the socket.io endpoint."""
+"""The aiohttp application: web UI, security headers, the socket.io endpoint and the
+file exchange pool."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import socketio
 from aiohttp import web
 
 from .config import ServerConfig
+from .pool.routes import add_pool
 from .signalling import Signalling
 
 # Nothing but this server may supply script, style, images or connections: no inline
@@ -83,5 +85,6 @@ def create_app(config: ServerConfig) -> web.Application:
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
+    add_pool(app, config, root)
     app.router.add_static("/", root, append_version=False)
     return app

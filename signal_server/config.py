@@ -7,11 +7,17 @@ import functools
 import json
 import math
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Mapping, Sequence
+
+from .pool.store import PoolLimits
 
 DEFAULT_CODE_TTL = 600.0
 LOG_LEVELS = ("debug", "info", "warning", "error")
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
+              "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
 
 @dataclass(frozen=True)
@@ -26,6 +32,25 @@ class ServerConfig:
     trusted_proxies: frozenset[str] = frozenset()
     max_failed_joins: int = 10
     failed_join_window: float = 60.0
+    #: Where the exchange pool keeps its files; None: :func:`default_pool_dir`.
+    pool_dir: Path | None = None
+    pool_max_file_size: int = PoolLimits.max_file_size
+    pool_max_files: int = PoolLimits.max_files
+    pool_max_bytes: int = PoolLimits.max_bytes
+    #: Origins whose pages may call the pool's /api/ routes; "*" for any.
+    pool_cors_origins: frozenset[str] = frozenset()
+
+    @property
+    def pool_limits(self) -> PoolLimits:
+        return PoolLimits(max_file_size=self.pool_max_file_size, max_files=self.pool_max_files,
+                          max_bytes=self.pool_max_bytes)
+
+
+def default_pool_dir(env: Mapping[str, str]) -> Path:
+    """``$XDG_DATA_HOME/sendit/pool``, by default ``~/.local/share/sendit/pool``: the pool
+    and its tokens are data to keep across restarts and reboots, not temporary files."""
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "sendit" / "pool"
 
 
 def parse_ice_servers(text: str) -> list[dict[str, Any]]:
@@ -57,6 +82,33 @@ def _positive_float(text: str) -> float:
     if not 0 < value < math.inf:  # also refuses nan
         raise ValueError(f"must be a positive number of seconds, not {text!r}")
     return value
+
+
+def parse_size(text: str) -> int:
+    """A positive number of bytes: ``52428800``, ``50MiB``, ``2 GiB`` or ``500kB``."""
+    match = re.fullmatch(r"\s*(\d+)\s*([a-z]*)\s*", text.lower())
+    if match is None or match.group(2) not in SIZE_UNITS:
+        raise ValueError(f"must be a size such as 52428800, 50MiB or 2GB, not {text!r}")
+    size = int(match.group(1)) * SIZE_UNITS[match.group(2)]
+    if size <= 0:
+        raise ValueError(f"must be more than 0 bytes, not {text!r}")
+    return size
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError(f"must be a positive whole number, not {text!r}")
+    return value
+
+
+def parse_origin(text: str) -> str:
+    """A web origin as browsers send it (``https://example.org:8443``), or ``*``."""
+    origin = text.strip().lower()
+    if origin != "*" and not re.fullmatch(r"https?://[a-z0-9.\-\[\]:]+", origin):
+        raise ValueError(f"{text!r} is not an origin: write scheme://host[:port], "
+                         "without a path or trailing slash, or *")
+    return origin
 
 
 def _argument(parse: Any) -> Any:
@@ -110,6 +162,25 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     parser.add_argument("--failed-join-window", type=_argument(_positive_float), metavar="SECONDS",
                         default=env_default("FAILED_JOIN_WINDOW", defaults.failed_join_window),
                         help="(SENDIT_FAILED_JOIN_WINDOW, default %(default)s)")
+    pool = parser.add_argument_group("file exchange pool")
+    pool.add_argument("--pool-dir", type=Path, metavar="DIR", default=env.get("SENDIT_POOL_DIR") or None,
+                      help="where the pool keeps files and tokens "
+                           "(SENDIT_POOL_DIR, default $XDG_DATA_HOME/sendit/pool)")
+    pool.add_argument("--pool-max-file-size", type=_argument(parse_size), metavar="SIZE",
+                      default=env_default("POOL_MAX_FILE_SIZE", defaults.pool_max_file_size),
+                      help="largest file taken, e.g. 50MiB (SENDIT_POOL_MAX_FILE_SIZE, "
+                           "default %(default)s bytes)")
+    pool.add_argument("--pool-max-files", type=_argument(_positive_int), metavar="N",
+                      default=env_default("POOL_MAX_FILES", defaults.pool_max_files),
+                      help="files the pool holds at most (SENDIT_POOL_MAX_FILES, default %(default)s)")
+    pool.add_argument("--pool-max-bytes", type=_argument(parse_size), metavar="SIZE",
+                      default=env_default("POOL_MAX_BYTES", defaults.pool_max_bytes),
+                      help="bytes the pool holds at most, uploads in progress included "
+                           "(SENDIT_POOL_MAX_BYTES, default %(default)s)")
+    # No default, as for --trusted-proxy.
+    pool.add_argument("--pool-cors-origin", action="append", metavar="ORIGIN",
+                      help="an origin whose pages may call /api/, or *; repeatable "
+                           "(SENDIT_POOL_CORS_ORIGINS, comma-separated; default none: same origin only)")
     return parser
 
 
@@ -126,6 +197,13 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     if proxies is None:
         proxies = env.get("SENDIT_TRUSTED_PROXIES", "").split(",")
     proxies = [proxy.strip() for proxy in proxies if proxy.strip()]
+    origins = args.pool_cors_origin
+    if origins is None:
+        origins = env.get("SENDIT_POOL_CORS_ORIGINS", "").split(",")
+    try:
+        cors_origins = frozenset(parse_origin(origin) for origin in origins if origin.strip())
+    except ValueError as exc:
+        parser.error(f"argument --pool-cors-origin: {exc}")
     # argparse applies ``type`` to string defaults, so env values are converted and
     # checked the same way as flags.
     return ServerConfig(
@@ -137,4 +215,9 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         trusted_proxies=frozenset(proxies),
         max_failed_joins=args.max_failed_joins,
         failed_join_window=args.failed_join_window,
+        pool_dir=args.pool_dir,
+        pool_max_file_size=args.pool_max_file_size,
+        pool_max_files=args.pool_max_files,
+        pool_max_bytes=args.pool_max_bytes,
+        pool_cors_origins=cors_origins,
     )

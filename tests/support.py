@@ -5,11 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import shutil
+import socket
+import sys
+import tempfile
 from collections import defaultdict
-from typing import Any, AsyncIterator
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
 
+import aiohttp
 import socketio
 from aiohttp import web
+from multidict import CIMultiDictProxy
 
 from signal_server.app import create_app
 from signal_server.config import ServerConfig
@@ -26,7 +33,11 @@ class RunningServer:
 
 @contextlib.asynccontextmanager
 async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
-    """The whole application (web UI and signalling) on 127.0.0.1, a free port."""
+    """The whole application (web UI, signalling and pool) on 127.0.0.1, a free port."""
+    scratch = None
+    if "pool_dir" not in overrides:
+        # Never the real data directory: each server gets a pool of its own.
+        scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
     config = ServerConfig(host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
@@ -38,6 +49,8 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
         yield RunningServer(url=f"http://127.0.0.1:{port}", app=app, config=config)
     finally:
         await runner.cleanup()
+        if scratch is not None:
+            shutil.rmtree(scratch)
 
 
 class Client:
@@ -71,3 +84,82 @@ class Client:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+# --- The file exchange pool -------------------------------------------------------
+
+Body = bytes | AsyncIterator[bytes]
+
+
+async def pool_upload(http: aiohttp.ClientSession, url: str, data: Body,
+                      name: str = "a.txt") -> tuple[int, dict[str, Any]]:
+    """POST ``data`` as the multipart field "file"; returns the status and JSON answer."""
+    form = aiohttp.FormData()
+    form.add_field("file", data, filename=name, content_type="application/octet-stream")
+    async with http.post(url + "/api/upload", data=form) as response:
+        return response.status, await response.json()
+
+
+async def pool_download(http: aiohttp.ClientSession, url: str,
+                        token: str) -> tuple[int, CIMultiDictProxy[str], bytes]:
+    async with http.get(url + "/api/download", params={"token": token}) as response:
+        return response.status, response.headers, await response.read()
+
+
+async def pool_stats(http: aiohttp.ClientSession, url: str) -> dict[str, Any]:
+    async with http.get(url + "/api/pool/stats") as response:
+        assert response.status == 200
+        return await response.json()
+
+
+def pool_area(pool_dir: Path, area: str) -> list[str]:
+    """What one area of a pool directory (files, incoming, claimed, tokens) holds on disk."""
+    directory = pool_dir / area
+    return sorted(path.name for path in directory.iterdir()) if directory.exists() else []
+
+
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = EVENT_TIMEOUT) -> None:
+    """Poll a real condition (a file on disk, a process state) until it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclasses.dataclass
+class ServerProcess:
+    url: str
+    process: asyncio.subprocess.Process
+
+
+@contextlib.asynccontextmanager
+async def server_process(*args: str) -> AsyncIterator[ServerProcess]:
+    """``python -m signal_server`` on a free loopback port, ready when it yields."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "signal_server", "--host", "127.0.0.1", "--port", str(port), *args,
+        stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    line = await asyncio.wait_for(process.stderr.readline(), 30)
+    assert f"http://127.0.0.1:{port}/".encode() in line, line
+
+    async def drain() -> None:
+        # A full stderr pipe would stop the server in the middle of a log line.
+        while await process.stderr.readline():
+            pass
+
+    drainer = asyncio.create_task(drain())
+    try:
+        yield ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        await drainer

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from peers import Sendit, run, start, tree_of
-from support import RunningServer, running_server
-from test_main import free_port
+from support import RunningServer, free_port, running_server, server_process
 
 OK, ERROR, USAGE, CODE, CONNECTION, VERIFICATION, CANCELLED = range(7)
 
@@ -198,15 +196,9 @@ async def test_ctrl_c_on_a_waiting_sender_withdraws_the_code(server: RunningServ
 
 async def test_transfer_survives_the_server_going_away(tmp_path: Path) -> None:
     """The server only introduces the peers; once they are connected it is not needed."""
-    port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signal_server", "--port", str(port), stderr=asyncio.subprocess.PIPE)
-    try:
-        await asyncio.wait_for(process.stderr.readline(), 30)
-        sender, receiver, out = await big_transfer(f"http://127.0.0.1:{port}", tmp_path)
-    finally:
-        process.kill()
-        await process.wait()
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
+        sender, receiver, out = await big_transfer(server.url, tmp_path)
+        server.process.kill()
     assert await receiver.finish() == OK, receiver.stderr
     assert await sender.finish() == OK
     assert (out / "big.bin").stat().st_size == 300_000_000

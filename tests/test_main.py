@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
-from support import Client
+from support import Client, free_port
 
 SERVER_SCRIPT = Path(sys.executable).with_name("sendit-server")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def test_console_script_serves_the_web_ui_from_env_config() -> None:

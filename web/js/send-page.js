@@ -7,7 +7,7 @@ import { ask, openChannel } from "./connection.js";
 import { qrSvg } from "./qr.js";
 import { SocketClient } from "./socketio.js";
 import { Sender } from "./transfer.js";
-import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly } from "./ui.js";
+import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly, takeDrops } from "./ui.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -140,30 +140,10 @@ export function setupSendPage() {
     addFiles([...input.files]);
     input.value = "";
   });
-  // The whole window takes drops: a file dropped anywhere else would make the browser
-  // open it in place of this page, and lose the code.
-  const zone = $("drop-zone");
-  const sending = () => !$("send-view").hidden && !locked && !ended;
-  for (const type of ["dragenter", "dragover"]) {
-    document.addEventListener(type, (event) => {
-      event.preventDefault();
-      if (sending()) zone.classList.add("dragging");
-    });
-  }
-  document.addEventListener("dragleave", (event) => {
-    if (!event.relatedTarget) zone.classList.remove("dragging");
-  });
-  document.addEventListener("drop", (event) => {
-    event.preventDefault();
-    zone.classList.remove("dragging");
-    if (!sending()) return;
-    const items = [...(event.dataTransfer.items ?? [])];
-    if (items.some((item) => item.webkitGetAsEntry?.()?.isDirectory)) {
-      setStatus(status, "Folders can't be sent from the browser: select the files inside, or zip the folder.", "error");
-      return;
-    }
-    addFiles([...event.dataTransfer.files]);
-  });
+  // The whole window takes drops, so a file dropped beside the zone cannot replace
+  // this page (and lose the code).
+  takeDrops($("drop-zone"), () => !$("send-view").hidden && !locked && !ended, addFiles, () =>
+    setStatus(status, "Folders can't be sent from the browser: select the files inside, or zip the folder.", "error"));
   const more = $("add-files-input");
   more.addEventListener("change", () => {
     addFiles([...more.files]);

@@ -1,6 +1,6 @@
 /**
- * DOM helpers shared by the send and receive pages: formatting, file rows with
- * progress, and a transfer-rate meter.
+ * DOM helpers shared by the pages: formatting, file rows with progress, a
+ * transfer-rate meter, and window-wide file drops.
  * @module ui
  */
 
@@ -138,4 +138,29 @@ export function showOnly(ids, visible) {
 export function setStatus(node, text, kind = "info") {
   node.textContent = text;
   node.dataset.kind = kind;
+}
+
+/**
+ * Take files dropped anywhere in the window for `zone`: a file dropped beside it would
+ * otherwise be opened by the browser in place of the page. Drops count while `active()`;
+ * `onFiles(files)` gets them, `onFolder()` is told of a folder instead.
+ */
+export function takeDrops(zone, active, onFiles, onFolder) {
+  for (const type of ["dragenter", "dragover"]) {
+    document.addEventListener(type, (event) => {
+      event.preventDefault();
+      if (active()) zone.classList.add("dragging");
+    });
+  }
+  document.addEventListener("dragleave", (event) => {
+    if (!event.relatedTarget) zone.classList.remove("dragging");
+  });
+  document.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("dragging");
+    if (!active()) return;
+    const items = [...(event.dataTransfer.items ?? [])];
+    if (items.some((item) => item.webkitGetAsEntry?.()?.isDirectory)) onFolder();
+    else onFiles([...event.dataTransfer.files]);
+  });
 }

@@ -1,0 +1,276 @@
+"""Which files the pool takes: an allowlist judged by content, not by name.
+
+A file is identified by its leading bytes (and, for containers such as ZIP and OLE, by
+what is inside); what is not recognised and is not UTF-8 text is refused. Executables are
+refused by content too, and names that a desktop would run on a double-click are refused
+by extension, because the name travels with the file to whoever receives it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import struct
+import uuid
+import zipfile
+from dataclasses import dataclass
+from typing import BinaryIO, Callable
+
+#: Enough for every signature below (tar's mark is at 257).
+HEAD_SIZE = 4096
+TEXT_CHUNK = 1 << 20
+TEXT = "text/plain"
+
+# Bytes that plain text does not hold: C0 controls but tab, newlines, form feed,
+# Ctrl-Z (old DOS end of file) and ESC (terminal colours in logs).
+_NOT_TEXT = bytes(set(range(32)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1A, 0x1B})
+
+
+class TypeRefused(Exception):
+    """A file the pool does not take; ``str(error)`` says why, for the uploader."""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A format recognised by bytes at fixed offsets; ``mime`` None means refused."""
+
+    parts: tuple[tuple[int, bytes], ...]
+    mime: str | None
+    #: What the format is, for a refusal message.
+    what: str = ""
+
+    def matches(self, head: bytes) -> bool:
+        return all(head[offset:offset + len(magic)] == magic for offset, magic in self.parts)
+
+
+def _allow(mime: str, *parts: tuple[int, bytes]) -> Signature:
+    return Signature(parts, mime)
+
+
+def _refuse(what: str, *parts: tuple[int, bytes]) -> Signature:
+    return Signature(parts, None, what)
+
+
+# First match wins, so AMR audio ("#!AMR") comes before scripts ("#!").
+SIGNATURES: tuple[Signature, ...] = (
+    # Executables: native, bytecode and things Windows runs when opened.
+    _refuse("an ELF executable", (0, b"\x7fELF")),
+    _refuse("a Windows or DOS executable (MZ/PE)", (0, b"MZ")),
+    *(_refuse("a Mach-O executable", (0, magic)) for magic in (
+        b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")),
+    # The same four bytes start a Mach-O universal binary and a Java class file: both run.
+    _refuse("a Mach-O universal binary or Java class file", (0, b"\xca\xfe\xba\xbe")),
+    _refuse("a Mach-O universal binary", (0, b"\xca\xfe\xba\xbf")),
+    _refuse("a WebAssembly module", (0, b"\x00asm")),
+    _refuse("an Android DEX executable", (0, b"dex\n")),
+    _refuse("a Windows shortcut (.lnk)", (0, b"L\x00\x00\x00\x01\x14\x02\x00")),
+    _allow("audio/amr", (0, b"#!AMR")),
+    _refuse("a script (it starts with #!)", (0, b"#!")),
+    # Documents.
+    _allow("application/pdf", (0, b"%PDF-")),
+    _allow("application/rtf", (0, b"{\\rtf")),
+    _allow("application/x-ole-storage", (0, b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")),
+    *(_allow("application/zip", (0, magic)) for magic in (b"PK\x03\x04", b"PK\x05\x06")),
+    # Images.
+    _allow("image/png", (0, b"\x89PNG\r\n\x1a\n")),
+    _allow("image/jpeg", (0, b"\xff\xd8\xff")),
+    _allow("image/gif", (0, b"GIF87a")),
+    _allow("image/gif", (0, b"GIF89a")),
+    _allow("image/webp", (0, b"RIFF"), (8, b"WEBP")),
+    _allow("image/bmp", (0, b"BM")),
+    _allow("image/tiff", (0, b"II*\x00")),
+    _allow("image/tiff", (0, b"MM\x00*")),
+    _allow("image/x-icon", (0, b"\x00\x00\x01\x00")),
+    _allow("image/vnd.adobe.photoshop", (0, b"8BPS")),
+    _allow("image/jxl", (0, b"\xff\x0a")),
+    _allow("image/jxl", (0, b"\x00\x00\x00\x0cJXL \r\n\x87\n")),
+    # Audio and video.
+    _allow("audio/mpeg", (0, b"ID3")),
+    *(_allow("audio/mpeg", (0, magic)) for magic in (b"\xff\xfb", b"\xff\xfa", b"\xff\xf3", b"\xff\xf2")),
+    *(_allow("audio/aac", (0, magic)) for magic in (b"\xff\xf1", b"\xff\xf9")),
+    _allow("audio/flac", (0, b"fLaC")),
+    _allow("audio/ogg", (0, b"OggS")),
+    _allow("audio/wav", (0, b"RIFF"), (8, b"WAVE")),
+    _allow("audio/aiff", (0, b"FORM"), (8, b"AIFF")),
+    _allow("audio/midi", (0, b"MThd")),
+    _allow("video/x-msvideo", (0, b"RIFF"), (8, b"AVI ")),
+    _allow("application/mp4", (4, b"ftyp")),
+    _allow("video/x-matroska", (0, b"\x1a\x45\xdf\xa3")),
+    _allow("video/x-flv", (0, b"FLV\x01")),
+    _allow("video/mpeg", (0, b"\x00\x00\x01\xba")),
+    _allow("video/mpeg", (0, b"\x00\x00\x01\xb3")),
+    # Archives.
+    _allow("application/gzip", (0, b"\x1f\x8b")),
+    _allow("application/x-bzip2", (0, b"BZh")),
+    _allow("application/x-xz", (0, b"\xfd7zXZ\x00")),
+    _allow("application/zstd", (0, b"\x28\xb5\x2f\xfd")),
+    _allow("application/x-7z-compressed", (0, b"7z\xbc\xaf\x27\x1c")),
+    _allow("application/vnd.rar", (0, b"Rar!\x1a\x07")),
+    _allow("application/x-lzip", (0, b"LZIP")),
+    _allow("application/vnd.ms-cab-compressed", (0, b"MSCF\x00\x00\x00\x00")),
+    _allow("application/x-tar", (257, b"ustar")),
+)
+
+# Root storage class ids of OLE compound files (Windows Installer's are refused).
+_OLE_CLASSES: dict[bytes, str | None] = {
+    uuid.UUID(clsid).bytes_le: mime for clsid, mime in {
+        "000c1084-0000-0000-c000-000000000046": None,  # .msi
+        "000c1086-0000-0000-c000-000000000046": None,  # .msp patch
+        "000c1082-0000-0000-c000-000000000046": None,  # .mst transform
+        "00020906-0000-0000-c000-000000000046": "application/msword",
+        "00020900-0000-0000-c000-000000000046": "application/msword",
+        "00020820-0000-0000-c000-000000000046": "application/vnd.ms-excel",
+        "00020810-0000-0000-c000-000000000046": "application/vnd.ms-excel",
+        "64818d10-4f9b-11cf-86ea-00aa00b929e8": "application/vnd.ms-powerpoint",
+    }.items()
+}
+
+# Part names that tell one Office Open XML document from another.
+_OOXML_PARTS = {
+    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+}
+
+# ISO base media brands; any other brand is still an MP4-family container.
+_MP4_BRANDS = {
+    b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"qt  ": "video/quicktime",
+    b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif",
+    b"avif": "image/avif", b"avis": "image/avif",
+    b"3gp4": "video/3gpp", b"3gp5": "video/3gpp", b"3gp6": "video/3gpp", b"3g2a": "video/3gpp2",
+    b"isom": "video/mp4", b"iso2": "video/mp4", b"mp41": "video/mp4", b"mp42": "video/mp4",
+    b"avc1": "video/mp4", b"dash": "video/mp4", b"M4V ": "video/mp4",
+}
+
+# Sizes of the BMP info headers that exist (core, v1 to v5 and OS/2 variants).
+_BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
+
+#: Extensions that Windows, macOS or Linux desktops run, install or mount when the file
+#: is opened, whatever it holds. Text ones (.bat, .js, .ps1...) pass any content check.
+RISKY_EXTENSIONS = frozenset({
+    # Windows programs, libraries and installers.
+    "exe", "com", "scr", "pif", "cpl", "dll", "sys", "drv", "ocx", "xll", "msi", "msp", "mst",
+    "msix", "msixbundle", "appx", "appxbundle", "appref-ms", "application", "gadget", "msc",
+    # Windows scripts and what runs them (Windows Script Host runs .js on a double-click).
+    "bat", "cmd", "vb", "vbs", "vbe", "js", "jse", "wsf", "wsh", "wsc", "sct", "hta",
+    "ps1", "psm1", "ps1xml", "reg", "inf", "scf", "lnk", "url", "chm", "jar", "jnlp",
+    # Disk images, which open by mounting (and so shed the "from the internet" mark).
+    "iso", "img", "vhd", "vhdx", "dmg",
+    # macOS, Linux desktops and phones.
+    "app", "command", "pkg", "mpkg", "desktop", "run", "appimage", "apk", "xapk", "ipa",
+})
+
+
+def check_name(name: str) -> None:
+    """Refuse a (cleaned) file name whose extension would run when opened."""
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension in RISKY_EXTENSIONS:
+        raise TypeRefused(f"files named .{extension} are refused: they run when opened")
+
+
+def identify(file: BinaryIO) -> str:
+    """The MIME type of a seekable file's content; raises :class:`TypeRefused`."""
+    file.seek(0)
+    head = file.read(HEAD_SIZE)
+    for signature in SIGNATURES:
+        if not signature.matches(head):
+            continue
+        if signature.mime is None:
+            raise TypeRefused(f"this looks like {signature.what}: executables are refused")
+        refine = _REFINE.get(signature.mime)
+        mime = refine(file, head) if refine else signature.mime
+        if mime is not None:
+            return mime
+    if _is_text(file):
+        return TEXT
+    raise TypeRefused("unrecognised binary content: the pool takes text, PDF, images, office "
+                      "documents, audio, video and archives")
+
+
+def _is_text(file: BinaryIO) -> bool:
+    """Whether the whole file is UTF-8 without NULs or other binary control bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    file.seek(0)
+    while chunk := file.read(TEXT_CHUNK):
+        if len(chunk.translate(None, _NOT_TEXT)) != len(chunk):
+            return False
+        try:
+            decoder.decode(chunk)
+        except UnicodeDecodeError:
+            return False
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _zip_type(file: BinaryIO, _head: bytes) -> str:
+    """OpenDocument, EPUB and Office Open XML are ZIP files told apart by their members."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            names = set(archive.namelist())
+            if "mimetype" in names:
+                declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
+                if declared.startswith("application/vnd.oasis.opendocument.") or declared == "application/epub+zip":
+                    return declared
+            for part, mime in _OOXML_PARTS.items():
+                if part in names:
+                    return mime
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
+        pass  # Damaged, split or encrypted: still an archive.
+    return "application/zip"
+
+
+def _ole_type(file: BinaryIO, head: bytes) -> str:
+    """Legacy Office files and Windows Installer packages share the OLE container; the
+    root storage's class id says which it is."""
+    sector_shift, = struct.unpack_from("<H", head, 0x1E)
+    first_directory_sector, = struct.unpack_from("<I", head, 0x30)
+    if sector_shift in (9, 12):
+        file.seek((first_directory_sector + 1) << sector_shift)
+        root = file.read(128)
+        if len(root) == 128:
+            clsid = root[0x50:0x60]
+            if clsid in _OLE_CLASSES:
+                mime = _OLE_CLASSES[clsid]
+                if mime is None:
+                    raise TypeRefused("this is a Windows Installer package: installers are refused")
+                return mime
+    return "application/x-ole-storage"
+
+
+def _mp4_type(_file: BinaryIO, head: bytes) -> str:
+    return _MP4_BRANDS.get(head[8:12], "application/mp4")
+
+
+def _matroska_type(_file: BinaryIO, head: bytes) -> str:
+    return "video/webm" if b"\x42\x82\x84webm" in head else "video/x-matroska"
+
+
+def _ogg_type(_file: BinaryIO, head: bytes) -> str:
+    return "video/ogg" if b"\x80theora" in head else "audio/ogg"
+
+
+def _bmp_type(_file: BinaryIO, head: bytes) -> str | None:
+    # "BM" alone also starts plain text; a bitmap has reserved zeros and a known header size.
+    if len(head) < 18 or head[6:10] != b"\x00\x00\x00\x00":
+        return None
+    return "image/bmp" if struct.unpack_from("<I", head, 14)[0] in _BMP_HEADER_SIZES else None
+
+
+def _bzip2_type(_file: BinaryIO, head: bytes) -> str | None:
+    # "BZh" + block size digit + the magic of a block or of the end of stream.
+    if b"1" <= head[3:4] <= b"9" and head[4:10] in (b"1AY&SY", b"\x17rE8P\x90"):
+        return "application/x-bzip2"
+    return None
+
+
+_REFINE: dict[str, Callable[[BinaryIO, bytes], str | None]] = {
+    "application/zip": _zip_type,
+    "application/x-ole-storage": _ole_type,
+    "application/mp4": _mp4_type,
+    "video/x-matroska": _matroska_type,
+    "audio/ogg": _ogg_type,
+    "image/bmp": _bmp_type,
+    "application/x-bzip2": _bzip2_type,
+}

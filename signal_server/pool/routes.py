@@ -1,0 +1,173 @@
+"""aiohttp adapter of the pool: each handler validates, calls :class:`PoolStore`, and
+answers; refusals are JSON ``{"error": ...}`` with their status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+from aiohttp.http import HttpProcessingError
+
+from ..config import ServerConfig, default_pool_dir
+from .cors import CorsPolicy, CorsRefused
+from .filenames import clean_name, content_disposition
+from .filetypes import TypeRefused, check_name
+from .store import (EmptyFile, FileTooLarge, NothingToGive, PoolError, PoolFull, PoolStore,
+                    TokenRefused, Upload)
+
+log = logging.getLogger(__name__)
+
+POOL_KEY = web.AppKey("pool", PoolStore)
+CHUNK_SIZE = 256 * 1024
+#: A multipart body is its file plus boundaries and part headers.
+MULTIPART_OVERHEAD = 64 * 1024
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class BadRequest(Exception):
+    """A request that is not a well-formed upload or download."""
+
+
+STATUSES: tuple[tuple[type[Exception], int], ...] = (
+    (BadRequest, 400),
+    (EmptyFile, 400),
+    (TokenRefused, 403),
+    (NothingToGive, 404),
+    (FileTooLarge, 413),
+    (TypeRefused, 415),
+    (PoolFull, 507),
+)
+
+
+def refusal(error: Exception) -> web.Response:
+    status = next(status for kind, status in STATUSES if isinstance(error, kind))
+    return web.json_response({"error": str(error)}, status=status, headers=NO_STORE)
+
+
+def content_type(mime: str) -> str:
+    # Text was checked to be UTF-8; saying so keeps a browser from guessing otherwise.
+    return f"{mime}; charset=utf-8" if mime.startswith("text/") else mime
+
+
+class PoolRoutes:
+    """The pool's HTTP API, bound to one store and one CORS policy."""
+
+    def __init__(self, store: PoolStore, cors: CorsPolicy) -> None:
+        self.store = store
+        self.cors = cors
+
+    async def stats(self, _request: web.Request) -> web.Response:
+        # The size limit too, so a page can refuse a file before sending it.
+        stats = {**asdict(self.store.stats()), "max_file_size": self.store.limits.max_file_size}
+        return web.json_response(stats, headers=NO_STORE)
+
+    async def upload(self, request: web.Request) -> web.Response:
+        upload: Upload | None = None
+        try:
+            limit = self.store.limits.max_file_size
+            if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+                raise FileTooLarge(limit)
+            if request.content_type != "multipart/form-data":
+                raise BadRequest('send the file as multipart/form-data, in a field named "file"')
+            self.store.check_room()
+            try:
+                reader = await request.multipart()
+                while (part := await reader.next()) is not None:
+                    if not isinstance(part, BodyPartReader) or part.name != "file":
+                        await part.release()
+                        continue
+                    if upload is not None:
+                        raise BadRequest("send one file per upload")
+                    encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
+                    if encoding not in ("binary", "8bit", "7bit"):
+                        raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
+                    name = clean_name(part.filename)
+                    check_name(name)
+                    upload = self.store.open_upload(name)
+                    while chunk := await part.read_chunk(CHUNK_SIZE):
+                        upload.write(chunk)
+            except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
+                raise BadRequest(f"malformed multipart body: {error}") from None
+            if upload is None:
+                raise BadRequest('missing the multipart field "file"')
+            await asyncio.to_thread(upload.seal)
+            entry, token = self.store.commit(upload)
+            await asyncio.to_thread(self.store.flush)
+        except (PoolError, TypeRefused, BadRequest) as error:
+            return refusal(error)
+        except ConnectionResetError:
+            # Routine, not a server error: aiohttp would log a traceback for it.
+            log.info("pool: an upload was cut off by its client; nothing kept")
+            return refusal(BadRequest("the upload was cut off"))
+        finally:
+            if upload is not None:
+                upload.discard()
+        return web.json_response({**asdict(entry), "token": token}, status=201, headers=NO_STORE)
+
+    async def download(self, request: web.Request) -> web.StreamResponse:
+        token = request.query.get("token")
+        if not token:
+            return refusal(BadRequest('missing the "token" query parameter'))
+        try:
+            claim = self.store.claim(token)
+        except PoolError as error:
+            return refusal(error)
+        # Claimed means handed out: whatever happens from here, the file leaves the pool.
+        # Putting it back after a broken download would let one token read every file
+        # in the pool, each up to its last byte, and give one person's file to two.
+        try:
+            entry = claim.entry
+            response = web.StreamResponse(headers={
+                "Content-Type": content_type(entry.type),
+                "Content-Disposition": content_disposition(entry.name),
+                **NO_STORE,
+            })
+            response.content_length = entry.size
+            await response.prepare(request)
+            with open(claim.path, "rb") as data:
+                while chunk := await asyncio.to_thread(data.read, CHUNK_SIZE):
+                    await response.write(chunk)
+            await response.write_eof()
+        except ConnectionResetError:
+            log.info("pool: a download was cut off by its client; the file is gone")
+        finally:
+            self.store.finish(claim)
+        return response
+
+    async def preflight(self, request: web.Request) -> web.Response:
+        try:
+            headers = self.cors.preflight_headers(
+                request.headers.get("Origin"),
+                request.headers.get("Access-Control-Request-Method"),
+                request.headers.get("Access-Control-Request-Headers"))
+        except CorsRefused as error:
+            return web.json_response({"error": str(error)}, status=403)
+        return web.Response(status=204, headers=headers)
+
+    async def add_cors_headers(self, request: web.Request, response: web.StreamResponse) -> None:
+        # A response hook, so refusals and aiohttp's own errors are readable cross-origin too.
+        if request.path.startswith("/api/"):
+            response.headers.update(self.cors.response_headers(request.headers.get("Origin")))
+
+
+def add_pool(app: web.Application, config: ServerConfig, root: Path) -> PoolStore:
+    """Mount the exchange page and the pool's API on ``app``."""
+    store = PoolStore(config.pool_dir or default_pool_dir(os.environ), config.pool_limits)
+    app[POOL_KEY] = store
+    routes = PoolRoutes(store, CorsPolicy(config.pool_cors_origins))
+
+    async def page(_request: web.Request) -> web.FileResponse:
+        return web.FileResponse(root / "pool.html")
+
+    app.router.add_get("/pool", page)
+    app.router.add_get("/api/pool/stats", routes.stats)
+    app.router.add_post("/api/upload", routes.upload)
+    # No HEAD: it would claim a file and send none of it.
+    app.router.add_get("/api/download", routes.download, allow_head=False)
+    app.router.add_route("OPTIONS", "/api/{path:.*}", routes.preflight)
+    app.on_response_prepare.append(routes.add_cors_headers)
+    return store
