@@ -31,14 +31,34 @@ class FileEntry:
     type: str
 
 
-def _is_int(value: Any) -> bool:
-    return type(value) is int
+def _integer(value: Any) -> int | None:
+    """A JSON integer; JSON does not tell 1 from 1.0, and neither may we (JavaScript can't)."""
+    if type(value) is int:
+        return value
+    if type(value) is float and value.is_integer():
+        return int(value)
+    return None
+
+
+def utf16_length(text: str) -> int:
+    """Length as JavaScript counts it: the protocol's limits are in UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clip(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 code units, never inside a character."""
+    units = text.encode("utf-16-le", "surrogatepass")[: 2 * limit]
+    if units and 0xD800 <= int.from_bytes(units[-2:], "little") <= 0xDBFF:
+        units = units[:-2]
+    return units.decode("utf-16-le", "surrogatepass")
 
 
 def check_name(name: Any) -> str:
     """A safe relative path: no empty, ``.`` or ``..`` part, no backslash or control character."""
-    if not isinstance(name, str) or not 1 <= len(name) <= MAX_NAME:
+    if not isinstance(name, str) or not 1 <= utf16_length(name) <= MAX_NAME:
         raise InvalidMessage("file name must be 1 to 1024 characters")
+    if not _well_formed(name):
+        raise InvalidMessage("file name is not valid Unicode")
     if _CONTROL.search(name):
         raise InvalidMessage("file name has a backslash or control character")
     if any(part in ("", ".", "..") for part in name.split("/")):
@@ -46,35 +66,48 @@ def check_name(name: Any) -> str:
     return name
 
 
+def _well_formed(text: str) -> bool:
+    """No lone surrogate: a name must be writable as a path."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _file_entry(entry: Any) -> FileEntry:
     if not isinstance(entry, dict):
         raise InvalidMessage("each file must be an object")
-    size, kind = entry.get("size"), entry.get("type")
-    if not _is_int(size) or not 0 <= size <= MAX_SIZE:
+    size, kind = _integer(entry.get("size")), entry.get("type")
+    if size is None or not 0 <= size <= MAX_SIZE:
         raise InvalidMessage("file size must be an integer 0 to 2^53-1")
-    if not isinstance(kind, str) or len(kind) > MAX_TYPE:
+    if not isinstance(kind, str) or utf16_length(kind) > MAX_TYPE:
         raise InvalidMessage("file type must be a string of at most 255 characters")
     return FileEntry(name=check_name(entry.get("name")), size=size, type=kind)
 
 
 def _text(value: Any, field: str) -> str:
-    if not isinstance(value, str) or len(value) > MAX_TEXT:
+    if not isinstance(value, str) or utf16_length(value) > MAX_TEXT:
         raise InvalidMessage(f"{field} must be a string of at most {MAX_TEXT} characters")
     return value
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def parse_message(text: str) -> dict[str, Any]:
     """Parse and validate one text message; the result holds only known fields."""
     try:
-        message = json.loads(text)
-    except (json.JSONDecodeError, TypeError):
+        message = json.loads(text, parse_constant=_not_json)
+    except (json.JSONDecodeError, TypeError, ValueError):
         raise InvalidMessage("not a JSON message") from None
     if not isinstance(message, dict):
         raise InvalidMessage("a message must be a JSON object")
     kind = message.get("type")
     if kind == "manifest":
         files = message.get("files")
-        if message.get("version") != PROTOCOL_VERSION:
+        if _integer(message.get("version")) != PROTOCOL_VERSION:
             raise InvalidMessage(f"unsupported protocol version {message.get('version')!r}")
         if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
             raise InvalidMessage("a manifest lists 1 to 10000 files")
@@ -82,8 +115,8 @@ def parse_message(text: str) -> dict[str, Any]:
     if kind in _NO_FIELDS:
         return {"type": kind}
     if kind in ("file-end", "file-ok"):
-        index = message.get("index")
-        if not _is_int(index) or not 0 <= index < MAX_FILES:
+        index = _integer(message.get("index"))
+        if index is None or not 0 <= index < MAX_FILES:
             raise InvalidMessage("index must be a file's position in the manifest")
         if kind == "file-ok":
             return {"type": kind, "index": index}

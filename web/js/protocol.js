@@ -63,6 +63,7 @@ function checkName(name) {
   if (typeof name !== "string" || name.length < 1 || name.length > MAX_NAME) {
     throw new ProtocolError("file name must be 1 to 1024 characters");
   }
+  if (!name.isWellFormed()) throw new ProtocolError("file name is not valid Unicode");
   if (/[\x00-\x1f\x7f\\]/.test(name)) throw new ProtocolError("file name has a backslash or control character");
   if (name.split("/").some((part) => part === "" || part === "." || part === "..")) {
     throw new ProtocolError("file name must be a relative path without empty, . or .. parts");
