@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any, Literal, Sequence
+from typing import Any, Callable, Literal, Sequence
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
@@ -30,7 +30,7 @@ class Link:
 
     aiortc hands out a message the moment it arrives, with nobody listening yet if the
     channel has only just opened; so messages are kept from the start until
-    :meth:`take_early` hands them over.
+    :meth:`hand_over` passes them on.
     """
 
     pc: RTCPeerConnection
@@ -40,10 +40,13 @@ class Link:
     def __post_init__(self) -> None:
         self.channel.on("message", self.early.append)
 
-    def take_early(self) -> list[bytes | str]:
-        """Stop keeping messages; returns those that arrived so far, in order."""
+    def hand_over(self, handler: Callable[[bytes | str], None]) -> None:
+        """From now on ``handler`` gets every message, starting with those kept so far."""
         self.channel.remove_listener("message", self.early.append)
-        return self.early
+        for data in self.early:
+            handler(data)
+        self.early.clear()
+        self.channel.on("message", handler)
 
 
 def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:

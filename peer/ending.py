@@ -26,12 +26,24 @@ async def unless_ended(awaitable: Awaitable[Any], ended: asyncio.Future[None]) -
     """The result of ``awaitable``, unless ``ended`` settles first: then its error is
     raised (or ``None`` returned) and the step is cancelled."""
     step = asyncio.ensure_future(awaitable)
-    await asyncio.wait([step, ended], return_when=asyncio.FIRST_COMPLETED)
+    try:
+        await asyncio.wait([step, ended], return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        await _cancel(step)
+        raise
     if not step.done():
-        step.cancel()
-        with contextlib.suppress(asyncio.CancelledError, PeerError):
-            await step
-        return await ended
-    if ended.done():
-        await ended  # the reason the whole thing ended beats the step's own error
+        await _cancel(step)
+        return ended.result()
+    if ended.done() and ended.exception() is not None:
+        # The reason the whole thing ended beats the step's own error.
+        if not step.cancelled():
+            step.exception()
+        ended.result()
     return step.result()
+
+
+async def _cancel(step: asyncio.Future[Any]) -> None:
+    """Cancel ``step`` and wait for it to unwind; how it ends no longer matters."""
+    step.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await step

@@ -17,8 +17,7 @@ from .sink import Sink
 from .source import Source
 from .transfer import Receiver, Sender, Transfer
 
-# How long a receiver that is done waits for the sender to close, so that its last
-# message is not cut off by closing first.
+# How long a side that sent the transfer's last message waits for the peer to close.
 CLOSE_GRACE = 1.0
 
 
@@ -52,21 +51,19 @@ class Session:
         self.signalling.on("cancelled", self._cancelled)
         self.signalling.on("expired", lambda _: self.stop(CodeRefused("the code expired before anyone used it")))
         self.signalling.on("disconnect", self._disconnected)
-        # Only a receiver that has verified every file tells the server it is done.
-        self.signalling.on("done", lambda _: self.stop(None))
 
     def _cancelled(self, data: Any) -> None:
         reason = data.get("reason") if isinstance(data, dict) else None
         by = data.get("by") if isinstance(data, dict) else None
-        self.stop(Cancelled(f"the {by or 'other side'} cancelled" + (f": {reason}" if reason else "")))
+        self.stop(Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
 
     def _disconnected(self, _: Any) -> None:
         # Once the peers are connected directly the server is no longer needed.
         if self.link is None:
             self.stop(ConnectionFailed("lost the connection to the SendIt server"))
 
-    def stop(self, error: PeerError | None) -> None:
-        """End the run: with ``error``, or successfully (the receiver reported done)."""
+    def stop(self, error: PeerError) -> None:
+        """End the run early because of what the server says."""
         if settle(self.stopped, error) and self.transfer is not None:
             self.transfer.end(error)
 
@@ -78,11 +75,22 @@ class Session:
         self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
         return self.link
 
-    async def cancel(self, reason: str) -> None:
-        """Tell the other side, over the channel and through the server, that the run is off."""
-        if self.transfer is not None:
-            self.transfer.cancel(reason)
+    async def tell_server_cancel(self, reason: str) -> None:
+        """After the channel's last word (see :meth:`linger`), so it cannot be overtaken."""
+        await self.linger()
         await self.signalling.tell("cancel", {"reason": reason})
+
+    async def linger(self) -> None:
+        """If this side sent the transfer's last word, give the peer a moment to read it
+        and close first: the server's news of our leaving could overtake it otherwise."""
+        transfer, link = self.transfer, self.link
+        if transfer is None or not transfer.told_peer or link is None or link.channel.readyState != "open":
+            return
+        transfer.told_peer = False  # once is enough
+        closed = asyncio.get_running_loop().create_future()
+        link.channel.once("close", lambda: closed.done() or closed.set_result(None))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(closed, CLOSE_GRACE)
 
     async def __aenter__(self) -> Session:
         await self.signalling.connect(self.options.server)
@@ -97,8 +105,12 @@ class Session:
                 # timeouts from outside cancellation; each Ctrl-C counts once.
                 while task is not None and task.uncancel():
                     pass
-                await self.cancel(f"the {self.role} cancelled")
+                reason = f"the {self.role} cancelled"
+                if self.transfer is not None:
+                    self.transfer.cancel(reason)
+                await self.tell_server_cancel(reason)
                 raise Cancelled("cancelled") from None
+            await self.linger()
         finally:
             if self.link is not None:
                 await self.link.pc.close()
@@ -115,7 +127,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         await session.until(joined)
         report.peer_joined()
         link = await session.open(created["ice_servers"])
-        session.transfer = Sender(link.channel, sources, report, link.take_early())
+        session.transfer = Sender(link, sources, report)
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
@@ -133,14 +145,10 @@ async def receive(
         joined = await session.signalling.request("join", {"code": code})
         report.peer_joined()
         link = await session.open(joined["ice_servers"])
-        closed = asyncio.get_running_loop().create_future()
-        link.channel.on("close", lambda: closed.done() or closed.set_result(None))
-        session.transfer = Receiver(link.channel, sink, decide, report, link.take_early())
+        session.transfer = Receiver(link, sink, decide, report)
         files = await session.until(session.transfer.run())
         if files is None:
-            await session.signalling.tell("cancel", {"reason": "the receiver declined"})
+            await session.tell_server_cancel("the receiver declined")
             raise Cancelled("you declined the files; nothing was received")
         report.done()
         await session.signalling.tell("done")
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(closed, CLOSE_GRACE)

@@ -12,12 +12,11 @@ import asyncio
 import json
 from typing import Any, Awaitable, Callable, Sequence
 
-from aiortc import RTCDataChannel
-
+from .connection import Link
 from .digest import BlockDigest
 from .ending import settle, unless_ended
 from .errors import Cancelled, ConnectionFailed, PeerError, VerificationFailed
-from .messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, parse_message
+from .messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, clip, parse_message
 from .progress import Reporter
 from .sink import FileWriter, Sink
 from .source import Source
@@ -25,7 +24,6 @@ from .source import Source
 CHUNK_SIZE = 65_536
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1024 * 1024
-MAX_REASON = 200
 
 
 class ProtocolViolation(PeerError):
@@ -36,7 +34,7 @@ def remote_end(message: dict[str, Any]) -> PeerError | None:
     """The error that a ``cancel`` or ``error`` from the other side ends the transfer with."""
     if message["type"] == "cancel":
         reason = message["reason"]
-        return Cancelled(f"cancelled by the other side: {reason}" if reason else "cancelled by the other side")
+        return Cancelled(reason or "cancelled by the other side")
     if message["type"] == "error":
         text = message["message"]
         if text.startswith("hash mismatch"):
@@ -48,21 +46,20 @@ def remote_end(message: dict[str, Any]) -> PeerError | None:
 class Transfer:
     """What both ends share: the channel, sending text messages, and how the transfer ends."""
 
-    def __init__(self, channel: RTCDataChannel, closed_message: str, early: Sequence[bytes | str] = ()) -> None:
-        self.channel = channel
+    def __init__(self, link: Link, closed_message: str) -> None:
+        self.link = link
+        self.channel = link.channel
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed_message = closed_message
-        self._early = list(early)
-        channel.on("message", self._guarded)
-        channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
-        if channel.readyState != "open":
+        #: This side sent the message that ended the transfer (see Session.linger).
+        self.told_peer = False
+        self.channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
+        if self.channel.readyState != "open":
             self.end(ConnectionFailed(closed_message))
 
-    def _replay_early(self) -> None:
-        """Handle the messages that arrived before this transfer existed."""
-        for data in self._early:
-            self._guarded(data)
-        self._early.clear()
+    def listen(self) -> None:
+        """Start handling messages, those kept since the channel opened first."""
+        self.link.hand_over(self._guarded)
 
     def send(self, message: dict[str, Any]) -> None:
         if self.channel.readyState == "open":
@@ -76,23 +73,24 @@ class Transfer:
     def closed(self) -> None:
         """Hook: the transfer is over (release files)."""
 
+    def last_word(self, message: dict[str, Any], error: PeerError | None = None) -> None:
+        """Send the message that ends the transfer, and end it: the peer knows why."""
+        if not self.ended.done():
+            self.send(message)
+            self.told_peer = True
+            self.end(error)
+
     def cancel(self, reason: str) -> None:
         """Tell the other side the transfer is off, and stop."""
-        if not self.ended.done():
-            self.send({"type": "cancel", "reason": reason[:MAX_REASON]})
-            self.end(Cancelled("the transfer was cancelled"))
+        self.last_word({"type": "cancel", "reason": clip(reason)}, Cancelled("the transfer was cancelled"))
 
     def stop(self, error: PeerError) -> None:
         """A local failure: tell the other side, and end with ``error``."""
-        if not self.ended.done():
-            self.send({"type": "error", "message": str(error)[:MAX_REASON]})
-            self.end(error)
+        self.last_word({"type": "error", "message": clip(str(error))}, error)
 
     def fail(self, problem: str) -> None:
         """Tell the other side what it did wrong, and stop."""
-        if not self.ended.done():
-            self.send({"type": "error", "message": problem[:MAX_REASON]})
-            self.end(ProtocolViolation(f"protocol error: {problem}"))
+        self.last_word({"type": "error", "message": clip(problem)}, ProtocolViolation(f"protocol error: {problem}"))
 
     def _guarded(self, data: bytes | str) -> None:
         if self.ended.done():
@@ -126,21 +124,19 @@ class Transfer:
 class Sender(Transfer):
     """Offers ``sources``, streams them once accepted, and ends when the receiver says ``done``."""
 
-    def __init__(
-        self, channel: RTCDataChannel, sources: Sequence[Source], report: Reporter, early: Sequence[bytes | str] = ()
-    ) -> None:
-        super().__init__(channel, "the receiver left before the transfer finished", early)
+    def __init__(self, link: Link, sources: Sequence[Source], report: Reporter) -> None:
+        super().__init__(link, "the receiver left before the transfer finished")
         self.sources = list(sources)
         self.report = report
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._room = asyncio.Event()
         self._verified = 0
-        channel.bufferedAmountLowThreshold = LOW_WATER
-        channel.on("bufferedamountlow", self._room.set)
+        self.channel.bufferedAmountLowThreshold = LOW_WATER
+        self.channel.on("bufferedamountlow", self._room.set)
 
     async def run(self) -> None:
         """Returns once every file is delivered and verified; raises PeerError otherwise."""
-        self._replay_early()
+        self.listen()
         self.send(
             {
                 "type": "manifest",
@@ -151,7 +147,8 @@ class Sender(Transfer):
         await self.until(self._accepted)
         self.report.started([s.entry for s in self.sources])
         await self.until(self._pump())
-        await self.ended
+        # Shielded: cancelling this run must not cancel the ending, which cancel() sets.
+        await asyncio.shield(self.ended)
 
     async def _pump(self) -> None:
         sent = 0
@@ -218,13 +215,12 @@ class Receiver(Transfer):
 
     def __init__(
         self,
-        channel: RTCDataChannel,
+        link: Link,
         sink: Sink,
         decide: Callable[[list[FileEntry]], Awaitable[bool]],
         report: Reporter,
-        early: Sequence[bytes | str] = (),
     ) -> None:
-        super().__init__(channel, "the sender left before the transfer finished", early)
+        super().__init__(link, "the sender left before the transfer finished")
         self.sink = sink
         self.decide = decide
         self.report = report
@@ -239,7 +235,7 @@ class Receiver(Transfer):
 
     async def run(self) -> list[FileEntry] | None:
         """The files once all are verified and in place, or ``None`` if declined."""
-        self._replay_early()
+        self.listen()
         files = await self.until(self._manifest)
         try:
             self.sink.check(files)
@@ -249,15 +245,18 @@ class Receiver(Transfer):
         self.report.offered(files)
         accepted = await self.until(self.decide(files))
         if not accepted:
-            self.send({"type": "decline"})
-            self.end()
+            self.last_word({"type": "decline"})
             return None
         self.files = files
         self._receiving = True
-        self._open_next()
+        try:
+            self._open_next()
+        except PeerError as error:
+            self.stop(error)
+            raise
         self.send({"type": "accept"})
         self.report.started(files)
-        await self.ended
+        await asyncio.shield(self.ended)
         return files
 
     def _open_next(self) -> None:
@@ -289,8 +288,10 @@ class Receiver(Transfer):
         if self._received != entry.size:
             raise InvalidMessage(f"{entry.name}: {self._received} of {entry.size} bytes arrived")
         if self._digest.hexdigest() != message["digest"]:
-            self.send({"type": "error", "message": f"hash mismatch: {entry.name}"[:MAX_REASON]})
-            self.end(VerificationFailed(f"{entry.name} arrived damaged (its digest does not match)"))
+            self.last_word(
+                {"type": "error", "message": clip(f"hash mismatch: {entry.name}")},
+                VerificationFailed(f"{entry.name} arrived damaged (its digest does not match)"),
+            )
             return
         assert self._writer is not None
         self._writer.commit()
@@ -301,8 +302,7 @@ class Receiver(Transfer):
         if self._index < len(self.files):
             self._open_next()
         else:
-            self.send({"type": "done"})
-            self.end()
+            self.last_word({"type": "done"})
 
     def closed(self) -> None:
         if self._writer is not None:

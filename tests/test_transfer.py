@@ -71,7 +71,7 @@ def manifest(*files: tuple[str, int]) -> dict[str, Any]:
 async def receive(links: tuple[Link, Link], out: Path) -> tuple[Raw, asyncio.Task[Any]]:
     """Our Receiver on one end, a hand-driven sender on the other."""
     raw = Raw(links[0].channel)
-    receiver = Receiver(links[1].channel, DirectorySink(out), accept, Reporter())
+    receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
     return raw, asyncio.ensure_future(receiver.run())
 
 
@@ -148,7 +148,7 @@ async def test_a_sender_that_leaves_mid_file_leaves_no_file(links: tuple[Link, L
 
 async def test_sender_reports_the_receivers_hash_mismatch(links: tuple[Link, Link], tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_bytes(os.urandom(100_000))
-    sender = Sender(links[0].channel, collect([str(tmp_path / "a.txt")]), Reporter())
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter())
     raw = Raw(links[1].channel)
     running = asyncio.ensure_future(sender.run())
     assert (await raw.next())["files"] == [{"name": "a.txt", "size": 100_000, "type": "text/plain"}]
@@ -162,7 +162,7 @@ async def test_sender_reports_the_receivers_hash_mismatch(links: tuple[Link, Lin
 async def test_sender_refuses_acknowledgements_out_of_order(links: tuple[Link, Link], tmp_path: Path, answer: dict[str, Any]) -> None:
     (tmp_path / "a").write_bytes(b"a")
     (tmp_path / "b").write_bytes(b"b")
-    sender = Sender(links[0].channel, collect([str(tmp_path / "a"), str(tmp_path / "b")]), Reporter())
+    sender = Sender(links[0], collect([str(tmp_path / "a"), str(tmp_path / "b")]), Reporter())
     raw = Raw(links[1].channel)
     running = asyncio.ensure_future(sender.run())
     await raw.next()
@@ -179,10 +179,10 @@ async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(links: t
     (tmp_path / "a.txt").write_text("early")
     arrived = asyncio.get_running_loop().create_future()
     links[1].channel.once("message", lambda _: arrived.set_result(None))
-    sender = Sender(links[0].channel, collect([str(tmp_path / "a.txt")]), Reporter(), links[0].take_early())
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter())
     sending = asyncio.ensure_future(sender.run())
     await asyncio.wait_for(arrived, TIMEOUT)
     out = tmp_path / "out"
-    receiver = Receiver(links[1].channel, DirectorySink(out), accept, Reporter(), links[1].take_early())
+    receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
     await asyncio.wait_for(asyncio.gather(sending, receiver.run()), TIMEOUT)
     assert (out / "a.txt").read_text() == "early"
