@@ -11,12 +11,14 @@ import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TextIO
 
+from signal_server.codes import InvalidCode, format_code, normalize_code
+
 from .errors import Cancelled, ExitCode, PeerError, UsageError
 from .localip import check_local_ip
 from .messages import FileEntry
 from .progress import HumanReporter, JsonReporter, Reporter
 from .session import PeerOptions, receive, send
-from .sink import DirectorySink, Sink, StreamSink
+from .sink import STDOUT, DirectorySink, Sink, StreamSink
 from .source import STDIN, collect
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
@@ -54,11 +56,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _server_and_code(args: argparse.Namespace) -> tuple[str, str | None]:
+    """The server to use, and the code in display form (checked here: a malformed code
+    should not count as a failed attempt on the server)."""
     code = getattr(args, "code", None)
     server = args.server
     if code is not None and "#" in code:
         link, code = code.split("#", 1)
         server = server or link
+    if code is not None:
+        try:
+            code = format_code(normalize_code(code))
+        except InvalidCode as error:
+            raise UsageError(f"not a SendIt code: {error}") from None
     return (server or os.environ.get("SENDIT_SERVER") or DEFAULT_SERVER).rstrip("/"), code
 
 
@@ -103,13 +112,18 @@ def _session(args: argparse.Namespace, report: Reporter) -> Awaitable[None]:
     if args.command == "send":
         if args.paths.count(STDIN) > 1:
             raise UsageError("standard input (-) can be sent only once")
+        if args.name and STDIN not in args.paths:
+            raise UsageError("--name names standard input (-), which is not being sent")
         return send(options, collect(args.paths, args.name), report)
     assert code is not None
     sink: Sink
-    if args.output == STDIN:
+    if args.output == STDOUT:
         sink = StreamSink(sys.stdout.buffer)
     else:
-        sink = DirectorySink(Path(args.output), overwrite=args.overwrite, keep_partial=args.keep_partial)
+        output = Path(args.output)
+        if output.exists() and not output.is_dir():
+            raise UsageError(f"-o {output}: not a directory")
+        sink = DirectorySink(output, overwrite=args.overwrite, keep_partial=args.keep_partial)
     decide = _accept if args.yes else _ask(sys.stderr)
     return receive(options, code, sink, decide, report)
 
@@ -125,7 +139,7 @@ def _run(coroutine: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    to_stdout = getattr(args, "output", None) == STDIN
+    to_stdout = getattr(args, "output", None) == STDOUT
     report: Reporter
     if args.json:
         report = JsonReporter(sys.stderr if to_stdout else sys.stdout)

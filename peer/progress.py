@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from typing import Any, Sequence, TextIO
@@ -26,6 +27,13 @@ from .messages import FileEntry
 
 REFRESH_SECONDS = 0.2
 LISTED_FILES = 20
+# Control characters from the peer (names, reasons) must not drive the terminal.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to show: control characters replaced, rich markup escaped."""
+    return escape(_CONTROL.sub("\ufffd", text))
 
 
 class Reporter:
@@ -170,7 +178,7 @@ class HumanReporter(Reporter):
         total = sum(f.size for f in files)
         self.say(f"The sender offers {len(files)} file{'s' if len(files) != 1 else ''}, {decimal(total)}:")
         for entry in files[:LISTED_FILES]:
-            self.say(f"  {escape(entry.name)}  ({decimal(entry.size)})")
+            self.say(f"  {printable(entry.name)}  ({decimal(entry.size)})")
         if len(files) > LISTED_FILES:
             self.say(f"  … and {len(files) - LISTED_FILES} more")
 
@@ -178,16 +186,16 @@ class HumanReporter(Reporter):
         super().started(files)
         self.progress.start()
         self._total_task = self.progress.add_task("total", total=self.total)
-        self._file_task = self.progress.add_task(escape(self.files[0].name), total=self.files[0].size)
+        self._file_task = self.progress.add_task(printable(self.files[0].name), total=self.files[0].size)
 
     def show_progress(self, index: int, file_bytes: int) -> None:
         assert self._total_task is not None and self._file_task is not None
-        self.progress.update(self._file_task, description=escape(self.files[index].name), completed=file_bytes, total=self.files[index].size)
+        self.progress.update(self._file_task, description=printable(self.files[index].name), completed=file_bytes, total=self.files[index].size)
         self.progress.update(self._total_task, completed=self.done_bytes)
         self.progress.refresh()
 
     def file_done(self, index: int, entry: FileEntry) -> None:
-        self.say(f"✓ {escape(entry.name)} ({decimal(entry.size)}) verified")
+        self.say(f"✓ {printable(entry.name)} ({decimal(entry.size)}) verified")
 
     def done(self) -> None:
         self.close()
@@ -200,7 +208,7 @@ class HumanReporter(Reporter):
 
     def error(self, error: PeerError) -> None:
         self.close()
-        self.say(f"sendit: {escape(str(error))}", style="red")
+        self.say(f"sendit: {printable(str(error))}", style="red")
 
     def close(self) -> None:
         self.progress.stop()

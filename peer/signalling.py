@@ -22,26 +22,35 @@ class Signalling:
     """One socket.io connection: requests with acknowledgements, and server events.
 
     Server events go to plain callbacks registered with :meth:`on`, in the order the
-    server sent them; a lost connection is the event ``disconnect``.
+    server sent them; a lost connection is the event ``disconnect``. An event that
+    arrives before anyone listens for it is kept for the first who does: a browser's
+    offer can follow the join acknowledgement closely.
     """
 
     def __init__(self) -> None:
         # The CLI handles Ctrl-C itself: it tells the other side before disconnecting.
         self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
         self._handlers: dict[str, list[Callable[[Any], None]]] = {name: [] for name in SERVER_EVENTS}
+        self._unheard: dict[str, list[Any]] = {name: [] for name in SERVER_EVENTS}
         for name in SERVER_EVENTS:
             self._sio.on(name, self._dispatcher(name))
 
     def _dispatcher(self, name: str) -> Callable[..., Awaitable[None]]:
         async def dispatch(data: Any = None) -> None:
+            if not self._handlers[name]:
+                self._unheard[name].append(data)
             for handler in list(self._handlers[name]):
                 handler(data)
 
         return dispatch
 
     def on(self, name: str, handler: Callable[[Any], None]) -> None:
-        """Call ``handler(data)`` for every later ``name`` event."""
+        """Call ``handler(data)`` for every ``name`` event from now on, and for those
+        that arrived while nobody listened."""
         self._handlers[name].append(handler)
+        unheard, self._unheard[name] = self._unheard[name], []
+        for data in unheard:
+            handler(data)
 
     async def connect(self, server: str) -> None:
         try:

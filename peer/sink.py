@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from pathlib import Path
@@ -11,6 +12,8 @@ from .errors import PeerError, UsageError
 from .messages import FileEntry
 
 PART_SUFFIX = ".part"
+#: ``-o -``: the one file goes to standard output.
+STDOUT = "-"
 
 
 class FileWriter(Protocol):
@@ -41,7 +44,11 @@ class PartFile:
         self.keep_partial = keep_partial
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            self._file: BinaryIO | None = open(self.part, "wb")
+            if overwrite:
+                self.part.unlink(missing_ok=True)
+            # A new file, never through a symbolic link someone left at NAME.part.
+            descriptor = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            self._file: BinaryIO | None = os.fdopen(descriptor, "wb")
         except OSError as error:
             raise PeerError(f"cannot write {self.part}: {error.strerror}") from None
 
@@ -57,11 +64,28 @@ class PartFile:
         try:
             self._file.close()
             self._file = None
-            if not self.overwrite and self.target.exists():
-                raise PeerError(f"{self.target} appeared while receiving; kept the new copy as {self.part}")
-            os.replace(self.part, self.target)
+            if self.overwrite:
+                os.replace(self.part, self.target)
+            else:
+                self._move_unless_taken()
+        except FileExistsError:
+            raise PeerError(f"{self.target} appeared while receiving; kept the new copy as {self.part}") from None
         except OSError as error:
             raise PeerError(f"cannot write {self.target}: {error.strerror}") from None
+
+    def _move_unless_taken(self) -> None:
+        # A hard link fails if NAME exists, with no gap between looking and writing.
+        try:
+            os.link(self.part, self.target, follow_symlinks=False)
+        except OSError as error:
+            if error.errno not in (errno.EPERM, errno.EOPNOTSUPP):
+                raise
+            # A file system without hard links: look, then rename.
+            if os.path.lexists(self.target):
+                raise FileExistsError(errno.EEXIST, "exists") from None
+            os.replace(self.part, self.target)
+        else:
+            os.unlink(self.part)
 
     def discard(self) -> None:
         if self._file is not None:
@@ -93,6 +117,8 @@ class DirectorySink:
         if len(names) != len(files):
             raise PeerError("the sender offers two files with the same name; refused")
         for entry in files:
+            if entry.name + PART_SUFFIX in names:
+                raise PeerError(f"the offer has both {entry.name} and {entry.name}{PART_SUFFIX}, which this side writes while receiving; refused")
             parts = entry.name.split("/")
             for depth in range(1, len(parts)):
                 if "/".join(parts[:depth]) in names:

@@ -48,10 +48,10 @@ def _source(name: str, path: Path, size: int, spool: BinaryIO | None = None) -> 
 def _walk(root: Path) -> list[Source]:
     """Every regular file under ``root``, named by its path from ``root``'s parent.
 
-    Symbolic links to files are followed; special files, dangling links and empty
-    directories are not sent."""
+    Symbolic links to files are followed, links to directories are not (no loops);
+    special files, dangling links and empty directories are not sent."""
     found = []
-    base = root.resolve().name
+    base = os.path.basename(os.path.abspath(root))
     for folder, dirs, files in os.walk(root, onerror=_unreadable):
         dirs.sort()
         for file in sorted(files):
@@ -106,7 +106,8 @@ def collect(paths: Sequence[str], stdin_name: str | None = None) -> list[Source]
         elif stat.S_ISREG(info.st_mode):
             if not os.access(path, os.R_OK):
                 raise UsageError(f"cannot send {text}: permission denied")
-            sources.append(_source(path.resolve().name, path, info.st_size))
+            # abspath, not resolve: a link is sent under its own name, not its target's.
+            sources.append(_source(os.path.basename(os.path.abspath(path)), path, info.st_size))
         else:
             raise UsageError(f"cannot send {text}: not a regular file or directory")
     if not sources:

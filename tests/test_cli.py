@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sys
 from pathlib import Path
 
 import pytest
@@ -101,12 +102,23 @@ async def test_share_link_names_the_server(server: RunningServer, tmp_path: Path
     assert (tmp_path / "out" / "a.txt").read_text() == "via link"
 
 
-@pytest.mark.parametrize("code", ["ZZZZZ-ZZZZZ", "not a code"])
-async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: Path, code: str) -> None:
-    receiver = await run("receive", "--yes", "-o", str(tmp_path), code, server=server.url)
+async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: Path) -> None:
+    receiver = await run("receive", "--yes", "-o", str(tmp_path), "zzzzz zzzzz", server=server.url)
     assert receiver.process.returncode == CODE
     assert receiver.stderr.decode().strip() == "sendit: code not found or expired"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("code, problem", [
+    ("K7QM4-XTB9", "a code has 10 letters and digits"),
+    ("K7QM4-XTB9U", "a code has no 'U'"),
+    ("K" * 41, "not a code"),
+    ("http://127.0.0.1:9/#", "a code has 10 letters and digits"),
+])
+async def test_malformed_code_is_refused_before_going_online(tmp_path: Path, code: str, problem: str) -> None:
+    receiver = await run("receive", "--yes", "-o", str(tmp_path), code, server="http://127.0.0.1:9")
+    assert receiver.process.returncode == USAGE
+    assert receiver.stderr.decode().strip() == f"sendit: not a SendIt code: {problem}"
 
 
 async def test_used_code_and_a_declined_offer(server: RunningServer, tmp_path: Path) -> None:
@@ -175,6 +187,14 @@ async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path:
     await sender.finish()
 
 
+async def test_killed_receiver_ends_the_sender(server: RunningServer, tmp_path: Path) -> None:
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    receiver.signal(signal.SIGKILL)
+    assert await sender.finish(timeout=10) == CONNECTION
+    assert sender.error == "the receiver left before the transfer finished"
+    await receiver.finish()
+
+
 async def test_ctrl_c_on_the_receiver_tells_the_sender(server: RunningServer, tmp_path: Path) -> None:
     sender, receiver, out = await big_transfer(server.url, tmp_path)
     receiver.signal(signal.SIGINT)
@@ -238,12 +258,22 @@ async def test_standard_output_takes_one_file_only(server: RunningServer, tmp_pa
         (["send", "--local-ip", "192.0.2.7", "/dev/null"], "--local-ip 192.0.2.7: not an address of this machine"),
         (["send", "--local-ip", "localhost", "/dev/null"], "--local-ip localhost: not an IP address"),
         (["send", "/dev/null"], "cannot send /dev/null: not a regular file or directory"),
+        (["send", "--name", "x", "/etc/hostname"], "--name names standard input (-), which is not being sent"),
+        (["receive", "-o", "/etc/hostname", "K7QM4-XTB9R"], "-o /etc/hostname: not a directory"),
     ],
 )
 async def test_usage_errors(args: list[str], message: str) -> None:
     process = await run(*args, server="http://127.0.0.1:9", loopback=False)
     assert process.process.returncode == USAGE
     assert process.stderr.decode().strip() == f"sendit: {message}"
+
+
+async def test_python_dash_m_peer_is_the_same_command() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "peer", "receive", "--help", stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert process.returncode == OK
+    assert b"usage: sendit receive" in out and b"--keep-partial" in out
 
 
 async def test_unreachable_server(tmp_path: Path) -> None:

@@ -55,10 +55,26 @@ def test_a_folder_in_the_way_is_refused_even_when_overwriting(tmp_path: Path) ->
 @pytest.mark.parametrize("names, problem", [
     (("a", "a"), "two files with the same name"),
     (("a", "a/b"), "a/b needs a folder where the offer also has a file"),
+    (("x.part", "x"), "both x and x.part"),
 ])
 def test_offers_that_contradict_themselves_are_refused(tmp_path: Path, names: tuple[str, ...], problem: str) -> None:
     with pytest.raises(PeerError, match=problem):
         DirectorySink(tmp_path).check(entries(*names))
+
+
+def test_a_link_left_at_the_part_name_is_not_followed(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside.txt"
+    out.mkdir()
+    outside.write_text("mine")
+    (out / "x.part").symlink_to(outside)
+    sink = DirectorySink(out, overwrite=True)
+    files = entries("x")
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    writer.write(b"new")
+    writer.commit()
+    assert outside.read_text() == "mine"
+    assert (out / "x").read_bytes() == b"new" and not (out / "x").is_symlink()
 
 
 def test_an_offer_larger_than_the_free_space_is_refused(tmp_path: Path) -> None:

@@ -75,7 +75,7 @@ async def receive(links: tuple[Link, Link], out: Path) -> tuple[Raw, asyncio.Tas
     return raw, asyncio.ensure_future(receiver.run())
 
 
-@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n"])
+@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x"])
 async def test_path_escapes_in_a_manifest_are_refused(links: tuple[Link, Link], tmp_path: Path, name: str) -> None:
     out = tmp_path / "out"
     raw, running = await receive(links, out)
