@@ -24,6 +24,9 @@ from .source import Source
 CHUNK_SIZE = 65_536
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1024 * 1024
+# Nothing moving for this long means the peer is gone. The server usually says so at
+# once (peer_left); without it, ICE's consent checks would take about 30 s.
+STALL_SECONDS = 10.0
 
 
 class ProtocolViolation(PeerError):
@@ -53,6 +56,8 @@ class Transfer:
         self.closed_message = closed_message
         #: This side sent the message that ended the transfer (see Session.linger).
         self.told_peer = False
+        self._heard = 0
+        self._watch: asyncio.Task[None] | None = None
         self.channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
         if self.channel.readyState != "open":
             self.end(ConnectionFailed(closed_message))
@@ -68,7 +73,22 @@ class Transfer:
     def end(self, error: PeerError | None = None) -> None:
         """Finish: successfully without ``error``; the first call wins."""
         if settle(self.ended, error):
+            if self._watch is not None:
+                self._watch.cancel()
             self.closed()
+
+    def watch_for_stalls(self) -> None:
+        """From now until the end, fail if neither messages arrive nor sent bytes leave
+        for STALL_SECONDS."""
+        self._watch = asyncio.ensure_future(self._watch_for_stalls())
+
+    async def _watch_for_stalls(self) -> None:
+        while True:
+            before = (self._heard, self.channel.bufferedAmount)
+            await asyncio.sleep(STALL_SECONDS)
+            if (self._heard, self.channel.bufferedAmount) == before:
+                self.end(ConnectionFailed(f"the connection stalled: nothing moved for {STALL_SECONDS:g} s"))
+                return
 
     def closed(self) -> None:
         """Hook: the transfer is over (release files)."""
@@ -95,6 +115,7 @@ class Transfer:
     def _guarded(self, data: bytes | str) -> None:
         if self.ended.done():
             return
+        self._heard += 1
         try:
             if isinstance(data, str):
                 message = parse_message(data)
@@ -145,6 +166,7 @@ class Sender(Transfer):
             }
         )
         await self.until(self._accepted)
+        self.watch_for_stalls()
         self.report.started([s.entry for s in self.sources])
         await self.until(self._pump())
         # Shielded: cancelling this run must not cancel the ending, which cancel() sets.
@@ -255,6 +277,7 @@ class Receiver(Transfer):
             self.stop(error)
             raise
         self.send({"type": "accept"})
+        self.watch_for_stalls()
         self.report.started(files)
         await asyncio.shield(self.ended)
         return files

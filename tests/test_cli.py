@@ -225,6 +225,18 @@ async def test_transfer_survives_the_server_going_away(tmp_path: Path) -> None:
     assert (out / "big.bin").read_bytes() == bytes(300_000_000)
 
 
+async def test_a_peer_lost_while_the_server_is_gone_is_noticed(tmp_path: Path) -> None:
+    """Without the server to say the sender left, the stalled connection says it."""
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
+        sender, receiver, out = await big_transfer(server.url, tmp_path)
+        server.process.kill()
+    sender.signal(signal.SIGKILL)
+    assert await receiver.finish(timeout=20) == CONNECTION
+    assert receiver.error == "the connection stalled: nothing moved for 10 s"
+    assert list(out.iterdir()) == []
+    await sender.finish()
+
+
 async def test_existing_file_is_not_overwritten(server: RunningServer, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("new")
     out = tmp_path / "out"
