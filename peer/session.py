@@ -100,21 +100,29 @@ class Session:
         """Close everything; a cancelled run (Ctrl-C) first tells the other side."""
         try:
             if kind is asyncio.CancelledError:
-                task = asyncio.current_task()
-                # What follows must not look cancelled to libraries that tell their own
-                # timeouts from outside cancellation; each Ctrl-C counts once.
-                while task is not None and task.uncancel():
-                    pass
+                _cancellation_handled()
                 reason = f"the {self.role} cancelled"
                 if self.transfer is not None:
                     self.transfer.cancel(reason)
                 await self.tell_server_cancel(reason)
                 raise Cancelled("cancelled") from None
-            await self.linger()
+            try:
+                await self.linger()
+            except asyncio.CancelledError:
+                # The run is over already: Ctrl-C now only cuts the wait short.
+                _cancellation_handled()
         finally:
             if self.link is not None:
                 await self.link.pc.close()
             await self.signalling.close()
+
+
+def _cancellation_handled() -> None:
+    """What follows a handled Ctrl-C must not look cancelled to libraries that tell their
+    own timeouts from outside cancellation; each Ctrl-C pressed counts once."""
+    task = asyncio.current_task()
+    while task is not None and task.uncancel():
+        pass
 
 
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
