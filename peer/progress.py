@@ -198,6 +198,10 @@ class HumanReporter(Reporter):
         self.say(f"✓ {printable(entry.name)} ({decimal(entry.size)}) verified")
 
     def done(self) -> None:
+        # The last throttled frame may be short of the end; the bars close on the truth.
+        self.done_bytes = self.total
+        if self._total_task is not None:
+            self.show_progress(len(self.files) - 1, self.files[-1].size)
         self.close()
         count = len(self.files)
         self.say(
