@@ -85,7 +85,11 @@ def _ask(out: TextIO) -> Callable[[list[FileEntry]], Awaitable[bool]]:
         # A daemon thread: if the run ends while the person is still deciding, nothing
         # waits for the pending read.
         threading.Thread(target=read, daemon=True).start()
-        return (await answer).strip().lower() in ("y", "yes")
+        try:
+            return (await answer).strip().lower() in ("y", "yes")
+        except asyncio.CancelledError:
+            out.write("\n")  # whatever is said next starts on a line of its own
+            raise
 
     return decide
 
