@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import load_config
+from .accesslog import AccessLogger
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         # run_app calls this once the socket is listening, so the line means "ready".
         print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
 
-    web.run_app(app, host=config.host, port=config.port, print=announce)
+    web.run_app(app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from typing import Any, Mapping, Sequence
 from .pool.store import PoolLimits
 
 DEFAULT_CODE_TTL = 600.0
+#: Seconds a pool upload or download may take to move each 256 KiB.
+DEFAULT_POOL_STALL_TIMEOUT = 60.0
 LOG_LEVELS = ("debug", "info", "warning", "error")
 SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
               "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -37,6 +39,7 @@ class ServerConfig:
     pool_max_file_size: int = PoolLimits.max_file_size
     pool_max_files: int = PoolLimits.max_files
     pool_max_bytes: int = PoolLimits.max_bytes
+    pool_stall_timeout: float = DEFAULT_POOL_STALL_TIMEOUT
     #: Origins whose pages may call the pool's /api/ routes; "*" for any.
     pool_cors_origins: frozenset[str] = frozenset()
 
@@ -175,8 +178,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
                       help="files the pool holds at most (SENDIT_POOL_MAX_FILES, default %(default)s)")
     pool.add_argument("--pool-max-bytes", type=_argument(parse_size), metavar="SIZE",
                       default=env_default("POOL_MAX_BYTES", defaults.pool_max_bytes),
-                      help="bytes the pool holds at most, uploads in progress included "
+                      help="bytes the pool holds at most, uploads and downloads in progress included "
                            "(SENDIT_POOL_MAX_BYTES, default %(default)s)")
+    pool.add_argument("--pool-stall-timeout", type=_argument(_positive_float), metavar="SECONDS",
+                      default=env_default("POOL_STALL_TIMEOUT", defaults.pool_stall_timeout),
+                      help="an upload or download that moves less than 256 KiB in this time is cut "
+                           "off (SENDIT_POOL_STALL_TIMEOUT, default %(default)s)")
     # No default, as for --trusted-proxy.
     pool.add_argument("--pool-cors-origin", action="append", metavar="ORIGIN",
                       help="an origin whose pages may call /api/, or *; repeatable "
@@ -204,6 +211,9 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         cors_origins = frozenset(parse_origin(origin) for origin in origins if origin.strip())
     except ValueError as exc:
         parser.error(f"argument --pool-cors-origin: {exc}")
+    if args.pool_max_file_size > args.pool_max_bytes:
+        parser.error(f"argument --pool-max-file-size: {args.pool_max_file_size} bytes is more than "
+                     f"--pool-max-bytes ({args.pool_max_bytes} bytes): no file that large would fit")
     # argparse applies ``type`` to string defaults, so env values are converted and
     # checked the same way as flags.
     return ServerConfig(
@@ -219,5 +229,6 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
         pool_max_file_size=args.pool_max_file_size,
         pool_max_files=args.pool_max_files,
         pool_max_bytes=args.pool_max_bytes,
+        pool_stall_timeout=args.pool_stall_timeout,
         pool_cors_origins=cors_origins,
     )

@@ -137,6 +137,8 @@ def free_port() -> int:
 class ServerProcess:
     url: str
     process: asyncio.subprocess.Process
+    #: The lines the server has written to stderr (its log) since it was ready.
+    log: list[str] = dataclasses.field(default_factory=list)
 
 
 @contextlib.asynccontextmanager
@@ -150,14 +152,16 @@ async def server_process(*args: str) -> AsyncIterator[ServerProcess]:
     line = await asyncio.wait_for(process.stderr.readline(), 30)
     assert f"http://127.0.0.1:{port}/".encode() in line, line
 
+    server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+
     async def drain() -> None:
         # A full stderr pipe would stop the server in the middle of a log line.
-        while await process.stderr.readline():
-            pass
+        while line := await process.stderr.readline():
+            server.log.append(line.decode(errors="replace"))
 
     drainer = asyncio.create_task(drain())
     try:
-        yield ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+        yield server
     finally:
         if process.returncode is None:
             process.terminate()

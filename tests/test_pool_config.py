@@ -77,3 +77,18 @@ def test_bad_origins_refused(capsys: pytest.CaptureFixture[str], origin: str) ->
     error = refused(capsys, ["--pool-cors-origin", origin])
     assert "--pool-cors-origin" in error and "is not an origin" in error
     assert "is not an origin" in refused(capsys, [], env={"SENDIT_POOL_CORS_ORIGINS": origin})
+
+
+def test_stall_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_config([], env={}).pool_stall_timeout == 60.0
+    assert load_config(["--pool-stall-timeout", "2.5"], env={}).pool_stall_timeout == 2.5
+    assert load_config([], env={"SENDIT_POOL_STALL_TIMEOUT": "90"}).pool_stall_timeout == 90.0
+    for value in ("0", "-1", "nan", "soon"):
+        assert "--pool-stall-timeout" in refused(capsys, ["--pool-stall-timeout", value])
+
+
+def test_a_file_limit_above_the_pool_limit_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    error = refused(capsys, ["--pool-max-file-size", "2GB", "--pool-max-bytes", "1GB"])
+    assert "--pool-max-file-size: 2000000000 bytes is more than --pool-max-bytes (1000000000 bytes)" in error
+    assert "--pool-max-file-size" in refused(capsys, [], env={"SENDIT_POOL_MAX_BYTES": "10MB"})
+    assert load_config(["--pool-max-file-size", "1GB", "--pool-max-bytes", "1GB"], env={}).pool_max_bytes == 10**9

@@ -8,12 +8,14 @@ import io
 import lzma
 import struct
 import tarfile
+import tracemalloc
 import uuid
 import zipfile
+from typing import Callable
 
 import pytest
 
-from signal_server.pool.filetypes import HEAD_SIZE, TEXT_CHUNK, TypeRefused, check_name, identify
+from signal_server.pool.filetypes import HEAD_SIZE, KNOWN_TYPES, TEXT_CHUNK, TypeRefused, check_name, identify
 
 PADDING = bytes(range(256)) * 4  # binary filler: not text, so only the signature decides
 
@@ -99,6 +101,7 @@ POWERPOINT = "64818d10-4f9b-11cf-86ea-00aa00b929e8"
 ])
 def test_signatures_give_their_type(head: bytes, expected: str) -> None:
     assert kind(head + PADDING) == expected
+    assert expected in KNOWN_TYPES  # which a restart checks stored entries against
 
 
 def test_real_archives_are_archives() -> None:
@@ -131,11 +134,107 @@ def test_a_damaged_zip_is_still_an_archive() -> None:
     ({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<o/>"},
      "application/vnd.oasis.opendocument.spreadsheet"),
     ({"mimetype": b"application/epub+zip", "META-INF/container.xml": b"<c/>"}, "application/epub+zip"),
-    # A "mimetype" member cannot make a ZIP claim any type it likes.
+    ({"mimetype": b"application/vnd.oasis.opendocument.presentation-template"},
+     "application/vnd.oasis.opendocument.presentation-template"),
+    # A "mimetype" member cannot make a ZIP claim any type it likes: only known ones, exactly.
     ({"mimetype": b"application/x-msdownload"}, "application/zip"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.text\r\nX-Injected: 1"}, "application/zip"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.<img src=x onerror=alert(1)>"}, "application/zip"),
+    ({"mimetype": b"application/vnd.oasis.opendocument.text "}, "application/zip"),
+    # Nor where the specifications do not put it: first, and stored.
+    ({"content.xml": b"<o/>", "mimetype": b"application/vnd.oasis.opendocument.text"}, "application/zip"),
 ])
 def test_office_and_ebook_formats_told_apart_inside_zip(members: dict[str, bytes], expected: str) -> None:
     assert kind(zipped(members)) == expected
+    assert expected in KNOWN_TYPES
+
+
+def test_a_compressed_mimetype_is_not_read() -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mimetype", b"application/vnd.oasis.opendocument.text")
+    assert kind(buffer.getvalue()) == "application/zip"
+
+
+def peak_memory(work: Callable[[], object]) -> int:
+    """The most memory Python objects took while ``work`` ran, in bytes."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_no_zip_member_is_ever_inflated() -> None:
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("mimetype", "w") as member:
+            member.write(b"application/vnd.oasis.opendocument.text")
+            for _ in range(64):
+                member.write(bytes(1 << 20))
+    assert len(bomb.getvalue()) < 1 << 20
+    assert peak_memory(lambda: identify(bomb)) < 1 << 20
+
+
+def many_members(last: str) -> bytes:
+    """A ZIP64 archive of 65,536 empty members, then ``last``."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for number in range(1 << 16):
+            archive.writestr(zipfile.ZipInfo(str(number)), b"")
+        archive.writestr(last, b"x")
+    return buffer.getvalue()
+
+
+def test_a_huge_directory_is_read_name_by_name_to_its_end() -> None:
+    apk = io.BytesIO(many_members("AndroidManifest.xml"))
+
+    def refused() -> None:
+        with pytest.raises(TypeRefused, match="Android"):
+            identify(apk)
+
+    # Held as objects, as zipfile holds them, its names would take ~30 MB.
+    assert peak_memory(refused) < 1 << 20
+
+
+APK = {"AndroidManifest.xml": b"\x03\x00\x08\x00", "classes.dex": b"dex\n035\x00", "res/icon.png": b"png"}
+JAR = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\nMain-Class: a.Main\n", "a/Main.class": b"\xca\xfe\xba\xbe"}
+
+
+@pytest.mark.parametrize("members, what", [
+    (APK, "Android package"),
+    ({"classes.dex": b"dex\n035\x00"}, "Android package"),
+    ({"AndroidManifest.xml": b"\x03\x00\x08\x00"}, "Android package"),
+    ({"mimetype": b"application/epub+zip", **APK}, "Android package"),  # an EPUB in front
+    (JAR, "Java archive"),
+    ({"meta-inf/manifest.mf": b"Main-Class: a.Main\n", "A.CLASS": b"\xca\xfe\xba\xbe"}, "Java archive"),
+])
+def test_java_and_android_packages_refused_whatever_their_name(members: dict[str, bytes], what: str) -> None:
+    assert what in refusal(zipped(members))
+
+
+@pytest.mark.parametrize("comment, after", [
+    (b"PK\x05\x06" + bytes(30), b""),  # a comment that looks like an end record
+    (b"", b"padding after the archive"),
+    (b"PK\x05\x06" + bytes(30), b"and padding"),
+])
+def test_packages_found_whatever_follows_their_directory(comment: bytes, after: bytes) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in APK.items():
+            archive.writestr(name, data)
+        archive.comment = comment
+    assert "Android package" in refusal(buffer.getvalue() + after)
+
+
+@pytest.mark.parametrize("members", [
+    {"a/Main.class": b"\xca\xfe\xba\xbe", "a/Main.java": b"class Main {}"},  # classes, no manifest
+    {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n", "res/a.txt": b"a"},  # a manifest, no classes
+    {"app/src/main/AndroidManifest.xml": b"<manifest/>", "app/build.gradle": b""},  # an app's sources
+])
+def test_archives_that_only_look_like_packages_pass(members: dict[str, bytes]) -> None:
+    assert kind(zipped(members)) == "application/zip"
 
 
 @pytest.mark.parametrize("clsid, sector_shift, expected", [
@@ -225,6 +324,9 @@ def test_bitmap_needs_a_bitmap_header() -> None:
     "setup.exe", "SETUP.EXE", "photo.jpg.exe", "run.bat", "run.cmd", "x.com", "x.scr", "x.msi",
     "x.lnk", "x.ps1", "x.vbs", "x.js", "x.hta", "x.jar", "x.reg", "x.iso", "x.dmg", "x.app",
     "x.desktop", "x.appimage", "x.apk",
+    "fix.diagcab", "x.theme", "x.themepack", "x.SettingContent-ms", "x.library-ms", "x.search-ms",
+    "notes.one", "x.iqy", "x.slk", "x.xbap",
+    "x.docm", "x.dotm", "x.xlsm", "x.xltm", "x.xlam", "x.pptm", "x.potm", "x.ppam", "x.ppsm", "x.sldm",
 ])
 def test_names_that_run_when_opened_refused(name: str) -> None:
     with pytest.raises(TypeRefused, match="run when opened"):

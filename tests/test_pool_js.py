@@ -44,6 +44,8 @@ async def test_types_sorted_and_refusals_explained(server: RunningServer, new_pe
           400: said(400, 'send one file per upload'),
           403: said(403, 'x'),
           404: said(404, 'x'),
+          408: said(408, 'x'),
+          503: said(503, 'x'),
           413: said(413, 'the file is too large: the limit is 1000 bytes (0.001 MB)'),
           415: said(415, 'this looks like an ELF executable: executables are refused'),
           507: said(507, 'x'),
@@ -58,6 +60,8 @@ async def test_types_sorted_and_refusals_explained(server: RunningServer, new_pe
     assert "send one file per upload" in words["400"]
     assert "already used" in words["403"]
     assert "Your token is kept" in words["404"]
+    assert "too slow" in words["408"] and "nothing was kept" in words["408"]
+    assert "Your token is kept" in words["503"]
     assert words["413"] == "This file is too large: the limit is 1000 bytes (0.001 MB)."
     assert "ELF executable" in words["415"]
     assert "pool is full" in words["507"]

@@ -1,9 +1,13 @@
-"""The pool in a real server process: killed mid-upload, and fed more than it takes."""
+"""The pool in a real server process: killed mid-upload, fed more than it takes, short of
+file descriptors, and what it writes to its log."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
+import os
+import zipfile
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -109,3 +113,74 @@ async def test_a_60_mb_upload_is_refused_without_being_held_in_memory(tmp_path: 
         assert growth < 16 * MB
         assert pool_area(pool, "incoming") == []
         assert (await pool_stats(http, server.url))["count"] == 1
+
+
+def zip_bomb(size: int) -> bytes:
+    """A small ZIP whose "mimetype" member, as an OpenDocument file has, inflates to
+    ``size`` bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("mimetype", "w", force_zip64=True) as member:
+            member.write(b"application/vnd.oasis.opendocument.text")
+            zeros = bytes(MB)
+            for _ in range(size // MB):
+                member.write(zeros)
+    return buffer.getvalue()
+
+
+async def test_a_zip_bomb_is_typed_without_being_inflated(tmp_path: Path) -> None:
+    bomb = zip_bomb(200 * MB)
+    assert len(bomb) < MB
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server, aiohttp.ClientSession() as http:
+        assert (await pool_upload(http, server.url, zip_bomb(0)))[0] == 201  # warm up the ZIP path
+        reset_peak_rss(server.process.pid)
+        before = psutil.Process(server.process.pid).memory_info().rss
+        status, answer = await pool_upload(http, server.url, bomb, "bomb.odt")
+        growth = peak_rss(server.process.pid) - before
+        print(f"server RSS grew {growth / MB:.1f} MB for a {len(bomb) / MB:.1f} MB ZIP that inflates to 200 MB")
+        assert growth < 16 * MB
+        assert status == 201 and answer["type"] == "application/zip"
+
+
+async def test_download_tokens_stay_out_of_the_access_log(tmp_path: Path) -> None:
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server, aiohttp.ClientSession() as http:
+        _, given = await pool_upload(http, server.url, b"given\n")
+        _, taker = await pool_upload(http, server.url, b"taker\n")
+        assert (await pool_download(http, server.url, taker["token"]))[0] == 200
+        assert (await pool_download(http, server.url, taker["token"]))[0] == 403
+
+        def downloads_logged() -> list[str]:
+            return [line for line in server.log if "/api/download" in line]
+
+        await wait_until(lambda: len(downloads_logged()) == 2, "both downloads in the access log")
+        assert '"GET /api/download?token=redacted HTTP/1.1" 200' in downloads_logged()[0]
+        assert '"GET /api/download?token=redacted HTTP/1.1" 403' in downloads_logged()[1]
+        log = "".join(server.log)
+        assert taker["token"] not in log and given["token"] not in log
+
+
+def lowest_free_descriptor(pid: int) -> int:
+    used = {int(name) for name in os.listdir(f"/proc/{pid}/fd")}
+    return min(set(range(len(used) + 1)) - used)
+
+
+async def test_a_download_that_fails_before_sending_keeps_the_file_and_the_token(tmp_path: Path) -> None:
+    pool = tmp_path / "pool"
+    async with server_process("--pool-dir", str(pool)) as server, aiohttp.ClientSession() as http:
+        _, given = await pool_upload(http, server.url, b"given\n")
+        _, taker = await pool_upload(http, server.url, b"taker\n")
+        process = psutil.Process(server.process.pid)
+        limits = process.rlimit(psutil.RLIMIT_NOFILE)
+        # One descriptor left: the download's connection takes it, and then the server
+        # cannot open anything to make its claim durable or read the file.
+        process.rlimit(psutil.RLIMIT_NOFILE, (lowest_free_descriptor(process.pid) + 1, limits[1]))
+        try:
+            async with aiohttp.ClientSession() as fresh_connection:
+                status, _, body = await pool_download(fresh_connection, server.url, taker["token"])
+        finally:
+            process.rlimit(psutil.RLIMIT_NOFILE, limits)
+        assert status == 503 and b"your token stays valid" in body
+        assert (await pool_stats(http, server.url))["count"] == 2
+        assert len(pool_area(pool, "files")) == len(pool_area(pool, "tokens")) == 2
+        assert pool_area(pool, "claimed") == []
+        assert (await pool_download(http, server.url, taker["token"]))[2] == b"given\n"

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import os
+import zipfile
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -17,6 +19,15 @@ from support import (RunningServer, pool_area, pool_download, pool_stats, pool_u
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 ELF = b"\x7fELF\x02\x01\x01" + bytes(100)
+MB = 1000 * 1000
+
+
+def zipped(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
 
 
 @pytest.fixture
@@ -214,6 +225,10 @@ async def test_too_large_while_streaming_is_413_and_nothing_kept(
     (b"#!/bin/sh\necho hi\n", "run.txt", "#!"),
     (b"@echo off\r\ndel *.*\r\n", "clean.bat", ".bat"),
     (b"WScript.Echo(1)", "hello.js", ".js"),
+    (b"Sub AutoOpen()", "invoice.docm", ".docm"),
+    (zipped({"AndroidManifest.xml": b"\x03\x00", "classes.dex": b"dex\n035\x00"}), "photos.zip", "Android"),
+    (zipped({"META-INF/MANIFEST.MF": b"Main-Class: a.Main\n", "a/Main.class": b"\xca\xfe\xba\xbe"}),
+     "photos.zip", "Java archive"),
     (b"\x00\x01\x02\x03" * 10, "data.bin", "unrecognised binary"),
 ])
 async def test_refused_types_are_415(server: RunningServer, http: aiohttp.ClientSession,
@@ -342,3 +357,74 @@ async def test_uploads_are_written_durably_under_generated_names(
     assert (entry / "data").read_bytes() == b"hello"
     assert not (pool_dir(server).parent / "outside.txt").exists()
     assert os.listdir(pool_dir(server) / "files") == [given["id"]]
+
+
+async def test_a_declared_type_is_never_sent_back_as_it_was_given(
+        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    # An OpenDocument "mimetype" with a header in it: before, it became the download's
+    # Content-Type, and aiohttp's refusal to send it lost the file and the token.
+    injected = zipped({"mimetype": b"application/vnd.oasis.opendocument.text\r\nX-Injected: 1"})
+    status, given = await pool_upload(http, server.url, injected, "letter.odt")
+    assert status == 201 and given["type"] == "application/zip"
+    assert (await pool_stats(http, server.url))["types"] == {"application/zip": 1}
+    _, mine = await pool_upload(http, server.url, b"mine\n")
+    status, headers, data = await pool_download(http, server.url, mine["token"])
+    assert status == 200 and data == injected
+    assert headers["Content-Type"] == "application/zip" and "X-Injected" not in headers
+
+
+async def test_a_download_in_progress_still_counts_against_the_quota(http: aiohttp.ClientSession) -> None:
+    async with running_server(pool_max_file_size=35 * MB, pool_max_bytes=40 * MB) as server:
+        # More than the socket buffers take, so the server is still sending while we hold it.
+        await pool_upload(http, server.url, b"b" * (32 * MB), "big.txt")
+        _, taker = await pool_upload(http, server.url, b"taker")
+        async with http.get(server.url + "/api/download", params={"token": taker["token"]}) as response:
+            assert response.status == 200  # headers read, the body left waiting
+            assert (await pool_stats(http, server.url))["total_bytes"] == 5
+            status, answer = await pool_upload(http, server.url, b"c" * (10 * MB))
+            assert status == 507 and "pool is full" in answer["error"]
+            response.close()
+        await wait_until(lambda: pool_area(pool_dir(server), "claimed") == [], "the download to end")
+        assert (await pool_upload(http, server.url, b"c" * (10 * MB)))[0] == 201
+
+
+async def test_a_stalled_download_is_cut_off_and_frees_its_place(
+        http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="signal_server.pool")
+    async with running_server(pool_max_file_size=35 * MB, pool_max_bytes=40 * MB,
+                              pool_stall_timeout=0.5) as server:
+        await pool_upload(http, server.url, b"b" * (32 * MB), "big.txt")
+        _, taker = await pool_upload(http, server.url, b"taker")
+        async with http.get(server.url + "/api/download", params={"token": taker["token"]}) as response:
+            assert response.status == 200
+            # A reader that takes the headers and nothing more: the server gives up on it.
+            await wait_until(lambda: pool_area(pool_dir(server), "claimed") == [], "the server to cut it off")
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await response.read()
+        assert "download was too slow" in caplog.text
+        assert "Error handling request" not in caplog.text
+        assert (await pool_upload(http, server.url, b"c" * (10 * MB)))[0] == 201
+        assert (await pool_download(http, server.url, taker["token"]))[0] == 403
+
+
+@pytest.mark.parametrize("pace", ["stalls", "trickles"])
+async def test_a_slow_upload_is_cut_off_and_frees_its_place(
+        http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, pace: str) -> None:
+    caplog.set_level(logging.INFO, logger="signal_server.pool")
+    async with running_server(pool_max_files=1, pool_stall_timeout=0.5) as server:
+        never = asyncio.Event()
+
+        async def slow() -> AsyncIterator[bytes]:
+            yield b"a" * 100_000
+            while pace == "trickles":
+                # The client's own pace, a byte at a time: moving, but far too slowly.
+                await asyncio.sleep(0.01)
+                yield b"a"
+            await never.wait()
+            yield b""
+
+        status, answer = await asyncio.wait_for(pool_upload(http, server.url, slow()), 10)
+        assert status == 408 and "too slow" in answer["error"]
+        assert "upload was too slow" in caplog.text
+        await assert_nothing_kept(http, server)
+        assert (await pool_upload(http, server.url, b"a"))[0] == 201

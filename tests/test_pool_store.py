@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from signal_server.pool.filetypes import TypeRefused
 from signal_server.pool.store import (Entry, EmptyFile, FileTooLarge, NothingToGive, PoolFull, PoolLimits,
-                                      PoolStore, Stats, TokenRefused)
+                                      PoolStore, Stats, TokenRefused, Upload)
 from signal_server.pool.tokens import token_key
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+
+
+def feed(upload: Upload, data: bytes) -> None:
+    """Count, then write, as the adapter does."""
+    upload.reserve(len(data))
+    upload.write(data)
+
+
+def drop(upload: Upload) -> None:
+    """Delete, then give up the place, as the adapter does."""
+    upload.erase()
+    upload.discard()
 
 
 def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> tuple[Entry, str]:
@@ -21,16 +35,17 @@ def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> 
     upload = store.open_upload(name)
     try:
         for start in range(0, len(data), chunk):
-            upload.write(data[start:start + chunk])
+            feed(upload, data[start:start + chunk])
         upload.seal()
         return store.commit(upload)
     finally:
-        upload.discard()
+        drop(upload)
 
 
 def take(store: PoolStore, token: str) -> tuple[Entry, bytes]:
     claim = store.claim(token)
     data = claim.path.read_bytes()
+    store.erase(claim)
     store.finish(claim)
     return claim.entry, data
 
@@ -113,10 +128,10 @@ def test_only_hashes_of_tokens_are_on_disk(tmp_path: Path) -> None:
 def test_too_large_refused_while_writing_and_nothing_kept(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_file_size=10))
     upload = store.open_upload("big.txt")
-    upload.write(b"0123456789")
+    feed(upload, b"0123456789")
     with pytest.raises(FileTooLarge, match="limit is 10 bytes"):
-        upload.write(b"x")
-    upload.discard()
+        feed(upload, b"x")
+    drop(upload)
     assert on_disk(store, "incoming") == []
     assert give(store, b"0123456789")[0].size == 10
 
@@ -138,7 +153,7 @@ def test_quota_of_files_counts_uploads_in_progress(tmp_path: Path) -> None:
     receiving = store.open_upload("two.txt")
     with pytest.raises(PoolFull):
         store.open_upload("three.txt")
-    receiving.discard()
+    drop(receiving)
     give(store, b"two")
     with pytest.raises(PoolFull):
         store.check_room()
@@ -150,12 +165,12 @@ def test_quota_of_bytes_counts_uploads_in_progress(tmp_path: Path) -> None:
     give(store, b"1234")
     first = store.open_upload("first.txt")
     second = store.open_upload("second.txt")
-    first.write(b"abc")
-    second.write(b"abc")
+    feed(first, b"abc")
+    feed(second, b"abc")
     with pytest.raises(PoolFull):
-        second.write(b"d")  # 4 stored + 6 on their way: no room for an 11th byte
-    second.discard()
-    first.write(b"def")
+        feed(second, b"d")  # 4 stored + 6 on their way: no room for an 11th byte
+    drop(second)
+    feed(first, b"def")
     first.seal()
     store.commit(first)
     assert store.stats().total_bytes == 10
@@ -179,9 +194,9 @@ def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None
     give(store, b"claimed")
     give(store, b"third")
     partial = store.open_upload("partial.txt")
-    partial.write(b"half of it")
+    feed(partial, b"half of it")
     sealed = store.open_upload("sealed.txt")  # complete on disk, but never committed
-    sealed.write(b"sealed")
+    feed(sealed, b"sealed")
     sealed.seal()
     claim = store.claim(token)  # a download under way when the server died
     assert on_disk(store, "claimed") == [claim.entry.id]
@@ -195,7 +210,8 @@ def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None
     assert kept.id in on_disk(again, "files")
 
 
-@pytest.mark.parametrize("damage", ["no meta", "bad json", "wrong size", "wrong id", "no data"])
+@pytest.mark.parametrize("damage", ["no meta", "bad json", "wrong size", "wrong id", "no data",
+                                    "header in the type", "unknown type", "name not clean"])
 def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
     store = PoolStore(tmp_path)
     entry, _ = give(store, b"damaged")
@@ -210,6 +226,13 @@ def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
         meta.write_text(json.dumps({**json.loads(meta.read_text()), "size": 3}))
     elif damage == "wrong id":
         meta.write_text(json.dumps({**json.loads(meta.read_text()), "id": "other"}))
+    elif damage in ("header in the type", "unknown type", "name not clean"):
+        # What an older server, or a hand, could have written: it would go into a
+        # download's headers, so it is never served.
+        field, value = {"header in the type": ("type", "text/plain\r\nX-Injected: 1"),
+                        "unknown type": ("type", "application/x-msdownload"),
+                        "name not clean": ("name", "../a\r\n.txt")}[damage]
+        meta.write_text(json.dumps({**json.loads(meta.read_text()), field: value}))
     else:
         (directory / "data").unlink()
     again = PoolStore(tmp_path)
@@ -220,8 +243,82 @@ def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
 def test_commit_needs_a_sealed_upload(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
     upload = store.open_upload("a.txt")
-    upload.write(b"a")
+    feed(upload, b"a")
     with pytest.raises(RuntimeError):
         store.commit(upload)
-    upload.discard()
+    drop(upload)
     assert store.stats().count == 0
+
+
+def balanced(store: PoolStore) -> bool:
+    """As many unspent tokens as files, in memory and on disk, with nothing half done."""
+    count = store.stats().count
+    return (len(on_disk(store, "tokens")) == len(on_disk(store, "files")) == count
+            and on_disk(store, "incoming") == on_disk(store, "claimed") == [])
+
+
+def test_quota_counts_files_being_downloaded_until_they_are_erased(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path, PoolLimits(max_files=2, max_bytes=10))
+    _, token = give(store, b"12345")
+    give(store, b"abcde")
+    claim = store.claim(token)
+    assert store.stats().count == 1
+    with pytest.raises(PoolFull):
+        store.open_upload("more.txt")
+    store.erase(claim)
+    store.finish(claim)
+    give(store, b"12345")
+
+
+def test_a_file_given_back_is_in_the_pool_again_and_the_token_valid(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path, PoolLimits(max_files=2))
+    entry, _ = give(store, b"given")
+    _, token = give(store, b"taker")
+    claim = store.claim(token)
+    store.give_back(claim)
+    assert balanced(store) and store.stats().count == 2
+    with pytest.raises(PoolFull):
+        store.open_upload("third.txt")  # the claim's place is not counted twice
+    assert take(store, token) == (entry, b"given")
+
+
+def cut_commit(store: PoolStore, _given: Entry, _token: str) -> None:
+    """An upload is committed as far as its entry's rename; its token's record is not."""
+    upload = store.open_upload("cut.txt")
+    feed(upload, b"committed halfway")
+    upload.seal()
+    os.rename(upload.directory, store.files / upload.id)
+
+
+def cut_claim(store: PoolStore, given: Entry, _token: str) -> None:
+    """A claim renames the file into claimed/, but not yet the token's record after it
+    (which is also where a give-back stops halfway)."""
+    os.rename(store.files / given.id, store.claimed / given.id)
+
+
+def claimed(store: PoolStore, _given: Entry, token: str) -> None:
+    """A claim is made: its download is under way."""
+    store.claim(token)
+
+
+def cut_erase(store: PoolStore, _given: Entry, token: str) -> None:
+    """A download ends and its file is deleted, all but the token's record."""
+    claim = store.claim(token)
+    for name in ("data", "meta.json"):
+        (claim.directory / name).unlink()
+
+
+@pytest.mark.parametrize("crash, kept", [(cut_commit, 2), (cut_claim, 2), (claimed, 1), (cut_erase, 1)])
+def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
+        tmp_path: Path, crash: Callable[[PoolStore, Entry, str], None], kept: int) -> None:
+    store = PoolStore(tmp_path)
+    given, _ = give(store, b"given")
+    _, token = give(store, b"taker")
+    crash(store, given, token)
+    again = PoolStore(tmp_path)
+    assert balanced(again) and again.stats().count == kept
+    if kept == 2:  # nothing was handed out: the token takes the file still
+        assert take(again, token) == (given, b"given")
+    else:
+        with pytest.raises(TokenRefused):
+            again.claim(token)

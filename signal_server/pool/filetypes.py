@@ -9,11 +9,11 @@ by extension, because the name travels with the file to whoever receives it.
 from __future__ import annotations
 
 import codecs
+import os
 import struct
 import uuid
-import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO, Callable
+from typing import BinaryIO, Callable, Iterator
 
 #: Enough for every signature below (tar's mark is at 257).
 HEAD_SIZE = 4096
@@ -126,10 +126,29 @@ _OLE_CLASSES: dict[bytes, str | None] = {
 
 # Part names that tell one Office Open XML document from another.
 _OOXML_PARTS = {
-    "word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    b"word/document.xml": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    b"xl/workbook.xml": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    b"ppt/presentation.xml": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
 }
+
+# What a "mimetype" member may say. Only these exact texts: the type is sent back as a
+# Content-Type and shown in the statistics, so it must not be the uploader's words.
+_DECLARED_TYPES = {mime.encode(): mime for mime in (
+    "application/epub+zip",
+    *(f"application/vnd.oasis.opendocument.{kind}" for kind in (
+        "text", "text-template", "text-master", "text-master-template", "text-web",
+        "spreadsheet", "spreadsheet-template", "presentation", "presentation-template",
+        "graphics", "graphics-template", "chart", "chart-template", "image", "image-template",
+        "formula", "formula-template", "base")),
+)}
+
+# ZIP records (APPNOTE.TXT): a member's local header, a central directory entry, the end
+# of central directory record, and the ZIP64 locator and record that may precede it.
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")
+_CENTRAL_ENTRY = struct.Struct("<4s6H3L5H2L")
+_END = struct.Struct("<4s4H2LH")
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 
 # ISO base media brands; any other brand is still an MP4-family container.
 _MP4_BRANDS = {
@@ -155,6 +174,12 @@ RISKY_EXTENSIONS = frozenset({
     "ps1", "psm1", "ps1xml", "reg", "inf", "scf", "lnk", "url", "chm", "jar", "jnlp",
     # Disk images, which open by mounting (and so shed the "from the internet" mark).
     "iso", "img", "vhd", "vhdx", "dmg",
+    # Windows files that run something when opened: troubleshooters, themes (which can
+    # fetch from a share), shell and search links, OneNote, web queries, SYLK, XAML apps.
+    "diagcab", "theme", "themepack", "settingcontent-ms", "library-ms", "search-ms", "one",
+    "iqy", "slk", "xbap",
+    # Office documents that carry macros.
+    "docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "ppsm", "sldm",
     # macOS, Linux desktops and phones.
     "app", "command", "pkg", "mpkg", "desktop", "run", "appimage", "apk", "xapk", "ipa",
 })
@@ -204,21 +229,93 @@ def _is_text(file: BinaryIO) -> bool:
     return True
 
 
-def _zip_type(file: BinaryIO, _head: bytes) -> str:
-    """OpenDocument, EPUB and Office Open XML are ZIP files told apart by their members."""
-    try:
-        with zipfile.ZipFile(file) as archive:
-            names = set(archive.namelist())
-            if "mimetype" in names:
-                declared = archive.read("mimetype")[:100].decode("ascii", "replace").strip()
-                if declared.startswith("application/vnd.oasis.opendocument.") or declared == "application/epub+zip":
-                    return declared
-            for part, mime in _OOXML_PARTS.items():
-                if part in names:
-                    return mime
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError):
-        pass  # Damaged, split or encrypted: still an archive.
-    return "application/zip"
+def _zip_type(file: BinaryIO, head: bytes) -> str:
+    """OpenDocument, EPUB and Office Open XML are ZIP files told apart by their members;
+    Java and Android packages are refused. No member is ever decompressed."""
+    office = "application/zip"
+    java_manifest = java_class = False
+    for name in _zip_names(file):
+        lowered = name.lower()
+        if lowered in (b"androidmanifest.xml", b"classes.dex"):
+            raise TypeRefused("this is an Android package: apps are refused")
+        java_manifest = java_manifest or lowered == b"meta-inf/manifest.mf"
+        java_class = java_class or lowered.endswith(b".class")
+        if java_manifest and java_class:
+            raise TypeRefused("this is a Java archive: programs are refused")
+        office = _OOXML_PARTS.get(name, office)
+    return _declared_type(head) or office
+
+
+def _declared_type(head: bytes) -> str | None:
+    """The type an OpenDocument or EPUB file declares as their specifications lay it out:
+    in a member "mimetype" that comes first and is stored, not compressed."""
+    if len(head) < _LOCAL_HEADER.size:
+        return None
+    (_, _, _, method, _, _, _, _, size, name_length, extra_length) = _LOCAL_HEADER.unpack_from(head)
+    name_end = _LOCAL_HEADER.size + name_length
+    if method != 0 or head[_LOCAL_HEADER.size:name_end] != b"mimetype":
+        return None
+    start = name_end + extra_length
+    return _DECLARED_TYPES.get(head[start:start + size])
+
+
+def _zip_names(file: BinaryIO) -> Iterator[bytes]:
+    """The member names in a ZIP's central directory, read one at a time: 50 MB of
+    directory can list a million names, which as objects (zipfile's ZipInfo) would take
+    400 MB. Stops quietly where the archive is damaged."""
+    directory = _zip_directory(file)
+    if directory is None:
+        return
+    position, end = directory
+    file.seek(position)
+    while position < end:
+        entry = file.read(_CENTRAL_ENTRY.size)
+        if len(entry) < _CENTRAL_ENTRY.size or not entry.startswith(b"PK\x01\x02"):
+            return
+        name_length, extra_length, comment_length = struct.unpack_from("<3H", entry, 28)
+        yield file.read(name_length)
+        file.seek(extra_length + comment_length, os.SEEK_CUR)
+        position += _CENTRAL_ENTRY.size + name_length + extra_length + comment_length
+
+
+def _zip_directory(file: BinaryIO) -> tuple[int, int] | None:
+    """Where a ZIP's central directory starts and ends. Its end record is found as Java
+    finds it: the last one whose comment reaches the end of the file, or, if bytes follow
+    it, whose directory is where it says; a comment may hold the signature too."""
+    size = file.seek(0, os.SEEK_END)
+    # The end record is last but for its comment, of up to 64 KiB.
+    tail_start = max(0, size - _END.size - 0xFFFF)
+    file.seek(tail_start)
+    tail = file.read()
+    found = len(tail)
+    while (found := tail.rfind(b"PK\x05\x06", 0, found)) >= 0:
+        if len(tail) - found < _END.size:
+            continue
+        *_, directory_size, _, comment_length = _END.unpack_from(tail, found)
+        start, end = _directory_before(file, tail_start + found, directory_size)
+        if start >= 0 and (found + _END.size + comment_length == len(tail) or _entry_at(file, start)):
+            return start, end
+    return None
+
+
+def _directory_before(file: BinaryIO, record: int, size: int) -> tuple[int, int]:
+    """The central directory of ``size`` bytes that ends at the end record at ``record``,
+    or before the ZIP64 records that precede it (which then give its size)."""
+    zip64_size = _ZIP64_END.size + _ZIP64_LOCATOR.size
+    if record >= zip64_size:
+        file.seek(record - zip64_size)
+        zip64 = file.read(zip64_size)
+        if zip64.startswith(b"PK\x06\x06") and zip64[_ZIP64_END.size:].startswith(b"PK\x06\x07"):
+            record -= zip64_size
+            size = _ZIP64_END.unpack_from(zip64)[8]
+    # Counted back from its end, as unzip does, so data put before the archive cannot
+    # move it out of sight.
+    return record - size, record
+
+
+def _entry_at(file: BinaryIO, position: int) -> bool:
+    file.seek(position)
+    return file.read(4) == b"PK\x01\x02"
 
 
 def _ole_type(file: BinaryIO, head: bytes) -> str:
@@ -274,3 +371,11 @@ _REFINE: dict[str, Callable[[BinaryIO, bytes], str | None]] = {
     "image/bmp": _bmp_type,
     "application/x-bzip2": _bzip2_type,
 }
+
+#: Every type :func:`identify` gives.
+KNOWN_TYPES = frozenset({
+    TEXT, "video/webm", "video/ogg",
+    *(signature.mime for signature in SIGNATURES if signature.mime is not None),
+    *(mime for mime in _OLE_CLASSES.values() if mime is not None),
+    *_OOXML_PARTS.values(), *_DECLARED_TYPES.values(), *_MP4_BRANDS.values(),
+})

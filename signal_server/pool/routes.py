@@ -8,6 +8,7 @@ import logging
 import os
 from dataclasses import asdict
 from pathlib import Path
+from typing import BinaryIO
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http import HttpProcessingError
@@ -16,7 +17,7 @@ from ..config import ServerConfig, default_pool_dir
 from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
-from .store import (EmptyFile, FileTooLarge, NothingToGive, PoolError, PoolFull, PoolStore,
+from .store import (Claim, EmptyFile, FileTooLarge, NothingToGive, PoolError, PoolFull, PoolStore,
                     TokenRefused, Upload)
 
 log = logging.getLogger(__name__)
@@ -32,13 +33,30 @@ class BadRequest(Exception):
     """A request that is not a well-formed upload or download."""
 
 
+class TooSlow(Exception):
+    """An upload that stalled, or crawled, past the stall timeout."""
+
+    def __init__(self, timeout: float) -> None:
+        super().__init__(f"the upload was too slow: less than {CHUNK_SIZE // 1024} KiB arrived "
+                         f"in {timeout:g} s, so it was cut off; nothing was kept")
+
+
+class SendFailed(Exception):
+    """A download that failed on the server's side before sending anything."""
+
+    def __init__(self) -> None:
+        super().__init__("the server could not send a file just now; your token stays valid: try again")
+
+
 STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (BadRequest, 400),
     (EmptyFile, 400),
     (TokenRefused, 403),
     (NothingToGive, 404),
+    (TooSlow, 408),
     (FileTooLarge, 413),
     (TypeRefused, 415),
+    (SendFailed, 503),
     (PoolFull, 507),
 )
 
@@ -54,11 +72,17 @@ def content_type(mime: str) -> str:
 
 
 class PoolRoutes:
-    """The pool's HTTP API, bound to one store and one CORS policy."""
+    """The pool's HTTP API, bound to one store and one CORS policy.
 
-    def __init__(self, store: PoolStore, cors: CorsPolicy) -> None:
+    An upload or download must move a chunk (256 KiB, or the rest of the file) every
+    ``stall_timeout`` seconds, or it is cut off: a client that stalls, or trickles a byte
+    now and then, would otherwise hold its file's place in the quota for ever.
+    """
+
+    def __init__(self, store: PoolStore, cors: CorsPolicy, stall_timeout: float) -> None:
         self.store = store
         self.cors = cors
+        self.stall_timeout = stall_timeout
 
     async def stats(self, _request: web.Request) -> web.Response:
         # The size limit too, so a page can refuse a file before sending it.
@@ -75,37 +99,49 @@ class PoolRoutes:
                 raise BadRequest('send the file as multipart/form-data, in a field named "file"')
             self.store.check_room()
             try:
-                reader = await request.multipart()
-                while (part := await reader.next()) is not None:
-                    if not isinstance(part, BodyPartReader) or part.name != "file":
-                        await part.release()
-                        continue
-                    if upload is not None:
-                        raise BadRequest("send one file per upload")
-                    encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
-                    if encoding not in ("binary", "8bit", "7bit"):
-                        raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
-                    name = clean_name(part.filename)
-                    check_name(name)
-                    upload = self.store.open_upload(name)
-                    while chunk := await part.read_chunk(CHUNK_SIZE):
-                        upload.write(chunk)
+                async with asyncio.timeout(self.stall_timeout) as deadline:
+                    reader = await request.multipart()
+                    while (part := await reader.next()) is not None:
+                        if not isinstance(part, BodyPartReader) or part.name != "file":
+                            await part.release()
+                            continue
+                        if upload is not None:
+                            raise BadRequest("send one file per upload")
+                        encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
+                        if encoding not in ("binary", "8bit", "7bit"):
+                            raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
+                        name = clean_name(part.filename)
+                        check_name(name)
+                        upload = self.store.open_upload(name)
+                        paced = 0
+                        while chunk := await part.read_chunk(CHUNK_SIZE):
+                            upload.reserve(len(chunk))
+                            await asyncio.to_thread(upload.write, chunk)
+                            if upload.size - paced >= CHUNK_SIZE:
+                                paced = upload.size
+                                deadline.reschedule(asyncio.get_running_loop().time() + self.stall_timeout)
             except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
                 raise BadRequest(f"malformed multipart body: {error}") from None
+            except TimeoutError:
+                log.info("pool: an upload was too slow and was cut off; nothing kept")
+                raise TooSlow(self.stall_timeout) from None
             if upload is None:
                 raise BadRequest('missing the multipart field "file"')
             await asyncio.to_thread(upload.seal)
             entry, token = self.store.commit(upload)
             await asyncio.to_thread(self.store.flush)
-        except (PoolError, TypeRefused, BadRequest) as error:
+        except (PoolError, TypeRefused, BadRequest, TooSlow) as error:
             return refusal(error)
         except ConnectionResetError:
             # Routine, not a server error: aiohttp would log a traceback for it.
             log.info("pool: an upload was cut off by its client; nothing kept")
             return refusal(BadRequest("the upload was cut off"))
         finally:
-            if upload is not None:
-                upload.discard()
+            if upload is not None and not upload.settled:
+                try:
+                    await asyncio.to_thread(upload.erase)
+                finally:
+                    upload.discard()
         return web.json_response({**asdict(entry), "token": token}, status=201, headers=NO_STORE)
 
     async def download(self, request: web.Request) -> web.StreamResponse:
@@ -116,27 +152,59 @@ class PoolRoutes:
             claim = self.store.claim(token)
         except PoolError as error:
             return refusal(error)
-        # Claimed means handed out: whatever happens from here, the file leaves the pool.
-        # Putting it back after a broken download would let one token read every file
-        # in the pool, each up to its last byte, and give one person's file to two.
         try:
-            entry = claim.entry
-            response = web.StreamResponse(headers={
-                "Content-Type": content_type(entry.type),
-                "Content-Disposition": content_disposition(entry.name),
-                **NO_STORE,
-            })
-            response.content_length = entry.size
-            await response.prepare(request)
-            with open(claim.path, "rb") as data:
+            response, data = await self._start_download(request, claim)
+        except asyncio.CancelledError:
+            self.store.give_back(claim)
+            raise
+        except Exception as error:
+            # Nothing went out, not even the file's name: a failure of the server's own
+            # costs the downloader nothing.
+            log.warning("pool: a download failed before it started, file and token kept: %r", error)
+            self.store.give_back(claim)
+            return refusal(SendFailed())
+        # From its first byte the file is handed out: whatever happens from here, it
+        # leaves the pool. Putting it back after a broken download would let one token
+        # read every file in the pool, each up to its last byte, and give one person's
+        # file to two.
+        try:
+            with data:
                 while chunk := await asyncio.to_thread(data.read, CHUNK_SIZE):
-                    await response.write(chunk)
-            await response.write_eof()
+                    await asyncio.wait_for(response.write(chunk), self.stall_timeout)
+                await asyncio.wait_for(response.write_eof(), self.stall_timeout)
         except ConnectionResetError:
             log.info("pool: a download was cut off by its client; the file is gone")
+        except TimeoutError:
+            log.info("pool: a download was too slow and was cut off; the file is gone")
+            # Close without flushing: what is still buffered would never drain.
+            if request.transport is not None:
+                request.transport.abort()
         finally:
-            self.store.finish(claim)
+            try:
+                await asyncio.to_thread(self.store.erase, claim)
+            finally:
+                self.store.finish(claim)
         return response
+
+    async def _start_download(self, request: web.Request, claim: Claim) -> tuple[web.StreamResponse, BinaryIO]:
+        """Everything before the file's first byte; raises with nothing sent."""
+        entry = claim.entry
+        response = web.StreamResponse(headers={
+            "Content-Type": content_type(entry.type),
+            "Content-Disposition": content_disposition(entry.name),
+            **NO_STORE,
+        })
+        response.content_length = entry.size
+        # Durable before anything is sent: a power cut cannot then put back in the pool
+        # a file that someone already has.
+        await asyncio.to_thread(self.store.flush, claim)
+        data = await asyncio.to_thread(open, claim.path, "rb")
+        try:
+            await response.prepare(request)
+        except BaseException:
+            data.close()
+            raise
+        return response, data
 
     async def preflight(self, request: web.Request) -> web.Response:
         try:
@@ -158,7 +226,7 @@ def add_pool(app: web.Application, config: ServerConfig, root: Path) -> PoolStor
     """Mount the exchange page and the pool's API on ``app``."""
     store = PoolStore(config.pool_dir or default_pool_dir(os.environ), config.pool_limits)
     app[POOL_KEY] = store
-    routes = PoolRoutes(store, CorsPolicy(config.pool_cors_origins))
+    routes = PoolRoutes(store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout)
 
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(root / "pool.html")

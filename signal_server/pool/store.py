@@ -5,17 +5,29 @@ Layout of the pool directory::
     incoming/<id>/        an upload being received: data, then meta.json
     incoming/<id>.token   the record of its download token, written before it is valid
     files/<id>/           the pool; an entry arrives here, data and meta.json, in one rename
-    claimed/<id>/         a file being sent to its downloader, deleted when that ends
+    claimed/<id>/         a file being sent to its downloader, with the record of the
+                          token that took it; deleted when the download ends
     tokens/<sha256>       an unspent download token (see :mod:`.tokens`)
 
-On start ``incoming/`` and ``claimed/`` are emptied (an upload cut short never counted;
-a claimed file was already handed out) and the pool is read back from ``files/``.
-Directories are made on the first upload, so a server whose pool is never used writes
-nothing.
+Each step is a rename (or, at the end, a deletion), ordered so that a crash anywhere
+leaves the start-up a state it can settle with as many unspent tokens as files:
 
-Every method is meant for one thread, the event loop, and returns without waiting,
-except those marked *blocking* (fsync, reading a whole file), which a worker thread
-runs: they touch only their own upload's files, never the pool's state.
+- a commit renames the upload into ``files/``, then its token's record into ``tokens/``.
+  A record still in ``incoming/`` means the commit was cut short: the entry is removed.
+- a claim renames the file into ``claimed/``, then the token's record into the file's
+  directory. A claimed file without the record was never sent: it goes back to
+  ``files/``. With the record it was handed out, and is deleted, the record last.
+- giving a claimed file back undoes the claim in the opposite order.
+
+On start ``incoming/`` is then emptied (an upload cut short never counted) and the pool
+is read back from ``files/``. Directories are made on the first upload, so a server
+whose pool is never used writes nothing.
+
+Every method is meant for one thread, the event loop, and, the start-up aside, does no
+more on the disk than create directories or empty files and rename, except those marked
+*blocking* (writing or deleting data, fsync, reading a whole file: deleting 50 MB can
+take 50 ms), which a worker thread runs. They touch only their own upload's or claim's
+files, never the pool's state.
 """
 
 from __future__ import annotations
@@ -30,14 +42,17 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .filetypes import identify
-from .tokens import TokenBook, new_token, write_durably
+from .filenames import clean_name
+from .filetypes import KNOWN_TYPES, identify
+from .tokens import TokenBook, new_token, token_key, write_durably
 
 log = logging.getLogger(__name__)
 
 MB = 1000 * 1000
 DATA = "data"
 META = "meta.json"
+#: In a claimed file's directory, the record of the token that took it.
+TOKEN = "token"
 
 
 @dataclass(frozen=True)
@@ -115,12 +130,16 @@ class Upload:
         self.directory.mkdir()
         self._file = open(self.directory / DATA, "w+b")
 
-    def write(self, chunk: bytes) -> None:
-        """Append a chunk; refused (and nothing kept) past the file or pool limit."""
-        if self.size + len(chunk) > self.store.limits.max_file_size:
+    def reserve(self, size: int) -> None:
+        """Count ``size`` more bytes before they are written; refused past the file or
+        pool limit."""
+        if self.size + size > self.store.limits.max_file_size:
             raise FileTooLarge(self.store.limits.max_file_size)
-        self.store._reserve_bytes(len(chunk))
-        self.size += len(chunk)
+        self.store._reserve_bytes(size)
+        self.size += size
+
+    def write(self, chunk: bytes) -> None:
+        """*Blocking*: append a chunk that :meth:`reserve` counted."""
         self._file.write(chunk)
 
     def seal(self) -> None:
@@ -136,23 +155,35 @@ class Upload:
         TokenBook.prepare(self.id, self.token_record)
         self.entry = entry
 
-    def discard(self) -> None:
-        """Forget the upload and its files; harmless once committed or discarded."""
-        if self.settled:
-            return
-        self.settled = True
+    def erase(self) -> None:
+        """*Blocking*: delete what was received; harmless once committed or erased."""
         self._file.close()
         shutil.rmtree(self.directory, ignore_errors=True)
         self.token_record.unlink(missing_ok=True)
+
+    def discard(self) -> None:
+        """Give up the upload's place in the pool, after :meth:`erase`; harmless once
+        committed or discarded."""
+        if self.settled:
+            return
+        self.settled = True
         self.store._release(self)
 
 
 @dataclass(frozen=True)
 class Claim:
-    """A file taken out of the pool for one downloader: its entry and its data."""
+    """A file taken out of the pool for one downloader, and the token that took it."""
 
     entry: Entry
-    path: Path
+    directory: Path
+    #: The stored key of the token, and the id of the upload the token came with.
+    key: str
+    own: str
+
+    @property
+    def path(self) -> Path:
+        """The file's data."""
+        return self.directory / DATA
 
 
 class PoolStore:
@@ -167,25 +198,45 @@ class PoolStore:
         self._entries: dict[str, Entry] = {}
         self._total_bytes = 0
         self._types: Counter[str] = Counter()
-        # Uploads in progress hold their place, so the quota counts what is on its way.
+        # Uploads in progress hold their place, so the quota counts what is on its way;
+        # files being downloaded keep theirs until they are deleted.
         self._uploading = 0
         self._reserved_bytes = 0
+        self._claimed_files = 0
+        self._claimed_bytes = 0
         self.tokens = TokenBook(directory / "tokens")
-        for leftover in (self.incoming, self.claimed):
-            shutil.rmtree(leftover, ignore_errors=True)
+        if self.claimed.is_dir():
+            for claimed in self.claimed.iterdir():
+                self._settle_claim(claimed)
+        if self.incoming.is_dir():
+            for record in self.incoming.glob("*.token"):
+                # A commit cut short between its renames: its uploader never heard 201.
+                shutil.rmtree(self.files / record.stem, ignore_errors=True)
+            shutil.rmtree(self.incoming, ignore_errors=True)
         if self.files.is_dir():
             self._make_directories()
             for entry_directory in self.files.iterdir():
                 self._recover(entry_directory)
 
+    def _settle_claim(self, directory: Path) -> None:
+        if (directory / META).is_file() and not (directory / TOKEN).exists():
+            # Claimed, or given back, only halfway: nothing of it was sent.
+            os.rename(directory, self.files / directory.name)
+        else:
+            _erase(directory)
+
     def _recover(self, directory: Path) -> None:
         try:
             entry = Entry(**json.loads((directory / META).read_text()))
-            complete = entry.id == directory.name and (directory / DATA).stat().st_size == entry.size
+            # Its type and name go into a download's headers: only what an upload to
+            # this server could have given.
+            complete = (entry.id == directory.name and (directory / DATA).stat().st_size == entry.size
+                        and entry.type in KNOWN_TYPES and clean_name(entry.name) == entry.name)
         except (OSError, ValueError, TypeError):
             complete = False
         if not complete:
-            # Entries arrive by one rename, so only damage from outside gets here.
+            # Entries arrive by one rename, so only damage from outside, or what an
+            # older server took, gets here.
             log.warning("pool: removing damaged entry %s", directory)
             shutil.rmtree(directory, ignore_errors=True)
             return
@@ -196,8 +247,8 @@ class PoolStore:
 
     def check_room(self) -> None:
         """Refuse early when the pool could not take even one more byte."""
-        if (len(self._entries) + self._uploading >= self.limits.max_files
-                or self._total_bytes + self._reserved_bytes >= self.limits.max_bytes):
+        if (len(self._entries) + self._uploading + self._claimed_files >= self.limits.max_files
+                or self._bytes_held() >= self.limits.max_bytes):
             raise PoolFull()
 
     def open_upload(self, name: str) -> Upload:
@@ -212,8 +263,11 @@ class PoolStore:
         for directory in (self.incoming, self.files, self.claimed, self.tokens.directory):
             directory.mkdir(parents=True, exist_ok=True)
 
+    def _bytes_held(self) -> int:
+        return self._total_bytes + self._reserved_bytes + self._claimed_bytes
+
     def _reserve_bytes(self, size: int) -> None:
-        if self._total_bytes + self._reserved_bytes + size > self.limits.max_bytes:
+        if self._bytes_held() + size > self.limits.max_bytes:
             raise PoolFull()
         self._reserved_bytes += size
 
@@ -227,15 +281,18 @@ class PoolStore:
         if entry is None:
             raise RuntimeError("commit before seal")
         os.rename(upload.directory, self.files / entry.id)
-        self.tokens.add(upload.token, entry.id, upload.token_record)
+        self.tokens.add(token_key(upload.token), entry.id, upload.token_record)
         upload.settled = True
         self._release(upload)
         self._add(entry)
         return entry, upload.token
 
-    def flush(self) -> None:
-        """*Blocking*: make the renames of a commit durable."""
-        for directory in (self.files, self.tokens.directory):
+    def flush(self, claim: Claim | None = None) -> None:
+        """*Blocking*: make the renames of a commit, or of ``claim``, durable."""
+        directories = [self.files, self.tokens.directory]
+        if claim is not None:
+            directories += [self.claimed, claim.directory]
+        for directory in directories:
             descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
             try:
                 os.fsync(descriptor)
@@ -245,21 +302,39 @@ class PoolStore:
     def claim(self, token: str) -> Claim:
         """Take a random file not uploaded with ``token`` out of the pool and spend the
         token, in one step: no other claim can see the file or the token afterwards."""
-        own = self.tokens.upload_of(token)
+        key = token_key(token)
+        own = self.tokens.upload_of(key)
         if own is None:
             raise TokenRefused()
         candidates = [entry_id for entry_id in self._entries if entry_id != own]
         if not candidates:
             raise NothingToGive()
         entry = self._entries[secrets.choice(candidates)]
-        os.rename(self.files / entry.id, self.claimed / entry.id)
-        self.tokens.spend(token)
+        claim = Claim(entry=entry, directory=self.claimed / entry.id, key=key, own=own)
+        os.rename(self.files / entry.id, claim.directory)
+        self.tokens.spend(key, claim.directory / TOKEN)
         self._remove(entry)
-        return Claim(entry=entry, path=self.claimed / entry.id / DATA)
+        self._claimed_files += 1
+        self._claimed_bytes += entry.size
+        return claim
+
+    def give_back(self, claim: Claim) -> None:
+        """Undo a claim whose download sent nothing: the file is back in the pool and
+        the token valid again."""
+        self.tokens.add(claim.key, claim.own, claim.directory / TOKEN)
+        os.rename(claim.directory, self.files / claim.entry.id)
+        self.finish(claim)
+        self._add(claim.entry)
+
+    @staticmethod
+    def erase(claim: Claim) -> None:
+        """*Blocking*: delete a claimed file whose download is over, complete or not."""
+        _erase(claim.directory)
 
     def finish(self, claim: Claim) -> None:
-        """The download is over, complete or not: the file is gone for good."""
-        shutil.rmtree(claim.path.parent, ignore_errors=True)
+        """Free the place a claim held, once its file is erased or given back."""
+        self._claimed_files -= 1
+        self._claimed_bytes -= claim.entry.size
 
     def _add(self, entry: Entry) -> None:
         self._entries[entry.id] = entry
@@ -272,3 +347,11 @@ class PoolStore:
         self._types[entry.type] -= 1
         if not self._types[entry.type]:
             del self._types[entry.type]
+
+
+def _erase(directory: Path) -> None:
+    """Delete a claimed file's directory, the token's record last: while it is there, a
+    restart knows the file was handed out and does not put it back."""
+    for name in (DATA, META):
+        (directory / name).unlink(missing_ok=True)
+    shutil.rmtree(directory, ignore_errors=True)

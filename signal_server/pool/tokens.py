@@ -1,7 +1,8 @@
 """Download tokens: each entitles its holder to one download, and survives a restart.
 
 A token is stored only as the SHA-256 of it, as the name of a file that holds the id of
-the upload it came with; spending the token deletes that file.
+the upload it came with; spending the token moves that file out of the book, into the
+directory of the file the token took (see :mod:`.store`).
 """
 
 from __future__ import annotations
@@ -46,17 +47,18 @@ class TokenBook:
         """Write a token's record at ``record``, outside the book (blocking)."""
         write_durably(record, upload_id.encode("ascii"))
 
-    def add(self, token: str, upload_id: str, record: Path) -> None:
-        """Move a prepared record into the book: from now on the token is valid."""
-        key = token_key(token)
+    def add(self, key: str, upload_id: str, record: Path) -> None:
+        """Move a record into the book, prepared or put back: from now on the token of
+        ``key`` is valid."""
         os.rename(record, self.directory / key)
         self._uploads[key] = upload_id
 
-    def upload_of(self, token: str) -> str | None:
-        """The id of the upload ``token`` came with, or None if it is unknown or spent."""
-        return self._uploads.get(token_key(token))
+    def upload_of(self, key: str) -> str | None:
+        """The id of the upload the token of ``key`` came with, or None if it is unknown
+        or spent."""
+        return self._uploads.get(key)
 
-    def spend(self, token: str) -> None:
-        key = token_key(token)
-        os.unlink(self.directory / key)
+    def spend(self, key: str, record: Path) -> None:
+        """Move the record of ``key`` out of the book to ``record``: the token is spent."""
+        os.rename(self.directory / key, record)
         del self._uploads[key]

@@ -116,10 +116,14 @@ export function explain(error) {
       return "This download token was already used (or is unknown). Give a file to get a new one.";
     case 404:
       return "There is no file from someone else in the pool yet. Your token is kept: try again in a moment.";
+    case 408:
+      return "The upload was too slow and was cut off; nothing was kept. Try again on a steadier connection.";
     case 413:
       return `This file is too large: ${reason.replace(/^the file is too large: /, "")}.`;
     case 415:
       return `This type of file is not taken: ${reason}.`;
+    case 503:
+      return "The server could not send a file just now. Your token is kept: try again in a moment.";
     case 507:
       return "The pool is full right now. Try again once someone has taken a file.";
     default:
