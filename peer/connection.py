@@ -129,13 +129,11 @@ async def open_link(
             watch(pc.createDataChannel(CHANNEL_LABEL, ordered=True))
             await describe(await pc.createOffer())
         link = await asyncio.wait_for(opened, OPEN_TIMEOUT)
-    except asyncio.TimeoutError:
+    except BaseException as error:
         handler.cancel()
         await pc.close()
-        raise ConnectionFailed(NO_PATH) from None
-    except BaseException:
-        handler.cancel()
-        await pc.close()
+        if isinstance(error, asyncio.TimeoutError):
+            raise ConnectionFailed(NO_PATH) from None
         raise
     # Late candidates still arrive once the channel is open; the handler keeps applying
     # them until the connection is closed.

@@ -59,11 +59,11 @@ class Transfer:
         self._heard = 0
         self._watch: asyncio.Task[None] | None = None
         self.channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
-        if self.channel.readyState != "open":
-            self.end(ConnectionFailed(closed_message))
 
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
+        if self.channel.readyState != "open":
+            self.end(ConnectionFailed(self.closed_message))
         self.link.hand_over(self._guarded)
 
     def send(self, message: dict[str, Any]) -> None:
@@ -178,26 +178,21 @@ class Sender(Transfer):
             digest = BlockDigest()
             left = source.size
             try:
-                stream = source.open()
+                with source.open() as stream:
+                    while left:
+                        chunk = stream.read(min(CHUNK_SIZE, left))
+                        if not chunk:
+                            self.stop(PeerError(f"{source.name} got shorter while it was being sent"))
+                            return
+                        await self._wait_for_room()
+                        self.channel.send(chunk)
+                        digest.update(chunk)
+                        left -= len(chunk)
+                        sent += len(chunk)
+                        self.report.advanced(index, source.size - left, sent)
             except OSError as error:
                 self.stop(PeerError(f"could not read {source.name}: {error.strerror}"))
                 return
-            with stream:
-                while left:
-                    try:
-                        chunk = stream.read(min(CHUNK_SIZE, left))
-                    except OSError as error:
-                        self.stop(PeerError(f"could not read {source.name}: {error.strerror}"))
-                        return
-                    if not chunk:
-                        self.stop(PeerError(f"{source.name} got shorter while it was being sent"))
-                        return
-                    await self._wait_for_room()
-                    self.channel.send(chunk)
-                    digest.update(chunk)
-                    left -= len(chunk)
-                    sent += len(chunk)
-                    self.report.advanced(index, source.size - left, sent)
             if source.size == 0:
                 self.report.advanced(index, 0, sent)
             self.send({"type": "file-end", "index": index, "digest": digest.hexdigest()})
@@ -248,7 +243,6 @@ class Receiver(Transfer):
         self.report = report
         self.files: list[FileEntry] = []
         self._manifest: asyncio.Future[list[FileEntry]] = asyncio.get_running_loop().create_future()
-        self._receiving = False
         self._index = 0
         self._received = 0
         self._total = 0
@@ -269,8 +263,8 @@ class Receiver(Transfer):
         if not accepted:
             self.last_word({"type": "decline"})
             return None
+        # Set once accepted: from then on bytes are welcome.
         self.files = files
-        self._receiving = True
         try:
             self._open_next()
         except PeerError as error:
@@ -288,7 +282,7 @@ class Receiver(Transfer):
         self._writer = self.sink.open(self._index, self.files[self._index])
 
     def on_bytes(self, data: bytes) -> None:
-        if not self._receiving:
+        if not self.files:
             raise InvalidMessage("unexpected binary message")
         entry = self.files[self._index]
         if self._received + len(data) > entry.size:
@@ -305,7 +299,7 @@ class Receiver(Transfer):
         if not self._manifest.done() and kind == "manifest":
             self._manifest.set_result(message["files"])
             return
-        if not self._receiving or kind != "file-end" or message["index"] != self._index:
+        if not self.files or kind != "file-end" or message["index"] != self._index:
             raise InvalidMessage(f"expected file-end {self._index}, got {kind}")
         entry = self.files[self._index]
         if self._received != entry.size:
