@@ -9,6 +9,21 @@ from typing import Any
 
 from playwright.async_api import expect
 
+# The real binary: /usr/bin/chromium is a wrapper script that adds Debian's flags.
+CHROMIUM = Path(os.environ.get("SENDIT_CHROMIUM", "/usr/lib/chromium/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--allow-loopback-in-peer-connection",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
 UI_TIMEOUT = 30_000  # ms; a 20 MB transfer plus connection set-up fits with room to spare
 
 DROP = """
@@ -33,6 +48,19 @@ def make_files(directory: Path, sizes: dict[str, int]) -> list[Path]:
         path.write_bytes(os.urandom(size))
         paths.append(path)
     return paths
+
+
+async def launch_chromium(playwright: Any) -> Any:
+    """Headless Chromium kept off the network, with loopback WebRTC allowed."""
+    return await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+
+
+async def new_context(browser: Any) -> Any:
+    """A browser context: one person, with downloads on and what loopback WebRTC needs."""
+    context = await browser.new_context(accept_downloads=True)
+    # Chromium offers loopback ICE candidates only to pages allowed a microphone.
+    await context.grant_permissions(["microphone"])
+    return context
 
 
 async def open_app(context: Any, url: str) -> Any:

@@ -9,26 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
-from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from browser import CHROMIUM, launch_chromium, new_context
 from support import Client, RunningServer, running_server
 
-CHROMIUM = Path(os.environ.get("SENDIT_CHROMIUM", "/usr/lib/chromium/chromium"))
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--allow-loopback-in-peer-connection",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -81,8 +68,7 @@ async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        browser = await launch_chromium(playwright)
         yield browser
         await browser.close()
 
@@ -100,10 +86,8 @@ async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]
                 if "Content Security Policy" in message.text else None)
 
     async def make() -> Any:
-        context = await browser.new_context(accept_downloads=True)
+        context = await new_context(browser)
         context.on("page", watch)
-        # Chromium offers loopback ICE candidates only to pages allowed a microphone.
-        await context.grant_permissions(["microphone"])
         contexts.append(context)
         return context
 

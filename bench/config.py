@@ -1,0 +1,36 @@
+"""What one benchmark run measures, and how hard."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SECTIONS = ("throughput", "signalling", "pool", "memory")
+MB = 1_000_000
+
+
+@dataclass
+class BenchConfig:
+    """Settings shared by every section; the defaults are the ones issue 6 names."""
+
+    #: A scratch directory for the files sent and received (emptied by the caller).
+    scratch: Path
+    sections: tuple[str, ...] = SECTIONS
+    #: Transfers per pair and per side (ours, baseline); the median is reported.
+    runs: int = 5
+    #: Bytes timed per transfer, after ``warmup`` bytes over the same connection.
+    transfer_size: int = 200 * MB
+    warmup: int = 50 * MB
+    pairings: tuple[int, ...] = (100, 1000)
+    #: Seconds over which the starts of the concurrent pairings are spread.
+    spread: float = 1.0
+    pool_size: int = 50 * MB
+    pool_runs: int = 5
+    memory_size: int = 1000 * MB
+    log: list[str] = field(default_factory=list)
+
+    def say(self, line: str) -> None:
+        """Progress for the person waiting (standard error), kept for the JSON file."""
+        print(line, file=sys.stderr, flush=True)
+        self.log.append(line)
