@@ -9,6 +9,7 @@ carries every local candidate.
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
@@ -22,6 +23,11 @@ from .signalling import Signalling
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
 NO_PATH = "could not reach the other side (no network path found)"
+# A fast sender's bursts overflow the kernel's default UDP receive buffer (about 200 KB)
+# while Python is still busy with earlier packets, and each drop costs SCTP a
+# retransmission and a smaller window. 4 MiB is what Linux grants an unprivileged
+# process by default (net.core.rmem_max), and it quietly caps a larger request.
+RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
 @dataclass
@@ -47,6 +53,21 @@ class Link:
             handler(data)
         self.early.clear()
         self.channel.on("message", handler)
+
+
+def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
+    """Give each of the connection's UDP sockets a RECEIVE_BUFFER (after ICE gathering).
+
+    aiortc hands out no socket, so this reaches into aioice's connection, which holds
+    one datagram endpoint per local address (tests/test_connection.py notices if that
+    ever changes).
+    """
+    assert pc.sctp is not None
+    connection = pc.sctp.transport.transport.iceGatherer._connection
+    for protocol in connection._protocols:
+        sock = protocol.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
 
 def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
@@ -100,6 +121,7 @@ async def open_link(
     async def describe(description: RTCSessionDescription) -> None:
         with offering(local_ips):
             await pc.setLocalDescription(description)
+        enlarge_receive_buffers(pc)
         local = pc.localDescription
         await signalling.request("signal", {"type": local.type, "sdp": local.sdp})
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: the server, socket.io clients, and one Chromium for the session.
+"""Shared fixtures: the server, socket.io clients, paired aiortc links, and one Chromium
+for the session.
 
 The suite is meant to run inside a private network namespace that holds only ``lo``
 (``make test`` does this), so every candidate pair is loopback and nothing can leave
@@ -7,6 +8,7 @@ the machine. In CI (``CI=true``) running outside one, or skipping any test, is a
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 from typing import Any, AsyncIterator, Awaitable, Callable
@@ -14,6 +16,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 
 from browser import CHROMIUM, launch_chromium, new_context
+from peer.connection import Link, open_link
+from peer.signalling import Signalling
 from support import Client, RunningServer, running_server
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -57,6 +61,25 @@ async def connect(server: RunningServer) -> AsyncIterator[Callable[[], Awaitable
     yield make
     for client in clients:
         await client.close()
+
+
+@pytest.fixture
+async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
+    """A sender's and a receiver's open channel, paired through the server."""
+    sender, receiver = Signalling(), Signalling()
+    await sender.connect(server.url)
+    await receiver.connect(server.url)
+    created = await sender.request("create")
+    joined = await receiver.request("join", {"code": created["code"]})
+    pair = await asyncio.gather(
+        open_link(sender, created["ice_servers"], "sender", ["127.0.0.1"]),
+        open_link(receiver, joined["ice_servers"], "receiver", ["127.0.0.1"]),
+    )
+    yield pair
+    for link in pair:
+        await link.pc.close()
+    await sender.close()
+    await receiver.close()
 
 
 @pytest.fixture(scope="session")

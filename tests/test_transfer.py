@@ -6,23 +6,20 @@ import asyncio
 import json
 import os
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import pytest
 from aiortc import RTCDataChannel
 
-from peer.connection import Link, open_link
+from peer.connection import Link
 from peer.digest import digest_bytes
 from peer.errors import ConnectionFailed, PeerError, VerificationFailed
 from peer.messages import FileEntry
 from peer.progress import Reporter
-from peer.signalling import Signalling
 from peer.sink import DirectorySink
 from peer.source import collect
 from peer.transfer import ProtocolViolation, Receiver, Sender
-from support import RunningServer
 
-LOOPBACK = ["127.0.0.1"]
 TIMEOUT = 20.0
 
 
@@ -39,25 +36,6 @@ class Raw:
 
     async def next(self) -> Any:
         return await asyncio.wait_for(self.received.get(), TIMEOUT)
-
-
-@pytest.fixture
-async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
-    """A sender's and a receiver's open channel, paired through the server."""
-    sender, receiver = Signalling(), Signalling()
-    await sender.connect(server.url)
-    await receiver.connect(server.url)
-    created = await sender.request("create")
-    joined = await receiver.request("join", {"code": created["code"]})
-    pair = await asyncio.gather(
-        open_link(sender, created["ice_servers"], "sender", LOOPBACK),
-        open_link(receiver, joined["ice_servers"], "receiver", LOOPBACK),
-    )
-    yield pair
-    for link in pair:
-        await link.pc.close()
-    await sender.close()
-    await receiver.close()
 
 
 async def accept(files: list[FileEntry]) -> bool:
