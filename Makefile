@@ -1,14 +1,16 @@
-# SendIt: `make run` starts the server, `make test` runs the whole suite.
+# SendIt: `make run` starts the server, `make test` runs the whole suite,
+# `make bench` measures it (bench/README.md).
 VENV     := .venv
 PYTHON   := $(VENV)/bin/python
 CHROMIUM := /usr/lib/chromium/chromium
 HOST     ?= 127.0.0.1
 PORT     ?= 8080
 PYTEST_ARGS ?=
+BENCH_ARGS ?=
 # A private network namespace holding only `lo`: tests see loopback and nothing else.
 IN_NETNS := unshare -rn sh -c 'PATH="$$PATH:/usr/sbin:/sbin"; ip link set lo up && exec "$$@"' sh
 
-.PHONY: run test install chromium clean
+.PHONY: run test bench install chromium clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -30,6 +32,10 @@ chromium:
 # installed package (and its packaged web UI), not the source tree.
 test: install chromium
 	$(IN_NETNS) $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# Inside the same loopback-only namespace as the tests; not part of `make test`.
+bench: install chromium
+	$(IN_NETNS) $(PYTHON) -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

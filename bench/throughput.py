@@ -30,6 +30,7 @@ from tests.peers import start
 from tests.support import free_port, server_process
 
 from .config import MB, BenchConfig
+from .files import concatenated, random_file
 from .results import Result, median
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,17 +259,9 @@ async def pump_site() -> AsyncIterator[str]:
 
 def make_files(config: BenchConfig) -> tuple[Path, Path, Path]:
     """The warm-up file, the timed file, and both joined (what the bare pump sends)."""
-    import os
-
-    warm, data, joined = (config.scratch / name for name in ("warm-up.bin", "timed.bin", "joined.bin"))
-    with open(joined, "wb") as both:
-        for path, size in ((warm, config.warmup), (data, config.transfer_size)):
-            with open(path, "wb") as out:
-                for offset in range(0, size, MB):
-                    block = os.urandom(min(MB, size - offset))
-                    out.write(block)
-                    both.write(block)
-    return warm, data, joined
+    warm = random_file(config.scratch / "warm-up.bin", config.warmup)
+    data = random_file(config.scratch / "timed.bin", config.transfer_size)
+    return warm, data, concatenated(config.scratch / "joined.bin", [warm, data])
 
 
 async def measure_pair(config: BenchConfig, setting: Setting, sender: str, receiver: str) -> Result:
