@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import logging
 import sys
 from typing import Sequence
@@ -13,6 +15,28 @@ from .config import load_config
 from .accesslog import AccessLogger
 
 
+def event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (the ``fast`` extra): about a fifth less CPU per
+    signalling message, measured with bench/signalling.py."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def tune_garbage_collection() -> None:
+    """Keep collections from stalling every pairing at once.
+
+    With a thousand pairs connected, a full collection walks some 300,000 long-lived
+    objects and holds the event loop for over 100 ms (bench/signalling.py measured it
+    as the p99 latency). Objects from start-up are frozen out of collections, and
+    young collections run every 50,000 allocations instead of 700.
+    """
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     config = load_config(argv)
     logging.basicConfig(
@@ -20,12 +44,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     app = create_app(config)
+    tune_garbage_collection()
 
     def announce(_message: str) -> None:
         # run_app calls this once the socket is listening, so the line means "ready".
         print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
 
-    web.run_app(app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger)
+    web.run_app(app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger,
+                loop=event_loop())
 
 
 if __name__ == "__main__":

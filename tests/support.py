@@ -142,11 +142,12 @@ class ServerProcess:
 
 
 @contextlib.asynccontextmanager
-async def server_process(*args: str) -> AsyncIterator[ServerProcess]:
-    """``python -m signal_server`` on a free loopback port, ready when it yields."""
+async def server_process(*args: str, module: str = "signal_server") -> AsyncIterator[ServerProcess]:
+    """``python -m signal_server`` (or another ``module`` that announces its address the
+    same way) on a free loopback port, ready when it yields."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signal_server", "--host", "127.0.0.1", "--port", str(port), *args,
+        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args,
         stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     line = await asyncio.wait_for(process.stderr.readline(), 30)

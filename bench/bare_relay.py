@@ -1,0 +1,116 @@
+"""The signalling benchmark's baseline: a bare python-socketio relay.
+
+``python -m bench.bare_relay --host 127.0.0.1 --port PORT`` serves the events the
+benchmark uses (``create``, ``join``, ``signal``, ``leave``) with acknowledgements of
+the same shape as SendIt's server (docs/PROTOCOL.md section 2), and nothing more: no
+payload validation, no registry object, no failed-join limit, no expiry, no logging.
+The socket.io server is built with exactly the settings of ``signal_server/app.py``
+and served by aiohttp's ``web.run_app`` on the same event loop as ours (uvloop when
+installed), so the comparison isolates what our server adds on top of the library.
+
+It announces readiness like ``python -m signal_server``: one line on standard error
+naming ``http://HOST:PORT/`` once the socket listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import secrets
+import sys
+import time
+from typing import Any, Sequence
+
+import socketio
+from aiohttp import web
+
+from signal_server.__main__ import event_loop
+
+#: Same lifetime as the real server's default; only reported, never enforced.
+CODE_TTL = 600.0
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+def create_app() -> web.Application:
+    """The relay: two dicts and an emit."""
+    app = web.Application()
+    # The same AsyncServer settings as signal_server/app.py: the difference between the
+    # two servers must be our code, not the library's configuration.
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        async_handlers=False,
+        transports=["websocket"],
+        cors_allowed_origins=[],
+        max_http_buffer_size=256 * 1024,
+    )
+    sio.attach(app)
+    waiting: dict[str, str] = {}  # code -> sender sid
+    held: dict[str, str] = {}  # sender sid -> its waiting code
+    peers: dict[str, str] = {}  # sid -> the other member's sid
+
+    @sio.on("create")
+    async def create(sid: str, _payload: Any = None) -> dict[str, Any]:
+        # Random enough that 1,000 concurrent codes never collide in practice; the
+        # display form matches ours (two groups of five) so acknowledgements weigh the same.
+        raw = "".join(ALPHABET[b % 32] for b in secrets.token_bytes(10))
+        code = f"{raw[:5]}-{raw[5:]}"
+        waiting[code] = sid
+        held[sid] = code
+        now = time.time()
+        return {"ok": True, "code": code, "expires_at": now + CODE_TTL, "expires_in": CODE_TTL,
+                "ice_servers": []}
+
+    @sio.on("join")
+    async def join(sid: str, payload: Any = None) -> dict[str, Any]:
+        code = payload.get("code") if isinstance(payload, dict) else None
+        sender = waiting.pop(code, None) if isinstance(code, str) else None
+        if sender is None:
+            return {"ok": False, "error": "code not found or expired"}
+        held.pop(sender, None)
+        peers[sender] = sid
+        peers[sid] = sender
+        await sio.emit("peer_joined", {}, to=sender)
+        return {"ok": True, "code": code, "ice_servers": []}
+
+    @sio.on("signal")
+    async def signal(sid: str, payload: Any = None) -> dict[str, Any]:
+        peer = peers.get(sid)
+        if peer is None:
+            return {"ok": False, "error": "not paired"}
+        await sio.emit("signal", payload, to=peer)
+        return {"ok": True}
+
+    async def forget(sid: str) -> None:
+        code = held.pop(sid, None)
+        if code is not None:
+            waiting.pop(code, None)
+        peer = peers.pop(sid, None)
+        if peer is not None:
+            peers.pop(peer, None)
+            await sio.emit("peer_left", {"role": "sender"}, to=peer)
+
+    @sio.on("leave")
+    async def leave(sid: str, _payload: Any = None) -> dict[str, Any]:
+        await forget(sid)
+        return {"ok": True}
+
+    @sio.on("disconnect")
+    async def disconnect(sid: str, _reason: Any = None) -> None:
+        await forget(sid)
+
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.bare_relay", description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    args = parser.parse_args(argv)
+
+    def announce(_message: str) -> None:
+        print(f"bare relay on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
+
+    web.run_app(create_app(), host=args.host, port=args.port, print=announce, access_log=None, loop=event_loop())
+
+
+if __name__ == "__main__":
+    main()
