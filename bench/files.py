@@ -9,10 +9,12 @@ from pathlib import Path
 BLOCK = 1_000_000
 
 
-def random_file(path: Path, size: int) -> Path:
-    """``size`` random bytes at ``path``, written a block at a time (never all in memory)."""
+def random_file(path: Path, size: int, head: bytes = b"") -> Path:
+    """``size`` bytes at ``path``: ``head``, then random bytes, written a block at a time
+    (never all in memory)."""
     with open(path, "wb") as out:
-        for offset in range(0, size, BLOCK):
+        out.write(head)
+        for offset in range(len(head), size, BLOCK):
             out.write(os.urandom(min(BLOCK, size - offset)))
     return path
 
