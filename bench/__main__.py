@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import machine
 from .config import MB, SECTIONS, BenchConfig
-from .results import Result, markdown_table, text_table, write_json
+from .results import Result, markdown_runs, markdown_table, text_table, write_json
 
 HERE = Path(__file__).resolve().parent
 
@@ -82,7 +82,8 @@ def markdown(results: list[Result], described: dict, command: str, when: str) ->
     return (f"# Benchmark results\n\nThe latest run of `{command}`, {when}.\n\n"
             f"Machine: {machine.summary(described)}\n\n{markdown_table(results)}\n\n"
             "Ratios are ours / baseline. Every figure is from this one run; "
-            "bench/README.md says what each one measures.\n")
+            "bench/README.md says what each one measures.\n\n"
+            f"## Every run (in order; the table shows medians)\n\n{markdown_runs(results)}\n")
 
 
 def main(argv: list[str] | None = None) -> int:

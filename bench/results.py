@@ -84,6 +84,17 @@ def markdown_table(results: Sequence[Result]) -> str:
     return "\n".join(lines)
 
 
+def markdown_runs(results: Sequence[Result]) -> str:
+    """Every run behind a median, so the spread shows."""
+    lines = []
+    for r in results:
+        if len(r.runs) > 1 or len(r.baseline_runs) > 1:
+            ours = ", ".join(_figure(v) for v in r.runs)
+            baseline = ", ".join(_figure(v) for v in r.baseline_runs)
+            lines.append(f"- {r.section}, {r.name} ({r.unit}): ours {ours}; baseline {baseline}")
+    return "\n".join(lines)
+
+
 def write_json(path: Path, machine: dict[str, Any], settings: dict[str, Any], results: Sequence[Result]) -> None:
     document = {"machine": machine, "settings": settings, "results": [r.as_json() for r in results]}
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
