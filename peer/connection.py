@@ -23,10 +23,14 @@ from .signalling import Signalling
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
 NO_PATH = "could not reach the other side (no network path found)"
-# A fast sender's bursts overflow the kernel's default UDP receive buffer (about 200 KB)
-# while Python is still busy with earlier packets, and each drop costs SCTP a
-# retransmission and a smaller window. 4 MiB is what Linux grants an unprivileged
-# process by default (net.core.rmem_max), and it quietly caps a larger request.
+# On the receiving side, a fast sender's bursts overflow the kernel's default UDP receive
+# buffer (about 200 KB) while Python is still busy with earlier packets, and each drop
+# costs SCTP a retransmission and a smaller window. 4 MiB is what Linux grants an
+# unprivileged process by default (net.core.rmem_max); it quietly caps a larger request.
+# The sending side keeps the default: its socket mostly receives acknowledgements, one
+# per packet from aiortc, and those the kernel drops when the sender is busy cost
+# nothing (each one covers the ones before), while handling every one of them cost a
+# Python sender a third of its speed (bench/throughput.py).
 RECEIVE_BUFFER = 4 * 1024 * 1024
 
 
@@ -121,7 +125,8 @@ async def open_link(
     async def describe(description: RTCSessionDescription) -> None:
         with offering(local_ips):
             await pc.setLocalDescription(description)
-        enlarge_receive_buffers(pc)
+        if role == "receiver":
+            enlarge_receive_buffers(pc)
         local = pc.localDescription
         await signalling.request("signal", {"type": local.type, "sdp": local.sdp})
 
