@@ -130,8 +130,7 @@ export function setupReceivePage() {
         return accepted;
       },
       onProgress: ({ index, fileBytes, receivedBytes }) => {
-        rows[index].bar.value = fileBytes;
-        progress.update(receivedBytes);
+        progress.update(receivedBytes, rows[index].bar, fileBytes);
       },
       onFile: (index, blob) => {
         const { bar, state, actions } = rows[index];

@@ -123,8 +123,7 @@ export function setupSendPage() {
         progress = new TotalProgress($("send-total"), $("send-rate"), files.reduce((sum, f) => sum + f.size, 0));
       },
       onProgress: ({ index, fileBytes, sentBytes }) => {
-        rows[index].bar.value = fileBytes;
-        progress.update(sentBytes);
+        progress.update(sentBytes, rows[index].bar, fileBytes);
       },
       onDelivered: (index) => {
         rows[index].bar.value = rows[index].bar.max;

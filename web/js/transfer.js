@@ -11,6 +11,8 @@ import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, parseMessage 
 export const CHUNK_SIZE = 65536;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
+/** Received blocks gathered into one Blob: 16 MiB held in the page at most. */
+const BLOCKS_PER_BLOB = 16;
 const RECEIVER_LEFT = "the receiver left before the transfer finished";
 
 /** A transfer that ended without delivery; `message` is meant for the user. */
@@ -288,6 +290,7 @@ export class Receiver extends Transfer {
   async #receiveFile(index, entry, counted) {
     const digest = new BlockDigest();
     const parts = [];
+    let held = []; // blocks not yet in a Blob
     let placed = 0; // bytes in finished blocks
     let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size));
     let filled = 0;
@@ -300,7 +303,7 @@ export class Receiver extends Transfer {
         }
         if (placed !== entry.size) throw new ProtocolError(`${entry.name}: ${placed + filled} of ${entry.size} bytes arrived`);
         if ((await digest.hexdigest()) !== message.digest) throw new ProtocolError(`hash mismatch: ${entry.name}`);
-        return new Blob(parts, { type: entry.type || "application/octet-stream" });
+        return new Blob([...parts, ...held], { type: entry.type || "application/octet-stream" });
       }
       const bytes = new Uint8Array(data);
       if (placed + filled + bytes.length > entry.size) throw new ProtocolError(`${entry.name}: more bytes than announced`);
@@ -311,8 +314,13 @@ export class Receiver extends Transfer {
         offset += take;
         if (filled === block.length) {
           await digest.addBlock(block);
-          // A Blob per block lets the browser move the bytes out of the page's memory.
-          parts.push(new Blob([block]));
+          // Blobs let the browser move the bytes out of the page's memory; one per
+          // BLOCKS_PER_BLOB blocks keeps the copies between processes few.
+          held.push(block);
+          if (held.length === BLOCKS_PER_BLOB) {
+            parts.push(new Blob(held));
+            held = [];
+          }
           placed += filled;
           block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size - placed));
           filled = 0;
