@@ -4,7 +4,7 @@
 benchmark uses (``create``, ``join``, ``signal``, ``leave``) with acknowledgements of
 the same shape as SendIt's server (docs/PROTOCOL.md section 2), and nothing more: no
 payload validation, no registry object, no failed-join limit, no expiry, no logging.
-The socket.io server is built with exactly the settings of ``signal_server/app.py``
+The socket.io server is built by ``signal_server.app.socketio_server``, with our settings,
 and served by aiohttp's ``web.run_app`` on the same event loop as ours (uvloop when
 installed), so the comparison isolates what our server adds on top of the library.
 
@@ -20,10 +20,10 @@ import sys
 import time
 from typing import Any, Sequence
 
-import socketio
 from aiohttp import web
 
 from signal_server.__main__ import event_loop
+from signal_server.app import socketio_server
 
 #: Same lifetime as the real server's default; only reported, never enforced.
 CODE_TTL = 600.0
@@ -33,15 +33,9 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 def create_app() -> web.Application:
     """The relay: two dicts and an emit."""
     app = web.Application()
-    # The same AsyncServer settings as signal_server/app.py: the difference between the
-    # two servers must be our code, not the library's configuration.
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        async_handlers=False,
-        transports=["websocket"],
-        cors_allowed_origins=[],
-        max_http_buffer_size=256 * 1024,
-    )
+    # The same AsyncServer settings as ours: the difference between the two servers must
+    # be our code, not the library's configuration.
+    sio = socketio_server()
     sio.attach(app)
     waiting: dict[str, str] = {}  # code -> sender sid
     held: dict[str, str] = {}  # sender sid -> its waiting code

@@ -51,13 +51,9 @@ async def add_security_headers(_request: web.Request, response: web.StreamRespon
     response.headers.update(SECURITY_HEADERS)
 
 
-def create_app(config: ServerConfig) -> web.Application:
-    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
-    app = web.Application()
-    # on_response_prepare sees every response, error pages and static files included.
-    app.on_response_prepare.append(add_security_headers)
-
-    sio = socketio.AsyncServer(
+def socketio_server() -> socketio.AsyncServer:
+    """The socket.io server with SendIt's settings (bench/bare_relay.py uses them too)."""
+    return socketio.AsyncServer(
         async_mode="aiohttp",
         # One task per event would let a client's trickled ICE candidate overtake its
         # offer; handling events in arrival order keeps each client's signals in order.
@@ -66,6 +62,15 @@ def create_app(config: ServerConfig) -> web.Application:
         cors_allowed_origins=[],
         max_http_buffer_size=256 * 1024,
     )
+
+
+def create_app(config: ServerConfig) -> web.Application:
+    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
+    app = web.Application()
+    # on_response_prepare sees every response, error pages and static files included.
+    app.on_response_prepare.append(add_security_headers)
+
+    sio = socketio_server()
     sio.attach(app)
     signalling = Signalling(sio, config)
     app[SIGNALLING_KEY] = signalling
