@@ -15,6 +15,7 @@ import aiohttp
 import psutil
 import pytest
 
+from signal_server.pool.routes import BATCH_SIZE
 from support import pool_area, pool_download, pool_stats, pool_upload, server_process, wait_until
 
 MB = 1000 * 1000
@@ -44,7 +45,8 @@ async def test_kill_9_during_an_upload_leaves_no_partial_file(tmp_path: Path) ->
             never = asyncio.Event()
 
             async def endless() -> AsyncIterator[bytes]:
-                for _ in range(16):
+                # Twice what the server writes to disk at once, so some of it gets there.
+                for _ in range(2 * BATCH_SIZE // 65536):
                     yield b"x" * 65536
                 await never.wait()  # the server dies before this ends
                 yield b""

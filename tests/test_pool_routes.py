@@ -14,6 +14,8 @@ import aiohttp
 import pytest
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
+from signal_server.pool.routes import BATCH_SIZE
+from signal_server.pool.store import read_cached
 from support import (RunningServer, pool_area, pool_download, pool_stats, pool_upload, running_server,
                      wait_until)
 
@@ -267,8 +269,9 @@ async def test_upload_cut_off_keeps_nothing_and_frees_its_place(
         stalled = asyncio.Event()
 
         async def stalling() -> AsyncIterator[bytes]:
-            # More than the server reads at once (it holds back a tail to look for the boundary).
-            for _ in range(8):
+            # Twice what the server writes to disk at once, so some of it is on disk
+            # whatever tail the multipart reader holds back to look for the boundary.
+            for _ in range(2 * BATCH_SIZE // 65536):
                 yield b"a" * 65536
             await stalled.wait()  # never set: the client gives up instead
             yield b""
@@ -305,6 +308,34 @@ async def test_download_cut_off_midway_loses_the_file_to_nobody_else(
     assert (await pool_download(http, server.url, taker["token"]))[0] == 403
     _, late = await pool_upload(http, server.url, b"late")
     assert (await pool_download(http, server.url, late["token"]))[2] == b"taker"
+
+
+def evict(path: Path) -> None:
+    """Drop ``path`` from the page cache, so reading it means the disk; skips the test
+    where that cannot be done (tmpfs, or a system without RWF_NOWAIT to tell)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        if read_cached(descriptor, 0, 1) is not None:
+            pytest.skip("this file system keeps the file in memory, or cannot tell")
+    finally:
+        os.close(descriptor)
+
+
+@pytest.mark.parametrize("where", ["page cache", "disk"])
+async def test_a_file_of_many_chunks_arrives_whole(
+        server: RunningServer, http: aiohttp.ClientSession, where: str) -> None:
+    # Numbered lines, so a chunk lost, repeated or out of order shows; not a whole number
+    # of chunks or batches, so the last of each is short.
+    data = b"".join(b"line %07d\n" % number for number in range(330_000))
+    status, given = await pool_upload(http, server.url, data, "lines.txt")
+    assert status == 201 and given["size"] == len(data)
+    _, taker = await pool_upload(http, server.url, b"taker\n")
+    if where == "disk":
+        evict(pool_dir(server) / "files" / given["id"] / "data")
+    status, headers, received = await pool_download(http, server.url, taker["token"])
+    assert status == 200 and headers["Content-Length"] == str(len(data))
+    assert received == data
 
 
 async def test_a_hundred_clients_at_once_each_file_out_at_most_once(

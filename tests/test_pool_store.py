@@ -12,7 +12,7 @@ import pytest
 
 from signal_server.pool.filetypes import TypeRefused
 from signal_server.pool.store import (Entry, EmptyFile, FileTooLarge, NothingToGive, PoolFull, PoolLimits,
-                                      PoolStore, Stats, TokenRefused, Upload)
+                                      PoolStore, Stats, TokenRefused, Upload, read_cached)
 from signal_server.pool.tokens import token_key
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -21,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 def feed(upload: Upload, data: bytes) -> None:
     """Count, then write, as the adapter does."""
     upload.reserve(len(data))
-    upload.write(data)
+    upload.write([data])
 
 
 def drop(upload: Upload) -> None:
@@ -322,3 +322,25 @@ def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
     else:
         with pytest.raises(TokenRefused):
             again.claim(token)
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="no reads that refuse to wait for the disk here")
+def test_read_cached_gives_only_what_the_page_cache_holds(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    with open(path, "wb") as file:
+        file.write(b"0123456789" * 1000)
+        file.flush()
+        os.fsync(file.fileno())  # clean pages, which the cache can drop
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        assert read_cached(descriptor, 0, 10) == b"0123456789"
+        assert read_cached(descriptor, 9995, 100) == b"56789"
+        assert read_cached(descriptor, 10_000, 100) == b""
+        os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+        if read_cached(descriptor, 0, 10) is not None:
+            pytest.skip("this file system keeps files in memory (tmpfs)")
+        # On the disk only: the read a worker thread makes brings it back.
+        assert os.pread(descriptor, 10, 0) == b"0123456789"
+        assert read_cached(descriptor, 0, 10) == b"0123456789"
+    finally:
+        os.close(descriptor)

@@ -7,8 +7,8 @@ import asyncio
 import logging
 import os
 from dataclasses import asdict
+from io import FileIO
 from pathlib import Path
-from typing import BinaryIO
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http import HttpProcessingError
@@ -18,12 +18,17 @@ from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
 from .store import (Claim, EmptyFile, FileTooLarge, NothingToGive, PoolError, PoolFull, PoolStore,
-                    TokenRefused, Upload)
+                    TokenRefused, Upload, read_cached)
 
 log = logging.getLogger(__name__)
 
 POOL_KEY = web.AppKey("pool", PoolStore)
+#: The unit of the stall timeout, and of each read from the request and write to the response.
 CHUNK_SIZE = 256 * 1024
+#: Bytes moved to or from the disk per worker-thread hop. A hop costs far more than
+#: writing or reading 256 KiB in the page cache, so at one per chunk the hops, not the
+#: disk, set the pace; four chunks per hop keep what a transfer holds in memory small.
+BATCH_SIZE = 4 * CHUNK_SIZE
 #: A multipart body is its file plus boundaries and part headers.
 MULTIPART_OVERHEAD = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
@@ -113,13 +118,7 @@ class PoolRoutes:
                         name = clean_name(part.filename)
                         check_name(name)
                         upload = self.store.open_upload(name)
-                        paced = 0
-                        while chunk := await part.read_chunk(CHUNK_SIZE):
-                            upload.reserve(len(chunk))
-                            await asyncio.to_thread(upload.write, chunk)
-                            if upload.size - paced >= CHUNK_SIZE:
-                                paced = upload.size
-                                deadline.reschedule(asyncio.get_running_loop().time() + self.stall_timeout)
+                        await self._receive(part, upload, deadline)
             except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
                 raise BadRequest(f"malformed multipart body: {error}") from None
             except TimeoutError:
@@ -169,10 +168,10 @@ class PoolRoutes:
         # file to two.
         try:
             with data:
-                while chunk := await asyncio.to_thread(data.read, CHUNK_SIZE):
-                    await asyncio.wait_for(response.write(chunk), self.stall_timeout)
-                await asyncio.wait_for(response.write_eof(), self.stall_timeout)
-        except ConnectionResetError:
+                await self._send(response, data)
+        except ConnectionError:
+            # A reset on writing, or, waiting for the client to drain, aiohttp's plain
+            # "Connection lost".
             log.info("pool: a download was cut off by its client; the file is gone")
         except TimeoutError:
             log.info("pool: a download was too slow and was cut off; the file is gone")
@@ -186,7 +185,53 @@ class PoolRoutes:
                 self.store.finish(claim)
         return response
 
-    async def _start_download(self, request: web.Request, claim: Claim) -> tuple[web.StreamResponse, BinaryIO]:
+    async def _receive(self, part: BodyPartReader, upload: Upload, deadline: asyncio.Timeout) -> None:
+        """Write the part's bytes to ``upload`` a batch at a time, so it holds at most a
+        batch and a chunk in memory. Each chunk is counted against the quota, and moves
+        the stall deadline, as it arrives: a file too large is refused at once."""
+        loop = asyncio.get_running_loop()
+        batch: list[bytes] = []
+        batched = paced = 0
+        while chunk := await part.read_chunk(CHUNK_SIZE):
+            upload.reserve(len(chunk))
+            batch.append(chunk)
+            batched += len(chunk)
+            if batched >= BATCH_SIZE:
+                await asyncio.to_thread(upload.write, batch)
+                batch, batched = [], 0
+            if upload.size - paced >= CHUNK_SIZE:
+                paced = upload.size
+                deadline.reschedule(loop.time() + self.stall_timeout)
+        if batch:
+            await asyncio.to_thread(upload.write, batch)
+
+    async def _send(self, response: web.StreamResponse, data: FileIO) -> None:
+        """Stream ``data`` to the client, each chunk taken by it within the stall timeout.
+
+        What the page cache holds, usually all of a file just uploaded, is read on the
+        loop as a bare handler would, without a thread hop per chunk; the rest is read in
+        a worker thread, and that wait for the disk is the server's, not the client's.
+        """
+        loop = asyncio.get_running_loop()
+        source = data.fileno()
+        offset = 0
+        async with asyncio.timeout(None) as deadline:
+            while True:
+                block: bytes | bytearray | None = read_cached(source, offset, CHUNK_SIZE)
+                if block is None:
+                    deadline.reschedule(None)
+                    block = await asyncio.to_thread(os.pread, source, BATCH_SIZE, offset)
+                if not block:
+                    break
+                offset += len(block)
+                view = memoryview(block)
+                for start in range(0, len(view), CHUNK_SIZE):
+                    deadline.reschedule(loop.time() + self.stall_timeout)
+                    await response.write(view[start:start + CHUNK_SIZE])
+            deadline.reschedule(loop.time() + self.stall_timeout)
+            await response.write_eof()
+
+    async def _start_download(self, request: web.Request, claim: Claim) -> tuple[web.StreamResponse, FileIO]:
         """Everything before the file's first byte; raises with nothing sent."""
         entry = claim.entry
         response = web.StreamResponse(headers={
@@ -198,7 +243,7 @@ class PoolRoutes:
         # Durable before anything is sent: a power cut cannot then put back in the pool
         # a file that someone already has.
         await asyncio.to_thread(self.store.flush, claim)
-        data = await asyncio.to_thread(open, claim.path, "rb")
+        data = await asyncio.to_thread(FileIO, claim.path)
         try:
             await response.prepare(request)
         except BaseException:

@@ -24,10 +24,10 @@ is read back from ``files/``. Directories are made on the first upload, so a ser
 whose pool is never used writes nothing.
 
 Every method is meant for one thread, the event loop, and, the start-up aside, does no
-more on the disk than create directories or empty files and rename, except those marked
-*blocking* (writing or deleting data, fsync, reading a whole file: deleting 50 MB can
-take 50 ms), which a worker thread runs. They touch only their own upload's or claim's
-files, never the pool's state.
+more on the disk than create directories or empty files, rename, and read what the page
+cache holds (:func:`read_cached`), except those marked *blocking* (writing or deleting
+data, fsync, reading a whole file: deleting 50 MB can take 50 ms), which a worker thread
+runs. They touch only their own upload's or claim's files, never the pool's state.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from .filenames import clean_name
 from .filetypes import KNOWN_TYPES, identify
@@ -138,9 +139,9 @@ class Upload:
         self.store._reserve_bytes(size)
         self.size += size
 
-    def write(self, chunk: bytes) -> None:
-        """*Blocking*: append a chunk that :meth:`reserve` counted."""
-        self._file.write(chunk)
+    def write(self, chunks: Iterable[bytes]) -> None:
+        """*Blocking*: append chunks that :meth:`reserve` counted."""
+        self._file.writelines(chunks)
 
     def seal(self) -> None:
         """*Blocking*: make the data durable, identify its type, write its metadata and
@@ -347,6 +348,27 @@ class PoolStore:
         self._types[entry.type] -= 1
         if not self._types[entry.type]:
             del self._types[entry.type]
+
+
+#: Linux's flag for a read that fails rather than wait for the disk; None elsewhere.
+_NOWAIT: int | None = getattr(os, "RWF_NOWAIT", None)
+
+
+def read_cached(descriptor: int, offset: int, size: int) -> bytearray | None:
+    """Up to ``size`` bytes of the open file from ``offset``, if the page cache holds
+    them (empty at the end of the file); None if reading them means waiting for the
+    disk, or the system cannot read without it. Not *blocking*: it never waits."""
+    if _NOWAIT is None:
+        return None
+    data = bytearray(size)
+    try:
+        count = os.preadv(descriptor, [data], offset, _NOWAIT)
+    except OSError:
+        # EAGAIN: not cached; EOPNOTSUPP: a file system that cannot tell. Any other
+        # error the blocking read, made next, raises again.
+        return None
+    del data[count:]
+    return data
 
 
 def _erase(directory: Path) -> None:
