@@ -43,7 +43,6 @@ they are timed.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
@@ -51,7 +50,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator
 
 import aiohttp
 import psutil
@@ -167,13 +165,6 @@ async def download(http: aiohttp.ClientSession, url: str, token: str, size: int)
     return seconds
 
 
-@contextlib.asynccontextmanager
-async def bare_process(directory: Path) -> AsyncIterator[tuple[str, int]]:
-    """:mod:`bench.bare_pool` on a free loopback port, ready when it yields its URL and pid."""
-    async with server_process("--dir", str(directory), module="bench.bare_pool") as server:
-        yield server.url, server.process.pid
-
-
 async def sampled_upload(side: Side, http: aiohttp.ClientSession, source: Path) -> str:
     """An upload with the server's RSS sampled throughout; the growth is kept on ``side``."""
     with RssSampler(side.pid) as rss:
@@ -284,9 +275,9 @@ async def run(config: BenchConfig) -> list[Result]:
         fsync_seconds = make_file(source, size)
         config.say(f"pool: {size:,} bytes, {config.pool_runs} runs per side, ours and bare interleaved")
         async with server_process("--pool-dir", str(work / "ours")) as server, \
-                bare_process(work / "bare") as (bare_url, bare_pid):
+                server_process("--dir", str(work / "bare"), module="bench.bare_pool") as bare_server:
             ours = Side("ours", server.url, server.process.pid)
-            bare = Side("bare", bare_url, bare_pid)
+            bare = Side("bare", bare_server.url, bare_server.process.pid)
             await measure(config, [ours, bare], source, size)
         return results(ours, bare, size, fsync_seconds)
     finally:

@@ -66,6 +66,8 @@ import aiohttp
 import psutil
 import socketio
 
+from signal_server.__main__ import event_loop
+
 from .config import BenchConfig
 from .results import Result, median
 
@@ -331,15 +333,10 @@ def generator_main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--spread", type=float, required=True)
     args = parser.parse_args(argv)
     indices = list(range(args.first, args.total, args.stride))
-    coroutine = _generate(args.url, indices, args.total, args.spread)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(coroutine)
-    else:
-        # The generator is not what is measured: the cheaper its loop, the less it
-        # takes from the server's share of the two cores.
-        uvloop.run(coroutine)
+    # The generator is not what is measured: the cheaper its loop (the server's choice,
+    # uvloop when installed), the less it takes from the server's share of the cores.
+    with asyncio.Runner(loop_factory=event_loop) as runner:
+        runner.run(_generate(args.url, indices, args.total, args.spread))
 
 
 # --- The bench process --------------------------------------------------------------

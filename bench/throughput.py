@@ -174,7 +174,6 @@ class PagePump:
     def __init__(self, context: Any, page: Any) -> None:
         self.context = context
         self.page = page
-        self.sending: Awaitable[Any] | None = None
 
     @classmethod
     async def open(cls, setting: Setting) -> "PagePump":
