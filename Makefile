@@ -10,7 +10,7 @@ BENCH_ARGS ?=
 # A private network namespace holding only `lo`: tests see loopback and nothing else.
 IN_NETNS := unshare -rn sh -c 'PATH="$$PATH:/usr/sbin:/sbin"; ip link set lo up && exec "$$@"' sh
 
-.PHONY: run test bench install chromium clean
+.PHONY: run test check bench install chromium clean
 
 $(PYTHON):
 	python3 -m venv $(VENV)
@@ -28,9 +28,16 @@ chromium:
 	  else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; \
 	fi
 
+# Lint, format and types of every Python file; `make test` runs it first.
+PY_SOURCES := signal_server peer tests bench
+check: install
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
+	$(VENV)/bin/mypy
+
 # pytest runs from the venv's script, not `python -m`, so the tests import the
 # installed package (and its packaged web UI), not the source tree.
-test: install chromium
+test: check chromium
 	$(IN_NETNS) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 # Inside the same loopback-only namespace as the tests; not part of `make test`.

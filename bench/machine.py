@@ -9,7 +9,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from tests.browser import CHROMIUM
+from tests.helpers.browser import CHROMIUM
 
 PACKAGES = ("aiortc", "aioice", "aiohttp", "python-socketio", "python-engineio", "uvloop", "playwright")
 

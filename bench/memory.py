@@ -10,8 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from tests.peers import start
-from tests.support import server_process
+from tests.helpers.peers import start
+from tests.helpers.server import server_process
 
 from .config import MB, BenchConfig
 from .files import random_file

@@ -55,7 +55,7 @@ import aiohttp
 import psutil
 
 from signal_server.pool.store import PoolLimits
-from tests.support import server_process
+from tests.helpers.server import server_process
 
 from .config import MB, BenchConfig
 from .files import random_file

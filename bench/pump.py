@@ -26,7 +26,7 @@ from typing import BinaryIO
 
 from aiortc import RTCConfiguration, RTCDataChannel, RTCPeerConnection, RTCSessionDescription
 
-from peer.localip import offering
+from peer.signalling.localip import offering
 
 READ_SIZE = 16_384
 # aioice leaves loopback out unless told; the benchmark's namespace has nothing else.

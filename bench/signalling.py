@@ -425,7 +425,7 @@ class Served:
 async def _bare_relay() -> AsyncIterator[Served]:
     """``python -m bench.bare_relay`` on a free loopback port, started the way ours is."""
     # Imported here: the generator process imports this module and needs none of it.
-    from tests.support import server_process
+    from tests.helpers.server import server_process
 
     async with server_process(module="bench.bare_relay") as server:
         yield Served(url=server.url, pid=server.process.pid)
@@ -434,7 +434,7 @@ async def _bare_relay() -> AsyncIterator[Served]:
 @contextlib.asynccontextmanager
 async def _ours(scratch: Path) -> AsyncIterator[Served]:
     """``python -m signal_server`` with its defaults; only the pool goes to the scratch directory."""
-    from tests.support import server_process  # see _bare_relay
+    from tests.helpers.server import server_process  # see _bare_relay
 
     async with server_process("--pool-dir", str(scratch / "signalling-pool")) as server:
         yield Served(url=server.url, pid=server.process.pid)

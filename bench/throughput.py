@@ -25,9 +25,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from playwright.async_api import async_playwright
 
-from tests.browser import launch_chromium, new_context, open_offer, start_sending
-from tests.peers import start
-from tests.support import free_port, server_process
+from tests.helpers.browser import launch_chromium, new_context, open_offer, start_sending
+from tests.helpers.peers import start
+from tests.helpers.server import free_port, server_process
 
 from .config import MB, BenchConfig
 from .files import concatenated, random_file

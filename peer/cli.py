@@ -11,15 +11,15 @@ import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TextIO
 
-from signal_server.codes import InvalidCode, format_code, normalize_code
+from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 from .errors import Cancelled, ExitCode, PeerError, UsageError
-from .localip import check_local_ip
-from .messages import FileEntry
+from .signalling.localip import check_local_ip
+from .transfer.messages import FileEntry
 from .progress import HumanReporter, JsonReporter, Reporter
-from .session import PeerOptions, receive, send
-from .sink import STDOUT, DirectorySink, Sink, StreamSink
-from .source import STDIN, collect
+from .transfer.session import PeerOptions, receive, send
+from .transfer.sink import STDOUT, DirectorySink, Sink, StreamSink
+from .transfer.source import STDIN, collect
 
 DEFAULT_SERVER = "http://127.0.0.1:8080"
 

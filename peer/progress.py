@@ -23,7 +23,7 @@ from rich.progress import (
 )
 
 from .errors import PeerError
-from .messages import FileEntry
+from .transfer.messages import FileEntry
 
 REFRESH_SECONDS = 0.2
 LISTED_FILES = 20

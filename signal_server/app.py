@@ -11,7 +11,7 @@ from aiohttp import web
 
 from .config import ServerConfig
 from .pool.routes import add_pool
-from .signalling import Signalling
+from .signalling.events import SignallingEvents
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -36,7 +36,7 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), geolocation=(), microphone=(self)",
 }
 
-SIGNALLING_KEY = web.AppKey("signalling", Signalling)
+SIGNALLING_KEY = web.AppKey("signalling", SignallingEvents)
 
 
 def web_root() -> Path:
@@ -72,7 +72,7 @@ def create_app(config: ServerConfig) -> web.Application:
 
     sio = socketio_server()
     sio.attach(app)
-    signalling = Signalling(sio, config)
+    signalling = SignallingEvents(sio, config)
     app[SIGNALLING_KEY] = signalling
 
     async def start_signalling(_app: web.Application) -> None:

@@ -15,10 +15,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from browser import CHROMIUM, launch_chromium, new_context
-from peer.connection import Link, open_link
-from peer.signalling import Signalling
-from support import Client, RunningServer, running_server
+from helpers.browser import CHROMIUM, launch_chromium, new_context, serve_harness
+from peer.signalling.link import Link, open_link
+from peer.signalling.client import SignallingClient
+from helpers.server import Client, RunningServer, running_server
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -32,6 +32,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     if IN_CI and not in_private_network_namespace():
         pytest.exit("CI runs the suite in a private network namespace: use `make test`",
                     returncode=1)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Marked by what a test uses, so no browser test can miss the marker:
+    # `-m "not browser"` is the quick inner loop.
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.browser)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -66,7 +74,7 @@ async def connect(server: RunningServer) -> AsyncIterator[Callable[[], Awaitable
 @pytest.fixture
 async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
     """A sender's and a receiver's open channel, paired through the server."""
-    sender, receiver = Signalling(), Signalling()
+    sender, receiver = SignallingClient(), SignallingClient()
     await sender.connect(server.url)
     await receiver.connect(server.url)
     created = await sender.request("create")
@@ -110,6 +118,7 @@ async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]
 
     async def make() -> Any:
         context = await new_context(browser)
+        await serve_harness(context)
         context.on("page", watch)
         contexts.append(context)
         return context

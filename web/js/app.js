@@ -4,8 +4,8 @@
  * @module app
  */
 
-import { setupReceivePage } from "./receive-page.js";
-import { setupSendPage } from "./send-page.js";
+import { setupReceivePage } from "./transfer/receive-page.js";
+import { setupSendPage } from "./transfer/send-page.js";
 
 const TABS = { send: "send-view", receive: "receive-view" };
 

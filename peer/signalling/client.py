@@ -1,0 +1,86 @@
+"""The peer's side of the signalling server (docs/PROTOCOL.md section 2)."""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Awaitable, Callable
+
+import socketio
+
+from ..errors import CodeRefused, ConnectionFailed
+
+REQUEST_TIMEOUT = 15.0
+_CODE_ERRORS = ("code not found or expired", "code already used", "too many attempts")
+SERVER_EVENTS = ("peer_joined", "signal", "peer_left", "cancelled", "done", "expired", "disconnect")
+
+
+class ServerRefused(ConnectionFailed):
+    """The server answered a request with an error."""
+
+
+class SignallingClient:
+    """One socket.io connection: requests with acknowledgements, and server events.
+
+    Server events go to plain callbacks registered with :meth:`on`, in the order the
+    server sent them; a lost connection is the event ``disconnect``. An event that
+    arrives before anyone listens for it is kept for the first who does: a browser's
+    offer can follow the join acknowledgement closely.
+    """
+
+    def __init__(self) -> None:
+        # The CLI handles Ctrl-C itself: it tells the other side before disconnecting.
+        self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        self._handlers: dict[str, list[Callable[[Any], None]]] = {name: [] for name in SERVER_EVENTS}
+        self._unheard: dict[str, list[Any]] = {name: [] for name in SERVER_EVENTS}
+        for name in SERVER_EVENTS:
+            self._sio.on(name, self._dispatcher(name))
+
+    def _dispatcher(self, name: str) -> Callable[..., Awaitable[None]]:
+        async def dispatch(data: Any = None) -> None:
+            if not self._handlers[name]:
+                self._unheard[name].append(data)
+            for handler in list(self._handlers[name]):
+                handler(data)
+
+        return dispatch
+
+    def on(self, name: str, handler: Callable[[Any], None]) -> None:
+        """Call ``handler(data)`` for every ``name`` event from now on, and for those
+        that arrived while nobody listened."""
+        self._handlers[name].append(handler)
+        unheard, self._unheard[name] = self._unheard[name], []
+        for data in unheard:
+            handler(data)
+
+    async def connect(self, server: str) -> None:
+        try:
+            await self._sio.connect(server, transports=["websocket"], wait_timeout=REQUEST_TIMEOUT)
+        except socketio.exceptions.ConnectionError as error:
+            raise ConnectionFailed(f"could not reach the SendIt server at {server} ({error})") from None
+
+    @property
+    def connected(self) -> bool:
+        return self._sio.connected
+
+    async def request(self, event: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Emit ``event`` and return its acknowledgement; an error acknowledgement raises."""
+        try:
+            ack = await self._sio.call(event, payload or {}, timeout=REQUEST_TIMEOUT)
+        except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
+            raise ConnectionFailed("the SendIt server did not answer") from None
+        if not isinstance(ack, dict) or ack.get("ok") is not True:
+            error = ack.get("error") if isinstance(ack, dict) else None
+            message = str(error or "the server gave no answer")
+            if message in _CODE_ERRORS:
+                raise CodeRefused(message)
+            raise ServerRefused(f"the server refused {event}: {message}")
+        return ack
+
+    async def tell(self, event: str, payload: dict[str, Any] | None = None) -> None:
+        """Best-effort :meth:`request` at the end of a run, when a failure changes nothing."""
+        if self.connected:
+            with contextlib.suppress(ConnectionFailed):
+                await self.request(event, payload)
+
+    async def close(self) -> None:
+        await self._sio.disconnect()

@@ -1,0 +1,162 @@
+"""One run of ``sendit send`` or ``sendit receive``: the server, the connection, the transfer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, Literal, Sequence
+
+from ..signalling.link import Link, open_link
+from ..ending import settle, unless_ended
+from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
+from .messages import FileEntry
+from ..progress import Reporter
+from ..signalling.client import SignallingClient
+from .sink import Sink
+from .source import Source
+from .machines import Receiver, Sender, Transfer
+
+# How long a side that sent the transfer's last message waits for the peer to close.
+CLOSE_GRACE = 1.0
+
+
+@dataclass
+class PeerOptions:
+    """Where the server is and which local addresses may be offered to the peer."""
+
+    server: str
+    local_ips: Sequence[str] | None = None
+
+
+def share_link(server: str, code: str) -> str:
+    """The web page's link for a code: in the fragment, which browsers never send to a server."""
+    return f"{server.rstrip('/')}/#{code}"
+
+
+@dataclass
+class Session:
+    """The server connection of one run, and the server events that end it early."""
+
+    options: PeerOptions
+    role: Literal["sender", "receiver"]
+    signalling: SignallingClient = field(default_factory=SignallingClient)
+    link: Link | None = None
+    transfer: Transfer | None = None
+
+    def __post_init__(self) -> None:
+        self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        other = "receiver" if self.role == "sender" else "sender"
+        self.signalling.on("peer_left", lambda _: self.stop(ConnectionFailed(f"the {other} left before the transfer finished")))
+        self.signalling.on("cancelled", self._cancelled)
+        self.signalling.on("expired", lambda _: self.stop(CodeRefused("the code expired before anyone used it")))
+        self.signalling.on("disconnect", self._disconnected)
+
+    def _cancelled(self, data: Any) -> None:
+        reason = data.get("reason") if isinstance(data, dict) else None
+        by = data.get("by") if isinstance(data, dict) else None
+        self.stop(Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
+
+    def _disconnected(self, _: Any) -> None:
+        # Once the peers are connected directly the server is no longer needed.
+        if self.link is None:
+            self.stop(ConnectionFailed("lost the connection to the SendIt server"))
+
+    def stop(self, error: PeerError) -> None:
+        """End the run early because of what the server says."""
+        if settle(self.stopped, error) and self.transfer is not None:
+            self.transfer.end(error)
+
+    async def until(self, awaitable: Awaitable[Any]) -> Any:
+        """The result of ``awaitable``, unless the run is stopped first."""
+        return await unless_ended(awaitable, self.stopped)
+
+    async def open(self, ice_servers: Sequence[dict[str, Any]]) -> Link:
+        self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
+        return self.link
+
+    async def tell_server_cancel(self, reason: str) -> None:
+        """After the channel's last word (see :meth:`linger`), so it cannot be overtaken."""
+        await self.linger()
+        await self.signalling.tell("cancel", {"reason": reason})
+
+    async def linger(self) -> None:
+        """If this side sent the transfer's last word, give the peer a moment to read it
+        and close first: the server's news of our leaving could overtake it otherwise."""
+        transfer, link = self.transfer, self.link
+        if transfer is None or not transfer.told_peer or link is None or link.channel.readyState != "open":
+            return
+        transfer.told_peer = False  # once is enough
+        closed = asyncio.get_running_loop().create_future()
+        link.channel.once("close", lambda: closed.done() or closed.set_result(None))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(closed, CLOSE_GRACE)
+
+    async def __aenter__(self) -> Session:
+        await self.signalling.connect(self.options.server)
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None, trace: Any) -> None:
+        """Close everything; a cancelled run (Ctrl-C) first tells the other side."""
+        try:
+            if kind is asyncio.CancelledError:
+                _cancellation_handled()
+                reason = f"the {self.role} cancelled"
+                if self.transfer is not None:
+                    self.transfer.cancel(reason)
+                await self.tell_server_cancel(reason)
+                raise Cancelled("cancelled") from None
+            try:
+                await self.linger()
+            except asyncio.CancelledError:
+                # The run is over already: Ctrl-C now only cuts the wait short.
+                _cancellation_handled()
+        finally:
+            if self.link is not None:
+                await self.link.pc.close()
+            await self.signalling.close()
+
+
+def _cancellation_handled() -> None:
+    """What follows a handled Ctrl-C must not look cancelled to libraries that tell their
+    own timeouts from outside cancellation; each Ctrl-C pressed counts once."""
+    task = asyncio.current_task()
+    while task is not None and task.uncancel():
+        pass
+
+
+async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
+    """Get a code, wait for the receiver, and deliver ``sources``; raises PeerError on failure."""
+    async with Session(options, "sender") as session:
+        created = await session.signalling.request("create")
+        report.code(created["code"], share_link(options.server, created["code"]), created["expires_in"])
+        joined = asyncio.get_running_loop().create_future()
+        session.signalling.on("peer_joined", lambda _: joined.done() or joined.set_result(None))
+        await session.until(joined)
+        report.peer_joined()
+        link = await session.open(created["ice_servers"])
+        session.transfer = Sender(link, sources, report)
+        await session.until(session.transfer.run())
+        report.done()
+        await session.signalling.tell("done")
+
+
+async def receive(
+    options: PeerOptions,
+    code: str,
+    sink: Sink,
+    decide: Callable[[list[FileEntry]], Awaitable[bool]],
+    report: Reporter,
+) -> None:
+    """Join ``code`` and take the sender's files into ``sink``; raises PeerError on failure."""
+    async with Session(options, "receiver") as session:
+        joined = await session.signalling.request("join", {"code": code})
+        report.peer_joined()
+        link = await session.open(joined["ice_servers"])
+        session.transfer = Receiver(link, sink, decide, report)
+        files = await session.until(session.transfer.run())
+        if files is None:
+            await session.tell_server_cancel("the receiver declined")
+            raise Cancelled("you declined the files; nothing was received")
+        report.done()
+        await session.signalling.tell("done")

@@ -1,0 +1,196 @@
+"""socket.io adapter: validates each event, then asks the registry and relays.
+
+All pairing logic lives in :class:`CodeRegistry`; this module only turns events into
+registry calls and registry answers into acknowledgements and notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from typing import Any, Awaitable, Callable
+
+import socketio
+
+from . import payloads
+from .codes import InvalidCode, format_code, normalize_code
+from ..config import ServerConfig
+from .ratelimit import FailureLimiter, limit_key
+from .registry import CodeNotFound, CodeRegistry, CodeUsed, Pairing, RegistryError
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+Handler = Callable[[str, Any], Awaitable[Ack]]
+
+TOO_MANY_ATTEMPTS = "too many attempts"
+
+
+def client_address(environ: dict[str, Any], trusted_proxies: frozenset[str]) -> str:
+    """The real client address: engineio's ``REMOTE_ADDR`` is always 127.0.0.1 under aiohttp."""
+    request = environ.get("aiohttp.request")
+    address = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR", "")
+    if request is None:
+        return address
+    # Each proxy appends the address it saw; a client can put anything in front. So walk
+    # from the right through our own proxies, and stop at the first address they vouch for.
+    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+    while address in trusted_proxies and forwarded and forwarded[-1]:
+        address = forwarded.pop()
+    return address
+
+
+def _acknowledged(handler: Handler) -> Handler:
+    """Turn a refused request into an error acknowledgement; state is left as it was."""
+
+    @functools.wraps(handler)
+    async def wrapper(sid: str, *args: Any) -> Ack:
+        try:
+            # An event carries one object; more arguments would make the call raise
+            # TypeError, and the client would never get its acknowledgement.
+            if len(args) > 1:
+                raise payloads.InvalidPayload("expected one object")
+            return await handler(sid, args[0] if args else None)
+        except (payloads.InvalidPayload, RegistryError) as error:
+            return {"ok": False, "error": str(error)}
+
+    return wrapper
+
+
+class SignallingEvents:
+    """Binds the signalling events of docs/PROTOCOL.md to one socket.io server."""
+
+    def __init__(self, sio: socketio.AsyncServer, config: ServerConfig,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.sio = sio
+        self.config = config
+        self.registry = CodeRegistry(config.code_ttl, clock=clock)
+        self.limiter = FailureLimiter(config.max_failed_joins, config.failed_join_window)
+        self._clock = clock
+        self._addresses: dict[str, str] = {}
+        self._new_code = asyncio.Event()
+        self._expiry_task: asyncio.Task[None] | None = None
+        sio.on("connect", self.on_connect)
+        sio.on("disconnect", self.on_disconnect)
+        for event, handler in {
+            "create": self.on_create,
+            "join": self.on_join,
+            "signal": self.on_signal,
+            "cancel": self.on_cancel,
+            "done": self.on_done,
+            "leave": self.on_leave,
+        }.items():
+            sio.on(event, _acknowledged(handler))
+
+    def start(self) -> None:
+        """Start telling senders when their codes expire (needs a running loop)."""
+        self._expiry_task = asyncio.create_task(self._expire_codes())
+
+    async def close(self) -> None:
+        if self._expiry_task is not None:
+            self._expiry_task.cancel()
+            await asyncio.gather(self._expiry_task, return_exceptions=True)
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
+        self._addresses[sid] = client_address(environ, self.config.trusted_proxies)
+
+    async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
+        self._addresses.pop(sid, None)
+        await self._leave(sid)
+
+    async def on_create(self, sid: str, payload: Any) -> Ack:
+        payloads.empty(payload)
+        pairing = self.registry.create(sid)
+        self._new_code.set()
+        # Codes are secrets until used: never logged.
+        log.info("code created for %s (%d codes held)", sid, len(self.registry))
+        return {
+            "ok": True,
+            "code": format_code(pairing.code),
+            "expires_at": pairing.expires_at,
+            "expires_in": pairing.expires_at - self._clock(),
+            "ice_servers": self.config.ice_servers,
+        }
+
+    async def on_join(self, sid: str, payload: Any) -> Ack:
+        text = payloads.join_code(payload)
+        address = limit_key(self._addresses.get(sid, ""))
+        if self.limiter.blocked(address):
+            return {"ok": False, "error": TOO_MANY_ATTEMPTS}
+        try:
+            try:
+                code = normalize_code(text)
+            except InvalidCode:
+                raise CodeNotFound() from None
+            pairing = self.registry.join(code, sid)
+        except (CodeNotFound, CodeUsed) as error:
+            self.limiter.record_failure(address)
+            log.info("failed join from %s: %s", address, error)
+            raise
+        log.info("%s joined %s", sid, pairing.sender)
+        await self.sio.emit("peer_joined", {}, to=pairing.sender)
+        return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.config.ice_servers}
+
+    def _paired(self, sid: str) -> Pairing:
+        pairing = self.registry.pairing_of(sid)
+        if pairing is None:
+            raise RegistryError("not paired")
+        return pairing
+
+    async def on_signal(self, sid: str, payload: Any) -> Ack:
+        signal = payloads.signal(payload)
+        pairing = self._paired(sid)
+        if not pairing.used:  # a sender whose code nobody has joined yet
+            raise RegistryError("not paired")
+        peer = pairing.peer_of(sid)
+        if peer is None:
+            raise RegistryError("peer not connected")
+        await self.sio.emit("signal", signal, to=peer)
+        return {"ok": True}
+
+    async def _end(self, sid: str, event: str, data: dict[str, Any]) -> Ack:
+        pairing = self._paired(sid)
+        peer = pairing.peer_of(sid)
+        self.registry.end(sid)
+        if peer is not None:
+            await self.sio.emit(event, data, to=peer)
+        return {"ok": True}
+
+    async def on_cancel(self, sid: str, payload: Any) -> Ack:
+        reason = payloads.cancel_reason(payload)
+        role = self._paired(sid).role_of(sid)
+        return await self._end(sid, "cancelled", {"by": role, "reason": reason})
+
+    async def on_done(self, sid: str, payload: Any) -> Ack:
+        payloads.empty(payload)
+        return await self._end(sid, "done", {})
+
+    async def on_leave(self, sid: str, payload: Any) -> Ack:
+        payloads.empty(payload)
+        await self._leave(sid)
+        return {"ok": True}
+
+    async def _leave(self, sid: str) -> None:
+        departure = self.registry.leave(sid)
+        if departure is not None and departure.peer is not None:
+            await self.sio.emit("peer_left", {"role": departure.role},
+                                to=departure.peer)
+
+    async def _expire_codes(self) -> None:
+        while True:
+            deadline = self.registry.next_deadline()
+            self._new_code.clear()
+            if deadline is None:
+                await self._new_code.wait()
+                continue
+            try:
+                await asyncio.wait_for(self._new_code.wait(), max(0.0, deadline - self._clock()))
+            except TimeoutError:
+                pass
+            for pairing in self.registry.expire():
+                log.info("code of %s expired", pairing.sender)
+                if pairing.sender is not None:
+                    await self.sio.emit("expired", {"code": format_code(pairing.code)},
+                                        to=pairing.sender)

@@ -1,0 +1,300 @@
+"""The ``sendit`` command, Python to Python: real processes, a real server, loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpers.peers import CANCELLED, CODE, CONNECTION, ERROR, OK, USAGE, VERIFICATION, Sendit, make_tree, run, start, tree_of
+from helpers.server import RunningServer, free_port, running_server, server_process
+
+pytestmark = pytest.mark.process
+
+
+
+async def send_and_receive(server: str, send_args: list[str], receive_args: list[str],
+                           measure: bool = False) -> tuple[Sendit, Sendit]:
+    sender = await start("send", "--json", *send_args, server=server, measure=measure)
+    code = await sender.code()
+    receiver = await start("receive", "--json", "--yes", *receive_args, code, server=server, measure=measure)
+    await asyncio.gather(sender.finish(), receiver.finish())
+    return sender, receiver
+
+
+async def test_files_and_a_directory_arrive_identical(server: RunningServer, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    album = make_tree(source)
+    single = source / "single.bin"
+    single.write_bytes(os.urandom(123_457))
+    out = tmp_path / "out"
+    sender, receiver = await send_and_receive(server.url, [str(single), str(album)], ["-o", str(out)])
+    assert (sender.process.returncode, receiver.process.returncode) == (OK, OK), (sender.stderr, receiver.stderr)
+    assert tree_of(out) == tree_of(source)
+    assert [e["name"] for e in receiver.events if e["event"] == "file-done"] == [
+        "single.bin", "album/empty", "album/2025/notes.txt", "album/2025/summer/beach.raw"]
+    assert sender.names[:2] == ["code", "peer-joined"] and sender.names[-1] == "done"
+    assert receiver.names[:2] == ["peer-joined", "offer"] and receiver.names[-1] == "done"
+    assert not list(out.rglob("*.part"))
+
+
+async def test_memory_stays_flat_in_the_file_size(server: RunningServer, tmp_path: Path) -> None:
+    """Peak memory for 256 MB against 1 byte: chunks are read, hashed and written as they go."""
+    peaks = []
+    for size in (1, 256 * 1024 * 1024):
+        path = tmp_path / f"{size}.bin"
+        with path.open("wb") as out:
+            out.truncate(size)
+        sender, receiver = await send_and_receive(server.url, [str(path)], ["-o", str(tmp_path / "out")], measure=True)
+        assert (sender.process.returncode, receiver.process.returncode) == (OK, OK)
+        peaks.append((sender.peak_rss, receiver.peak_rss))
+    (small_send, small_receive), (big_send, big_receive) = peaks
+    assert big_send - small_send < 64 * 1024 * 1024, peaks
+    assert big_receive - small_receive < 64 * 1024 * 1024, peaks
+
+
+async def test_without_uvloop_on_both_sides(server: RunningServer, tmp_path: Path) -> None:
+    data = os.urandom(2_000_000)
+    (tmp_path / "a.bin").write_bytes(data)
+    sender = await start("send", "--json", str(tmp_path / "a.bin"), server=server.url, plain_asyncio=True)
+    receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), await sender.code(),
+                           server=server.url, plain_asyncio=True)
+    assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK]
+    assert (tmp_path / "out" / "a.bin").read_bytes() == data
+
+
+async def test_standard_input_to_standard_output(server: RunningServer) -> None:
+    data = os.urandom(3_000_000)
+    sender = await start("send", "--json", "-", "--name", "piped.bin", server=server.url, stdin=asyncio.subprocess.PIPE)
+    assert sender.process.stdin is not None
+    sender.process.stdin.write(data)
+    await sender.process.stdin.drain()
+    sender.process.stdin.close()
+    receiver = await start("receive", "--json", "--yes", "-o", "-", await sender.code(), server=server.url)
+    assert await receiver.finish() == OK, receiver.stderr
+    assert await sender.finish() == OK
+    assert receiver.stdout == data
+    offer = next(e for e in receiver.events if e["event"] == "offer")
+    assert offer["files"] == [{"name": "piped.bin", "size": len(data), "type": "application/octet-stream"}]
+
+
+async def test_share_link_names_the_server(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("via link")
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    link = (await sender.event("code"))["link"]
+    assert link.startswith(f"{server.url}/#")
+    receiver = await start("receive", "--yes", "-o", str(tmp_path / "out"), link)
+    assert await receiver.finish() == OK, receiver.stderr
+    assert await sender.finish() == OK
+    assert (tmp_path / "out" / "a.txt").read_text() == "via link"
+
+
+async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: Path) -> None:
+    receiver = await run("receive", "--yes", "-o", str(tmp_path), "zzzzz zzzzz", server=server.url)
+    assert receiver.process.returncode == CODE
+    assert receiver.stderr.decode().strip() == "sendit: code not found or expired"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("code, problem", [
+    ("K7QM4-XTB9", "a code has 10 letters and digits"),
+    ("K7QM4-XTB9U", "a code has no 'U'"),
+    ("K" * 41, "not a code"),
+    ("http://127.0.0.1:9/#", "a code has 10 letters and digits"),
+])
+async def test_malformed_code_is_refused_before_going_online(tmp_path: Path, code: str, problem: str) -> None:
+    receiver = await run("receive", "--yes", "-o", str(tmp_path), code, server="http://127.0.0.1:9")
+    assert receiver.process.returncode == USAGE
+    assert receiver.stderr.decode().strip() == f"sendit: not a SendIt code: {problem}"
+
+
+async def test_used_code_and_a_declined_offer(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    code = await sender.code()
+    first = await start("receive", "--json", "-o", str(tmp_path / "first"), code,
+                        server=server.url, stdin=asyncio.subprocess.PIPE)
+    await first.event("offer")
+    second = await run("receive", "--yes", "-o", str(tmp_path / "second"), code, server=server.url)
+    assert second.process.returncode == CODE
+    assert "code already used" in second.stderr.decode()
+    assert await first.finish(stdin=b"n\n") == CANCELLED
+    assert await sender.finish() == CANCELLED
+    assert sender.error == "the receiver declined the files"
+    assert not (tmp_path / "first").exists() or list((tmp_path / "first").iterdir()) == []
+
+
+async def test_answering_yes_at_the_prompt_accepts(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("asked")
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    receiver = await start("receive", "-o", str(tmp_path / "out"), await sender.code(),
+                           server=server.url, stdin=asyncio.subprocess.PIPE)
+    assert await receiver.finish(stdin=b"y\n") == OK, receiver.stderr
+    assert await sender.finish() == OK
+    assert "Accept? [y/N]" in receiver.stderr.decode()
+    assert (tmp_path / "out" / "a.txt").read_text() == "asked"
+
+
+async def test_code_expires_while_the_sender_waits(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    async with running_server(code_ttl=1) as short:
+        sender = await run("send", str(tmp_path / "a.txt"), server=short.url)
+    assert sender.process.returncode == CODE
+    assert "the code expired before anyone used it" in sender.stderr.decode()
+
+
+async def big_transfer(server: str, tmp_path: Path, *receive_args: str) -> tuple[Sendit, Sendit, Path]:
+    """A sender and a receiver 1 MB into a 300 MB file."""
+    big = tmp_path / "big.bin"
+    with big.open("wb") as out:
+        out.truncate(300_000_000)
+    sender = await start("send", "--json", str(big), server=server)
+    out_dir = tmp_path / "out"
+    receiver = await start("receive", "--json", "--yes", "-o", str(out_dir), *receive_args, await sender.code(), server=server)
+    while (await receiver.event("progress"))["bytes"] < 1_000_000:
+        pass
+    return sender, receiver, out_dir
+
+
+async def test_killed_sender_ends_the_receiver_and_leaves_no_file(server: RunningServer, tmp_path: Path) -> None:
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    sender.signal(signal.SIGKILL)
+    assert await receiver.finish(timeout=10) == CONNECTION
+    assert receiver.error == "the sender left before the transfer finished"
+    assert list(out.iterdir()) == []
+    await sender.finish()
+
+
+async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path: Path) -> None:
+    sender, receiver, out = await big_transfer(server.url, tmp_path, "--keep-partial")
+    sender.signal(signal.SIGKILL)
+    assert await receiver.finish(timeout=10) == CONNECTION
+    assert [p.name for p in out.iterdir()] == ["big.bin.part"]
+    assert (out / "big.bin.part").stat().st_size >= 1_000_000
+    await sender.finish()
+
+
+async def test_killed_receiver_ends_the_sender(server: RunningServer, tmp_path: Path) -> None:
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    receiver.signal(signal.SIGKILL)
+    assert await sender.finish(timeout=10) == CONNECTION
+    assert sender.error == "the receiver left before the transfer finished"
+    await receiver.finish()
+
+
+async def test_ctrl_c_on_the_receiver_tells_the_sender(server: RunningServer, tmp_path: Path) -> None:
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    receiver.signal(signal.SIGINT)
+    assert await receiver.finish(timeout=10) == CANCELLED
+    assert await sender.finish(timeout=10) == CANCELLED
+    assert sender.error == "the receiver cancelled"
+    assert list(out.iterdir()) == []
+
+
+async def test_ctrl_c_on_a_waiting_sender_withdraws_the_code(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    code = await sender.code()
+    sender.signal(signal.SIGINT)
+    assert await sender.finish() == CANCELLED
+    receiver = await run("receive", "--yes", "-o", str(tmp_path / "out"), code, server=server.url)
+    assert receiver.process.returncode == CODE
+
+
+async def test_transfer_survives_the_server_going_away(tmp_path: Path) -> None:
+    """The server only introduces the peers; once they are connected it is not needed."""
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
+        sender, receiver, out = await big_transfer(server.url, tmp_path)
+        server.process.kill()
+    assert await receiver.finish() == OK, receiver.stderr
+    assert await sender.finish() == OK
+    assert (out / "big.bin").stat().st_size == 300_000_000
+    assert (out / "big.bin").read_bytes() == bytes(300_000_000)
+
+
+async def test_a_peer_lost_while_the_server_is_gone_is_noticed(tmp_path: Path) -> None:
+    """Without the server to say the sender left, the stalled connection says it."""
+    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
+        sender, receiver, out = await big_transfer(server.url, tmp_path)
+        server.process.kill()
+    sender.signal(signal.SIGKILL)
+    assert await receiver.finish(timeout=20) == CONNECTION
+    assert receiver.error == "the connection stalled: nothing moved for 10 s"
+    assert list(out.iterdir()) == []
+    await sender.finish()
+
+
+async def test_existing_file_is_not_overwritten(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("new")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.txt").write_text("old")
+    sender, receiver = await send_and_receive(server.url, [str(tmp_path / "a.txt")], ["-o", str(out)])
+    assert receiver.process.returncode == ERROR
+    assert receiver.error == f"{out / 'a.txt'} already exists (use --overwrite to replace it)"
+    assert sender.process.returncode == CANCELLED
+    assert (out / "a.txt").read_text() == "old"
+    sender, receiver = await send_and_receive(server.url, [str(tmp_path / "a.txt")], ["-o", str(out), "--overwrite"])
+    assert (sender.process.returncode, receiver.process.returncode) == (OK, OK)
+    assert (out / "a.txt").read_text() == "new"
+
+
+async def test_standard_output_takes_one_file_only(server: RunningServer, tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        (tmp_path / name).write_text(name)
+    sender, receiver = await send_and_receive(server.url, [str(tmp_path / "a"), str(tmp_path / "b")], ["-o", "-"])
+    assert receiver.process.returncode == USAGE
+    assert receiver.error == "-o - takes exactly one file; the sender offers 2"
+    assert receiver.stdout == b""
+    assert sender.process.returncode == CANCELLED
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["send", "/nonexistent/file"], "cannot send /nonexistent/file: No such file or directory"),
+        (["send", "-"], "sending standard input (-) needs --name"),
+        (["send", "--local-ip", "192.0.2.7", "/dev/null"], "--local-ip 192.0.2.7: not an address of this machine"),
+        (["send", "--local-ip", "localhost", "/dev/null"], "--local-ip localhost: not an IP address"),
+        (["send", "/dev/null"], "cannot send /dev/null: not a regular file or directory"),
+        (["send", "--name", "x", "/etc/hostname"], "--name names standard input (-), which is not being sent"),
+        (["receive", "-o", "/etc/hostname", "K7QM4-XTB9R"], "-o /etc/hostname: not a directory"),
+    ],
+)
+async def test_usage_errors(args: list[str], message: str) -> None:
+    process = await run(*args, server="http://127.0.0.1:9", loopback=False)
+    assert process.process.returncode == USAGE
+    assert process.stderr.decode().strip() == f"sendit: {message}"
+
+
+async def test_python_dash_m_peer_is_the_same_command() -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "peer", "receive", "--help", stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    assert process.returncode == OK
+    assert b"usage: sendit receive" in out and b"--keep-partial" in out
+
+
+async def test_unreachable_server(tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    process = await run("send", str(tmp_path / "a"), server=f"http://127.0.0.1:{free_port()}")
+    assert process.process.returncode == CONNECTION
+    assert "could not reach the SendIt server" in process.stderr.decode()
+
+
+async def test_qr_code_of_the_link_in_the_terminal(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a").write_text("a")
+    sender = await start("send", "--qr", str(tmp_path / "a"), server=server.url)
+    lines = []
+    while not lines or not lines[-1].startswith("Waiting for the receiver"):
+        lines.append((await asyncio.wait_for(sender.process.stderr.readline(), 30)).decode())
+    sender.signal(signal.SIGINT)
+    assert await sender.finish() == CANCELLED
+    assert lines[0].startswith("Code: ") and lines[1].startswith(f"Link: {server.url}/#")
+    drawing = [line for line in lines if set(line.strip()) <= set("█▀▄ ") and line.strip()]
+    assert len(drawing) >= 10, lines

@@ -1,0 +1,138 @@
+"""A real server on a free loopback port (in this process or as a process of its own), and
+real socket.io clients."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import shutil
+import socket
+import sys
+import tempfile
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import aiohttp
+import socketio
+from aiohttp import web
+
+from signal_server.app import create_app
+from signal_server.config import ServerConfig
+
+EVENT_TIMEOUT = 10.0
+
+
+@dataclasses.dataclass
+class RunningServer:
+    url: str
+    app: web.Application
+    config: ServerConfig
+
+
+@contextlib.asynccontextmanager
+async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
+    """The whole application (web UI, signalling and pool) on 127.0.0.1, a free port."""
+    scratch = None
+    if "pool_dir" not in overrides:
+        # Never the real data directory: each server gets a pool of its own.
+        scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
+    config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningServer(url=f"http://127.0.0.1:{port}", app=app, config=config)
+    finally:
+        await runner.cleanup()
+        if scratch is not None:
+            shutil.rmtree(scratch)
+
+
+class Client:
+    """A python-socketio client that records every server event for the test to await."""
+
+    def __init__(self) -> None:
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self._events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
+        self.sio.on("*", self._record)
+
+    async def _record(self, event: str, data: Any = None) -> None:
+        self._events[event].put_nowait(data)
+
+    async def connect(self, url: str) -> "Client":
+        await self.sio.connect(url, transports=["websocket"], wait_timeout=EVENT_TIMEOUT)
+        return self
+
+    async def call(self, event: str, payload: Any = None) -> Any:
+        """Emit and return the server's acknowledgement."""
+        if payload is None:
+            return await self.sio.call(event, timeout=EVENT_TIMEOUT)
+        return await self.sio.call(event, payload, timeout=EVENT_TIMEOUT)
+
+    async def next(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
+        """The next ``event`` the server sent (waits for it)."""
+        return await asyncio.wait_for(self._events[event].get(), timeout)
+
+    def pending(self, event: str) -> int:
+        """How many ``event``s arrived and were not yet taken with :meth:`next`."""
+        return self._events[event].qsize()
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = EVENT_TIMEOUT) -> None:
+    """Poll a real condition (a file on disk, a process state) until it holds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclasses.dataclass
+class ServerProcess:
+    url: str
+    process: asyncio.subprocess.Process
+    #: The lines the server has written to stderr (its log) since it was ready.
+    log: list[str] = dataclasses.field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def server_process(*args: str, module: str = "signal_server") -> AsyncIterator[ServerProcess]:
+    """``python -m signal_server`` (or another ``module`` that announces its address the
+    same way) on a free loopback port, ready when it yields."""
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args,
+        stderr=asyncio.subprocess.PIPE)
+    assert process.stderr is not None
+    line = await asyncio.wait_for(process.stderr.readline(), 30)
+    assert f"http://127.0.0.1:{port}/".encode() in line, line
+
+    server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+
+    async def drain() -> None:
+        # A full stderr pipe would stop the server in the middle of a log line.
+        while line := await process.stderr.readline():
+            server.log.append(line.decode(errors="replace"))
+
+    drainer = asyncio.create_task(drain())
+    try:
+        yield server
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        await drainer

@@ -1,0 +1,166 @@
+"""peer/transfer/machines.py against hostile peers, over real aiortc connections through a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiortc import RTCDataChannel
+
+from peer.signalling.link import Link
+from peer.transfer.digest import digest_bytes
+from peer.errors import ConnectionFailed, PeerError, VerificationFailed
+from peer.transfer.messages import FileEntry
+from peer.progress import Reporter
+from peer.transfer.sink import DirectorySink
+from peer.transfer.source import collect
+from peer.transfer.machines import ProtocolViolation, Receiver, Sender
+
+TIMEOUT = 20.0
+
+
+class Raw:
+    """A hand-driven end of the channel: sends whatever a test wants, records what arrives."""
+
+    def __init__(self, channel: RTCDataChannel) -> None:
+        self.channel = channel
+        self.received: asyncio.Queue[Any] = asyncio.Queue()
+        channel.on("message", lambda data: self.received.put_nowait(json.loads(data) if isinstance(data, str) else data))
+
+    def send(self, **message: Any) -> None:
+        self.channel.send(json.dumps(message))
+
+    async def next(self) -> Any:
+        return await asyncio.wait_for(self.received.get(), TIMEOUT)
+
+
+async def accept(files: list[FileEntry]) -> bool:
+    return True
+
+
+def manifest(*files: tuple[str, int]) -> dict[str, Any]:
+    return {"type": "manifest", "version": 1, "files": [{"name": n, "size": s, "type": ""} for n, s in files]}
+
+
+async def receive(links: tuple[Link, Link], out: Path) -> tuple[Raw, asyncio.Task[Any]]:
+    """Our Receiver on one end, a hand-driven sender on the other."""
+    raw = Raw(links[0].channel)
+    receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
+    return raw, asyncio.ensure_future(receiver.run())
+
+
+@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x"])
+async def test_path_escapes_in_a_manifest_are_refused(links: tuple[Link, Link], tmp_path: Path, name: str) -> None:
+    out = tmp_path / "out"
+    raw, running = await receive(links, out)
+    raw.send(**manifest((name, 1)))
+    with pytest.raises(ProtocolViolation, match="file name"):
+        await running
+    assert (await raw.next())["type"] == "error"
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_symbolic_link_in_the_target_does_not_lead_outside(links: tuple[Link, Link], tmp_path: Path) -> None:
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "docs").symlink_to(elsewhere)
+    raw, running = await receive(links, out)
+    raw.send(**manifest(("docs/x", 1)))
+    with pytest.raises(PeerError, match="would be written outside"):
+        await running
+    assert await raw.next() == {"type": "cancel", "reason": "the receiver cannot save these files"}
+    assert list(elsewhere.iterdir()) == []
+
+
+async def test_a_damaged_file_is_reported_and_not_kept(links: tuple[Link, Link], tmp_path: Path) -> None:
+    raw, running = await receive(links, tmp_path)
+    raw.send(**manifest(("a.txt", 5)))
+    assert await raw.next() == {"type": "accept"}
+    raw.channel.send(b"hello")
+    raw.send(type="file-end", index=0, digest=digest_bytes(b"jello"))
+    with pytest.raises(VerificationFailed, match="a.txt arrived damaged"):
+        await running
+    assert await raw.next() == {"type": "error", "message": "hash mismatch: a.txt"}
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "steps, problem",
+    [
+        ([b"toolong"], "a.txt: more bytes than announced"),
+        ([b"hel", {"type": "file-end", "index": 0, "digest": "0" * 64}], "a.txt: 3 of 5 bytes arrived"),
+        ([b"hello", {"type": "file-end", "index": 1, "digest": "0" * 64}], "expected file-end 0, got file-end"),
+        ([{"type": "done"}], "expected file-end 0, got done"),
+        (['{"type": "file-end"'], "not a JSON message"),
+    ],
+)
+async def test_a_sender_breaking_the_protocol_is_told_and_nothing_is_kept(
+    links: tuple[Link, Link], tmp_path: Path, steps: list[Any], problem: str
+) -> None:
+    raw, running = await receive(links, tmp_path)
+    raw.send(**manifest(("a.txt", 5)))
+    assert await raw.next() == {"type": "accept"}
+    for step in steps:
+        raw.channel.send(json.dumps(step) if isinstance(step, dict) else step)
+    with pytest.raises(ProtocolViolation, match=problem):
+        await running
+    assert await raw.next() == {"type": "error", "message": problem}
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_sender_that_leaves_mid_file_leaves_no_file(links: tuple[Link, Link], tmp_path: Path) -> None:
+    raw, running = await receive(links, tmp_path)
+    raw.send(**manifest(("a.txt", 5)))
+    assert await raw.next() == {"type": "accept"}
+    raw.channel.send(b"he")
+    await links[0].pc.close()
+    with pytest.raises(ConnectionFailed, match="the sender left"):
+        await asyncio.wait_for(running, TIMEOUT)
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_sender_reports_the_receivers_hash_mismatch(links: tuple[Link, Link], tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_bytes(os.urandom(100_000))
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter())
+    raw = Raw(links[1].channel)
+    running = asyncio.ensure_future(sender.run())
+    assert (await raw.next())["files"] == [{"name": "a.txt", "size": 100_000, "type": "text/plain"}]
+    raw.send(type="accept")
+    raw.send(type="error", message="hash mismatch: a.txt")
+    with pytest.raises(VerificationFailed, match="damaged"):
+        await running
+
+
+@pytest.mark.parametrize("answer", [{"type": "file-ok", "index": 1}, {"type": "done"}, {"type": "manifest"}])
+async def test_sender_refuses_acknowledgements_out_of_order(links: tuple[Link, Link], tmp_path: Path, answer: dict[str, Any]) -> None:
+    (tmp_path / "a").write_bytes(b"a")
+    (tmp_path / "b").write_bytes(b"b")
+    sender = Sender(links[0], collect([str(tmp_path / "a"), str(tmp_path / "b")]), Reporter())
+    raw = Raw(links[1].channel)
+    running = asyncio.ensure_future(sender.run())
+    await raw.next()
+    raw.send(type="accept")
+    raw.send(**answer)
+    with pytest.raises(ProtocolViolation):
+        await running
+    while not isinstance(message := await raw.next(), dict) or message["type"] != "error":
+        pass
+
+
+async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(links: tuple[Link, Link], tmp_path: Path) -> None:
+    """Browsers send the manifest on open, before a receiver may have set up its transfer."""
+    (tmp_path / "a.txt").write_text("early")
+    arrived = asyncio.get_running_loop().create_future()
+    links[1].channel.once("message", lambda _: arrived.set_result(None))
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter())
+    sending = asyncio.ensure_future(sender.run())
+    await asyncio.wait_for(arrived, TIMEOUT)
+    out = tmp_path / "out"
+    receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
+    await asyncio.wait_for(asyncio.gather(sending, receiver.run()), TIMEOUT)
+    assert (out / "a.txt").read_text() == "early"

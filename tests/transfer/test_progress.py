@@ -1,0 +1,35 @@
+"""peer/progress.py: what a run shows, and that a peer's text cannot drive the terminal."""
+
+from __future__ import annotations
+
+import io
+import json
+
+from peer.errors import Cancelled
+from peer.transfer.messages import FileEntry
+from peer.progress import HumanReporter, JsonReporter
+
+
+def test_text_from_the_peer_cannot_drive_the_terminal() -> None:
+    out = io.StringIO()
+    report = HumanReporter(out)
+    report.offered([FileEntry(name="a\x9b31mred[bold]", size=3, type="")])
+    report.error(Cancelled("bye\x1b]0;new title\x07"))
+    shown = out.getvalue()
+    assert not any(char in shown for char in "\x1b\x07\x9b")
+    assert "a\ufffd31mred[bold]" in shown and "bye\ufffd]0;new title\ufffd" in shown
+
+
+def test_json_events_are_one_object_a_line() -> None:
+    out = io.StringIO()
+    report = JsonReporter(out)
+    files = [FileEntry(name="a", size=10, type="text/plain")]
+    report.started(files)
+    report.advanced(0, 10, 10)
+    report.file_done(0, files[0])
+    report.done()
+    events = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [e["event"] for e in events] == ["progress", "file-done", "done"]
+    assert events[0] | {"rate": 0} == {"event": "progress", "index": 0, "name": "a", "file_bytes": 10,
+                                       "bytes": 10, "total_bytes": 10, "rate": 0}
+    assert events[2]["files"] == 1 and events[2]["bytes"] == 10

@@ -1,0 +1,107 @@
+"""peer/transfer/sink.py: where received files go, and what is refused before anything is accepted."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from peer.errors import PeerError, UsageError
+from peer.transfer.messages import FileEntry
+from peer.transfer.sink import DirectorySink, StreamSink
+
+
+def entries(*names: str, size: int = 1) -> list[FileEntry]:
+    return [FileEntry(name=name, size=size, type="") for name in names]
+
+
+def test_a_file_is_written_as_part_and_renamed_once_committed(tmp_path: Path) -> None:
+    sink = DirectorySink(tmp_path / "new" / "dir")
+    files = entries("a/b/c.txt")
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    writer.write(b"abc")
+    assert [p.name for p in (tmp_path / "new" / "dir" / "a" / "b").iterdir()] == ["c.txt.part"]
+    writer.commit()
+    assert (tmp_path / "new" / "dir" / "a" / "b" / "c.txt").read_bytes() == b"abc"
+    assert not (tmp_path / "new" / "dir" / "a" / "b" / "c.txt.part").exists()
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_discarded_file_leaves_a_part_only_when_asked(tmp_path: Path, keep: bool) -> None:
+    files = entries("x")
+    writer = DirectorySink(tmp_path, keep_partial=keep).open(0, files[0])
+    writer.write(b"half")
+    writer.discard()
+    assert [p.name for p in tmp_path.iterdir()] == (["x.part"] if keep else [])
+
+
+@pytest.mark.parametrize("existing", ["x", "x.part"])
+def test_existing_files_are_refused_unless_overwriting(tmp_path: Path, existing: str) -> None:
+    (tmp_path / existing).write_text("mine")
+    with pytest.raises(PeerError, match=f"{existing} already exists \\(use --overwrite to replace it\\)"):
+        DirectorySink(tmp_path).check(entries("x"))
+    DirectorySink(tmp_path, overwrite=True).check(entries("x"))
+    assert (tmp_path / existing).read_text() == "mine"
+
+
+def test_a_folder_in_the_way_is_refused_even_when_overwriting(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    with pytest.raises(PeerError, match="is a folder"):
+        DirectorySink(tmp_path, overwrite=True).check(entries("x"))
+
+
+@pytest.mark.parametrize("names, problem", [
+    (("a", "a"), "two files with the same name"),
+    (("a", "a/b"), "a/b needs a folder where the offer also has a file"),
+    (("x.part", "x"), "both x and x.part"),
+])
+def test_offers_that_contradict_themselves_are_refused(tmp_path: Path, names: tuple[str, ...], problem: str) -> None:
+    with pytest.raises(PeerError, match=problem):
+        DirectorySink(tmp_path).check(entries(*names))
+
+
+def test_a_link_left_at_the_part_name_is_not_followed(tmp_path: Path) -> None:
+    out, outside = tmp_path / "out", tmp_path / "outside.txt"
+    out.mkdir()
+    outside.write_text("mine")
+    (out / "x.part").symlink_to(outside)
+    sink = DirectorySink(out, overwrite=True)
+    files = entries("x")
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    writer.write(b"new")
+    writer.commit()
+    assert outside.read_text() == "mine"
+    assert (out / "x").read_bytes() == b"new" and not (out / "x").is_symlink()
+
+
+def test_an_offer_larger_than_the_free_space_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PeerError, match="not enough space"):
+        DirectorySink(tmp_path).check(entries("huge", size=2**53 - 1))
+
+
+def test_a_file_that_appears_while_receiving_is_not_replaced(tmp_path: Path) -> None:
+    files = entries("x")
+    sink = DirectorySink(tmp_path)
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    writer.write(b"new")
+    (tmp_path / "x").write_text("theirs")
+    with pytest.raises(PeerError, match="appeared while receiving"):
+        writer.commit()
+    assert (tmp_path / "x").read_text() == "theirs"
+    assert (tmp_path / "x.part").read_bytes() == b"new"
+
+
+def test_standard_output_takes_exactly_one_file() -> None:
+    out = io.BytesIO()
+    sink = StreamSink(out)
+    with pytest.raises(UsageError, match="exactly one file; the sender offers 2"):
+        sink.check(entries("a", "b"))
+    sink.check(entries("a"))
+    writer = sink.open(0, entries("a")[0])
+    writer.write(b"streamed")
+    writer.commit()
+    assert out.getvalue() == b"streamed"

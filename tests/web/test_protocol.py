@@ -1,0 +1,30 @@
+"""web/js/transfer/protocol.js against docs/protocol-vectors.json, run in Chromium
+(the runner is tests/web/harness/protocol.js)."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from helpers.browser import run_harness
+from helpers.server import RunningServer
+from helpers.vectors import VECTORS
+
+
+@pytest.fixture
+async def page(server: RunningServer, new_person: Callable[[], Awaitable[Any]]) -> Any:
+    page = await (await new_person()).new_page()
+    await page.goto(server.url + "/")
+    return page
+
+
+async def test_js_protocol_matches_vectors(page: Any) -> None:
+    assert await run_harness(page, "protocol.js", "runVectors", VECTORS) == []
+
+
+async def test_js_vector_runner_can_fail(page: Any) -> None:
+    """A corrupted vector must be reported, or the test above proves nothing."""
+    broken = {**VECTORS, "digests": {"cases": [{"size": 1, "digest": "0" * 64}]}}
+    failures = await run_harness(page, "protocol.js", "runVectors", broken)
+    assert len(failures) == 1 and failures[0].startswith("digest of 1 bytes")
