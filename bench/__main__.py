@@ -52,20 +52,50 @@ def _positive(text: str) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
-    p.add_argument("--only", type=_sections, default=SECTIONS, metavar="SECTIONS",
-                   help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})")
+    p.add_argument(
+        "--only",
+        type=_sections,
+        default=SECTIONS,
+        metavar="SECTIONS",
+        help=f"comma-separated sections to run (default: all of {','.join(SECTIONS)})",
+    )
     p.add_argument("--runs", type=_positive, default=5, help="transfers per pair and side; the median is reported (5)")
     p.add_argument("--size", type=_positive, default=200, metavar="MB", help="MB timed per transfer (200)")
-    p.add_argument("--warmup", type=_positive, default=50, metavar="MB",
-                   help="MB sent over the same connection before timing starts (50)")
-    p.add_argument("--pairings", type=_counts, default=(100, 1000), metavar="N,N",
-                   help="concurrent pairings per signalling round (100,1000)")
-    p.add_argument("--memory-size", type=_positive, default=1000, metavar="MB",
-                   help="file size for the peer memory measurement (1000)")
-    p.add_argument("--json", type=Path, default=HERE / "results.json", metavar="PATH",
-                   help="where to write the results as JSON (bench/results.json)")
-    p.add_argument("--markdown", type=Path, default=HERE / "RESULTS.md", metavar="PATH",
-                   help="where to write the table with the machine (bench/RESULTS.md)")
+    p.add_argument(
+        "--warmup",
+        type=_positive,
+        default=50,
+        metavar="MB",
+        help="MB sent over the same connection before timing starts (50)",
+    )
+    p.add_argument(
+        "--pairings",
+        type=_counts,
+        default=(100, 1000),
+        metavar="N,N",
+        help="concurrent pairings per signalling round (100,1000)",
+    )
+    p.add_argument(
+        "--memory-size",
+        type=_positive,
+        default=1000,
+        metavar="MB",
+        help="file size for the peer memory measurement (1000)",
+    )
+    p.add_argument(
+        "--json",
+        type=Path,
+        default=HERE / "results.json",
+        metavar="PATH",
+        help="where to write the results as JSON (bench/results.json)",
+    )
+    p.add_argument(
+        "--markdown",
+        type=Path,
+        default=HERE / "RESULTS.md",
+        metavar="PATH",
+        help="where to write the table with the machine (bench/RESULTS.md)",
+    )
     return p
 
 
@@ -79,18 +109,27 @@ async def run(config: BenchConfig) -> list[Result]:
 
 
 def markdown(results: list[Result], described: dict, command: str, when: str) -> str:
-    return (f"# Benchmark results\n\nThe latest run of `{command}`, {when}.\n\n"
-            f"Machine: {machine.summary(described)}\n\n{markdown_table(results)}\n\n"
-            "Ratios are ours / baseline. Every figure is from this one run; "
-            "bench/README.md says what each one measures.\n\n"
-            f"## Every run (in order; the table shows medians)\n\n{markdown_runs(results)}\n")
+    return (
+        f"# Benchmark results\n\nThe latest run of `{command}`, {when}.\n\n"
+        f"Machine: {machine.summary(described)}\n\n{markdown_table(results)}\n\n"
+        "Ratios are ours / baseline. Every figure is from this one run; "
+        "bench/README.md says what each one measures.\n\n"
+        f"## Every run (in order; the table shows medians)\n\n{markdown_runs(results)}\n"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     scratch = Path(tempfile.mkdtemp(prefix="sendit-bench-"))
-    config = BenchConfig(scratch=scratch, sections=args.only, runs=args.runs, transfer_size=args.size * MB,
-                         warmup=args.warmup * MB, pairings=args.pairings, memory_size=args.memory_size * MB)
+    config = BenchConfig(
+        scratch=scratch,
+        sections=args.only,
+        runs=args.runs,
+        transfer_size=args.size * MB,
+        warmup=args.warmup * MB,
+        pairings=args.pairings,
+        memory_size=args.memory_size * MB,
+    )
     described = machine.describe()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     try:
@@ -99,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(scratch, ignore_errors=True)
     print(text_table(results))
     command = "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv)
-    settings = {"when": when, "command": command.strip(), **{k: v for k, v in vars(args).items()
-                                                             if k not in ("json", "markdown")}}
+    settings = {
+        "when": when,
+        "command": command.strip(),
+        **{k: v for k, v in vars(args).items() if k not in ("json", "markdown")},
+    }
     write_json(args.json, described, settings, results)
     args.markdown.write_text(markdown(results, described, command.strip(), when))
     print(f"\nwritten: {args.json} and {args.markdown}", file=sys.stderr)

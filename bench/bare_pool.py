@@ -92,8 +92,7 @@ def main(argv: list[str] | None = None) -> None:
         # The same ready line as the real server's, once the socket listens.
         print(f"bare pool on http://{args.host}:{args.port}/", file=sys.stderr, flush=True)
 
-    web.run_app(make_app(args.dir), host=args.host, port=args.port, print=announce, access_log=None,
-                loop=event_loop())
+    web.run_app(make_app(args.dir), host=args.host, port=args.port, print=announce, access_log=None, loop=event_loop())
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import sys
 import time
 from typing import Any, Sequence
 
+import socketio
 from aiohttp import web
 
 from signal_server.__main__ import event_loop
@@ -30,67 +31,69 @@ CODE_TTL = 600.0
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 
-def create_app() -> web.Application:
+class BareRelay:
     """The relay: two dicts and an emit."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+        self.waiting: dict[str, str] = {}  # code -> sender sid
+        self.held: dict[str, str] = {}  # sender sid -> its waiting code
+        self.peers: dict[str, str] = {}  # sid -> the other member's sid
+        for event in ("create", "join", "signal", "leave", "disconnect"):
+            sio.on(event, getattr(self, event))
+
+    async def create(self, sid: str, _payload: Any = None) -> dict[str, Any]:
+        # Random enough that 1,000 concurrent codes never collide in practice; the
+        # display form matches ours (two groups of five) so acknowledgements weigh the same.
+        raw = "".join(ALPHABET[b % 32] for b in secrets.token_bytes(10))
+        code = f"{raw[:5]}-{raw[5:]}"
+        self.waiting[code] = sid
+        self.held[sid] = code
+        now = time.time()
+        return {"ok": True, "code": code, "expires_at": now + CODE_TTL, "expires_in": CODE_TTL, "ice_servers": []}
+
+    async def join(self, sid: str, payload: Any = None) -> dict[str, Any]:
+        code = payload.get("code") if isinstance(payload, dict) else None
+        sender = self.waiting.pop(code, None) if isinstance(code, str) else None
+        if sender is None:
+            return {"ok": False, "error": "code not found or expired"}
+        self.held.pop(sender, None)
+        self.peers[sender] = sid
+        self.peers[sid] = sender
+        await self.sio.emit("peer_joined", {}, to=sender)
+        return {"ok": True, "code": code, "ice_servers": []}
+
+    async def signal(self, sid: str, payload: Any = None) -> dict[str, Any]:
+        peer = self.peers.get(sid)
+        if peer is None:
+            return {"ok": False, "error": "not paired"}
+        await self.sio.emit("signal", payload, to=peer)
+        return {"ok": True}
+
+    async def forget(self, sid: str) -> None:
+        code = self.held.pop(sid, None)
+        if code is not None:
+            self.waiting.pop(code, None)
+        peer = self.peers.pop(sid, None)
+        if peer is not None:
+            self.peers.pop(peer, None)
+            await self.sio.emit("peer_left", {"role": "sender"}, to=peer)
+
+    async def leave(self, sid: str, _payload: Any = None) -> dict[str, Any]:
+        await self.forget(sid)
+        return {"ok": True}
+
+    async def disconnect(self, sid: str, _reason: Any = None) -> None:
+        await self.forget(sid)
+
+
+def create_app() -> web.Application:
     app = web.Application()
     # The same AsyncServer settings as ours: the difference between the two servers must
     # be our code, not the library's configuration.
     sio = socketio_server()
     sio.attach(app)
-    waiting: dict[str, str] = {}  # code -> sender sid
-    held: dict[str, str] = {}  # sender sid -> its waiting code
-    peers: dict[str, str] = {}  # sid -> the other member's sid
-
-    @sio.on("create")
-    async def create(sid: str, _payload: Any = None) -> dict[str, Any]:
-        # Random enough that 1,000 concurrent codes never collide in practice; the
-        # display form matches ours (two groups of five) so acknowledgements weigh the same.
-        raw = "".join(ALPHABET[b % 32] for b in secrets.token_bytes(10))
-        code = f"{raw[:5]}-{raw[5:]}"
-        waiting[code] = sid
-        held[sid] = code
-        now = time.time()
-        return {"ok": True, "code": code, "expires_at": now + CODE_TTL, "expires_in": CODE_TTL,
-                "ice_servers": []}
-
-    @sio.on("join")
-    async def join(sid: str, payload: Any = None) -> dict[str, Any]:
-        code = payload.get("code") if isinstance(payload, dict) else None
-        sender = waiting.pop(code, None) if isinstance(code, str) else None
-        if sender is None:
-            return {"ok": False, "error": "code not found or expired"}
-        held.pop(sender, None)
-        peers[sender] = sid
-        peers[sid] = sender
-        await sio.emit("peer_joined", {}, to=sender)
-        return {"ok": True, "code": code, "ice_servers": []}
-
-    @sio.on("signal")
-    async def signal(sid: str, payload: Any = None) -> dict[str, Any]:
-        peer = peers.get(sid)
-        if peer is None:
-            return {"ok": False, "error": "not paired"}
-        await sio.emit("signal", payload, to=peer)
-        return {"ok": True}
-
-    async def forget(sid: str) -> None:
-        code = held.pop(sid, None)
-        if code is not None:
-            waiting.pop(code, None)
-        peer = peers.pop(sid, None)
-        if peer is not None:
-            peers.pop(peer, None)
-            await sio.emit("peer_left", {"role": "sender"}, to=peer)
-
-    @sio.on("leave")
-    async def leave(sid: str, _payload: Any = None) -> dict[str, Any]:
-        await forget(sid)
-        return {"ok": True}
-
-    @sio.on("disconnect")
-    async def disconnect(sid: str, _reason: Any = None) -> None:
-        await forget(sid)
-
+    BareRelay(sio)
     return app
 
 

@@ -36,8 +36,10 @@ def _memory_gib() -> float | None:
 
 def _chromium_version() -> str:
     try:
-        return subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True,
-                              timeout=30).stdout.strip() or "unknown"
+        return (
+            subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True, timeout=30).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "not installed"
 
@@ -64,5 +66,7 @@ def describe() -> dict[str, Any]:
 
 def summary(machine: dict[str, Any]) -> str:
     packages = ", ".join(f"{name} {version}" for name, version in machine["packages"].items())
-    return (f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
-            f"{machine['system']}; Python {machine['python']}; {machine['chromium']}; {packages}")
+    return (
+        f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB; "
+        f"{machine['system']}; Python {machine['python']}; {machine['chromium']}; {packages}"
+    )

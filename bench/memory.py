@@ -48,12 +48,19 @@ async def run(config: BenchConfig) -> list[Result]:
     tiny.unlink()
     results = []
     size = f"{config.memory_size / MB:,.0f} MB"
-    for side, small, big in zip(("send", "receive"), tiny_peaks, large_peaks):
+    for side, small, big in zip(("send", "receive"), tiny_peaks, large_peaks, strict=True):
         growth = big - small
         config.say(f"sendit {side}: peak RSS {big / MB:.1f} MB for {size}, {small / MB:.1f} MB for 1 byte")
-        results.append(Result(
-            section="memory", name=f"sendit {side}, {size} (baseline: 1 byte)", unit="MB",
-            ours=round(big / MB, 1), baseline=round(small / MB, 1),
-            target=f"growth < {GROWTH_LIMIT / MB:.0f} MB", met=growth < GROWTH_LIMIT,
-            detail={"growth_mb": round(growth / MB, 1), "file_bytes": config.memory_size}))
+        results.append(
+            Result(
+                section="memory",
+                name=f"sendit {side}, {size} (baseline: 1 byte)",
+                unit="MB",
+                ours=round(big / MB, 1),
+                baseline=round(small / MB, 1),
+                target=f"growth < {GROWTH_LIMIT / MB:.0f} MB",
+                met=growth < GROWTH_LIMIT,
+                detail={"growth_mb": round(growth / MB, 1), "file_bytes": config.memory_size},
+            )
+        )
     return results

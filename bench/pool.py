@@ -218,10 +218,14 @@ async def measure(config: BenchConfig, sides: list[Side], source: Path, size: in
                 side.settled.append(time.perf_counter() - start)
                 side.download_mbps.append(_mbps(size, seconds))
                 pending[side.name] = tokens[side.name]
-            config.say("pool run {}: upload {}, download {}".format(
-                run + 1,
-                ", ".join(f"{s.name} {s.upload_mbps[-1]:.0f}" for s in order),
-                ", ".join(f"{s.name} {s.download_mbps[-1]:.0f}" for s in order)) + " MB/s")
+            config.say(
+                "pool run {}: upload {}, download {}".format(
+                    run + 1,
+                    ", ".join(f"{s.name} {s.upload_mbps[-1]:.0f}" for s in order),
+                    ", ".join(f"{s.name} {s.download_mbps[-1]:.0f}" for s in order),
+                )
+                + " MB/s"
+            )
     finally:
         for http in sessions.values():
             await http.close()
@@ -230,35 +234,61 @@ async def measure(config: BenchConfig, sides: list[Side], source: Path, size: in
 def results(ours: Side, bare: Side, size: int, fsync_seconds: float) -> list[Result]:
     """The three rows: upload and download speed against bare, and RSS growth."""
     rows = []
-    detail = {"file_bytes": size, "file_type": "application/gzip (random content)",
-              "baseline": "bare aiohttp streaming handler (bench/bare_pool.py), no fsync",
-              "client": "aiohttp ClientSession, file streamed from disk, download read in "
-                        f"{CHUNK_SIZE // 1024} KiB chunks and discarded",
-              "fsync_ms_of_the_file_on_this_disk": round(fsync_seconds * 1000, 2)}
-    settled = {"download_until_server_done_ms": [round(s * 1000, 2) for s in ours.settled],
-               "baseline_download_until_server_done_ms": [round(s * 1000, 2) for s in bare.settled]}
+    detail = {
+        "file_bytes": size,
+        "file_type": "application/gzip (random content)",
+        "baseline": "bare aiohttp streaming handler (bench/bare_pool.py), no fsync",
+        "client": "aiohttp ClientSession, file streamed from disk, download read in "
+        f"{CHUNK_SIZE // 1024} KiB chunks and discarded",
+        "fsync_ms_of_the_file_on_this_disk": round(fsync_seconds * 1000, 2),
+    }
+    settled = {
+        "download_until_server_done_ms": [round(s * 1000, 2) for s in ours.settled],
+        "baseline_download_until_server_done_ms": [round(s * 1000, 2) for s in bare.settled],
+    }
     for what, timed, ours_runs, bare_runs, extra in (
-            ("upload", "POST start to the JSON answer; ours includes its fsyncs",
-             ours.upload_mbps, bare.upload_mbps, {}),
-            ("download", "GET start to the last byte; ours includes the claim's fsyncs",
-             ours.download_mbps, bare.download_mbps, settled)):
-        result = Result(section=SECTION, name=f"{what} {size / MB:g} MB", unit="MB/s",
-                        ours=median(ours_runs), baseline=median(bare_runs),
-                        target=f"≥ {TARGET_RATIO}× bare aiohttp", runs=ours_runs, baseline_runs=bare_runs,
-                        detail={**detail, "timed": timed, **extra})
+        ("upload", "POST start to the JSON answer; ours includes its fsyncs", ours.upload_mbps, bare.upload_mbps, {}),
+        (
+            "download",
+            "GET start to the last byte; ours includes the claim's fsyncs",
+            ours.download_mbps,
+            bare.download_mbps,
+            settled,
+        ),
+    ):
+        result = Result(
+            section=SECTION,
+            name=f"{what} {size / MB:g} MB",
+            unit="MB/s",
+            ours=median(ours_runs),
+            baseline=median(bare_runs),
+            target=f"≥ {TARGET_RATIO}× bare aiohttp",
+            runs=ours_runs,
+            baseline_runs=bare_runs,
+            detail={**detail, "timed": timed, **extra},
+        )
         result.met = result.ratio is not None and result.ratio >= TARGET_RATIO
         rows.append(result)
     worst, bare_worst = max(ours.rss_growth), max(bare.rss_growth)
-    rows.append(Result(
-        section=SECTION, name=f"server RSS growth, {size / MB:g} MB upload", unit="MB",
-        ours=worst / MB, baseline=bare_worst / MB,
-        target=f"flat: < {FLAT_RSS / MB:g} MB", met=worst < FLAT_RSS,
-        detail={"measure": f"peak minus before, RSS sampled every {RSS_INTERVAL * 1000:g} ms during "
-                           "the two warm-up uploads into the fresh process; the larger",
+    rows.append(
+        Result(
+            section=SECTION,
+            name=f"server RSS growth, {size / MB:g} MB upload",
+            unit="MB",
+            ours=worst / MB,
+            baseline=bare_worst / MB,
+            target=f"flat: < {FLAT_RSS / MB:g} MB",
+            met=worst < FLAT_RSS,
+            detail={
+                "measure": f"peak minus before, RSS sampled every {RSS_INTERVAL * 1000:g} ms during "
+                "the two warm-up uploads into the fresh process; the larger",
                 "ours_growth_mb": [g / MB for g in ours.rss_growth],
                 "baseline_growth_mb": [g / MB for g in bare.rss_growth],
                 "ours_rss_before_mb": [b / MB for b in ours.rss_before],
-                "baseline_rss_before_mb": [b / MB for b in bare.rss_before]}))
+                "baseline_rss_before_mb": [b / MB for b in bare.rss_before],
+            },
+        )
+    )
     return rows
 
 
@@ -274,8 +304,10 @@ async def run(config: BenchConfig) -> list[Result]:
     try:
         fsync_seconds = make_file(source, size)
         config.say(f"pool: {size:,} bytes, {config.pool_runs} runs per side, ours and bare interleaved")
-        async with server_process("--pool-dir", str(work / "ours")) as server, \
-                server_process("--dir", str(work / "bare"), module="bench.bare_pool") as bare_server:
+        async with (
+            server_process("--pool-dir", str(work / "ours")) as server,
+            server_process("--dir", str(work / "bare"), module="bench.bare_pool") as bare_server,
+        ):
             ours = Side("ours", server.url, server.process.pid)
             bare = Side("bare", bare_server.url, bare_server.process.pid)
             await measure(config, [ours, bare], source, size)

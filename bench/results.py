@@ -62,9 +62,17 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
     for r in results:
         ratio = "" if r.ratio is None else f"{r.ratio:.2f}×"
         met = {True: "yes", False: "NO", None: ""}[r.met]
-        table.append((r.section, r.name, f"{_figure(r.ours)} {r.unit}",
-                      f"{_figure(r.baseline)} {r.unit}" if r.baseline is not None else "",
-                      ratio, r.target, met))
+        table.append(
+            (
+                r.section,
+                r.name,
+                f"{_figure(r.ours)} {r.unit}",
+                f"{_figure(r.baseline)} {r.unit}" if r.baseline is not None else "",
+                ratio,
+                r.target,
+                met,
+            )
+        )
     return table
 
 
@@ -72,7 +80,7 @@ def text_table(results: Sequence[Result]) -> str:
     """The table for a terminal."""
     table = [HEADER, *rows(results)]
     widths = [max(len(row[i]) for row in table) for i in range(len(HEADER))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in table]
     lines.insert(1, "  ".join("-" * width for width in widths))
     return "\n".join(lines)
 

@@ -98,6 +98,7 @@ TARGET_PAIRINGS = 1000
 
 # --- What the peers send ------------------------------------------------------------
 
+
 def _sdp(kind: str, ufrag: str) -> str:
     """An SDP the size and shape of a desktop browser's (audio plus data channel, ~3 KB);
     the server never parses it, so only its size and characters matter."""
@@ -166,14 +167,15 @@ def _candidates(ufrag: str, port: int) -> list[dict[str, Any]]:
     """Three trickled candidates (PROTOCOL.md 2.3) and the null end-of-candidates."""
     lines = [
         f"candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host generation 0 ufrag {ufrag} network-id 1",
-        f"candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0 "
-        f"ufrag {ufrag} network-id 1",
+        f"candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0 ufrag {ufrag} network-id 1",
         f"candidate:3 1 udp 1686052607 198.51.100.7 {port + 1} typ srflx raddr 127.0.0.1 rport {port} "
         f"generation 0 ufrag {ufrag} network-id 1",
     ]
     signals: list[dict[str, Any]] = [
-        {"type": "candidate",
-         "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag}}
+        {
+            "type": "candidate",
+            "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag},
+        }
         for line in lines
     ]
     signals.append({"type": "candidate", "candidate": None})
@@ -189,6 +191,7 @@ SIGNALS_PER_SIDE = 1 + len(SENDER_TRICKLE)
 
 
 # --- The load generator (runs in its own process) --------------------------------------
+
 
 class Member:
     """One socket.io client: a sender or a receiver, counting what it gets."""
@@ -265,8 +268,14 @@ async def _pairing(sender: Member, receiver: Member, start_at: float) -> dict[st
     # first await, and tasks start in arrival order).
     if sender.signals != [ANSWER, *RECEIVER_TRICKLE] or receiver.signals != [OFFER, *SENDER_TRICKLE]:
         raise RuntimeError("signals arrived altered or out of order")
-    return {"began": began, "ended": ended, "late": began - start_at,
-            "create": created_at - began, "paired": paired_at - began, "latency": ended - began}
+    return {
+        "began": began,
+        "ended": ended,
+        "late": began - start_at,
+        "create": created_at - began,
+        "paired": paired_at - began,
+        "latency": ended - began,
+    }
 
 
 async def _generate(url: str, indices: list[int], total: int, spread: float) -> None:
@@ -311,8 +320,9 @@ async def _generate(url: str, indices: list[int], total: int, spread: float) -> 
                 cpu = time.process_time()
                 starts = (first + i * spread / total for i in indices)
                 outcomes = await asyncio.gather(
-                    *(_pairing(s, r, at) for s, r, at in zip(senders, receivers, starts)),
-                    return_exceptions=True)
+                    *(_pairing(s, r, at) for s, r, at in zip(senders, receivers, starts, strict=True)),
+                    return_exceptions=True,
+                )
                 timings = [o for o in outcomes if isinstance(o, dict)]
                 failures = [repr(o) for o in outcomes if not isinstance(o, dict)]
                 cpu = time.process_time() - cpu
@@ -340,6 +350,7 @@ def generator_main(argv: Sequence[str] | None = None) -> None:
 
 
 # --- The bench process --------------------------------------------------------------
+
 
 @dataclass
 class Measured:
@@ -392,22 +403,30 @@ class Measured:
 
     def summary(self) -> dict[str, Any]:
         """The figures behind the table, for Result.detail."""
+
         def ms(values: list[float], p: int) -> float | None:
             return round(self.percentile(values, p), 2) if values else None
 
         return {
-            "completed": self.completed, "failures": self.failures[:5], "failed": len(self.failures),
-            "p50_ms": ms(self.latencies, 50), "p99_ms": ms(self.latencies, 99),
+            "completed": self.completed,
+            "failures": self.failures[:5],
+            "failed": len(self.failures),
+            "p50_ms": ms(self.latencies, 50),
+            "p99_ms": ms(self.latencies, 99),
             "max_ms": round(max(self.latencies) * 1000, 2) if self.latencies else None,
-            "create_ack_p50_ms": ms(self.creates, 50), "create_ack_p99_ms": ms(self.creates, 99),
-            "paired_p50_ms": ms(self.paired, 50), "paired_p99_ms": ms(self.paired, 99),
-            "start_lateness_p99_ms": ms(self.lateness, 99), "wall_s": round(self.wall, 3),
+            "create_ack_p50_ms": ms(self.creates, 50),
+            "create_ack_p99_ms": ms(self.creates, 99),
+            "paired_p50_ms": ms(self.paired, 50),
+            "paired_p99_ms": ms(self.paired, 99),
+            "start_lateness_p99_ms": ms(self.lateness, 99),
+            "wall_s": round(self.wall, 3),
             "rss_idle_mb": round(self.rss_idle / 1e6, 1),
             "rss_connected_mb": round(self.rss_connected / 1e6, 1),
             "rss_codes_mb": round(self.rss_codes / 1e6, 1),
             "rss_per_client_kb": round(self.rss_per_client / KB, 2),
             "rss_per_code_kb": round(self.rss_per_code / KB, 3),
-            "server_cpu_s": round(self.server_cpu, 3), "generator_cpu_s": round(self.generator_cpu, 3),
+            "server_cpu_s": round(self.server_cpu, 3),
+            "generator_cpu_s": round(self.generator_cpu, 3),
             # Near 100 % the server, not the generator, sets the pace.
             "server_busy_pct": round(100 * self.server_cpu / self.wall, 1) if self.wall else None,
             # The most pairings per second this server could take, were it never idle.
@@ -449,10 +468,24 @@ class Generator:
     @classmethod
     async def start(cls, url: str, total: int, first: int, stride: int, spread: float) -> "Generator":
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.signalling", "--url", url, "--total", str(total),
-            "--first", str(first), "--stride", str(stride), "--spread", str(spread),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT,
-            limit=16 * 1024 * 1024)
+            sys.executable,
+            "-m",
+            "bench.signalling",
+            "--url",
+            url,
+            "--total",
+            str(total),
+            "--first",
+            str(first),
+            "--stride",
+            str(stride),
+            "--spread",
+            str(spread),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+            limit=16 * 1024 * 1024,
+        )
         return cls(process)
 
     async def ask(self, command: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
@@ -487,8 +520,7 @@ async def _round(server: str, n: int, config: BenchConfig) -> Measured:
         proc = psutil.Process(s.pid)
         measured.rss_idle = proc.memory_info().rss
         count = min(GENERATORS, n)
-        generators = await asyncio.gather(*(Generator.start(s.url, n, k, count, config.spread)
-                                            for k in range(count)))
+        generators = await asyncio.gather(*(Generator.start(s.url, n, k, count, config.spread) for k in range(count)))
         try:
             await asyncio.gather(*(g.ask() for g in generators))  # connected
             measured.rss_connected = proc.memory_info().rss
@@ -521,35 +553,69 @@ def _rows(n: int, spread: float, ours: list[Measured], bare: list[Measured]) -> 
     """The table rows for one N: medians over the rounds; targets only at the issue's N."""
     targeted = n == TARGET_PAIRINGS
     ok = all(not m.failures and m.completed == n for m in ours + bare)
-    detail = {"ours": [m.summary() for m in ours], "bare_relay": [m.summary() for m in bare],
-              "rounds": len(ours), "generators": min(GENERATORS, n), "spread_s": spread,
-              "sdp_chars": len(OFFER["sdp"]), "signals_per_side": SIGNALS_PER_SIDE}
+    detail = {
+        "ours": [m.summary() for m in ours],
+        "bare_relay": [m.summary() for m in bare],
+        "rounds": len(ours),
+        "generators": min(GENERATORS, n),
+        "spread_s": spread,
+        "sdp_chars": len(OFFER["sdp"]),
+        "signals_per_side": SIGNALS_PER_SIDE,
+    }
 
-    def row(name: str, unit: str, figure: Callable[[Measured], float], target: str = "",
-            met: Callable[[float, float], bool] | None = None, extra: dict[str, Any] | None = None) -> Result:
+    def row(
+        name: str,
+        unit: str,
+        figure: Callable[[Measured], float],
+        target: str = "",
+        met: Callable[[float, float], bool] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> Result:
         ours_runs, bare_runs = _figures(ours, figure), _figures(bare, figure)
-        result = Result(SECTION, name, unit, median(ours_runs), median(bare_runs),
-                        runs=ours_runs, baseline_runs=bare_runs, detail=extra or detail)
+        result = Result(
+            SECTION,
+            name,
+            unit,
+            median(ours_runs),
+            median(bare_runs),
+            runs=ours_runs,
+            baseline_runs=bare_runs,
+            detail=extra or detail,
+        )
         if targeted and met is not None:
             result.target = target
             result.met = ok and met(result.ours, median(bare_runs))
         return result
 
-    rss = {"rss_per_client_kb": {"ours": [round(m.rss_per_client / KB, 2) for m in ours],
-                                 "bare_relay": [round(m.rss_per_client / KB, 2) for m in bare]},
-           "ours": [{k: v for k, v in m.summary().items() if k.startswith("rss")} for m in ours],
-           "bare_relay": [{k: v for k, v in m.summary().items() if k.startswith("rss")} for m in bare]}
+    rss = {
+        "rss_per_client_kb": {
+            "ours": [round(m.rss_per_client / KB, 2) for m in ours],
+            "bare_relay": [round(m.rss_per_client / KB, 2) for m in bare],
+        },
+        "ours": [{k: v for k, v in m.summary().items() if k.startswith("rss")} for m in ours],
+        "bare_relay": [{k: v for k, v in m.summary().items() if k.startswith("rss")} for m in bare],
+    }
     return [
         row(f"pairing latency p50, {n:,} pairings", "ms", lambda m: m.p50),
-        row(f"pairing latency p99, {n:,} pairings", "ms", lambda m: m.p99,
+        row(
+            f"pairing latency p99, {n:,} pairings",
+            "ms",
+            lambda m: m.p99,
             f"≤ {P99_FACTOR}× baseline and < {P99_LIMIT_MS:.0f} ms",
-            lambda ours_p99, bare_p99: ours_p99 <= P99_FACTOR * bare_p99 and ours_p99 < P99_LIMIT_MS),
+            lambda ours_p99, bare_p99: ours_p99 <= P99_FACTOR * bare_p99 and ours_p99 < P99_LIMIT_MS,
+        ),
         row(f"pairings per second, {n:,} pairings", "/s", lambda m: m.rate),
         # Not a target: the least noisy view of what our code adds per pairing, where
         # latency near saturation magnifies small differences.
         row(f"server CPU per pairing, {n:,} pairings", "ms", lambda m: m.server_cpu / n * 1000),
-        row(f"server RSS per open code, {n:,} codes", "KB", lambda m: m.rss_per_code / KB,
-            f"< {RSS_PER_CODE_LIMIT_KB:.0f} KB", lambda ours_kb, _bare: ours_kb < RSS_PER_CODE_LIMIT_KB, rss),
+        row(
+            f"server RSS per open code, {n:,} codes",
+            "KB",
+            lambda m: m.rss_per_code / KB,
+            f"< {RSS_PER_CODE_LIMIT_KB:.0f} KB",
+            lambda ours_kb, _bare: ours_kb < RSS_PER_CODE_LIMIT_KB,
+            rss,
+        ),
     ]
 
 
@@ -566,10 +632,12 @@ def _line(m: Measured) -> str:
     failed = f", {len(m.failures)} FAILED" if m.failures else ""
     if not m.latencies:
         return f"  {m.server:<5} no pairing completed{failed}"
-    return (f"  {m.server:<5} p50 {m.p50:.1f} ms, p99 {m.p99:.1f} ms, {m.rate:.0f} pairings/s, "
-            f"{m.rss_per_code / KB:.2f} KB/code, {m.rss_per_client / KB:.1f} KB/client; "
-            f"cpu server {m.server_cpu:.2f} s ({m.summary()['server_busy_pct']} % of {m.wall:.2f} s), "
-            f"generator {m.generator_cpu:.2f} s{failed}")
+    return (
+        f"  {m.server:<5} p50 {m.p50:.1f} ms, p99 {m.p99:.1f} ms, {m.rate:.0f} pairings/s, "
+        f"{m.rss_per_code / KB:.2f} KB/code, {m.rss_per_client / KB:.1f} KB/client; "
+        f"cpu server {m.server_cpu:.2f} s ({m.summary()['server_busy_pct']} % of {m.wall:.2f} s), "
+        f"generator {m.generator_cpu:.2f} s{failed}"
+    )
 
 
 async def run(config: BenchConfig) -> list[Result]:
@@ -577,8 +645,9 @@ async def run(config: BenchConfig) -> list[Result]:
     results: list[Result] = []
     for n in config.pairings:
         _enough_descriptors(n)
-        config.say(f"{n} pairings over {config.spread:g} s, {ROUNDS} rounds each, "
-                   f"{min(GENERATORS, n)} generator process(es)")
+        config.say(
+            f"{n} pairings over {config.spread:g} s, {ROUNDS} rounds each, {min(GENERATORS, n)} generator process(es)"
+        )
         measured: dict[str, list[Measured]] = {"bare": [], "ours": []}
         # Alternating, each round with a fresh server and fresh clients, so a disturbance
         # of the machine lands on both servers alike.

@@ -81,6 +81,7 @@ class Setting:
 
 # --- ours -----------------------------------------------------------------------------
 
+
 async def ours(setting: Setting, sender: str, receiver: str) -> Timed:
     """One SendIt transfer of the warm-up file and the timed file."""
     files = [setting.warm, setting.data]
@@ -126,6 +127,7 @@ async def _ended(process: asyncio.subprocess.Process) -> None:
 
 # --- the bare pump --------------------------------------------------------------------
 
+
 class PythonPump:
     """One end of bench/pump.py, a process of its own."""
 
@@ -135,8 +137,17 @@ class PythonPump:
     @classmethod
     async def start(cls, role: str, path: Path, warmup: int = 0) -> "PythonPump":
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.pump", role, str(path), "--warmup", str(warmup),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+            sys.executable,
+            "-m",
+            "bench.pump",
+            role,
+            str(path),
+            "--warmup",
+            str(warmup),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROOT,
+        )
         return cls(process)
 
     async def line(self) -> dict[str, Any]:
@@ -184,7 +195,8 @@ class PagePump:
 
     async def call(self, function: str, *args: Any) -> Any:
         return await self.page.evaluate(
-            "([name, args]) => import('./pump.js').then((pump) => pump[name](...args))", [function, list(args)])
+            "([name, args]) => import('./pump.js').then((pump) => pump[name](...args))", [function, list(args)]
+        )
 
     async def offer(self) -> dict[str, Any]:
         return await self.call("offer")
@@ -241,6 +253,7 @@ async def bare(setting: Setting, sender: str, receiver: str) -> Timed:
 
 # --- the run --------------------------------------------------------------------------
 
+
 @contextlib.asynccontextmanager
 async def pump_site() -> AsyncIterator[str]:
     """bench/web/ on a free loopback port: the bare page needs an origin of its own."""
@@ -274,9 +287,17 @@ async def measure_pair(config: BenchConfig, setting: Setting, sender: str, recei
             figures.append(round(timed.rate, 2))
             config.say(f"{name}: {'ours' if transfer is ours else 'bare'} {timed.rate:.1f} MB/s")
     wanted = PYTHON_TARGET if sender == receiver == "python" else BASELINE_TARGET
-    result = Result(section="throughput", name=name, unit="MB/s", ours=median(runs), baseline=median(baseline_runs),
-                    target=f"≥ {wanted}× bare pump", runs=runs, baseline_runs=baseline_runs,
-                    detail={"timed_bytes": config.transfer_size, "warmup_bytes": config.warmup})
+    result = Result(
+        section="throughput",
+        name=name,
+        unit="MB/s",
+        ours=median(runs),
+        baseline=median(baseline_runs),
+        target=f"≥ {wanted}× bare pump",
+        runs=runs,
+        baseline_runs=baseline_runs,
+        detail={"timed_bytes": config.transfer_size, "warmup_bytes": config.warmup},
+    )
     result.met = result.ratio is not None and result.ratio >= wanted
     return result
 
@@ -287,8 +308,15 @@ async def run(config: BenchConfig) -> list[Result]:
     async with server_process() as server, pump_site() as pump_url, async_playwright() as playwright:
         browser = await launch_chromium(playwright)
         try:
-            setting = Setting(server=server.url, browser=browser, pump_url=pump_url, warm=warm, data=data,
-                              joined=joined, scratch=config.scratch)
+            setting = Setting(
+                server=server.url,
+                browser=browser,
+                pump_url=pump_url,
+                warm=warm,
+                data=data,
+                joined=joined,
+                scratch=config.scratch,
+            )
             for sender, receiver in PAIRS:
                 results.append(await measure_pair(config, setting, sender, receiver))
         finally:

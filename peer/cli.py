@@ -14,9 +14,9 @@ from typing import Any, Awaitable, Callable, Sequence, TextIO
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 from .errors import Cancelled, ExitCode, PeerError, UsageError
+from .progress import HumanReporter, JsonReporter, Reporter
 from .signalling.localip import check_local_ip
 from .transfer.messages import FileEntry
-from .progress import HumanReporter, JsonReporter, Reporter
 from .transfer.session import PeerOptions, receive, send
 from .transfer.sink import STDOUT, DirectorySink, Sink, StreamSink
 from .transfer.source import STDIN, collect
@@ -42,13 +42,21 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sendit", description="SendIt: send files peer to peer with a short code.")
     commands = parser.add_subparsers(dest="command", required=True)
     send_parser = commands.add_parser("send", parents=[common], help="offer files and print a code for the receiver")
-    send_parser.add_argument("paths", nargs="+", metavar="FILE_OR_DIR", help="files and directories; - reads standard input")
+    send_parser.add_argument(
+        "paths", nargs="+", metavar="FILE_OR_DIR", help="files and directories; - reads standard input"
+    )
     send_parser.add_argument("--name", help="the file name for data read from standard input (-)")
     send_parser.add_argument("--qr", action="store_true", help="also show the share link as a QR code")
 
     receive_parser = commands.add_parser("receive", parents=[common], help="receive the files offered under a code")
     receive_parser.add_argument("code", metavar="CODE", help="the code, or the share link")
-    receive_parser.add_argument("-o", "--output", default=".", metavar="DIR", help="where to save (default: .); - writes one file to standard output")
+    receive_parser.add_argument(
+        "-o",
+        "--output",
+        default=".",
+        metavar="DIR",
+        help="where to save (default: .); - writes one file to standard output",
+    )
     receive_parser.add_argument("-y", "--yes", action="store_true", help="accept without asking")
     receive_parser.add_argument("--overwrite", action="store_true", help="replace files that already exist")
     receive_parser.add_argument("--keep-partial", action="store_true", help="keep NAME.part when a transfer fails")

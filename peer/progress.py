@@ -132,7 +132,9 @@ class JsonReporter(Reporter):
         self.emit("file-done", index=index, **_entry(entry))
 
     def done(self) -> None:
-        self.emit("done", files=len(self.files), bytes=self.total, seconds=round(self.seconds, 3), rate=round(self.rate))
+        self.emit(
+            "done", files=len(self.files), bytes=self.total, seconds=round(self.seconds, 3), rate=round(self.rate)
+        )
 
     def error(self, error: PeerError) -> None:
         self.emit("error", message=str(error), exit_code=int(error.exit_code))
@@ -190,7 +192,12 @@ class HumanReporter(Reporter):
 
     def show_progress(self, index: int, file_bytes: int) -> None:
         assert self._total_task is not None and self._file_task is not None
-        self.progress.update(self._file_task, description=printable(self.files[index].name), completed=file_bytes, total=self.files[index].size)
+        self.progress.update(
+            self._file_task,
+            description=printable(self.files[index].name),
+            completed=file_bytes,
+            total=self.files[index].size,
+        )
         self.progress.update(self._total_task, completed=self.done_bytes)
         self.progress.refresh()
 

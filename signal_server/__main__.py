@@ -10,9 +10,9 @@ from typing import Sequence
 
 from aiohttp import web
 
+from .accesslog import AccessLogger
 from .app import create_app
 from .config import load_config
-from .accesslog import AccessLogger
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
@@ -50,8 +50,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         # run_app calls this once the socket is listening, so the line means "ready".
         print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
 
-    web.run_app(app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger,
-                loop=event_loop())
+    web.run_app(
+        app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger, loop=event_loop()
+    )
 
 
 if __name__ == "__main__":

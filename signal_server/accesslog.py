@@ -18,9 +18,17 @@ class AccessLogger(AbstractAccessLogger):
         url = request.rel_url
         if "token" in url.query:
             url = url.update_query(token=REDACTED)
-        self.logger.info('%s "%s %s HTTP/%d.%d" %d %d "%s" "%s"', request.remote or "-", request.method, url,
-                         *request.version, response.status, response.body_length,
-                         request.headers.get("Referer", "-"), request.headers.get("User-Agent", "-"))
+        self.logger.info(
+            '%s "%s %s HTTP/%d.%d" %d %d "%s" "%s"',
+            request.remote or "-",
+            request.method,
+            url,
+            *request.version,
+            response.status,
+            response.body_length,
+            request.headers.get("Referer", "-"),
+            request.headers.get("User-Agent", "-"),
+        )
 
     @property
     def enabled(self) -> bool:

@@ -18,8 +18,7 @@ DEFAULT_CODE_TTL = 600.0
 #: Seconds a pool upload or download may take to move each 256 KiB.
 DEFAULT_POOL_STALL_TIMEOUT = 60.0
 LOG_LEVELS = ("debug", "info", "warning", "error")
-SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3,
-              "kib": 1024, "mib": 1024**2, "gib": 1024**3}
+SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
 
 
 @dataclass(frozen=True)
@@ -45,8 +44,9 @@ class ServerConfig:
 
     @property
     def pool_limits(self) -> PoolLimits:
-        return PoolLimits(max_file_size=self.pool_max_file_size, max_files=self.pool_max_files,
-                          max_bytes=self.pool_max_bytes)
+        return PoolLimits(
+            max_file_size=self.pool_max_file_size, max_files=self.pool_max_files, max_bytes=self.pool_max_bytes
+        )
 
 
 def default_pool_dir(env: Mapping[str, str]) -> Path:
@@ -109,8 +109,9 @@ def parse_origin(text: str) -> str:
     """A web origin as browsers send it (``https://example.org:8443``), or ``*``."""
     origin = text.strip().lower()
     if origin != "*" and not re.fullmatch(r"https?://[a-z0-9.\-\[\]:]+", origin):
-        raise ValueError(f"{text!r} is not an origin: write scheme://host[:port], "
-                         "without a path or trailing slash, or *")
+        raise ValueError(
+            f"{text!r} is not an origin: write scheme://host[:port], without a path or trailing slash, or *"
+        )
     return origin
 
 
@@ -139,55 +140,105 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         prog="sendit-server",
         description="SendIt signalling server and web UI.",
     )
-    parser.add_argument("--host", default=env_default("HOST", defaults.host),
-                        help="address to listen on (SENDIT_HOST, default %(default)s)")
-    parser.add_argument("--port", type=int, default=env_default("PORT", defaults.port),
-                        help="TCP port (SENDIT_PORT, default %(default)s)")
-    parser.add_argument("--code-ttl", type=_argument(_positive_float), metavar="SECONDS",
-                        default=env_default("CODE_TTL", defaults.code_ttl),
-                        help="how long an unused code lives (SENDIT_CODE_TTL, default %(default)s)")
-    parser.add_argument("--ice-servers", type=_argument(parse_ice_servers), metavar="JSON",
-                        default=env_default("ICE_SERVERS", "[]"),
-                        help='ICE servers handed to peers, e.g. \'[{"urls": "stun:stun.example.org"}]\' '
-                             "(SENDIT_ICE_SERVERS, default none: direct connections only)")
-    parser.add_argument("--log-level", choices=LOG_LEVELS,
-                        default=env_default("LOG_LEVEL", defaults.log_level),
-                        help="(SENDIT_LOG_LEVEL, default %(default)s)")
+    parser.add_argument(
+        "--host",
+        default=env_default("HOST", defaults.host),
+        help="address to listen on (SENDIT_HOST, default %(default)s)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=env_default("PORT", defaults.port),
+        help="TCP port (SENDIT_PORT, default %(default)s)",
+    )
+    parser.add_argument(
+        "--code-ttl",
+        type=_argument(_positive_float),
+        metavar="SECONDS",
+        default=env_default("CODE_TTL", defaults.code_ttl),
+        help="how long an unused code lives (SENDIT_CODE_TTL, default %(default)s)",
+    )
+    parser.add_argument(
+        "--ice-servers",
+        type=_argument(parse_ice_servers),
+        metavar="JSON",
+        default=env_default("ICE_SERVERS", "[]"),
+        help='ICE servers handed to peers, e.g. \'[{"urls": "stun:stun.example.org"}]\' '
+        "(SENDIT_ICE_SERVERS, default none: direct connections only)",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default=env_default("LOG_LEVEL", defaults.log_level),
+        help="(SENDIT_LOG_LEVEL, default %(default)s)",
+    )
     # No default here: with one, "append" would add the flags to the variable's list
     # instead of replacing it (see load_config).
-    parser.add_argument("--trusted-proxy", action="append", metavar="IP",
-                        help="a reverse proxy whose X-Forwarded-For is believed; repeatable "
-                             "(SENDIT_TRUSTED_PROXIES, comma-separated)")
-    parser.add_argument("--max-failed-joins", type=int,
-                        default=env_default("MAX_FAILED_JOINS", defaults.max_failed_joins),
-                        help="failed joins allowed per client address per window "
-                             "(SENDIT_MAX_FAILED_JOINS, default %(default)s)")
-    parser.add_argument("--failed-join-window", type=_argument(_positive_float), metavar="SECONDS",
-                        default=env_default("FAILED_JOIN_WINDOW", defaults.failed_join_window),
-                        help="(SENDIT_FAILED_JOIN_WINDOW, default %(default)s)")
+    parser.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="IP",
+        help="a reverse proxy whose X-Forwarded-For is believed; repeatable (SENDIT_TRUSTED_PROXIES, comma-separated)",
+    )
+    parser.add_argument(
+        "--max-failed-joins",
+        type=int,
+        default=env_default("MAX_FAILED_JOINS", defaults.max_failed_joins),
+        help="failed joins allowed per client address per window (SENDIT_MAX_FAILED_JOINS, default %(default)s)",
+    )
+    parser.add_argument(
+        "--failed-join-window",
+        type=_argument(_positive_float),
+        metavar="SECONDS",
+        default=env_default("FAILED_JOIN_WINDOW", defaults.failed_join_window),
+        help="(SENDIT_FAILED_JOIN_WINDOW, default %(default)s)",
+    )
     pool = parser.add_argument_group("file exchange pool")
-    pool.add_argument("--pool-dir", type=Path, metavar="DIR", default=env.get("SENDIT_POOL_DIR") or None,
-                      help="where the pool keeps files and tokens "
-                           "(SENDIT_POOL_DIR, default $XDG_DATA_HOME/sendit/pool)")
-    pool.add_argument("--pool-max-file-size", type=_argument(parse_size), metavar="SIZE",
-                      default=env_default("POOL_MAX_FILE_SIZE", defaults.pool_max_file_size),
-                      help="largest file taken, e.g. 50MiB (SENDIT_POOL_MAX_FILE_SIZE, "
-                           "default %(default)s bytes)")
-    pool.add_argument("--pool-max-files", type=_argument(_positive_int), metavar="N",
-                      default=env_default("POOL_MAX_FILES", defaults.pool_max_files),
-                      help="files the pool holds at most (SENDIT_POOL_MAX_FILES, default %(default)s)")
-    pool.add_argument("--pool-max-bytes", type=_argument(parse_size), metavar="SIZE",
-                      default=env_default("POOL_MAX_BYTES", defaults.pool_max_bytes),
-                      help="bytes the pool holds at most, uploads and downloads in progress included "
-                           "(SENDIT_POOL_MAX_BYTES, default %(default)s)")
-    pool.add_argument("--pool-stall-timeout", type=_argument(_positive_float), metavar="SECONDS",
-                      default=env_default("POOL_STALL_TIMEOUT", defaults.pool_stall_timeout),
-                      help="an upload or download that moves less than 256 KiB in this time is cut "
-                           "off (SENDIT_POOL_STALL_TIMEOUT, default %(default)s)")
+    pool.add_argument(
+        "--pool-dir",
+        type=Path,
+        metavar="DIR",
+        default=env.get("SENDIT_POOL_DIR") or None,
+        help="where the pool keeps files and tokens (SENDIT_POOL_DIR, default $XDG_DATA_HOME/sendit/pool)",
+    )
+    pool.add_argument(
+        "--pool-max-file-size",
+        type=_argument(parse_size),
+        metavar="SIZE",
+        default=env_default("POOL_MAX_FILE_SIZE", defaults.pool_max_file_size),
+        help="largest file taken, e.g. 50MiB (SENDIT_POOL_MAX_FILE_SIZE, default %(default)s bytes)",
+    )
+    pool.add_argument(
+        "--pool-max-files",
+        type=_argument(_positive_int),
+        metavar="N",
+        default=env_default("POOL_MAX_FILES", defaults.pool_max_files),
+        help="files the pool holds at most (SENDIT_POOL_MAX_FILES, default %(default)s)",
+    )
+    pool.add_argument(
+        "--pool-max-bytes",
+        type=_argument(parse_size),
+        metavar="SIZE",
+        default=env_default("POOL_MAX_BYTES", defaults.pool_max_bytes),
+        help="bytes the pool holds at most, uploads and downloads in progress included "
+        "(SENDIT_POOL_MAX_BYTES, default %(default)s)",
+    )
+    pool.add_argument(
+        "--pool-stall-timeout",
+        type=_argument(_positive_float),
+        metavar="SECONDS",
+        default=env_default("POOL_STALL_TIMEOUT", defaults.pool_stall_timeout),
+        help="an upload or download that moves less than 256 KiB in this time is cut "
+        "off (SENDIT_POOL_STALL_TIMEOUT, default %(default)s)",
+    )
     # No default, as for --trusted-proxy.
-    pool.add_argument("--pool-cors-origin", action="append", metavar="ORIGIN",
-                      help="an origin whose pages may call /api/, or *; repeatable "
-                           "(SENDIT_POOL_CORS_ORIGINS, comma-separated; default none: same origin only)")
+    pool.add_argument(
+        "--pool-cors-origin",
+        action="append",
+        metavar="ORIGIN",
+        help="an origin whose pages may call /api/, or *; repeatable "
+        "(SENDIT_POOL_CORS_ORIGINS, comma-separated; default none: same origin only)",
+    )
     return parser
 
 
@@ -198,8 +249,7 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     args = parser.parse_args(argv)
     # argparse checks ``choices`` for flags only, not for a default taken from the env.
     if args.log_level not in LOG_LEVELS:
-        parser.error(f"argument --log-level: invalid choice: {args.log_level!r} "
-                     f"(choose from {', '.join(LOG_LEVELS)})")
+        parser.error(f"argument --log-level: invalid choice: {args.log_level!r} (choose from {', '.join(LOG_LEVELS)})")
     proxies = args.trusted_proxy
     if proxies is None:
         proxies = env.get("SENDIT_TRUSTED_PROXIES", "").split(",")
@@ -212,8 +262,10 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
     except ValueError as exc:
         parser.error(f"argument --pool-cors-origin: {exc}")
     if args.pool_max_file_size > args.pool_max_bytes:
-        parser.error(f"argument --pool-max-file-size: {args.pool_max_file_size} bytes is more than "
-                     f"--pool-max-bytes ({args.pool_max_bytes} bytes): no file that large would fit")
+        parser.error(
+            f"argument --pool-max-file-size: {args.pool_max_file_size} bytes is more than "
+            f"--pool-max-bytes ({args.pool_max_bytes} bytes): no file that large would fit"
+        )
     # argparse applies ``type`` to string defaults, so env values are converted and
     # checked the same way as flags.
     return ServerConfig(

@@ -16,9 +16,9 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 
 from helpers.browser import CHROMIUM, launch_chromium, new_context, serve_harness
-from peer.signalling.link import Link, open_link
-from peer.signalling.client import SignallingClient
 from helpers.server import Client, RunningServer, running_server
+from peer.signalling.client import SignallingClient
+from peer.signalling.link import Link, open_link
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
@@ -30,8 +30,7 @@ def in_private_network_namespace() -> bool:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     if IN_CI and not in_private_network_namespace():
-        pytest.exit("CI runs the suite in a private network namespace: use `make test`",
-                    returncode=1)
+        pytest.exit("CI runs the suite in a private network namespace: use `make test`", returncode=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -94,8 +93,7 @@ async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
 async def browser() -> AsyncIterator[Any]:
     """One headless Chromium for the whole session (it costs ~1 s and ~400 MiB)."""
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it "
-                    "(apt-get install chromium)")
+        pytest.fail(f"Chromium not found at {CHROMIUM}: `make test` installs it (apt-get install chromium)")
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -113,8 +111,10 @@ async def new_person(browser: Any) -> AsyncIterator[Callable[[], Awaitable[Any]]
     violations: list[str] = []
 
     def watch(page: Any) -> None:
-        page.on("console", lambda message: violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+        )
 
     async def make() -> Any:
         context = await new_context(browser)

@@ -17,8 +17,8 @@ from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnec
 from aiortc.sdp import candidate_from_sdp
 
 from ..errors import ConnectionFailed
-from .localip import offering
 from .client import SignallingClient
+from .localip import offering
 
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
@@ -79,8 +79,7 @@ def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
     """Exactly the server's ICE list: an empty list must not fall back to aiortc's public STUN."""
     return RTCConfiguration(
         iceServers=[
-            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential"))
-            for s in servers
+            RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in servers
         ]
     )
 
@@ -150,7 +149,9 @@ async def open_link(
 
     handler = asyncio.ensure_future(handle_signals())
     handler.add_done_callback(
-        lambda task: task.cancelled() or task.exception() is None or fail(f"connection setup failed: {task.exception()}")
+        lambda task: (
+            task.cancelled() or task.exception() is None or fail(f"connection setup failed: {task.exception()}")
+        )
     )
     try:
         if role == "sender":

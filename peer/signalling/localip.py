@@ -18,9 +18,7 @@ import aioice.ice
 
 from ..errors import UsageError
 
-_chosen: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar(
-    "sendit_local_ips", default=None
-)
+_chosen: contextvars.ContextVar[tuple[str, ...] | None] = contextvars.ContextVar("sendit_local_ips", default=None)
 _gather_all = aioice.ice.get_host_addresses
 
 

@@ -7,15 +7,15 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Literal, Sequence
 
-from ..signalling.link import Link, open_link
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
-from .messages import FileEntry
 from ..progress import Reporter
 from ..signalling.client import SignallingClient
+from ..signalling.link import Link, open_link
+from .machines import Receiver, Sender, Transfer
+from .messages import FileEntry
 from .sink import Sink
 from .source import Source
-from .machines import Receiver, Sender, Transfer
 
 # How long a side that sent the transfer's last message waits for the peer to close.
 CLOSE_GRACE = 1.0
@@ -47,7 +47,9 @@ class Session:
     def __post_init__(self) -> None:
         self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         other = "receiver" if self.role == "sender" else "sender"
-        self.signalling.on("peer_left", lambda _: self.stop(ConnectionFailed(f"the {other} left before the transfer finished")))
+        self.signalling.on(
+            "peer_left", lambda _: self.stop(ConnectionFailed(f"the {other} left before the transfer finished"))
+        )
         self.signalling.on("cancelled", self._cancelled)
         self.signalling.on("expired", lambda _: self.stop(CodeRefused("the code expired before anyone used it")))
         self.signalling.on("disconnect", self._disconnected)

@@ -118,7 +118,9 @@ class DirectorySink:
             raise PeerError("the sender offers two files with the same name; refused")
         for entry in files:
             if entry.name + PART_SUFFIX in names:
-                raise PeerError(f"the offer has both {entry.name} and {entry.name}{PART_SUFFIX}, which this side writes while receiving; refused")
+                raise PeerError(
+                    f"the offer has both {entry.name} and {entry.name}{PART_SUFFIX}, which this side writes while receiving; refused"
+                )
             parts = entry.name.split("/")
             for depth in range(1, len(parts)):
                 if "/".join(parts[:depth]) in names:

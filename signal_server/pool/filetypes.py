@@ -39,7 +39,7 @@ class Signature:
     what: str = ""
 
     def matches(self, head: bytes) -> bool:
-        return all(head[offset:offset + len(magic)] == magic for offset, magic in self.parts)
+        return all(head[offset : offset + len(magic)] == magic for offset, magic in self.parts)
 
 
 def _allow(mime: str, *parts: tuple[int, bytes]) -> Signature:
@@ -55,8 +55,10 @@ SIGNATURES: tuple[Signature, ...] = (
     # Executables: native, bytecode and things Windows runs when opened.
     _refuse("an ELF executable", (0, b"\x7fELF")),
     _refuse("a Windows or DOS executable (MZ/PE)", (0, b"MZ")),
-    *(_refuse("a Mach-O executable", (0, magic)) for magic in (
-        b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")),
+    *(
+        _refuse("a Mach-O executable", (0, magic))
+        for magic in (b"\xfe\xed\xfa\xce", b"\xfe\xed\xfa\xcf", b"\xce\xfa\xed\xfe", b"\xcf\xfa\xed\xfe")
+    ),
     # The same four bytes start a Mach-O universal binary and a Java class file: both run.
     _refuse("a Mach-O universal binary or Java class file", (0, b"\xca\xfe\xba\xbe")),
     _refuse("a Mach-O universal binary", (0, b"\xca\xfe\xba\xbf")),
@@ -112,7 +114,8 @@ SIGNATURES: tuple[Signature, ...] = (
 
 # Root storage class ids of OLE compound files (Windows Installer's are refused).
 _OLE_CLASSES: dict[bytes, str | None] = {
-    uuid.UUID(clsid).bytes_le: mime for clsid, mime in {
+    uuid.UUID(clsid).bytes_le: mime
+    for clsid, mime in {
         "000c1084-0000-0000-c000-000000000046": None,  # .msi
         "000c1086-0000-0000-c000-000000000046": None,  # .msp patch
         "000c1082-0000-0000-c000-000000000046": None,  # .mst transform
@@ -133,14 +136,35 @@ _OOXML_PARTS = {
 
 # What a "mimetype" member may say. Only these exact texts: the type is sent back as a
 # Content-Type and shown in the statistics, so it must not be the uploader's words.
-_DECLARED_TYPES = {mime.encode(): mime for mime in (
-    "application/epub+zip",
-    *(f"application/vnd.oasis.opendocument.{kind}" for kind in (
-        "text", "text-template", "text-master", "text-master-template", "text-web",
-        "spreadsheet", "spreadsheet-template", "presentation", "presentation-template",
-        "graphics", "graphics-template", "chart", "chart-template", "image", "image-template",
-        "formula", "formula-template", "base")),
-)}
+_DECLARED_TYPES = {
+    mime.encode(): mime
+    for mime in (
+        "application/epub+zip",
+        *(
+            f"application/vnd.oasis.opendocument.{kind}"
+            for kind in (
+                "text",
+                "text-template",
+                "text-master",
+                "text-master-template",
+                "text-web",
+                "spreadsheet",
+                "spreadsheet-template",
+                "presentation",
+                "presentation-template",
+                "graphics",
+                "graphics-template",
+                "chart",
+                "chart-template",
+                "image",
+                "image-template",
+                "formula",
+                "formula-template",
+                "base",
+            )
+        ),
+    )
+}
 
 # ZIP records (APPNOTE.TXT): a member's local header, a central directory entry, the end
 # of central directory record, and the ZIP64 locator and record that may precede it.
@@ -152,12 +176,26 @@ _ZIP64_END = struct.Struct("<4sQ2H2L4Q")
 
 # ISO base media brands; any other brand is still an MP4-family container.
 _MP4_BRANDS = {
-    b"M4A ": "audio/mp4", b"M4B ": "audio/mp4", b"qt  ": "video/quicktime",
-    b"heic": "image/heic", b"heix": "image/heic", b"mif1": "image/heif", b"msf1": "image/heif",
-    b"avif": "image/avif", b"avis": "image/avif",
-    b"3gp4": "video/3gpp", b"3gp5": "video/3gpp", b"3gp6": "video/3gpp", b"3g2a": "video/3gpp2",
-    b"isom": "video/mp4", b"iso2": "video/mp4", b"mp41": "video/mp4", b"mp42": "video/mp4",
-    b"avc1": "video/mp4", b"dash": "video/mp4", b"M4V ": "video/mp4",
+    b"M4A ": "audio/mp4",
+    b"M4B ": "audio/mp4",
+    b"qt  ": "video/quicktime",
+    b"heic": "image/heic",
+    b"heix": "image/heic",
+    b"mif1": "image/heif",
+    b"msf1": "image/heif",
+    b"avif": "image/avif",
+    b"avis": "image/avif",
+    b"3gp4": "video/3gpp",
+    b"3gp5": "video/3gpp",
+    b"3gp6": "video/3gpp",
+    b"3g2a": "video/3gpp2",
+    b"isom": "video/mp4",
+    b"iso2": "video/mp4",
+    b"mp41": "video/mp4",
+    b"mp42": "video/mp4",
+    b"avc1": "video/mp4",
+    b"dash": "video/mp4",
+    b"M4V ": "video/mp4",
 }
 
 # Sizes of the BMP info headers that exist (core, v1 to v5 and OS/2 variants).
@@ -165,24 +203,96 @@ _BMP_HEADER_SIZES = {12, 16, 40, 52, 56, 64, 108, 124}
 
 #: Extensions that Windows, macOS or Linux desktops run, install or mount when the file
 #: is opened, whatever it holds. Text ones (.bat, .js, .ps1...) pass any content check.
-RISKY_EXTENSIONS = frozenset({
-    # Windows programs, libraries and installers.
-    "exe", "com", "scr", "pif", "cpl", "dll", "sys", "drv", "ocx", "xll", "msi", "msp", "mst",
-    "msix", "msixbundle", "appx", "appxbundle", "appref-ms", "application", "gadget", "msc",
-    # Windows scripts and what runs them (Windows Script Host runs .js on a double-click).
-    "bat", "cmd", "vb", "vbs", "vbe", "js", "jse", "wsf", "wsh", "wsc", "sct", "hta",
-    "ps1", "psm1", "ps1xml", "reg", "inf", "scf", "lnk", "url", "chm", "jar", "jnlp",
-    # Disk images, which open by mounting (and so shed the "from the internet" mark).
-    "iso", "img", "vhd", "vhdx", "dmg",
-    # Windows files that run something when opened: troubleshooters, themes (which can
-    # fetch from a share), shell and search links, OneNote, web queries, SYLK, XAML apps.
-    "diagcab", "theme", "themepack", "settingcontent-ms", "library-ms", "search-ms", "one",
-    "iqy", "slk", "xbap",
-    # Office documents that carry macros.
-    "docm", "dotm", "xlsm", "xltm", "xlam", "pptm", "potm", "ppam", "ppsm", "sldm",
-    # macOS, Linux desktops and phones.
-    "app", "command", "pkg", "mpkg", "desktop", "run", "appimage", "apk", "xapk", "ipa",
-})
+RISKY_EXTENSIONS = frozenset(
+    {
+        # Windows programs, libraries and installers.
+        "exe",
+        "com",
+        "scr",
+        "pif",
+        "cpl",
+        "dll",
+        "sys",
+        "drv",
+        "ocx",
+        "xll",
+        "msi",
+        "msp",
+        "mst",
+        "msix",
+        "msixbundle",
+        "appx",
+        "appxbundle",
+        "appref-ms",
+        "application",
+        "gadget",
+        "msc",
+        # Windows scripts and what runs them (Windows Script Host runs .js on a double-click).
+        "bat",
+        "cmd",
+        "vb",
+        "vbs",
+        "vbe",
+        "js",
+        "jse",
+        "wsf",
+        "wsh",
+        "wsc",
+        "sct",
+        "hta",
+        "ps1",
+        "psm1",
+        "ps1xml",
+        "reg",
+        "inf",
+        "scf",
+        "lnk",
+        "url",
+        "chm",
+        "jar",
+        "jnlp",
+        # Disk images, which open by mounting (and so shed the "from the internet" mark).
+        "iso",
+        "img",
+        "vhd",
+        "vhdx",
+        "dmg",
+        # Windows files that run something when opened: troubleshooters, themes (which can
+        # fetch from a share), shell and search links, OneNote, web queries, SYLK, XAML apps.
+        "diagcab",
+        "theme",
+        "themepack",
+        "settingcontent-ms",
+        "library-ms",
+        "search-ms",
+        "one",
+        "iqy",
+        "slk",
+        "xbap",
+        # Office documents that carry macros.
+        "docm",
+        "dotm",
+        "xlsm",
+        "xltm",
+        "xlam",
+        "pptm",
+        "potm",
+        "ppam",
+        "ppsm",
+        "sldm",
+        # macOS, Linux desktops and phones.
+        "app",
+        "command",
+        "pkg",
+        "mpkg",
+        "desktop",
+        "run",
+        "appimage",
+        "apk",
+        "xapk",
+        "ipa",
+    }
+)
 
 
 def check_name(name: str) -> None:
@@ -207,8 +317,9 @@ def identify(file: BinaryIO) -> str:
             return mime
     if _is_text(file):
         return TEXT
-    raise TypeRefused("unrecognised binary content: the pool takes text, PDF, images, office "
-                      "documents, audio, video and archives")
+    raise TypeRefused(
+        "unrecognised binary content: the pool takes text, PDF, images, office documents, audio, video and archives"
+    )
 
 
 def _is_text(file: BinaryIO) -> bool:
@@ -253,10 +364,10 @@ def _declared_type(head: bytes) -> str | None:
         return None
     (_, _, _, method, _, _, _, _, size, name_length, extra_length) = _LOCAL_HEADER.unpack_from(head)
     name_end = _LOCAL_HEADER.size + name_length
-    if method != 0 or head[_LOCAL_HEADER.size:name_end] != b"mimetype":
+    if method != 0 or head[_LOCAL_HEADER.size : name_end] != b"mimetype":
         return None
     start = name_end + extra_length
-    return _DECLARED_TYPES.get(head[start:start + size])
+    return _DECLARED_TYPES.get(head[start : start + size])
 
 
 def _zip_names(file: BinaryIO) -> Iterator[bytes]:
@@ -305,7 +416,7 @@ def _directory_before(file: BinaryIO, record: int, size: int) -> tuple[int, int]
     if record >= zip64_size:
         file.seek(record - zip64_size)
         zip64 = file.read(zip64_size)
-        if zip64.startswith(b"PK\x06\x06") and zip64[_ZIP64_END.size:].startswith(b"PK\x06\x07"):
+        if zip64.startswith(b"PK\x06\x06") and zip64[_ZIP64_END.size :].startswith(b"PK\x06\x07"):
             record -= zip64_size
             size = _ZIP64_END.unpack_from(zip64)[8]
     # Counted back from its end, as unzip does, so data put before the archive cannot
@@ -321,8 +432,8 @@ def _entry_at(file: BinaryIO, position: int) -> bool:
 def _ole_type(file: BinaryIO, head: bytes) -> str:
     """Legacy Office files and Windows Installer packages share the OLE container; the
     root storage's class id says which it is."""
-    sector_shift, = struct.unpack_from("<H", head, 0x1E)
-    first_directory_sector, = struct.unpack_from("<I", head, 0x30)
+    (sector_shift,) = struct.unpack_from("<H", head, 0x1E)
+    (first_directory_sector,) = struct.unpack_from("<I", head, 0x30)
     if sector_shift in (9, 12):
         file.seek((first_directory_sector + 1) << sector_shift)
         root = file.read(128)
@@ -373,9 +484,15 @@ _REFINE: dict[str, Callable[[BinaryIO, bytes], str | None]] = {
 }
 
 #: Every type :func:`identify` gives.
-KNOWN_TYPES = frozenset({
-    TEXT, "video/webm", "video/ogg",
-    *(signature.mime for signature in SIGNATURES if signature.mime is not None),
-    *(mime for mime in _OLE_CLASSES.values() if mime is not None),
-    *_OOXML_PARTS.values(), *_DECLARED_TYPES.values(), *_MP4_BRANDS.values(),
-})
+KNOWN_TYPES = frozenset(
+    {
+        TEXT,
+        "video/webm",
+        "video/ogg",
+        *(signature.mime for signature in SIGNATURES if signature.mime is not None),
+        *(mime for mime in _OLE_CLASSES.values() if mime is not None),
+        *_OOXML_PARTS.values(),
+        *_DECLARED_TYPES.values(),
+        *_MP4_BRANDS.values(),
+    }
+)

@@ -17,8 +17,18 @@ from ..config import ServerConfig, default_pool_dir
 from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
-from .store import (Claim, EmptyFile, FileTooLarge, NothingToGive, PoolError, PoolFull, PoolStore,
-                    TokenRefused, Upload, read_cached)
+from .store import (
+    Claim,
+    EmptyFile,
+    FileTooLarge,
+    NothingToGive,
+    PoolError,
+    PoolFull,
+    PoolStore,
+    TokenRefused,
+    Upload,
+    read_cached,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +52,10 @@ class TooSlow(Exception):
     """An upload that stalled, or crawled, past the stall timeout."""
 
     def __init__(self, timeout: float) -> None:
-        super().__init__(f"the upload was too slow: less than {CHUNK_SIZE // 1024} KiB arrived "
-                         f"in {timeout:g} s, so it was cut off; nothing was kept")
+        super().__init__(
+            f"the upload was too slow: less than {CHUNK_SIZE // 1024} KiB arrived "
+            f"in {timeout:g} s, so it was cut off; nothing was kept"
+        )
 
 
 class SendFailed(Exception):
@@ -114,7 +126,9 @@ class PoolRoutes:
                             raise BadRequest("send one file per upload")
                         encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
                         if encoding not in ("binary", "8bit", "7bit"):
-                            raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
+                            raise BadRequest(
+                                f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are"
+                            )
                         name = clean_name(part.filename)
                         check_name(name)
                         upload = self.store.open_upload(name)
@@ -227,18 +241,20 @@ class PoolRoutes:
                 view = memoryview(block)
                 for start in range(0, len(view), CHUNK_SIZE):
                     deadline.reschedule(loop.time() + self.stall_timeout)
-                    await response.write(view[start:start + CHUNK_SIZE])
+                    await response.write(view[start : start + CHUNK_SIZE])
             deadline.reschedule(loop.time() + self.stall_timeout)
             await response.write_eof()
 
     async def _start_download(self, request: web.Request, claim: Claim) -> tuple[web.StreamResponse, FileIO]:
         """Everything before the file's first byte; raises with nothing sent."""
         entry = claim.entry
-        response = web.StreamResponse(headers={
-            "Content-Type": content_type(entry.type),
-            "Content-Disposition": content_disposition(entry.name),
-            **NO_STORE,
-        })
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": content_type(entry.type),
+                "Content-Disposition": content_disposition(entry.name),
+                **NO_STORE,
+            }
+        )
         response.content_length = entry.size
         # Durable before anything is sent: a power cut cannot then put back in the pool
         # a file that someone already has.
@@ -256,7 +272,8 @@ class PoolRoutes:
             headers = self.cors.preflight_headers(
                 request.headers.get("Origin"),
                 request.headers.get("Access-Control-Request-Method"),
-                request.headers.get("Access-Control-Request-Headers"))
+                request.headers.get("Access-Control-Request-Headers"),
+            )
         except CorsRefused as error:
             return web.json_response({"error": str(error)}, status=403)
         return web.Response(status=204, headers=headers)

@@ -231,8 +231,12 @@ class PoolStore:
             entry = Entry(**json.loads((directory / META).read_text()))
             # Its type and name go into a download's headers: only what an upload to
             # this server could have given.
-            complete = (entry.id == directory.name and (directory / DATA).stat().st_size == entry.size
-                        and entry.type in KNOWN_TYPES and clean_name(entry.name) == entry.name)
+            complete = (
+                entry.id == directory.name
+                and (directory / DATA).stat().st_size == entry.size
+                and entry.type in KNOWN_TYPES
+                and clean_name(entry.name) == entry.name
+            )
         except (OSError, ValueError, TypeError):
             complete = False
         if not complete:
@@ -248,8 +252,10 @@ class PoolStore:
 
     def check_room(self) -> None:
         """Refuse early when the pool could not take even one more byte."""
-        if (len(self._entries) + self._uploading + self._claimed_files >= self.limits.max_files
-                or self._bytes_held() >= self.limits.max_bytes):
+        if (
+            len(self._entries) + self._uploading + self._claimed_files >= self.limits.max_files
+            or self._bytes_held() >= self.limits.max_bytes
+        ):
             raise PoolFull()
 
     def open_upload(self, name: str) -> Upload:

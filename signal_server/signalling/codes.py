@@ -31,7 +31,7 @@ def generate_code() -> str:
 
 def format_code(code: str) -> str:
     """Canonical form to display form: ``K7QM4XTB9R`` -> ``K7QM4-XTB9R``."""
-    return "-".join(code[i:i + GROUP] for i in range(0, len(code), GROUP))
+    return "-".join(code[i : i + GROUP] for i in range(0, len(code), GROUP))
 
 
 def normalize_code(text: str) -> str:

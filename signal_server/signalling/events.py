@@ -14,9 +14,9 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
+from ..config import ServerConfig
 from . import payloads
 from .codes import InvalidCode, format_code, normalize_code
-from ..config import ServerConfig
 from .ratelimit import FailureLimiter, limit_key
 from .registry import CodeNotFound, CodeRegistry, CodeUsed, Pairing, RegistryError
 
@@ -62,8 +62,7 @@ def _acknowledged(handler: Handler) -> Handler:
 class SignallingEvents:
     """Binds the signalling events of docs/PROTOCOL.md to one socket.io server."""
 
-    def __init__(self, sio: socketio.AsyncServer, config: ServerConfig,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, sio: socketio.AsyncServer, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
         self.sio = sio
         self.config = config
         self.registry = CodeRegistry(config.code_ttl, clock=clock)
@@ -175,8 +174,7 @@ class SignallingEvents:
     async def _leave(self, sid: str) -> None:
         departure = self.registry.leave(sid)
         if departure is not None and departure.peer is not None:
-            await self.sio.emit("peer_left", {"role": departure.role},
-                                to=departure.peer)
+            await self.sio.emit("peer_left", {"role": departure.role}, to=departure.peer)
 
     async def _expire_codes(self) -> None:
         while True:
@@ -192,5 +190,4 @@ class SignallingEvents:
             for pairing in self.registry.expire():
                 log.info("code of %s expired", pairing.sender)
                 if pairing.sender is not None:
-                    await self.sio.emit("expired", {"code": format_code(pairing.code)},
-                                        to=pairing.sender)
+                    await self.sio.emit("expired", {"code": format_code(pairing.code)}, to=pairing.sender)

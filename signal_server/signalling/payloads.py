@@ -75,11 +75,9 @@ def signal(payload: Any) -> dict[str, Any]:
     return {
         "type": "candidate",
         "candidate": {
-            "candidate": _string(candidate.get("candidate"), "candidate", MAX_CANDIDATE,
-                                 allow_empty=True),
+            "candidate": _string(candidate.get("candidate"), "candidate", MAX_CANDIDATE, allow_empty=True),
             "sdpMid": _optional_string(candidate.get("sdpMid"), "sdpMid", MAX_MID),
             "sdpMLineIndex": index,
-            "usernameFragment": _optional_string(candidate.get("usernameFragment"),
-                                                 "usernameFragment", MAX_UFRAG),
+            "usernameFragment": _optional_string(candidate.get("usernameFragment"), "usernameFragment", MAX_UFRAG),
         },
     }

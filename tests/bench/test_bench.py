@@ -6,11 +6,12 @@ that every section produces every row, beside its baseline, and writes both file
 
 from __future__ import annotations
 
-import pytest
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 pytestmark = pytest.mark.process
 
@@ -19,8 +20,7 @@ TINY = ["--runs", "1", "--size", "3", "--warmup", "1", "--pairings", "10", "--me
 
 
 def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
 
 
 def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) -> None:
@@ -41,8 +41,11 @@ def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) ->
 
 
 def test_bad_options_are_refused_with_a_reason(tmp_path: Path) -> None:
-    for args, reason in ((["--only", "speed"], "choose from"), (["--runs", "0"], "at least 1"),
-                         (["--pairings", "10,x"], "comma-separated")):
+    for args, reason in (
+        (["--only", "speed"], "choose from"),
+        (["--runs", "0"], "at least 1"),
+        (["--pairings", "10,x"], "comma-separated"),
+    ):
         run = bench(*args, "--json", str(tmp_path / "r.json"))
         assert run.returncode == 2 and reason in run.stderr, (args, run.stderr)
         assert not (tmp_path / "r.json").exists()

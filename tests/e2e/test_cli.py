@@ -10,15 +10,27 @@ from pathlib import Path
 
 import pytest
 
-from helpers.peers import CANCELLED, CODE, CONNECTION, ERROR, OK, USAGE, VERIFICATION, Sendit, make_tree, run, start, tree_of
+from helpers.peers import (
+    CANCELLED,
+    CODE,
+    CONNECTION,
+    ERROR,
+    OK,
+    USAGE,
+    Sendit,
+    make_tree,
+    run,
+    start,
+    tree_of,
+)
 from helpers.server import RunningServer, free_port, running_server, server_process
 
 pytestmark = pytest.mark.process
 
 
-
-async def send_and_receive(server: str, send_args: list[str], receive_args: list[str],
-                           measure: bool = False) -> tuple[Sendit, Sendit]:
+async def send_and_receive(
+    server: str, send_args: list[str], receive_args: list[str], measure: bool = False
+) -> tuple[Sendit, Sendit]:
     sender = await start("send", "--json", *send_args, server=server, measure=measure)
     code = await sender.code()
     receiver = await start("receive", "--json", "--yes", *receive_args, code, server=server, measure=measure)
@@ -37,7 +49,11 @@ async def test_files_and_a_directory_arrive_identical(server: RunningServer, tmp
     assert (sender.process.returncode, receiver.process.returncode) == (OK, OK), (sender.stderr, receiver.stderr)
     assert tree_of(out) == tree_of(source)
     assert [e["name"] for e in receiver.events if e["event"] == "file-done"] == [
-        "single.bin", "album/empty", "album/2025/notes.txt", "album/2025/summer/beach.raw"]
+        "single.bin",
+        "album/empty",
+        "album/2025/notes.txt",
+        "album/2025/summer/beach.raw",
+    ]
     assert sender.names[:2] == ["code", "peer-joined"] and sender.names[-1] == "done"
     assert receiver.names[:2] == ["peer-joined", "offer"] and receiver.names[-1] == "done"
     assert not list(out.rglob("*.part"))
@@ -62,8 +78,16 @@ async def test_without_uvloop_on_both_sides(server: RunningServer, tmp_path: Pat
     data = os.urandom(2_000_000)
     (tmp_path / "a.bin").write_bytes(data)
     sender = await start("send", "--json", str(tmp_path / "a.bin"), server=server.url, plain_asyncio=True)
-    receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), await sender.code(),
-                           server=server.url, plain_asyncio=True)
+    receiver = await start(
+        "receive",
+        "--json",
+        "--yes",
+        "-o",
+        str(tmp_path / "out"),
+        await sender.code(),
+        server=server.url,
+        plain_asyncio=True,
+    )
     assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK]
     assert (tmp_path / "out" / "a.bin").read_bytes() == data
 
@@ -101,12 +125,15 @@ async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: P
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("code, problem", [
-    ("K7QM4-XTB9", "a code has 10 letters and digits"),
-    ("K7QM4-XTB9U", "a code has no 'U'"),
-    ("K" * 41, "not a code"),
-    ("http://127.0.0.1:9/#", "a code has 10 letters and digits"),
-])
+@pytest.mark.parametrize(
+    "code, problem",
+    [
+        ("K7QM4-XTB9", "a code has 10 letters and digits"),
+        ("K7QM4-XTB9U", "a code has no 'U'"),
+        ("K" * 41, "not a code"),
+        ("http://127.0.0.1:9/#", "a code has 10 letters and digits"),
+    ],
+)
 async def test_malformed_code_is_refused_before_going_online(tmp_path: Path, code: str, problem: str) -> None:
     receiver = await run("receive", "--yes", "-o", str(tmp_path), code, server="http://127.0.0.1:9")
     assert receiver.process.returncode == USAGE
@@ -117,8 +144,9 @@ async def test_used_code_and_a_declined_offer(server: RunningServer, tmp_path: P
     (tmp_path / "a.txt").write_text("x")
     sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
     code = await sender.code()
-    first = await start("receive", "--json", "-o", str(tmp_path / "first"), code,
-                        server=server.url, stdin=asyncio.subprocess.PIPE)
+    first = await start(
+        "receive", "--json", "-o", str(tmp_path / "first"), code, server=server.url, stdin=asyncio.subprocess.PIPE
+    )
     await first.event("offer")
     second = await run("receive", "--yes", "-o", str(tmp_path / "second"), code, server=server.url)
     assert second.process.returncode == CODE
@@ -132,8 +160,9 @@ async def test_used_code_and_a_declined_offer(server: RunningServer, tmp_path: P
 async def test_answering_yes_at_the_prompt_accepts(server: RunningServer, tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("asked")
     sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
-    receiver = await start("receive", "-o", str(tmp_path / "out"), await sender.code(),
-                           server=server.url, stdin=asyncio.subprocess.PIPE)
+    receiver = await start(
+        "receive", "-o", str(tmp_path / "out"), await sender.code(), server=server.url, stdin=asyncio.subprocess.PIPE
+    )
     assert await receiver.finish(stdin=b"y\n") == OK, receiver.stderr
     assert await sender.finish() == OK
     assert "Accept? [y/N]" in receiver.stderr.decode()
@@ -155,7 +184,9 @@ async def big_transfer(server: str, tmp_path: Path, *receive_args: str) -> tuple
         out.truncate(300_000_000)
     sender = await start("send", "--json", str(big), server=server)
     out_dir = tmp_path / "out"
-    receiver = await start("receive", "--json", "--yes", "-o", str(out_dir), *receive_args, await sender.code(), server=server)
+    receiver = await start(
+        "receive", "--json", "--yes", "-o", str(out_dir), *receive_args, await sender.code(), server=server
+    )
     while (await receiver.event("progress"))["bytes"] < 1_000_000:
         pass
     return sender, receiver, out_dir
@@ -274,7 +305,8 @@ async def test_usage_errors(args: list[str], message: str) -> None:
 
 async def test_python_dash_m_peer_is_the_same_command() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "peer", "receive", "--help", stdout=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "peer", "receive", "--help", stdout=asyncio.subprocess.PIPE
+    )
     out, _ = await process.communicate()
     assert process.returncode == OK
     assert b"usage: sendit receive" in out and b"--keep-partial" in out

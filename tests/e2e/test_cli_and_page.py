@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import pytest
 import os
 import signal
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
+import pytest
 from playwright.async_api import expect
 
 from helpers.browser import UI_TIMEOUT, make_files, open_offer, save_all, start_sending
@@ -49,7 +49,9 @@ async def test_the_page_sends_to_python(server: RunningServer, new_person: Perso
     await expect(page.locator("#send-files .file-state")).to_have_text(["delivered ✓ verified"] * 3)
 
 
-async def test_python_receiver_reads_the_link_from_the_page(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+async def test_python_receiver_reads_the_link_from_the_page(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, {"a.bin": 1000})
     page, _ = await start_sending(await new_person(), server.url, paths)
     link = await page.locator("#share-link").input_value()
@@ -58,7 +60,9 @@ async def test_python_receiver_reads_the_link_from_the_page(server: RunningServe
     assert (tmp_path / "out" / "a.bin").read_bytes() == paths[0].read_bytes()
 
 
-async def test_ctrl_c_on_python_sender_tells_the_page(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+async def test_ctrl_c_on_python_sender_tells_the_page(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     (tmp_path / "a.txt").write_text("x")
     sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
     receiver = await open_offer(await new_person(), server.url, await sender.code())
@@ -69,7 +73,8 @@ async def test_ctrl_c_on_python_sender_tells_the_page(server: RunningServer, new
 
 
 async def test_closing_the_sending_page_fails_python_and_keeps_nothing(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     big = tmp_path / "big.bin"
     big.write_bytes(os.urandom(200 * 1024 * 1024))
     page, code = await start_sending(await new_person(), server.url, [big])

@@ -8,7 +8,18 @@ from typing import Any, Awaitable, Callable
 
 from playwright.async_api import expect
 
-from helpers.browser import UI_TIMEOUT, drop_files, enter_code, make_files, open_app, open_offer, pick_files, save_all, shown_code, start_sending
+from helpers.browser import (
+    UI_TIMEOUT,
+    drop_files,
+    enter_code,
+    make_files,
+    open_app,
+    open_offer,
+    pick_files,
+    save_all,
+    shown_code,
+    start_sending,
+)
 from helpers.server import RunningServer, running_server
 
 Person = Callable[[], Awaitable[Any]]
@@ -16,8 +27,7 @@ THREE_FILES = {"empty.bin": 0, "one.txt": 1, "random.bin": 20 * 1024 * 1024}
 
 
 async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out: Path) -> None:
-    await expect(receiver.locator("#offer-summary")).to_contain_text(f"{len(paths)} files",
-                                                                      timeout=UI_TIMEOUT)
+    await expect(receiver.locator("#offer-summary")).to_contain_text(f"{len(paths)} files", timeout=UI_TIMEOUT)
     names = [await n.text_content() for n in await receiver.locator("#receive-files .file-name").all()]
     assert names == [p.name for p in paths]
     await receiver.click("#accept")
@@ -25,15 +35,15 @@ async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out:
     assert saved == {p.name: p.read_bytes() for p in paths}
     await expect(receiver.locator("#receive-status")).to_contain_text("received and verified")
     await expect(sender.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
-    await expect(sender.locator("#send-files .file-state")).to_have_text(
-        ["delivered ✓ verified"] * len(paths))
+    await expect(sender.locator("#send-files .file-state")).to_have_text(["delivered ✓ verified"] * len(paths))
     # Both sides end on the average over the whole transfer, not a live figure.
     for rate in (sender.locator("#send-rate"), receiver.locator("#receive-rate")):
         await expect(rate).to_have_text(re.compile(r"^\S+ MB in \d+:\d\d · average \S+ [KM]?B/s$"))
 
 
 async def test_picked_files_reach_receiver_who_types_the_code(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, THREE_FILES)
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)
@@ -45,7 +55,8 @@ async def test_picked_files_reach_receiver_who_types_the_code(
 
 
 async def test_dropped_files_reach_receiver_who_opens_the_link(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, THREE_FILES)
     sender = await open_app(await new_person(), server.url)
     await drop_files(sender, paths)
@@ -70,7 +81,8 @@ async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
 
 
 async def test_used_code_is_refused_to_a_second_receiver(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
     await open_offer(await new_person(), server.url, code)
     second = await open_app(await new_person(), server.url)
@@ -79,8 +91,7 @@ async def test_used_code_is_refused_to_a_second_receiver(
     await expect(second.locator("#offer")).to_be_hidden()
 
 
-async def test_mistyped_code_can_be_corrected(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+async def test_mistyped_code_can_be_corrected(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     paths = make_files(tmp_path, {"a.txt": 5})
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)
@@ -97,8 +108,7 @@ async def test_mistyped_code_can_be_corrected(
     assert await save_all(receiver, out, 1) == {"a.txt": paths[0].read_bytes()}
 
 
-async def test_sender_cancels_before_accept(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+async def test_sender_cancels_before_accept(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
     receiver = await open_offer(await new_person(), server.url, code)
     await sender.click("#cancel-send")
@@ -117,7 +127,8 @@ async def test_receiver_declines(server: RunningServer, new_person: Person, tmp_
 
 
 async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, {"big.bin": 200 * 1024 * 1024})
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_offer(await new_person(), server.url, code)
@@ -125,27 +136,24 @@ async def test_receiver_closing_tab_mid_transfer_fails_the_sender(
     receiver.on("download", lambda download: downloads.append(download))
     await receiver.click("#accept")
     # Mid-transfer: some bytes have arrived, far from all of them.
-    await receiver.wait_for_function(
-        "() => document.getElementById('receive-total').value > 0", timeout=UI_TIMEOUT)
+    await receiver.wait_for_function("() => document.getElementById('receive-total').value > 0", timeout=UI_TIMEOUT)
     assert await receiver.locator("#receive-files a.save").count() == 0
     await receiver.close()
-    await expect(sender.locator("#send-status")).to_contain_text(
-        "Failed: the receiver left", timeout=UI_TIMEOUT)
+    await expect(sender.locator("#send-status")).to_contain_text("Failed: the receiver left", timeout=UI_TIMEOUT)
     assert downloads == []
 
 
 async def test_sender_closing_tab_mid_transfer_fails_the_receiver(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, {"small.txt": 100, "big.bin": 200 * 1024 * 1024})
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_offer(await new_person(), server.url, code)
     await receiver.click("#accept")
     await expect(receiver.locator("#receive-files a.save")).to_have_count(1, timeout=UI_TIMEOUT)
-    await receiver.wait_for_function(
-        "() => document.getElementById('receive-total').value > 1e6", timeout=UI_TIMEOUT)
+    await receiver.wait_for_function("() => document.getElementById('receive-total').value > 1e6", timeout=UI_TIMEOUT)
     await sender.close()
-    await expect(receiver.locator("#receive-status")).to_contain_text(
-        "Failed: the sender left", timeout=UI_TIMEOUT)
+    await expect(receiver.locator("#receive-status")).to_contain_text("Failed: the sender left", timeout=UI_TIMEOUT)
     # The file that was verified stays; the cut one is never offered.
     await expect(receiver.locator("#receive-files a.save")).to_have_count(1)
     assert await receiver.locator("#receive-files a.save").get_attribute("download") == "small.txt"
@@ -163,7 +171,8 @@ CORRUPT_DIGESTS = """() => {
 
 
 async def test_hash_mismatch_is_reported_and_nothing_offered(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, {"data.bin": 3 * 1024 * 1024})
     sender = await open_app(await new_person(), server.url)
     await sender.evaluate(CORRUPT_DIGESTS)
@@ -172,14 +181,15 @@ async def test_hash_mismatch_is_reported_and_nothing_offered(
     receiver = await open_offer(await new_person(), server.url, code)
     await receiver.click("#accept")
     await expect(receiver.locator("#receive-status")).to_contain_text(
-        '"data.bin" arrived damaged (hash mismatch', timeout=UI_TIMEOUT)
+        '"data.bin" arrived damaged (hash mismatch', timeout=UI_TIMEOUT
+    )
     assert await receiver.locator("#receive-files a.save").count() == 0
-    await expect(sender.locator("#send-status")).to_contain_text(
-        "hash mismatch: data.bin", timeout=UI_TIMEOUT)
+    await expect(sender.locator("#send-status")).to_contain_text("hash mismatch: data.bin", timeout=UI_TIMEOUT)
 
 
 async def test_copy_button_puts_the_share_link_on_the_clipboard(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     context = await new_person()
     await context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
     sender, code = await start_sending(context, server.url, make_files(tmp_path, {"a.txt": 1}))
@@ -189,7 +199,8 @@ async def test_copy_button_puts_the_share_link_on_the_clipboard(
 
 
 async def test_files_dropped_while_waiting_join_the_offer(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     first, second = make_files(tmp_path, {"first.txt": 3, "second.txt": 4})
     sender, code = await start_sending(await new_person(), server.url, [first])
     # Dropped anywhere on the page, not on the (now hidden) drop zone.
@@ -202,7 +213,8 @@ async def test_files_dropped_while_waiting_join_the_offer(
 
 
 async def test_receiving_works_from_the_keyboard_alone(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     paths = make_files(tmp_path, {"a.txt": 7})
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)

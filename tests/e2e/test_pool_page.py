@@ -10,8 +10,8 @@ import aiohttp
 from playwright.async_api import expect
 
 from helpers.browser import UI_TIMEOUT, drop_files, open_app, pick_files
-from helpers.server import RunningServer, running_server
 from helpers.pool import pool_upload
+from helpers.server import RunningServer, running_server
 
 Person = Callable[[], Awaitable[Any]]
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
@@ -32,7 +32,8 @@ async def save(page: Any, directory: Path) -> tuple[str, bytes]:
 
 
 async def test_give_by_drop_and_get_someone_elses_file(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     (tmp_path / "mine.txt").write_text("from the first person\n")
     (tmp_path / "picture.png").write_bytes(PNG)
     first = await open_pool(new_person, server.url)
@@ -72,13 +73,15 @@ async def test_give_by_drop_and_get_someone_elses_file(
 
 
 async def test_upload_progress_and_the_token_survive_a_reload(
-        server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
     big = tmp_path / "big.txt"
     big.write_bytes(b"0123456789abcdef\n" * 360_000)  # 6.1 MB
     page = await open_pool(new_person, server.url)
     await pick_files(page, [big])
     await expect(page.locator("#upload-rate")).to_have_text(
-        re.compile(r"^6\.1 MB in \d+:\d\d · average .+/s$"), timeout=UI_TIMEOUT)
+        re.compile(r"^6\.1 MB in \d+:\d\d · average .+/s$"), timeout=UI_TIMEOUT
+    )
     await expect(page.locator("#given")).to_have_text("big.txt · 6.1 MB · text/plain", timeout=UI_TIMEOUT)
     await page.reload()
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
@@ -106,7 +109,8 @@ async def test_refusals_in_plain_words(new_person: Person, tmp_path: Path) -> No
         status = page.locator("#pool-status")
         await pick_files(page, [program])
         await expect(status).to_have_text(
-            "This type of file is not taken: this looks like an ELF executable: executables are refused.")
+            "This type of file is not taken: this looks like an ELF executable: executables are refused."
+        )
         await expect(status).to_have_attribute("data-kind", "error")
         await pick_files(page, [script])
         await expect(status).to_contain_text("files named .bat are refused")

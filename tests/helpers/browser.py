@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
 from typing import Any
+from urllib.parse import urlsplit
 
 from playwright.async_api import expect
 
@@ -88,7 +88,8 @@ async def run_harness(page: Any, module: str, function: str, args: Any = None) -
     """Call ``function(args)`` of the harness module ``module`` in ``page``; its result,
     as plain data."""
     return await page.evaluate(
-        "async ([url, name, args]) => (await import(url))[name](args)", [HARNESS_PATH + module, function, args])
+        "async ([url, name, args]) => (await import(url))[name](args)", [HARNESS_PATH + module, function, args]
+    )
 
 
 async def open_app(context: Any, url: str) -> Any:

@@ -7,8 +7,7 @@ import pytest
 from signal_server.config import load_config
 
 
-def refused(capsys: pytest.CaptureFixture[str], argv: list[str],
-            env: dict[str, str] | None = None) -> str:
+def refused(capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str] | None = None) -> str:
     """Start-up is refused the argparse way (exit status 2); returns the error text."""
     with pytest.raises(SystemExit) as exit_info:
         load_config(argv, env=env or {})

@@ -84,9 +84,15 @@ class Sendit:
         return next(event["message"] for event in self.events if event["event"] == "error")
 
 
-async def start(*args: str, server: str | None = None, stdin: int | None = asyncio.subprocess.DEVNULL,
-                cwd: Path | None = None, loopback: bool = True, measure: bool = False,
-                plain_asyncio: bool = False) -> Sendit:
+async def start(
+    *args: str,
+    server: str | None = None,
+    stdin: int | None = asyncio.subprocess.DEVNULL,
+    cwd: Path | None = None,
+    loopback: bool = True,
+    measure: bool = False,
+    plain_asyncio: bool = False,
+) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
     ``measure`` records its peak memory (:attr:`Sendit.peak_rss`)."""
     command = [sys.executable, "-c", PEAK_RSS] if measure else []
@@ -97,8 +103,13 @@ async def start(*args: str, server: str | None = None, stdin: int | None = async
     if loopback:
         command += LOOPBACK
     process = await asyncio.create_subprocess_exec(
-        *command, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        cwd=cwd, env={**os.environ, "COLUMNS": "100"})
+        *command,
+        stdin=stdin,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=cwd,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     return Sendit(process, events_on_stderr="-o" in args and args[args.index("-o") + 1] == "-")
 
 

@@ -11,8 +11,9 @@ from multidict import CIMultiDictProxy
 Body = bytes | AsyncIterator[bytes]
 
 
-async def pool_upload(http: aiohttp.ClientSession, url: str, data: Body,
-                      name: str = "a.txt") -> tuple[int, dict[str, Any]]:
+async def pool_upload(
+    http: aiohttp.ClientSession, url: str, data: Body, name: str = "a.txt"
+) -> tuple[int, dict[str, Any]]:
     """POST ``data`` as the multipart field "file"; returns the status and JSON answer."""
     form = aiohttp.FormData()
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
@@ -20,8 +21,7 @@ async def pool_upload(http: aiohttp.ClientSession, url: str, data: Body,
         return response.status, await response.json()
 
 
-async def pool_download(http: aiohttp.ClientSession, url: str,
-                        token: str) -> tuple[int, CIMultiDictProxy[str], bytes]:
+async def pool_download(http: aiohttp.ClientSession, url: str, token: str) -> tuple[int, CIMultiDictProxy[str], bytes]:
     async with http.get(url + "/api/download", params={"token": token}) as response:
         return response.status, response.headers, await response.read()
 

@@ -14,7 +14,6 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-import aiohttp
 import socketio
 from aiohttp import web
 
@@ -115,8 +114,8 @@ async def server_process(*args: str, module: str = "signal_server") -> AsyncIter
     same way) on a free loopback port, ready when it yields."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args,
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args, stderr=asyncio.subprocess.PIPE
+    )
     assert process.stderr is not None
     line = await asyncio.wait_for(process.stderr.readline(), 30)
     assert f"http://127.0.0.1:{port}/".encode() in line, line

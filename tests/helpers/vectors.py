@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 VECTORS: dict[str, Any] = json.loads(
-    (Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json").read_text("utf-8"))
+    (Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json").read_text("utf-8")
+)
 
 
 def pattern(size: int) -> bytes:

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from helpers.config import refused
 from signal_server.config import ServerConfig, default_pool_dir, load_config, parse_size
 from signal_server.pool.store import PoolLimits
-from helpers.config import refused
 
 
 def test_pool_defaults() -> None:
@@ -24,19 +24,40 @@ def test_default_pool_dir_is_user_data_not_temp() -> None:
 
 
 def test_pool_flags(tmp_path: Path) -> None:
-    config = load_config(["--pool-dir", str(tmp_path), "--pool-max-file-size", "10MiB",
-                          "--pool-max-files", "5", "--pool-max-bytes", "1GB",
-                          "--pool-cors-origin", "https://A.example", "--pool-cors-origin", "http://b.example:8080"],
-                         env={})
-    assert config == ServerConfig(pool_dir=tmp_path, pool_max_file_size=10 * 1024 * 1024, pool_max_files=5,
-                                  pool_max_bytes=10**9,
-                                  pool_cors_origins=frozenset({"https://a.example", "http://b.example:8080"}))
+    config = load_config(
+        [
+            "--pool-dir",
+            str(tmp_path),
+            "--pool-max-file-size",
+            "10MiB",
+            "--pool-max-files",
+            "5",
+            "--pool-max-bytes",
+            "1GB",
+            "--pool-cors-origin",
+            "https://A.example",
+            "--pool-cors-origin",
+            "http://b.example:8080",
+        ],
+        env={},
+    )
+    assert config == ServerConfig(
+        pool_dir=tmp_path,
+        pool_max_file_size=10 * 1024 * 1024,
+        pool_max_files=5,
+        pool_max_bytes=10**9,
+        pool_cors_origins=frozenset({"https://a.example", "http://b.example:8080"}),
+    )
 
 
 def test_pool_environment_and_flags_over_it(tmp_path: Path) -> None:
-    env = {"SENDIT_POOL_DIR": str(tmp_path), "SENDIT_POOL_MAX_FILE_SIZE": "1000",
-           "SENDIT_POOL_MAX_FILES": "7", "SENDIT_POOL_MAX_BYTES": "5 kB",
-           "SENDIT_POOL_CORS_ORIGINS": "https://a.example, *,"}
+    env = {
+        "SENDIT_POOL_DIR": str(tmp_path),
+        "SENDIT_POOL_MAX_FILE_SIZE": "1000",
+        "SENDIT_POOL_MAX_FILES": "7",
+        "SENDIT_POOL_MAX_BYTES": "5 kB",
+        "SENDIT_POOL_CORS_ORIGINS": "https://a.example, *,",
+    }
     config = load_config([], env=env)
     assert config.pool_dir == tmp_path
     assert config.pool_limits == PoolLimits(max_file_size=1000, max_files=7, max_bytes=5000)
@@ -47,19 +68,32 @@ def test_pool_environment_and_flags_over_it(tmp_path: Path) -> None:
     assert load_config([], env={"SENDIT_POOL_DIR": ""}).pool_dir is None
 
 
-@pytest.mark.parametrize("text, size", [
-    ("1", 1), ("52428800", 52428800), ("50MB", 50_000_000), ("50 MiB", 50 * 1024**2),
-    ("2gib", 2 * 1024**3), ("500kB", 500_000), ("8KiB", 8192), ("12b", 12),
-])
+@pytest.mark.parametrize(
+    "text, size",
+    [
+        ("1", 1),
+        ("52428800", 52428800),
+        ("50MB", 50_000_000),
+        ("50 MiB", 50 * 1024**2),
+        ("2gib", 2 * 1024**3),
+        ("500kB", 500_000),
+        ("8KiB", 8192),
+        ("12b", 12),
+    ],
+)
 def test_sizes(text: str, size: int) -> None:
     assert parse_size(text) == size
 
 
 @pytest.mark.parametrize("flag", ["--pool-max-file-size", "--pool-max-bytes"])
-@pytest.mark.parametrize("value, complaint", [
-    ("0", "must be more than 0 bytes"), ("0 MB", "must be more than 0 bytes"),
-    *((value, "must be a size such as") for value in ("-5", "5 MB extra", "5TB", "1.5MB", "lots", "")),
-])
+@pytest.mark.parametrize(
+    "value, complaint",
+    [
+        ("0", "must be more than 0 bytes"),
+        ("0 MB", "must be more than 0 bytes"),
+        *((value, "must be a size such as") for value in ("-5", "5 MB extra", "5TB", "1.5MB", "lots", "")),
+    ],
+)
 def test_bad_sizes_refused(capsys: pytest.CaptureFixture[str], flag: str, value: str, complaint: str) -> None:
     error = refused(capsys, [flag, value])
     assert f"argument {flag}: {complaint}" in error
@@ -71,8 +105,10 @@ def test_bad_file_counts_refused(capsys: pytest.CaptureFixture[str], value: str)
     assert "--pool-max-files" in refused(capsys, [], env={"SENDIT_POOL_MAX_FILES": value})
 
 
-@pytest.mark.parametrize("origin", ["https://a.example/", "https://a.example/path", "a.example", "ftp://a.example",
-                                    "https://a example", "null"])
+@pytest.mark.parametrize(
+    "origin",
+    ["https://a.example/", "https://a.example/path", "a.example", "ftp://a.example", "https://a example", "null"],
+)
 def test_bad_origins_refused(capsys: pytest.CaptureFixture[str], origin: str) -> None:
     error = refused(capsys, ["--pool-cors-origin", origin])
     assert "--pool-cors-origin" in error and "is not an origin" in error

@@ -5,9 +5,9 @@ from __future__ import annotations
 import aiohttp
 import pytest
 
-from signal_server.pool.cors import CorsPolicy, CorsRefused
-from helpers.server import running_server
 from helpers.pool import pool_upload
+from helpers.server import running_server
+from signal_server.pool.cors import CorsPolicy, CorsRefused
 
 SITE = "https://friend.example"
 
@@ -56,8 +56,9 @@ async def test_same_origin_only_by_default() -> None:
         async with http.get(server.url + "/api/pool/stats", headers={"Origin": SITE}) as response:
             assert response.status == 200
             assert "Access-Control-Allow-Origin" not in response.headers
-        async with http.options(server.url + "/api/upload", headers={
-                "Origin": SITE, "Access-Control-Request-Method": "POST"}) as response:
+        async with http.options(
+            server.url + "/api/upload", headers={"Origin": SITE, "Access-Control-Request-Method": "POST"}
+        ) as response:
             assert response.status == 403
             assert "may not use this API" in (await response.json())["error"]
             assert "Access-Control-Allow-Origin" not in response.headers
@@ -66,9 +67,14 @@ async def test_same_origin_only_by_default() -> None:
 async def test_configured_origin_can_use_every_route_and_read_refusals() -> None:
     async with running_server(pool_cors_origins=frozenset({SITE})) as server, aiohttp.ClientSession() as http:
         cross = {"Origin": SITE}
-        async with http.options(server.url + "/api/upload", headers={
-                **cross, "Access-Control-Request-Method": "POST",
-                "Access-Control-Request-Headers": "content-type"}) as response:
+        async with http.options(
+            server.url + "/api/upload",
+            headers={
+                **cross,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        ) as response:
             assert response.status == 204
             assert response.headers["Access-Control-Allow-Origin"] == SITE
             assert response.headers["Access-Control-Allow-Methods"] == "GET, POST"

@@ -60,45 +60,48 @@ EXCEL = "00020820-0000-0000-c000-000000000046"
 POWERPOINT = "64818d10-4f9b-11cf-86ea-00aa00b929e8"
 
 
-@pytest.mark.parametrize("head, expected", [
-    (b"%PDF-1.7\n", "application/pdf"),
-    (b"\x89PNG\r\n\x1a\n", "image/png"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
-    (b"GIF89a", "image/gif"),
-    (b"GIF87a", "image/gif"),
-    (b"RIFF\x00\x10\x00\x00WEBPVP8 ", "image/webp"),
-    (b"II*\x00", "image/tiff"),
-    (b"MM\x00*", "image/tiff"),
-    (b"\x00\x00\x01\x00\x01\x00", "image/x-icon"),
-    (b"8BPS\x00\x01", "image/vnd.adobe.photoshop"),
-    (b"\x00\x00\x00\x1cftypheic", "image/heic"),
-    (b"\x00\x00\x00\x1cftypavif", "image/avif"),
-    (b"ID3\x04\x00", "audio/mpeg"),
-    (b"\xff\xfb\x90\x64", "audio/mpeg"),
-    (b"\xff\xf1\x50\x80", "audio/aac"),
-    (b"fLaC\x00\x00\x00\x22", "audio/flac"),
-    (b"OggS\x00\x02" + b"\x01vorbis", "audio/ogg"),
-    (b"OggS\x00\x02" + b"\x80theora", "video/ogg"),
-    (b"RIFF\x00\x10\x00\x00WAVEfmt ", "audio/wav"),
-    (b"FORM\x00\x10\x00\x00AIFF", "audio/aiff"),
-    (b"MThd\x00\x00\x00\x06", "audio/midi"),
-    (b"#!AMR\n", "audio/amr"),
-    (b"RIFF\x00\x10\x00\x00AVI LIST", "video/x-msvideo"),
-    (b"\x00\x00\x00\x20ftypisom", "video/mp4"),
-    (b"\x00\x00\x00\x20ftypM4A ", "audio/mp4"),
-    (b"\x00\x00\x00\x14ftypqt  ", "video/quicktime"),
-    (b"\x00\x00\x00\x20ftypzzzz", "application/mp4"),
-    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm", "video/webm"),
-    (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", "video/x-matroska"),
-    (b"\x00\x00\x01\xba\x44", "video/mpeg"),
-    (b"FLV\x01\x05", "video/x-flv"),
-    (b"\xfd7zXZ\x00\x00", "application/x-xz"),
-    (b"\x28\xb5\x2f\xfd\x24", "application/zstd"),
-    (b"7z\xbc\xaf\x27\x1c\x00\x04", "application/x-7z-compressed"),
-    (b"Rar!\x1a\x07\x01\x00", "application/vnd.rar"),
-    (b"MSCF\x00\x00\x00\x00", "application/vnd.ms-cab-compressed"),
-    (b"{\\rtf1\\ansi", "application/rtf"),
-])
+@pytest.mark.parametrize(
+    "head, expected",
+    [
+        (b"%PDF-1.7\n", "application/pdf"),
+        (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image/jpeg"),
+        (b"GIF89a", "image/gif"),
+        (b"GIF87a", "image/gif"),
+        (b"RIFF\x00\x10\x00\x00WEBPVP8 ", "image/webp"),
+        (b"II*\x00", "image/tiff"),
+        (b"MM\x00*", "image/tiff"),
+        (b"\x00\x00\x01\x00\x01\x00", "image/x-icon"),
+        (b"8BPS\x00\x01", "image/vnd.adobe.photoshop"),
+        (b"\x00\x00\x00\x1cftypheic", "image/heic"),
+        (b"\x00\x00\x00\x1cftypavif", "image/avif"),
+        (b"ID3\x04\x00", "audio/mpeg"),
+        (b"\xff\xfb\x90\x64", "audio/mpeg"),
+        (b"\xff\xf1\x50\x80", "audio/aac"),
+        (b"fLaC\x00\x00\x00\x22", "audio/flac"),
+        (b"OggS\x00\x02" + b"\x01vorbis", "audio/ogg"),
+        (b"OggS\x00\x02" + b"\x80theora", "video/ogg"),
+        (b"RIFF\x00\x10\x00\x00WAVEfmt ", "audio/wav"),
+        (b"FORM\x00\x10\x00\x00AIFF", "audio/aiff"),
+        (b"MThd\x00\x00\x00\x06", "audio/midi"),
+        (b"#!AMR\n", "audio/amr"),
+        (b"RIFF\x00\x10\x00\x00AVI LIST", "video/x-msvideo"),
+        (b"\x00\x00\x00\x20ftypisom", "video/mp4"),
+        (b"\x00\x00\x00\x20ftypM4A ", "audio/mp4"),
+        (b"\x00\x00\x00\x14ftypqt  ", "video/quicktime"),
+        (b"\x00\x00\x00\x20ftypzzzz", "application/mp4"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x84webm", "video/webm"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81\x01\x42\x82\x88matroska", "video/x-matroska"),
+        (b"\x00\x00\x01\xba\x44", "video/mpeg"),
+        (b"FLV\x01\x05", "video/x-flv"),
+        (b"\xfd7zXZ\x00\x00", "application/x-xz"),
+        (b"\x28\xb5\x2f\xfd\x24", "application/zstd"),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "application/x-7z-compressed"),
+        (b"Rar!\x1a\x07\x01\x00", "application/vnd.rar"),
+        (b"MSCF\x00\x00\x00\x00", "application/vnd.ms-cab-compressed"),
+        (b"{\\rtf1\\ansi", "application/rtf"),
+    ],
+)
 def test_signatures_give_their_type(head: bytes, expected: str) -> None:
     assert kind(head + PADDING) == expected
     assert expected in KNOWN_TYPES  # which a restart checks stored entries against
@@ -122,28 +125,43 @@ def test_a_damaged_zip_is_still_an_archive() -> None:
     assert kind(zipped({"a.txt": b"hello" * 100})[:60]) == "application/zip"
 
 
-@pytest.mark.parametrize("members, expected", [
-    ({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"},
-     "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
-    ({"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<x/>"},
-     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
-    ({"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"},
-     "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<o/>"},
-     "application/vnd.oasis.opendocument.text"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<o/>"},
-     "application/vnd.oasis.opendocument.spreadsheet"),
-    ({"mimetype": b"application/epub+zip", "META-INF/container.xml": b"<c/>"}, "application/epub+zip"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.presentation-template"},
-     "application/vnd.oasis.opendocument.presentation-template"),
-    # A "mimetype" member cannot make a ZIP claim any type it likes: only known ones, exactly.
-    ({"mimetype": b"application/x-msdownload"}, "application/zip"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.text\r\nX-Injected: 1"}, "application/zip"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.<img src=x onerror=alert(1)>"}, "application/zip"),
-    ({"mimetype": b"application/vnd.oasis.opendocument.text "}, "application/zip"),
-    # Nor where the specifications do not put it: first, and stored.
-    ({"content.xml": b"<o/>", "mimetype": b"application/vnd.oasis.opendocument.text"}, "application/zip"),
-])
+@pytest.mark.parametrize(
+    "members, expected",
+    [
+        (
+            {"[Content_Types].xml": b"<Types/>", "word/document.xml": b"<w/>"},
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        ),
+        (
+            {"[Content_Types].xml": b"<Types/>", "xl/workbook.xml": b"<x/>"},
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+        (
+            {"[Content_Types].xml": b"<Types/>", "ppt/presentation.xml": b"<p/>"},
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        (
+            {"mimetype": b"application/vnd.oasis.opendocument.text", "content.xml": b"<o/>"},
+            "application/vnd.oasis.opendocument.text",
+        ),
+        (
+            {"mimetype": b"application/vnd.oasis.opendocument.spreadsheet", "content.xml": b"<o/>"},
+            "application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ({"mimetype": b"application/epub+zip", "META-INF/container.xml": b"<c/>"}, "application/epub+zip"),
+        (
+            {"mimetype": b"application/vnd.oasis.opendocument.presentation-template"},
+            "application/vnd.oasis.opendocument.presentation-template",
+        ),
+        # A "mimetype" member cannot make a ZIP claim any type it likes: only known ones, exactly.
+        ({"mimetype": b"application/x-msdownload"}, "application/zip"),
+        ({"mimetype": b"application/vnd.oasis.opendocument.text\r\nX-Injected: 1"}, "application/zip"),
+        ({"mimetype": b"application/vnd.oasis.opendocument.<img src=x onerror=alert(1)>"}, "application/zip"),
+        ({"mimetype": b"application/vnd.oasis.opendocument.text "}, "application/zip"),
+        # Nor where the specifications do not put it: first, and stored.
+        ({"content.xml": b"<o/>", "mimetype": b"application/vnd.oasis.opendocument.text"}, "application/zip"),
+    ],
+)
 def test_office_and_ebook_formats_told_apart_inside_zip(members: dict[str, bytes], expected: str) -> None:
     assert kind(zipped(members)) == expected
     assert expected in KNOWN_TYPES
@@ -202,23 +220,29 @@ APK = {"AndroidManifest.xml": b"\x03\x00\x08\x00", "classes.dex": b"dex\n035\x00
 JAR = {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\nMain-Class: a.Main\n", "a/Main.class": b"\xca\xfe\xba\xbe"}
 
 
-@pytest.mark.parametrize("members, what", [
-    (APK, "Android package"),
-    ({"classes.dex": b"dex\n035\x00"}, "Android package"),
-    ({"AndroidManifest.xml": b"\x03\x00\x08\x00"}, "Android package"),
-    ({"mimetype": b"application/epub+zip", **APK}, "Android package"),  # an EPUB in front
-    (JAR, "Java archive"),
-    ({"meta-inf/manifest.mf": b"Main-Class: a.Main\n", "A.CLASS": b"\xca\xfe\xba\xbe"}, "Java archive"),
-])
+@pytest.mark.parametrize(
+    "members, what",
+    [
+        (APK, "Android package"),
+        ({"classes.dex": b"dex\n035\x00"}, "Android package"),
+        ({"AndroidManifest.xml": b"\x03\x00\x08\x00"}, "Android package"),
+        ({"mimetype": b"application/epub+zip", **APK}, "Android package"),  # an EPUB in front
+        (JAR, "Java archive"),
+        ({"meta-inf/manifest.mf": b"Main-Class: a.Main\n", "A.CLASS": b"\xca\xfe\xba\xbe"}, "Java archive"),
+    ],
+)
 def test_java_and_android_packages_refused_whatever_their_name(members: dict[str, bytes], what: str) -> None:
     assert what in refusal(zipped(members))
 
 
-@pytest.mark.parametrize("comment, after", [
-    (b"PK\x05\x06" + bytes(30), b""),  # a comment that looks like an end record
-    (b"", b"padding after the archive"),
-    (b"PK\x05\x06" + bytes(30), b"and padding"),
-])
+@pytest.mark.parametrize(
+    "comment, after",
+    [
+        (b"PK\x05\x06" + bytes(30), b""),  # a comment that looks like an end record
+        (b"", b"padding after the archive"),
+        (b"PK\x05\x06" + bytes(30), b"and padding"),
+    ],
+)
 def test_packages_found_whatever_follows_their_directory(comment: bytes, after: bytes) -> None:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -228,21 +252,27 @@ def test_packages_found_whatever_follows_their_directory(comment: bytes, after: 
     assert "Android package" in refusal(buffer.getvalue() + after)
 
 
-@pytest.mark.parametrize("members", [
-    {"a/Main.class": b"\xca\xfe\xba\xbe", "a/Main.java": b"class Main {}"},  # classes, no manifest
-    {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n", "res/a.txt": b"a"},  # a manifest, no classes
-    {"app/src/main/AndroidManifest.xml": b"<manifest/>", "app/build.gradle": b""},  # an app's sources
-])
+@pytest.mark.parametrize(
+    "members",
+    [
+        {"a/Main.class": b"\xca\xfe\xba\xbe", "a/Main.java": b"class Main {}"},  # classes, no manifest
+        {"META-INF/MANIFEST.MF": b"Manifest-Version: 1.0\n", "res/a.txt": b"a"},  # a manifest, no classes
+        {"app/src/main/AndroidManifest.xml": b"<manifest/>", "app/build.gradle": b""},  # an app's sources
+    ],
+)
 def test_archives_that_only_look_like_packages_pass(members: dict[str, bytes]) -> None:
     assert kind(zipped(members)) == "application/zip"
 
 
-@pytest.mark.parametrize("clsid, sector_shift, expected", [
-    (WORD, 9, "application/msword"),
-    (EXCEL, 9, "application/vnd.ms-excel"),
-    (POWERPOINT, 12, "application/vnd.ms-powerpoint"),
-    ("00000000-0000-0000-0000-000000000000", 9, "application/x-ole-storage"),
-])
+@pytest.mark.parametrize(
+    "clsid, sector_shift, expected",
+    [
+        (WORD, 9, "application/msword"),
+        (EXCEL, 9, "application/vnd.ms-excel"),
+        (POWERPOINT, 12, "application/vnd.ms-powerpoint"),
+        ("00000000-0000-0000-0000-000000000000", 9, "application/x-ole-storage"),
+    ],
+)
 def test_legacy_office_files_by_root_class(clsid: str, sector_shift: int, expected: str) -> None:
     assert kind(ole(clsid, sector_shift)) == expected
 
@@ -252,20 +282,23 @@ def test_windows_installer_refused_though_it_is_ole_like_office() -> None:
     assert "Windows Installer" in refusal(ole(MSI, sector_shift=12, first_directory_sector=3))
 
 
-@pytest.mark.parametrize("head, what", [
-    (b"\x7fELF\x02\x01\x01", "ELF"),
-    (b"MZ\x90\x00\x03\x00", "MZ/PE"),
-    (b"\xfe\xed\xfa\xce", "Mach-O"),
-    (b"\xfe\xed\xfa\xcf", "Mach-O"),
-    (b"\xce\xfa\xed\xfe", "Mach-O"),
-    (b"\xcf\xfa\xed\xfe", "Mach-O"),
-    (b"\xca\xfe\xba\xbe\x00\x00\x00\x02", "Mach-O universal binary or Java class"),
-    (b"\xca\xfe\xba\xbe\x00\x00\x00\x41", "Mach-O universal binary or Java class"),
-    (b"\xca\xfe\xba\xbf\x00\x00\x00\x02", "Mach-O universal"),
-    (b"\x00asm\x01\x00\x00\x00", "WebAssembly"),
-    (b"dex\n035\x00", "DEX"),
-    (b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0", "shortcut"),
-])
+@pytest.mark.parametrize(
+    "head, what",
+    [
+        (b"\x7fELF\x02\x01\x01", "ELF"),
+        (b"MZ\x90\x00\x03\x00", "MZ/PE"),
+        (b"\xfe\xed\xfa\xce", "Mach-O"),
+        (b"\xfe\xed\xfa\xcf", "Mach-O"),
+        (b"\xce\xfa\xed\xfe", "Mach-O"),
+        (b"\xcf\xfa\xed\xfe", "Mach-O"),
+        (b"\xca\xfe\xba\xbe\x00\x00\x00\x02", "Mach-O universal binary or Java class"),
+        (b"\xca\xfe\xba\xbe\x00\x00\x00\x41", "Mach-O universal binary or Java class"),
+        (b"\xca\xfe\xba\xbf\x00\x00\x00\x02", "Mach-O universal"),
+        (b"\x00asm\x01\x00\x00\x00", "WebAssembly"),
+        (b"dex\n035\x00", "DEX"),
+        (b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0", "shortcut"),
+    ],
+)
 def test_executables_refused(head: bytes, what: str) -> None:
     message = refusal(head + PADDING)
     assert what in message and "refused" in message
@@ -276,16 +309,19 @@ def test_scripts_refused_though_they_are_text(script: bytes) -> None:
     assert "#!" in refusal(script)
 
 
-@pytest.mark.parametrize("text", [
-    b"hello\n",
-    "Grüße, 你好, مرحبا, 🙂\n".encode(),
-    b"\xef\xbb\xbfwith a byte order mark\r\n",
-    b"def f(x):\n\treturn x  # source code is text\n",
-    b"\x1b[31mred\x1b[0m log line\f\v\x1a",
-    b"BM is plain text here, not a bitmap",
-    b"BZh9 is not bzip2 either",
-    b"MThe",  # almost MIDI
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"hello\n",
+        "Grüße, 你好, مرحبا, 🙂\n".encode(),
+        b"\xef\xbb\xbfwith a byte order mark\r\n",
+        b"def f(x):\n\treturn x  # source code is text\n",
+        b"\x1b[31mred\x1b[0m log line\f\v\x1a",
+        b"BM is plain text here, not a bitmap",
+        b"BZh9 is not bzip2 either",
+        b"MThe",  # almost MIDI
+    ],
+)
 def test_utf8_text_is_text(text: bytes) -> None:
     assert kind(text) == "text/plain"
 
@@ -300,15 +336,18 @@ def test_text_checked_to_the_end_across_chunks() -> None:
     assert "unrecognised" in refusal("truncated é".encode()[:-1])
 
 
-@pytest.mark.parametrize("data", [
-    b"\x00\x01\x02\x03",
-    b"text with a NUL\x00 inside",
-    b"text with a bell \x07",
-    "latin-1: caf\xe9".encode("latin-1"),
-    "UTF-16 text".encode("utf-16"),
-    b"CD001" + PADDING,
-    b"SQLite format 3\x00" + PADDING,
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x01\x02\x03",
+        b"text with a NUL\x00 inside",
+        b"text with a bell \x07",
+        "latin-1: caf\xe9".encode("latin-1"),
+        "UTF-16 text".encode("utf-16"),
+        b"CD001" + PADDING,
+        b"SQLite format 3\x00" + PADDING,
+    ],
+)
 def test_unrecognised_binary_refused(data: bytes) -> None:
     assert "unrecognised binary content" in refusal(data)
 
@@ -320,22 +359,72 @@ def test_bitmap_needs_a_bitmap_header() -> None:
     assert "unrecognised" in refusal(not_a_bitmap + PADDING)
 
 
-@pytest.mark.parametrize("name", [
-    "setup.exe", "SETUP.EXE", "photo.jpg.exe", "run.bat", "run.cmd", "x.com", "x.scr", "x.msi",
-    "x.lnk", "x.ps1", "x.vbs", "x.js", "x.hta", "x.jar", "x.reg", "x.iso", "x.dmg", "x.app",
-    "x.desktop", "x.appimage", "x.apk",
-    "fix.diagcab", "x.theme", "x.themepack", "x.SettingContent-ms", "x.library-ms", "x.search-ms",
-    "notes.one", "x.iqy", "x.slk", "x.xbap",
-    "x.docm", "x.dotm", "x.xlsm", "x.xltm", "x.xlam", "x.pptm", "x.potm", "x.ppam", "x.ppsm", "x.sldm",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "setup.exe",
+        "SETUP.EXE",
+        "photo.jpg.exe",
+        "run.bat",
+        "run.cmd",
+        "x.com",
+        "x.scr",
+        "x.msi",
+        "x.lnk",
+        "x.ps1",
+        "x.vbs",
+        "x.js",
+        "x.hta",
+        "x.jar",
+        "x.reg",
+        "x.iso",
+        "x.dmg",
+        "x.app",
+        "x.desktop",
+        "x.appimage",
+        "x.apk",
+        "fix.diagcab",
+        "x.theme",
+        "x.themepack",
+        "x.SettingContent-ms",
+        "x.library-ms",
+        "x.search-ms",
+        "notes.one",
+        "x.iqy",
+        "x.slk",
+        "x.xbap",
+        "x.docm",
+        "x.dotm",
+        "x.xlsm",
+        "x.xltm",
+        "x.xlam",
+        "x.pptm",
+        "x.potm",
+        "x.ppam",
+        "x.ppsm",
+        "x.sldm",
+    ],
+)
 def test_names_that_run_when_opened_refused(name: str) -> None:
     with pytest.raises(TypeRefused, match="run when opened"):
         check_name(name)
 
 
-@pytest.mark.parametrize("name", [
-    "notes.txt", "main.py", "report.pdf", "photo.jpeg", "archive.tar.gz", "README", "exe", ".bashrc",
-    "script.sh", "module.mjs", "x.exe.txt",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "notes.txt",
+        "main.py",
+        "report.pdf",
+        "photo.jpeg",
+        "archive.tar.gz",
+        "README",
+        "exe",
+        ".bashrc",
+        "script.sh",
+        "module.mjs",
+        "x.exe.txt",
+    ],
+)
 def test_ordinary_names_pass(name: str) -> None:
     check_name(name)

@@ -15,9 +15,9 @@ import aiohttp
 import psutil
 import pytest
 
-from signal_server.pool.routes import BATCH_SIZE
-from helpers.server import server_process, wait_until
 from helpers.pool import pool_area, pool_download, pool_stats, pool_upload
+from helpers.server import server_process, wait_until
+from signal_server.pool.routes import BATCH_SIZE
 
 pytestmark = pytest.mark.process
 
@@ -55,8 +55,10 @@ async def test_kill_9_during_an_upload_leaves_no_partial_file(tmp_path: Path) ->
                 yield b""
 
             upload = asyncio.create_task(pool_upload(http, server.url, endless(), "partial.txt"))
-            await wait_until(lambda: any(p.stat().st_size > 0 for p in (pool / "incoming").rglob("data")),
-                             "the partial upload on disk")
+            await wait_until(
+                lambda: any(p.stat().st_size > 0 for p in (pool / "incoming").rglob("data")),
+                "the partial upload on disk",
+            )
             server.process.kill()
             await server.process.wait()
             with pytest.raises(aiohttp.ClientError):
@@ -68,8 +70,11 @@ async def test_kill_9_during_an_upload_leaves_no_partial_file(tmp_path: Path) ->
             assert pool_area(pool, "incoming") == []
             assert pool_area(pool, "files") == [kept["id"]]
             assert await pool_stats(http, server.url) == {
-                "count": 1, "total_bytes": len(b"kept across the crash\n"), "types": {"text/plain": 1},
-                "max_file_size": 50 * MB}
+                "count": 1,
+                "total_bytes": len(b"kept across the crash\n"),
+                "types": {"text/plain": 1},
+                "max_file_size": 50 * MB,
+            }
             # Tokens survive too: the one issued before the crash still takes a file.
             _, later = await pool_upload(http, server.url, b"after the restart\n")
             assert (await pool_download(http, server.url, kept["token"]))[2] == b"after the restart\n"
@@ -82,8 +87,10 @@ async def post_whole_body(url: str, size: int) -> tuple[int, dict[str, str]]:
     the status and JSON answer."""
     host, port = url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    writer.write(f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n"
-                 "Content-Type: multipart/form-data; boundary=b0undary\r\nConnection: close\r\n\r\n".encode())
+    writer.write(
+        f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: multipart/form-data; boundary=b0undary\r\nConnection: close\r\n\r\n".encode()
+    )
 
     def chunk(data: bytes) -> bytes:
         return f"{len(data):x}\r\n".encode() + data + b"\r\n"

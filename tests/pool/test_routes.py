@@ -14,10 +14,10 @@ import aiohttp
 import pytest
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
+from helpers.pool import pool_area, pool_download, pool_stats, pool_upload
+from helpers.server import RunningServer, running_server, wait_until
 from signal_server.pool.routes import BATCH_SIZE
 from signal_server.pool.store import read_cached
-from helpers.server import RunningServer, running_server, wait_until
-from helpers.pool import pool_area, pool_download, pool_stats, pool_upload
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 ELF = b"\x7fELF\x02\x01\x01" + bytes(100)
@@ -50,8 +50,9 @@ def raw_multipart(*parts: bytes, boundary: str = "b0undary") -> tuple[bytes, dic
     return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
 
 
-async def post_raw(http: aiohttp.ClientSession, server: RunningServer, body: bytes,
-                   headers: dict[str, str]) -> tuple[int, dict[str, str]]:
+async def post_raw(
+    http: aiohttp.ClientSession, server: RunningServer, body: bytes, headers: dict[str, str]
+) -> tuple[int, dict[str, str]]:
     async with http.post(server.url + "/api/upload", data=body, headers=headers) as response:
         return response.status, await response.json()
 
@@ -69,7 +70,8 @@ async def assert_nothing_kept(http: aiohttp.ClientSession, server: RunningServer
 
 
 async def test_upload_answers_with_id_name_size_type_and_token(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     status, text = await pool_upload(http, server.url, b"hello pool\n", "notes.txt")
     assert status == 201
     assert set(text) == {"id", "name", "size", "type", "token"}
@@ -78,16 +80,21 @@ async def test_upload_answers_with_id_name_size_type_and_token(
     assert status == 201 and image["type"] == "image/png"  # by content, not by name
     assert image["id"] != text["id"] and image["token"] != text["token"]
     assert await pool_stats(http, server.url) == {
-        "count": 2, "total_bytes": 11 + len(PNG), "types": {"text/plain": 1, "image/png": 1},
-        "max_file_size": 50_000_000}
+        "count": 2,
+        "total_bytes": 11 + len(PNG),
+        "types": {"text/plain": 1, "image/png": 1},
+        "max_file_size": 50_000_000,
+    }
 
 
 async def test_download_gives_someone_elses_file_as_a_safe_attachment(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     # A hostile name: path parts, a bidi override, and (encoded) a line break and a bell.
     hostile = "filename*=UTF-8''..%5C..%5Cinv%0D%0A%07oice_%E2%80%AEfdp.exe.txt"
     body, headers = raw_multipart(
-        b'Content-Disposition: form-data; name="file"; ' + hostile.encode() + b"\r\n\r\n" + PNG)
+        b'Content-Disposition: form-data; name="file"; ' + hostile.encode() + b"\r\n\r\n" + PNG
+    )
     status, given = await post_raw(http, server, body, headers)
     assert status == 201 and given["name"] == "invoice_fdp.exe.txt"
     _, mine = await pool_upload(http, server.url, b"mine\n")
@@ -101,13 +108,18 @@ async def test_download_gives_someone_elses_file_as_a_safe_attachment(
     assert disposition == "attachment"
     assert content_disposition_filename(params) == "invoice_fdp.exe.txt"
     assert await pool_stats(http, server.url) == {
-        "count": 1, "total_bytes": 5, "types": {"text/plain": 1}, "max_file_size": 50_000_000}
+        "count": 1,
+        "total_bytes": 5,
+        "types": {"text/plain": 1},
+        "max_file_size": 50_000_000,
+    }
 
 
 async def test_text_is_served_as_utf8(server: RunningServer, http: aiohttp.ClientSession) -> None:
     # As browsers send it: the name in UTF-8, as it is.
-    body, headers = raw_multipart('Content-Disposition: form-data; name="file"; filename="grüße.txt"\r\n'
-                                  "\r\nGrüße\n".encode())
+    body, headers = raw_multipart(
+        'Content-Disposition: form-data; name="file"; filename="grüße.txt"\r\n\r\nGrüße\n'.encode()
+    )
     assert (await post_raw(http, server, body, headers))[0] == 201
     _, other = await pool_upload(http, server.url, PNG, "x.png")
     _, headers, data = await pool_download(http, server.url, other["token"])
@@ -117,7 +129,8 @@ async def test_text_is_served_as_utf8(server: RunningServer, http: aiohttp.Clien
 
 
 async def test_only_your_own_file_is_404_and_the_token_stays_valid(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     _, mine = await pool_upload(http, server.url, b"mine")
     for _ in range(2):
         status, headers, body = await pool_download(http, server.url, mine["token"])
@@ -129,7 +142,8 @@ async def test_only_your_own_file_is_404_and_the_token_stays_valid(
 
 
 async def test_spent_and_unknown_tokens_are_403_and_take_nothing(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     _, a = await pool_upload(http, server.url, b"a")
     await pool_upload(http, server.url, b"b")
     assert (await pool_download(http, server.url, a["token"]))[0] == 200
@@ -156,29 +170,38 @@ async def test_head_does_not_take_a_file(server: RunningServer, http: aiohttp.Cl
     assert (await pool_download(http, server.url, a["token"]))[2] == b"b"
 
 
-@pytest.mark.parametrize("case, complaint", [
-    ("other field only", 'missing the multipart field "file"'),
-    ("no parts", 'missing the multipart field "file"'),
-    ("two files", "one file per upload"),
-    ("empty file", "the file is empty"),
-    ("base64", "Content-Transfer-Encoding"),
-    ("broken", "malformed multipart body"),
-    ("control character in a header", "malformed multipart body"),
-])
+@pytest.mark.parametrize(
+    "case, complaint",
+    [
+        ("other field only", 'missing the multipart field "file"'),
+        ("no parts", 'missing the multipart field "file"'),
+        ("two files", "one file per upload"),
+        ("empty file", "the file is empty"),
+        ("base64", "Content-Transfer-Encoding"),
+        ("broken", "malformed multipart body"),
+        ("control character in a header", "malformed multipart body"),
+    ],
+)
 async def test_malformed_uploads_are_400(
-        server: RunningServer, http: aiohttp.ClientSession, case: str, complaint: str) -> None:
+    server: RunningServer, http: aiohttp.ClientSession, case: str, complaint: str
+) -> None:
     file_part = b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'
     body, headers = {
         "other field only": lambda: raw_multipart(b'Content-Disposition: form-data; name="note"\r\n\r\nhi'),
         "no parts": lambda: raw_multipart(),
         "two files": lambda: raw_multipart(file_part, file_part),
         "empty file": lambda: raw_multipart(b'Content-Disposition: form-data; name="file"; filename="e.txt"\r\n\r\n'),
-        "base64": lambda: raw_multipart(b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
-                                        b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8="),
+        "base64": lambda: raw_multipart(
+            b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+            b"Content-Transfer-Encoding: base64\r\n\r\naGVsbG8="
+        ),
         "control character in a header": lambda: raw_multipart(
-            b'Content-Disposition: form-data; name="file"; filename="a\x07.txt"\r\n\r\nhello'),
-        "broken": lambda: (b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nno end",
-                           {"Content-Type": "multipart/form-data; boundary=b0undary"}),
+            b'Content-Disposition: form-data; name="file"; filename="a\x07.txt"\r\n\r\nhello'
+        ),
+        "broken": lambda: (
+            b'--b0undary\r\nContent-Disposition: form-data; name="file"\r\n\r\nno end',
+            {"Content-Type": "multipart/form-data; boundary=b0undary"},
+        ),
     }[case]()
     status, answer = await post_raw(http, server, body, headers)
     assert status == 400
@@ -189,14 +212,16 @@ async def test_malformed_uploads_are_400(
 async def test_a_field_besides_the_file_is_ignored(server: RunningServer, http: aiohttp.ClientSession) -> None:
     body, headers = raw_multipart(
         b'Content-Disposition: form-data; name="note"\r\n\r\nignored',
-        b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nkept')
+        b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nkept',
+    )
     status, answer = await post_raw(http, server, body, headers)
     assert status == 201 and answer["size"] == 4
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/plain", "application/x-www-form-urlencoded"])
 async def test_upload_that_is_not_multipart_is_400(
-        server: RunningServer, http: aiohttp.ClientSession, content_type: str) -> None:
+    server: RunningServer, http: aiohttp.ClientSession, content_type: str
+) -> None:
     status, answer = await post_raw(http, server, b'{"file": "x"}', {"Content-Type": content_type})
     assert status == 400 and "multipart/form-data" in answer["error"]
 
@@ -209,8 +234,7 @@ async def test_too_large_by_content_length_is_refused_before_reading(http: aioht
 
 
 @pytest.mark.parametrize("body", ["declared", "streamed"])
-async def test_too_large_while_streaming_is_413_and_nothing_kept(
-        http: aiohttp.ClientSession, body: str) -> None:
+async def test_too_large_while_streaming_is_413_and_nothing_kept(http: aiohttp.ClientSession, body: str) -> None:
     async with running_server(pool_max_file_size=1000) as server:
         # Under the Content-Length allowance for multipart overhead, or with no length at all.
         data = b"a" * 1001 if body == "declared" else chunks(5000, size=100)
@@ -221,20 +245,27 @@ async def test_too_large_while_streaming_is_413_and_nothing_kept(
         assert status == 201
 
 
-@pytest.mark.parametrize("data, name, complaint", [
-    (ELF, "program", "ELF executable"),
-    (b"MZ\x90\x00" + bytes(60), "tool.dat", "MZ/PE"),
-    (b"#!/bin/sh\necho hi\n", "run.txt", "#!"),
-    (b"@echo off\r\ndel *.*\r\n", "clean.bat", ".bat"),
-    (b"WScript.Echo(1)", "hello.js", ".js"),
-    (b"Sub AutoOpen()", "invoice.docm", ".docm"),
-    (zipped({"AndroidManifest.xml": b"\x03\x00", "classes.dex": b"dex\n035\x00"}), "photos.zip", "Android"),
-    (zipped({"META-INF/MANIFEST.MF": b"Main-Class: a.Main\n", "a/Main.class": b"\xca\xfe\xba\xbe"}),
-     "photos.zip", "Java archive"),
-    (b"\x00\x01\x02\x03" * 10, "data.bin", "unrecognised binary"),
-])
-async def test_refused_types_are_415(server: RunningServer, http: aiohttp.ClientSession,
-                                     data: bytes, name: str, complaint: str) -> None:
+@pytest.mark.parametrize(
+    "data, name, complaint",
+    [
+        (ELF, "program", "ELF executable"),
+        (b"MZ\x90\x00" + bytes(60), "tool.dat", "MZ/PE"),
+        (b"#!/bin/sh\necho hi\n", "run.txt", "#!"),
+        (b"@echo off\r\ndel *.*\r\n", "clean.bat", ".bat"),
+        (b"WScript.Echo(1)", "hello.js", ".js"),
+        (b"Sub AutoOpen()", "invoice.docm", ".docm"),
+        (zipped({"AndroidManifest.xml": b"\x03\x00", "classes.dex": b"dex\n035\x00"}), "photos.zip", "Android"),
+        (
+            zipped({"META-INF/MANIFEST.MF": b"Main-Class: a.Main\n", "a/Main.class": b"\xca\xfe\xba\xbe"}),
+            "photos.zip",
+            "Java archive",
+        ),
+        (b"\x00\x01\x02\x03" * 10, "data.bin", "unrecognised binary"),
+    ],
+)
+async def test_refused_types_are_415(
+    server: RunningServer, http: aiohttp.ClientSession, data: bytes, name: str, complaint: str
+) -> None:
     status, answer = await pool_upload(http, server.url, data, name)
     assert status == 415
     assert complaint in answer["error"]
@@ -262,7 +293,8 @@ async def test_pool_full_by_bytes_is_507_while_streaming(http: aiohttp.ClientSes
 
 
 async def test_upload_cut_off_keeps_nothing_and_frees_its_place(
-        http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="signal_server.pool")
     async with running_server(pool_max_files=1) as server:
         directory = pool_dir(server)
@@ -277,8 +309,10 @@ async def test_upload_cut_off_keeps_nothing_and_frees_its_place(
             yield b""
 
         task = asyncio.create_task(pool_upload(http, server.url, stalling()))
-        await wait_until(lambda: any(p.stat().st_size > 0 for p in (directory / "incoming").rglob("data")),
-                         "the partial upload on disk")
+        await wait_until(
+            lambda: any(p.stat().st_size > 0 for p in (directory / "incoming").rglob("data")),
+            "the partial upload on disk",
+        )
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -289,7 +323,8 @@ async def test_upload_cut_off_keeps_nothing_and_frees_its_place(
 
 
 async def test_download_cut_off_midway_loses_the_file_to_nobody_else(
-        server: RunningServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    server: RunningServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="signal_server.pool")
     big = b"b" * (32 * 1024 * 1024)
     await pool_upload(http, server.url, big, "big.txt")
@@ -304,7 +339,11 @@ async def test_download_cut_off_midway_loses_the_file_to_nobody_else(
     assert "Error handling request" not in caplog.text
     # Handed out once claimed: not back in the pool, and the token is spent.
     assert await pool_stats(http, server.url) == {
-        "count": 1, "total_bytes": 5, "types": {"text/plain": 1}, "max_file_size": 50_000_000}
+        "count": 1,
+        "total_bytes": 5,
+        "types": {"text/plain": 1},
+        "max_file_size": 50_000_000,
+    }
     assert (await pool_download(http, server.url, taker["token"]))[0] == 403
     _, late = await pool_upload(http, server.url, b"late")
     assert (await pool_download(http, server.url, late["token"]))[2] == b"taker"
@@ -324,7 +363,8 @@ def evict(path: Path) -> None:
 
 @pytest.mark.parametrize("where", ["page cache", "disk"])
 async def test_a_file_of_many_chunks_arrives_whole(
-        server: RunningServer, http: aiohttp.ClientSession, where: str) -> None:
+    server: RunningServer, http: aiohttp.ClientSession, where: str
+) -> None:
     # Numbered lines, so a chunk lost, repeated or out of order shows; not a whole number
     # of chunks or batches, so the last of each is short.
     data = b"".join(b"line %07d\n" % number for number in range(330_000))
@@ -339,7 +379,8 @@ async def test_a_file_of_many_chunks_arrives_whole(
 
 
 async def test_a_hundred_clients_at_once_each_file_out_at_most_once(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     clients = 100
 
     async def client(number: int) -> tuple[str, str, int, bytes]:
@@ -353,7 +394,7 @@ async def test_a_hundred_clients_at_once_each_file_out_at_most_once(
     waiting = [(upload_id, token) for upload_id, token, status, _ in results if status == 404]
     assert {status for _, _, status, _ in results} <= {200, 404}
     assert len(delivered) == len(set(delivered)), "a file was handed out twice"
-    for number, (_, _, status, data) in enumerate(results):
+    for number, (_, _, _, data) in enumerate(results):
         assert data != f"from client {number}\n".encode(), "a client got its own file back"
     # In balances out and what stays: every file not delivered is still in the pool, on disk.
     uploaded = {upload_id: f"from client {n}\n".encode() for n, (upload_id, *_) in enumerate(results)}
@@ -370,8 +411,7 @@ async def test_a_hundred_clients_at_once_each_file_out_at_most_once(
     assert len(waiting) < clients
 
 
-async def test_pool_page_is_served_with_the_strict_policy(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+async def test_pool_page_is_served_with_the_strict_policy(server: RunningServer, http: aiohttp.ClientSession) -> None:
     for path in ("/pool", "/pool.css", "/js/pool/api.js", "/js/pool/page.js"):
         async with http.get(server.url + path) as response:
             assert response.status == 200, path
@@ -381,7 +421,8 @@ async def test_pool_page_is_served_with_the_strict_policy(
 
 
 async def test_uploads_are_written_durably_under_generated_names(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     _, given = await pool_upload(http, server.url, b"hello", "../../outside.txt")
     entry = pool_dir(server) / "files" / given["id"]
     assert sorted(p.name for p in entry.iterdir()) == ["data", "meta.json"]
@@ -391,7 +432,8 @@ async def test_uploads_are_written_durably_under_generated_names(
 
 
 async def test_a_declared_type_is_never_sent_back_as_it_was_given(
-        server: RunningServer, http: aiohttp.ClientSession) -> None:
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
     # An OpenDocument "mimetype" with a header in it: before, it became the download's
     # Content-Type, and aiohttp's refusal to send it lost the file and the token.
     injected = zipped({"mimetype": b"application/vnd.oasis.opendocument.text\r\nX-Injected: 1"})
@@ -420,10 +462,10 @@ async def test_a_download_in_progress_still_counts_against_the_quota(http: aioht
 
 
 async def test_a_stalled_download_is_cut_off_and_frees_its_place(
-        http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture) -> None:
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="signal_server.pool")
-    async with running_server(pool_max_file_size=35 * MB, pool_max_bytes=40 * MB,
-                              pool_stall_timeout=0.5) as server:
+    async with running_server(pool_max_file_size=35 * MB, pool_max_bytes=40 * MB, pool_stall_timeout=0.5) as server:
         await pool_upload(http, server.url, b"b" * (32 * MB), "big.txt")
         _, taker = await pool_upload(http, server.url, b"taker")
         async with http.get(server.url + "/api/download", params={"token": taker["token"]}) as response:
@@ -440,7 +482,8 @@ async def test_a_stalled_download_is_cut_off_and_frees_its_place(
 
 @pytest.mark.parametrize("pace", ["stalls", "trickles"])
 async def test_a_slow_upload_is_cut_off_and_frees_its_place(
-        http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, pace: str) -> None:
+    http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture, pace: str
+) -> None:
     caplog.set_level(logging.INFO, logger="signal_server.pool")
     async with running_server(pool_max_files=1, pool_stall_timeout=0.5) as server:
         never = asyncio.Event()

@@ -11,8 +11,19 @@ from typing import Callable
 import pytest
 
 from signal_server.pool.filetypes import TypeRefused
-from signal_server.pool.store import (Entry, EmptyFile, FileTooLarge, NothingToGive, PoolFull, PoolLimits,
-                                      PoolStore, Stats, TokenRefused, Upload, read_cached)
+from signal_server.pool.store import (
+    EmptyFile,
+    Entry,
+    FileTooLarge,
+    NothingToGive,
+    PoolFull,
+    PoolLimits,
+    PoolStore,
+    Stats,
+    TokenRefused,
+    Upload,
+    read_cached,
+)
 from signal_server.pool.tokens import token_key
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
@@ -35,7 +46,7 @@ def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> 
     upload = store.open_upload(name)
     try:
         for start in range(0, len(data), chunk):
-            feed(upload, data[start:start + chunk])
+            feed(upload, data[start : start + chunk])
         upload.seal()
         return store.commit(upload)
     finally:
@@ -136,8 +147,9 @@ def test_too_large_refused_while_writing_and_nothing_kept(tmp_path: Path) -> Non
     assert give(store, b"0123456789")[0].size == 10
 
 
-@pytest.mark.parametrize("data, error", [(b"", EmptyFile), (b"\x7fELF" + bytes(60), TypeRefused),
-                                         (b"#!/bin/sh\n", TypeRefused)])
+@pytest.mark.parametrize(
+    "data, error", [(b"", EmptyFile), (b"\x7fELF" + bytes(60), TypeRefused), (b"#!/bin/sh\n", TypeRefused)]
+)
 def test_refused_content_leaves_nothing(tmp_path: Path, data: bytes, error: type[Exception]) -> None:
     store = PoolStore(tmp_path)
     with pytest.raises(error):
@@ -210,8 +222,19 @@ def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None
     assert kept.id in on_disk(again, "files")
 
 
-@pytest.mark.parametrize("damage", ["no meta", "bad json", "wrong size", "wrong id", "no data",
-                                    "header in the type", "unknown type", "name not clean"])
+@pytest.mark.parametrize(
+    "damage",
+    [
+        "no meta",
+        "bad json",
+        "wrong size",
+        "wrong id",
+        "no data",
+        "header in the type",
+        "unknown type",
+        "name not clean",
+    ],
+)
 def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
     store = PoolStore(tmp_path)
     entry, _ = give(store, b"damaged")
@@ -229,9 +252,11 @@ def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
     elif damage in ("header in the type", "unknown type", "name not clean"):
         # What an older server, or a hand, could have written: it would go into a
         # download's headers, so it is never served.
-        field, value = {"header in the type": ("type", "text/plain\r\nX-Injected: 1"),
-                        "unknown type": ("type", "application/x-msdownload"),
-                        "name not clean": ("name", "../a\r\n.txt")}[damage]
+        field, value = {
+            "header in the type": ("type", "text/plain\r\nX-Injected: 1"),
+            "unknown type": ("type", "application/x-msdownload"),
+            "name not clean": ("name", "../a\r\n.txt"),
+        }[damage]
         meta.write_text(json.dumps({**json.loads(meta.read_text()), field: value}))
     else:
         (directory / "data").unlink()
@@ -253,8 +278,10 @@ def test_commit_needs_a_sealed_upload(tmp_path: Path) -> None:
 def balanced(store: PoolStore) -> bool:
     """As many unspent tokens as files, in memory and on disk, with nothing half done."""
     count = store.stats().count
-    return (len(on_disk(store, "tokens")) == len(on_disk(store, "files")) == count
-            and on_disk(store, "incoming") == on_disk(store, "claimed") == [])
+    return (
+        len(on_disk(store, "tokens")) == len(on_disk(store, "files")) == count
+        and on_disk(store, "incoming") == on_disk(store, "claimed") == []
+    )
 
 
 def test_quota_counts_files_being_downloaded_until_they_are_erased(tmp_path: Path) -> None:
@@ -310,7 +337,8 @@ def cut_erase(store: PoolStore, _given: Entry, token: str) -> None:
 
 @pytest.mark.parametrize("crash, kept", [(cut_commit, 2), (cut_claim, 2), (claimed, 1), (cut_erase, 1)])
 def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
-        tmp_path: Path, crash: Callable[[PoolStore, Entry, str], None], kept: int) -> None:
+    tmp_path: Path, crash: Callable[[PoolStore, Entry, str], None], kept: int
+) -> None:
     store = PoolStore(tmp_path)
     given, _ = give(store, b"given")
     _, token = give(store, b"taker")

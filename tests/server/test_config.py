@@ -10,8 +10,13 @@ from helpers.config import refused
 from signal_server.config import ServerConfig, load_config, parse_ice_servers
 
 STUN = [{"urls": "stun:stun.example.org:3478"}]
-TURN = [{"urls": ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"],
-         "username": "user", "credential": "secret"}]
+TURN = [
+    {
+        "urls": ["turn:turn.example.org:3478?transport=udp", "turns:turn.example.org:5349"],
+        "username": "user",
+        "credential": "secret",
+    }
+]
 
 
 def test_config_defaults() -> None:
@@ -32,38 +37,65 @@ def test_config_ignores_unrelated_environment() -> None:
 
 
 def test_config_flags() -> None:
-    config = load_config([
-        "--host", "0.0.0.0",
-        "--port", "9000",
-        "--code-ttl", "120.5",
-        "--ice-servers", json.dumps(STUN + TURN),
-        "--log-level", "debug",
-        "--trusted-proxy", "10.0.0.1",
-        "--trusted-proxy", "::1",
-        "--max-failed-joins", "5",
-        "--failed-join-window", "30",
-    ], env={})
+    config = load_config(
+        [
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+            "--code-ttl",
+            "120.5",
+            "--ice-servers",
+            json.dumps(STUN + TURN),
+            "--log-level",
+            "debug",
+            "--trusted-proxy",
+            "10.0.0.1",
+            "--trusted-proxy",
+            "::1",
+            "--max-failed-joins",
+            "5",
+            "--failed-join-window",
+            "30",
+        ],
+        env={},
+    )
     assert config == ServerConfig(
-        host="0.0.0.0", port=9000, code_ttl=120.5, ice_servers=STUN + TURN,
-        log_level="debug", trusted_proxies=frozenset({"10.0.0.1", "::1"}),
-        max_failed_joins=5, failed_join_window=30.0)
+        host="0.0.0.0",
+        port=9000,
+        code_ttl=120.5,
+        ice_servers=STUN + TURN,
+        log_level="debug",
+        trusted_proxies=frozenset({"10.0.0.1", "::1"}),
+        max_failed_joins=5,
+        failed_join_window=30.0,
+    )
 
 
 def test_config_environment() -> None:
-    config = load_config([], env={
-        "SENDIT_HOST": "::",
-        "SENDIT_PORT": "9001",
-        "SENDIT_CODE_TTL": "30",
-        "SENDIT_ICE_SERVERS": json.dumps(TURN),
-        "SENDIT_LOG_LEVEL": "warning",
-        "SENDIT_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2,,",
-        "SENDIT_MAX_FAILED_JOINS": "3",
-        "SENDIT_FAILED_JOIN_WINDOW": "7.5",
-    })
+    config = load_config(
+        [],
+        env={
+            "SENDIT_HOST": "::",
+            "SENDIT_PORT": "9001",
+            "SENDIT_CODE_TTL": "30",
+            "SENDIT_ICE_SERVERS": json.dumps(TURN),
+            "SENDIT_LOG_LEVEL": "warning",
+            "SENDIT_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2,,",
+            "SENDIT_MAX_FAILED_JOINS": "3",
+            "SENDIT_FAILED_JOIN_WINDOW": "7.5",
+        },
+    )
     assert config == ServerConfig(
-        host="::", port=9001, code_ttl=30.0, ice_servers=TURN, log_level="warning",
+        host="::",
+        port=9001,
+        code_ttl=30.0,
+        ice_servers=TURN,
+        log_level="warning",
         trusted_proxies=frozenset({"10.0.0.1", "10.0.0.2"}),
-        max_failed_joins=3, failed_join_window=7.5)
+        max_failed_joins=3,
+        failed_join_window=7.5,
+    )
     assert isinstance(config.port, int) and isinstance(config.code_ttl, float)
 
 
@@ -75,8 +107,21 @@ def test_config_flags_override_environment() -> None:
         "SENDIT_TRUSTED_PROXIES": "10.0.0.1",
         "SENDIT_LOG_LEVEL": "warning",
     }
-    config = load_config(["--port", "9002", "--code-ttl", "45", "--ice-servers", "[]",
-                          "--trusted-proxy", "10.0.0.9", "--log-level", "error"], env=env)
+    config = load_config(
+        [
+            "--port",
+            "9002",
+            "--code-ttl",
+            "45",
+            "--ice-servers",
+            "[]",
+            "--trusted-proxy",
+            "10.0.0.9",
+            "--log-level",
+            "error",
+        ],
+        env=env,
+    )
     assert config.port == 9002
     assert config.code_ttl == 45
     assert config.ice_servers == []
@@ -92,25 +137,28 @@ def test_config_ice_servers_parsed_forms() -> None:
 
 
 @pytest.mark.parametrize("source", ["flag", "env"])
-@pytest.mark.parametrize("text, complaint", [
-    ("[{\"urls\": \"stun:x\"", "not valid JSON"),
-    ("stun:stun.example.org", "not valid JSON"),
-    ("", "not valid JSON"),
-    ('{"urls": "stun:x"}', "must be a JSON list"),
-    ('"stun:x"', "must be a JSON list"),
-    ('[{"url": "stun:x"}]', 'must be an object with "urls"'),
-    ('["stun:x"]', 'must be an object with "urls"'),
-    ('[{"urls": []}]', '"urls" must be a URL or a non-empty list'),
-    ('[{"urls": [""]}]', '"urls" must be a URL or a non-empty list'),
-    ('[{"urls": 3478}]', '"urls" must be a URL or a non-empty list'),
-    ('[{"urls": "http://x"}]', "must start with stun:"),
-    ('[{"urls": ["stun:x", "x:y"]}]', "must start with stun:"),
-    ('[{"urls": "turn:x", "username": 1, "credential": "c"}]', '"username" must be a string'),
-    ('[{"urls": "turn:x", "username": "u", "credential": {"k": 1}}]',
-     '"credential" must be a string'),
-])
+@pytest.mark.parametrize(
+    "text, complaint",
+    [
+        ('[{"urls": "stun:x"', "not valid JSON"),
+        ("stun:stun.example.org", "not valid JSON"),
+        ("", "not valid JSON"),
+        ('{"urls": "stun:x"}', "must be a JSON list"),
+        ('"stun:x"', "must be a JSON list"),
+        ('[{"url": "stun:x"}]', 'must be an object with "urls"'),
+        ('["stun:x"]', 'must be an object with "urls"'),
+        ('[{"urls": []}]', '"urls" must be a URL or a non-empty list'),
+        ('[{"urls": [""]}]', '"urls" must be a URL or a non-empty list'),
+        ('[{"urls": 3478}]', '"urls" must be a URL or a non-empty list'),
+        ('[{"urls": "http://x"}]', "must start with stun:"),
+        ('[{"urls": ["stun:x", "x:y"]}]', "must start with stun:"),
+        ('[{"urls": "turn:x", "username": 1, "credential": "c"}]', '"username" must be a string'),
+        ('[{"urls": "turn:x", "username": "u", "credential": {"k": 1}}]', '"credential" must be a string'),
+    ],
+)
 def test_config_invalid_ice_servers_refused_clearly(
-        capsys: pytest.CaptureFixture[str], source: str, text: str, complaint: str) -> None:
+    capsys: pytest.CaptureFixture[str], source: str, text: str, complaint: str
+) -> None:
     if source == "flag":
         error = refused(capsys, ["--ice-servers", text])
     else:
@@ -119,13 +167,17 @@ def test_config_invalid_ice_servers_refused_clearly(
     assert complaint in error, error
 
 
-@pytest.mark.parametrize("flag, variable", [
-    ("--code-ttl", "SENDIT_CODE_TTL"),
-    ("--failed-join-window", "SENDIT_FAILED_JOIN_WINDOW"),
-])
+@pytest.mark.parametrize(
+    "flag, variable",
+    [
+        ("--code-ttl", "SENDIT_CODE_TTL"),
+        ("--failed-join-window", "SENDIT_FAILED_JOIN_WINDOW"),
+    ],
+)
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
 def test_config_durations_must_be_positive_numbers(
-        capsys: pytest.CaptureFixture[str], flag: str, variable: str, value: str) -> None:
+    capsys: pytest.CaptureFixture[str], flag: str, variable: str, value: str
+) -> None:
     assert flag in refused(capsys, [flag, value])
     assert flag in refused(capsys, [], env={variable: value})
 
@@ -136,7 +188,6 @@ def test_config_bad_numbers_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--max-failed-joins" in refused(capsys, ["--max-failed-joins", "1.5"])
 
 
-def test_config_log_level_checked_from_flag_and_environment(
-        capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_log_level_checked_from_flag_and_environment(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--log-level" in refused(capsys, ["--log-level", "verbose"])
     assert "--log-level" in refused(capsys, [], env={"SENDIT_LOG_LEVEL": "verbose"})

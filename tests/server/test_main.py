@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
 import asyncio
 import os
 import sys
 from pathlib import Path
 
 import aiohttp
+import pytest
 
 from helpers.server import Client, free_port
 
@@ -19,10 +19,14 @@ SERVER_SCRIPT = Path(sys.executable).with_name("sendit-server")
 
 async def test_console_script_serves_the_web_ui_from_env_config() -> None:
     port = free_port()
-    env = {**os.environ, "SENDIT_PORT": str(port), "SENDIT_HOST": "127.0.0.1",
-           "SENDIT_CODE_TTL": "42", "SENDIT_ICE_SERVERS": '[{"urls": "stun:127.0.0.1:3478"}]'}
-    process = await asyncio.create_subprocess_exec(
-        str(SERVER_SCRIPT), env=env, stderr=asyncio.subprocess.PIPE)
+    env = {
+        **os.environ,
+        "SENDIT_PORT": str(port),
+        "SENDIT_HOST": "127.0.0.1",
+        "SENDIT_CODE_TTL": "42",
+        "SENDIT_ICE_SERVERS": '[{"urls": "stun:127.0.0.1:3478"}]',
+    }
+    process = await asyncio.create_subprocess_exec(str(SERVER_SCRIPT), env=env, stderr=asyncio.subprocess.PIPE)
     try:
         line = await asyncio.wait_for(process.stderr.readline(), 30)
         assert f"http://127.0.0.1:{port}/" in line.decode()
@@ -42,8 +46,8 @@ async def test_console_script_serves_the_web_ui_from_env_config() -> None:
 
 async def test_bad_flag_exits_with_usage_error() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "signal_server", "--ice-servers", "not json",
-        stderr=asyncio.subprocess.PIPE)
+        sys.executable, "-m", "signal_server", "--ice-servers", "not json", stderr=asyncio.subprocess.PIPE
+    )
     _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert b"ICE server list is not valid JSON" in err

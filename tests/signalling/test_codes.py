@@ -31,7 +31,7 @@ def test_codes_alphabet_is_crockford_base32() -> None:
 def test_codes_carry_at_least_40_bits() -> None:
     assert CODE_LENGTH == 10
     assert math.log2(len(ALPHABET)) * CODE_LENGTH >= 40
-    assert len(ALPHABET) ** CODE_LENGTH == 2 ** 50
+    assert len(ALPHABET) ** CODE_LENGTH == 2**50
 
 
 def test_codes_generated_in_canonical_form() -> None:
@@ -71,30 +71,36 @@ def test_codes_display_form_is_two_groups_of_five() -> None:
         assert normalize_code(shown) == code
 
 
-@pytest.mark.parametrize("typed", [
-    "K7QM4XTB9R",
-    "K7QM4-XTB9R",
-    "k7qm4-xtb9r",
-    "K7qM4xTb9R",
-    " K7QM4 XTB9R ",
-    "K 7 Q M 4 X T B 9 R",
-    "K7QM4\tXTB9R",
-    "K7QM4_XTB9R",
-    "K7QM4.XTB9R",
-    "K7QM4\u00a0XTB9R",
-    "K-7-Q-M-4--X-T-B-9-R",
-    "--K7QM4--XTB9R--",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "K7QM4XTB9R",
+        "K7QM4-XTB9R",
+        "k7qm4-xtb9r",
+        "K7qM4xTb9R",
+        " K7QM4 XTB9R ",
+        "K 7 Q M 4 X T B 9 R",
+        "K7QM4\tXTB9R",
+        "K7QM4_XTB9R",
+        "K7QM4.XTB9R",
+        "K7QM4\u00a0XTB9R",
+        "K-7-Q-M-4--X-T-B-9-R",
+        "--K7QM4--XTB9R--",
+    ],
+)
 def test_codes_normalize_ignores_case_and_separators(typed: str) -> None:
     assert normalize_code(typed) == "K7QM4XTB9R"
 
 
-@pytest.mark.parametrize("typed, canonical", [
-    ("ILOIL-oilo1", "1101101101"),
-    ("O0O0O-o0o0o", "0000000000"),
-    ("AbCdE-fGhIj", "ABCDE" "FGH1J"),
-    ("K7QM4-XTB9l", "K7QM4XTB91"),
-])
+@pytest.mark.parametrize(
+    "typed, canonical",
+    [
+        ("ILOIL-oilo1", "1101101101"),
+        ("O0O0O-o0o0o", "0000000000"),
+        ("AbCdE-fGhIj", "ABCDEFGH1J"),
+        ("K7QM4-XTB9l", "K7QM4XTB91"),
+    ],
+)
 def test_codes_normalize_reads_lookalikes(typed: str, canonical: str) -> None:
     assert normalize_code(typed) == canonical
 
@@ -109,30 +115,36 @@ def test_codes_normalize_refuses_input_over_40_characters() -> None:
         normalize_code("-" * 1000 + "K7QM4XTB9R")
 
 
-@pytest.mark.parametrize("typed", [
-    "",
-    "   ",
-    "-----",
-    "K7QM4-XTB9",       # 9 symbols
-    "K7QM4-XTB9RR",     # 11 symbols
-    "K7QM4",
-    "K7QM4XTB9RK7QM4XTB9R",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "",
+        "   ",
+        "-----",
+        "K7QM4-XTB9",  # 9 symbols
+        "K7QM4-XTB9RR",  # 11 symbols
+        "K7QM4",
+        "K7QM4XTB9RK7QM4XTB9R",
+    ],
+)
 def test_codes_normalize_refuses_wrong_length(typed: str) -> None:
     with pytest.raises(InvalidCode):
         normalize_code(typed)
 
 
-@pytest.mark.parametrize("typed", [
-    "K7QM4-XTB9U",      # U is not in the alphabet and has no look-alike
-    "K7QM4-XTB9!",
-    "K7QM4/XTB9R",
-    "K7QM4:XTB9R",
-    "K7QM4\nXTB9R",
-    "K7QM4-XTB9\u00e9",
-    "K7QM4-XTB9\U0001f600",
-    "K7QM4-XTB9\u0661",  # an Arabic-Indic digit one
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "K7QM4-XTB9U",  # U is not in the alphabet and has no look-alike
+        "K7QM4-XTB9!",
+        "K7QM4/XTB9R",
+        "K7QM4:XTB9R",
+        "K7QM4\nXTB9R",
+        "K7QM4-XTB9\u00e9",
+        "K7QM4-XTB9\U0001f600",
+        "K7QM4-XTB9\u0661",  # an Arabic-Indic digit one
+    ],
+)
 def test_codes_normalize_refuses_bad_characters(typed: str) -> None:
     with pytest.raises(InvalidCode):
         normalize_code(typed)

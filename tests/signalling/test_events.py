@@ -13,10 +13,10 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from helpers.server import EVENT_TIMEOUT, Client, RunningServer, running_server
 from signal_server.app import SIGNALLING_KEY
 from signal_server.signalling.codes import normalize_code
 from signal_server.signalling.registry import CodeRegistry
-from helpers.server import EVENT_TIMEOUT, Client, RunningServer, running_server
 
 Connect = Callable[..., Awaitable[Client]]
 ICE_SERVERS = [
@@ -35,9 +35,15 @@ OK = {"ok": True}
 
 
 def candidate(n: int) -> dict[str, Any]:
-    return {"type": "candidate", "candidate": {
-        "candidate": f"candidate:{n} 1 udp 2122260223 127.0.0.1 {40000 + n} typ host",
-        "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": "frag"}}
+    return {
+        "type": "candidate",
+        "candidate": {
+            "candidate": f"candidate:{n} 1 udp 2122260223 127.0.0.1 {40000 + n} typ host",
+            "sdpMid": "0",
+            "sdpMLineIndex": 0,
+            "usernameFragment": "frag",
+        },
+    }
 
 
 def registry_of(server: RunningServer) -> CodeRegistry:
@@ -56,8 +62,9 @@ async def serving(**overrides: Any) -> AsyncIterator[tuple[RunningServer, Connec
 
         async def connect(headers: dict[str, str] | None = None) -> Client:
             client = Client()
-            await client.sio.connect(server.url, transports=["websocket"],
-                                     headers=headers or {}, wait_timeout=EVENT_TIMEOUT)
+            await client.sio.connect(
+                server.url, transports=["websocket"], headers=headers or {}, wait_timeout=EVENT_TIMEOUT
+            )
             clients.append(client)
             return client
 
@@ -91,6 +98,7 @@ async def create_until(client: Client, wanted: Callable[[str], bool]) -> str:
 
 
 # --- create and join ------------------------------------------------------------------------
+
 
 async def test_signalling_create_ack() -> None:
     async with serving(code_ttl=300, ice_servers=ICE_SERVERS) as (server, connect):
@@ -176,6 +184,7 @@ async def test_signalling_one_code_per_client(server: RunningServer, connect: Co
 
 # --- relaying ---------------------------------------------------------------------------------
 
+
 async def test_signalling_relays_offer_answer_and_candidates_in_order(connect: Connect) -> None:
     sender, receiver, _ = await paired(connect)
     assert await sender.call("signal", {**OFFER, "extra": "dropped"}) == OK
@@ -189,8 +198,7 @@ async def test_signalling_relays_offer_answer_and_candidates_in_order(connect: C
     async def trickle(name: str, client: Client, base: int) -> None:
         for n in range(count):  # back to back: nothing awaits an acknowledgement
             await client.sio.emit("signal", candidate(base + n), callback=acks[name].append)
-        await client.sio.emit("signal", {"type": "candidate", "candidate": None},
-                              callback=acks[name].append)
+        await client.sio.emit("signal", {"type": "candidate", "candidate": None}, callback=acks[name].append)
 
     await asyncio.gather(trickle("sender", sender, 0), trickle("receiver", receiver, 1000))
 
@@ -207,8 +215,7 @@ async def test_signalling_relays_offer_answer_and_candidates_in_order(connect: C
     assert sender.pending("signal") == 0 and receiver.pending("signal") == 0
 
 
-async def test_signalling_third_client_cannot_join_nor_listen(
-        server: RunningServer, connect: Connect) -> None:
+async def test_signalling_third_client_cannot_join_nor_listen(server: RunningServer, connect: Connect) -> None:
     sender, receiver, code = await paired(connect)
     third = await connect()
     assert await third.call("join", {"code": code}) == USED
@@ -218,8 +225,10 @@ async def test_signalling_third_client_cannot_join_nor_listen(
     assert await receiver.call("signal", ANSWER) == OK
     assert await receiver.next("signal") == OFFER
     assert await sender.next("signal") == ANSWER
-    marker = {"type": "candidate", "candidate": {
-        "candidate": "marker", "sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None}}
+    marker = {
+        "type": "candidate",
+        "candidate": {"candidate": "marker", "sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None},
+    }
     assert await sender.call("signal", marker) == OK
     assert await receiver.next("signal") == marker
     # A round trip on the third client's own socket: anything sent to it is in by now.
@@ -269,8 +278,7 @@ BAD_PAYLOADS: list[tuple[str, Any]] = [
     ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMLineIndex": 256}}),
     ("signal", {"type": "candidate", "candidate": {"candidate": "c" * 1025}}),
     ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMid": "m" * 65}}),
-    ("signal", {"type": "candidate",
-                "candidate": {"candidate": "c", "usernameFragment": "u" * 257}}),
+    ("signal", {"type": "candidate", "candidate": {"candidate": "c", "usernameFragment": "u" * 257}}),
     ("signal", "offer"),
     ("cancel", {"reason": "r" * 201}),
     ("cancel", {"reason": 5}),
@@ -282,8 +290,7 @@ BAD_PAYLOADS: list[tuple[str, Any]] = [
 ]
 
 
-async def test_signalling_bad_payloads_refused_state_unchanged(
-        server: RunningServer, connect: Connect) -> None:
+async def test_signalling_bad_payloads_refused_state_unchanged(server: RunningServer, connect: Connect) -> None:
     sender, receiver, code = await paired(connect)
     registry = registry_of(server)
     pairing = registry.pairing_of(sid_of(sender))
@@ -337,6 +344,7 @@ async def test_signalling_unknown_event_ignored(server: RunningServer, connect: 
 
 # --- ending a pair ------------------------------------------------------------------------
 
+
 async def test_signalling_sender_cancel(server: RunningServer, connect: Connect) -> None:
     sender, receiver, code = await paired(connect)
     assert await sender.call("cancel", {"reason": "changed my mind"}) == OK
@@ -352,8 +360,7 @@ async def test_signalling_sender_cancel(server: RunningServer, connect: Connect)
     assert (await receiver.call("create"))["ok"]
 
 
-async def test_signalling_receiver_cancel_without_reason(
-        server: RunningServer, connect: Connect) -> None:
+async def test_signalling_receiver_cancel_without_reason(server: RunningServer, connect: Connect) -> None:
     sender, receiver, _ = await paired(connect)
     assert await receiver.call("cancel") == OK
     assert await sender.next("cancelled") == {"by": "receiver", "reason": ""}
@@ -371,8 +378,7 @@ async def test_signalling_done(server: RunningServer, connect: Connect) -> None:
 
 
 @pytest.mark.parametrize("leaver", ["sender", "receiver"])
-async def test_signalling_peer_left_on_disconnect(
-        server: RunningServer, connect: Connect, leaver: str) -> None:
+async def test_signalling_peer_left_on_disconnect(server: RunningServer, connect: Connect, leaver: str) -> None:
     sender, receiver, code = await paired(connect)
     gone, stays = (sender, receiver) if leaver == "sender" else (receiver, sender)
     await gone.close()
@@ -386,8 +392,7 @@ async def test_signalling_peer_left_on_disconnect(
 
 
 @pytest.mark.parametrize("first", ["sender", "receiver"])
-async def test_signalling_forgets_pair_after_both_leave(
-        server: RunningServer, connect: Connect, first: str) -> None:
+async def test_signalling_forgets_pair_after_both_leave(server: RunningServer, connect: Connect, first: str) -> None:
     sender, receiver, code = await paired(connect)
     one, other = (sender, receiver) if first == "sender" else (receiver, sender)
     assert await one.call("leave") == OK
@@ -403,8 +408,7 @@ async def test_signalling_forgets_pair_after_both_leave(
     assert await one.call("leave") == OK  # leaving twice is harmless
 
 
-async def test_signalling_sender_leaving_before_join_kills_code(
-        server: RunningServer, connect: Connect) -> None:
+async def test_signalling_sender_leaving_before_join_kills_code(server: RunningServer, connect: Connect) -> None:
     sender, receiver = await connect(), await connect()
     code = (await sender.call("create"))["code"]
     assert await sender.call("leave") == OK
@@ -413,6 +417,7 @@ async def test_signalling_sender_leaving_before_join_kills_code(
 
 
 # --- expiry -----------------------------------------------------------------------------------
+
 
 async def test_signalling_code_expires() -> None:
     async with serving(code_ttl=0.5) as (server, connect):
@@ -446,6 +451,7 @@ async def test_signalling_expiry_follows_each_code() -> None:
 
 # --- rate limit -----------------------------------------------------------------------------
 
+
 async def test_signalling_failed_joins_limited() -> None:
     async with serving(max_failed_joins=3) as (server, connect):
         sender, receiver, used_code = await paired(connect)
@@ -464,8 +470,7 @@ async def test_signalling_failed_joins_limited() -> None:
 
 
 async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
-    async with serving(max_failed_joins=3, trusted_proxies=frozenset({"127.0.0.1"})) as (
-            server, connect):
+    async with serving(max_failed_joins=3, trusted_proxies=frozenset({"127.0.0.1"})) as (server, connect):
         sender = await connect()
         code = (await sender.call("create"))["code"]
         # The proxy appends the address it saw; what stands left of it is the client's claim.
@@ -482,10 +487,10 @@ async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
         assert await sender.next("peer_joined") == {}
 
 
-@pytest.mark.parametrize("trusted", [frozenset(), frozenset({"192.0.2.1"})],
-                         ids=["no trusted proxy", "peer is not the trusted proxy"])
-async def test_signalling_forwarded_for_ignored_unless_from_trusted_proxy(
-        trusted: frozenset[str]) -> None:
+@pytest.mark.parametrize(
+    "trusted", [frozenset(), frozenset({"192.0.2.1"})], ids=["no trusted proxy", "peer is not the trusted proxy"]
+)
+async def test_signalling_forwarded_for_ignored_unless_from_trusted_proxy(trusted: frozenset[str]) -> None:
     async with serving(max_failed_joins=3, trusted_proxies=trusted) as (server, connect):
         sender = await connect()
         code = (await sender.call("create"))["code"]

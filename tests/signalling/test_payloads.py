@@ -31,6 +31,7 @@ def refused(call: Any, payload: Any) -> str:
 
 # --- offer / answer -----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", ["offer", "answer"])
 def test_payloads_description_sdp_bounds(kind: str) -> None:
     assert payloads.signal({"type": kind, "sdp": "v"}) == {"type": kind, "sdp": "v"}
@@ -57,16 +58,20 @@ def test_payloads_description_extra_fields_dropped() -> None:
 
 # --- type -----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("payload", [
-    {},
-    {"type": "Offer", "sdp": "v=0"},
-    {"type": "pranswer", "sdp": "v=0"},
-    {"type": "rollback"},
-    {"type": None},
-    {"type": 1},
-    {"type": ["offer"], "sdp": "v=0"},
-    {"sdp": "v=0"},
-])
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        {},
+        {"type": "Offer", "sdp": "v=0"},
+        {"type": "pranswer", "sdp": "v=0"},
+        {"type": "rollback"},
+        {"type": None},
+        {"type": 1},
+        {"type": ["offer"], "sdp": "v=0"},
+        {"sdp": "v=0"},
+    ],
+)
 def test_payloads_signal_unknown_type(payload: dict[str, Any]) -> None:
     assert "type" in refused(payloads.signal, payload)
 
@@ -82,13 +87,13 @@ def test_payloads_signal_absent_counts_as_empty_object() -> None:
 
 # --- candidate --------------------------------------------------------------------------
 
+
 def test_payloads_candidate_complete() -> None:
     assert payloads.signal(candidate()) == {"type": "candidate", "candidate": GOOD_CANDIDATE}
 
 
 def test_payloads_candidate_null_is_end_of_candidates() -> None:
-    assert payloads.signal({"type": "candidate", "candidate": None}) == {
-        "type": "candidate", "candidate": None}
+    assert payloads.signal({"type": "candidate", "candidate": None}) == {"type": "candidate", "candidate": None}
     # An absent candidate is the same as null.
     assert payloads.signal({"type": "candidate"}) == {"type": "candidate", "candidate": None}
 
@@ -137,26 +142,28 @@ def test_payloads_candidate_sdp_mline_index_bool_is_not_int() -> None:
 
 def test_payloads_candidate_username_fragment() -> None:
     at_bound = "u" * 256
-    assert payloads.signal(candidate(usernameFragment=at_bound))["candidate"][
-        "usernameFragment"] == at_bound
-    assert payloads.signal(candidate(usernameFragment=None))["candidate"][
-        "usernameFragment"] is None
+    assert payloads.signal(candidate(usernameFragment=at_bound))["candidate"]["usernameFragment"] == at_bound
+    assert payloads.signal(candidate(usernameFragment=None))["candidate"]["usernameFragment"] is None
     assert "usernameFragment" in refused(payloads.signal, candidate(usernameFragment="u" * 257))
     assert "usernameFragment" in refused(payloads.signal, candidate(usernameFragment=7))
 
 
 def test_payloads_candidate_optional_fields_default_to_null() -> None:
     relayed = payloads.signal({"type": "candidate", "candidate": {"candidate": "c"}})
-    assert relayed == {"type": "candidate", "candidate": {
-        "candidate": "c", "sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None}}
+    assert relayed == {
+        "type": "candidate",
+        "candidate": {"candidate": "c", "sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None},
+    }
 
 
 def test_payloads_candidate_extra_fields_dropped() -> None:
-    relayed = payloads.signal({
-        "type": "candidate",
-        "candidate": {**GOOD_CANDIDATE, "relayProtocol": "udp", "secret": "x"},
-        "to": "someone-else",
-    })
+    relayed = payloads.signal(
+        {
+            "type": "candidate",
+            "candidate": {**GOOD_CANDIDATE, "relayProtocol": "udp", "secret": "x"},
+            "to": "someone-else",
+        }
+    )
     assert relayed == {"type": "candidate", "candidate": GOOD_CANDIDATE}
 
 
@@ -167,6 +174,7 @@ def test_payloads_signal_result_is_a_fresh_object() -> None:
 
 
 # --- join / cancel / events without fields --------------------------------------------
+
 
 def test_payloads_join_code() -> None:
     assert payloads.join_code({"code": "k7qm4-xtb9r"}) == "k7qm4-xtb9r"

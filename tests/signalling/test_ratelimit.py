@@ -72,20 +72,20 @@ def test_ratelimit_pruning_keeps_addresses_still_in_window() -> None:
     clock = FakeClock()
     start = clock.now
     limiter = FailureLimiter(limit=2, window=60, clock=clock)
-    limiter.record_failure("old")           # +0
+    limiter.record_failure("old")  # +0
     clock.now = start + 30
-    limiter.record_failure("busy")          # +30
-    limiter.record_failure("busy")          # +30
+    limiter.record_failure("busy")  # +30
+    limiter.record_failure("busy")  # +30
     clock.now = start + 50
-    limiter.record_failure("old")           # +50: "old" is now the most recent
-    clock.now = start + 70                  # only the failure at +0 has left the window
+    limiter.record_failure("old")  # +50: "old" is now the most recent
+    clock.now = start + 70  # only the failure at +0 has left the window
     limiter.record_failure("new")
     assert len(limiter) == 3
     assert limiter.blocked("busy")
     assert not limiter.blocked("old")
-    clock.now = start + 90                  # the failures at +30 leave the window
+    clock.now = start + 90  # the failures at +30 leave the window
     limiter.record_failure("new")
-    assert len(limiter) == 2                # "old" (+50) and "new" (+70, +90)
+    assert len(limiter) == 2  # "old" (+50) and "new" (+70, +90)
     assert limiter.blocked("new")
     assert not limiter.blocked("busy")
 

@@ -117,8 +117,7 @@ def test_registry_join_expired_code(registry: CodeRegistry, clock: FakeClock) ->
     assert registry.pairing_of("bob") is None
 
 
-def test_registry_failed_join_of_due_code_still_reports_it_expired(
-        registry: CodeRegistry, clock: FakeClock) -> None:
+def test_registry_failed_join_of_due_code_still_reports_it_expired(registry: CodeRegistry, clock: FakeClock) -> None:
     """A join arriving between the deadline and expire() must not swallow the expiry:
     the sender is told through expire(), whose result the server turns into `expired`."""
     pairing = registry.create("alice")

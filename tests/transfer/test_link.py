@@ -15,7 +15,8 @@ def receive_buffers(link: Link) -> list[int]:
 
 
 async def test_the_receivers_sockets_get_the_large_receive_buffer_and_the_senders_do_not(
-        links: tuple[Link, Link]) -> None:
+    links: tuple[Link, Link],
+) -> None:
     # Linux caps the request at net.core.rmem_max and reports twice what it grants.
     granted = 2 * min(RECEIVE_BUFFER, int(Path("/proc/sys/net/core/rmem_max").read_text()))
     sender, receiver = links

@@ -42,11 +42,14 @@ def test_addresses_are_checked_and_made_canonical() -> None:
     assert check_local_ip("0:0:0:0:0:0:0:1") == "::1"
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("example.org", "not an IP address"),
-    ("127.0.0.256", "not an IP address"),
-    ("192.0.2.1", "not an address of this machine"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("example.org", "not an IP address"),
+        ("127.0.0.256", "not an IP address"),
+        ("192.0.2.1", "not an address of this machine"),
+    ],
+)
 def test_bad_addresses_are_refused(text: str, problem: str) -> None:
     with pytest.raises(UsageError, match=f"--local-ip {re.escape(text)}: {problem}"):
         check_local_ip(text)

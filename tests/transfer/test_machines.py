@@ -11,14 +11,14 @@ from typing import Any
 import pytest
 from aiortc import RTCDataChannel
 
+from peer.errors import ConnectionFailed, PeerError, VerificationFailed
+from peer.progress import Reporter
 from peer.signalling.link import Link
 from peer.transfer.digest import digest_bytes
-from peer.errors import ConnectionFailed, PeerError, VerificationFailed
+from peer.transfer.machines import ProtocolViolation, Receiver, Sender
 from peer.transfer.messages import FileEntry
-from peer.progress import Reporter
 from peer.transfer.sink import DirectorySink
 from peer.transfer.source import collect
-from peer.transfer.machines import ProtocolViolation, Receiver, Sender
 
 TIMEOUT = 20.0
 
@@ -29,7 +29,9 @@ class Raw:
     def __init__(self, channel: RTCDataChannel) -> None:
         self.channel = channel
         self.received: asyncio.Queue[Any] = asyncio.Queue()
-        channel.on("message", lambda data: self.received.put_nowait(json.loads(data) if isinstance(data, str) else data))
+        channel.on(
+            "message", lambda data: self.received.put_nowait(json.loads(data) if isinstance(data, str) else data)
+        )
 
     def send(self, **message: Any) -> None:
         self.channel.send(json.dumps(message))
@@ -137,7 +139,9 @@ async def test_sender_reports_the_receivers_hash_mismatch(links: tuple[Link, Lin
 
 
 @pytest.mark.parametrize("answer", [{"type": "file-ok", "index": 1}, {"type": "done"}, {"type": "manifest"}])
-async def test_sender_refuses_acknowledgements_out_of_order(links: tuple[Link, Link], tmp_path: Path, answer: dict[str, Any]) -> None:
+async def test_sender_refuses_acknowledgements_out_of_order(
+    links: tuple[Link, Link], tmp_path: Path, answer: dict[str, Any]
+) -> None:
     (tmp_path / "a").write_bytes(b"a")
     (tmp_path / "b").write_bytes(b"b")
     sender = Sender(links[0], collect([str(tmp_path / "a"), str(tmp_path / "b")]), Reporter())
@@ -152,7 +156,9 @@ async def test_sender_refuses_acknowledgements_out_of_order(links: tuple[Link, L
         pass
 
 
-async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(links: tuple[Link, Link], tmp_path: Path) -> None:
+async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
     """Browsers send the manifest on open, before a receiver may have set up its transfer."""
     (tmp_path / "a.txt").write_text("early")
     arrived = asyncio.get_running_loop().create_future()

@@ -6,8 +6,8 @@ import io
 import json
 
 from peer.errors import Cancelled
-from peer.transfer.messages import FileEntry
 from peer.progress import HumanReporter, JsonReporter
+from peer.transfer.messages import FileEntry
 
 
 def test_text_from_the_peer_cannot_drive_the_terminal() -> None:
@@ -30,6 +30,13 @@ def test_json_events_are_one_object_a_line() -> None:
     report.done()
     events = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [e["event"] for e in events] == ["progress", "file-done", "done"]
-    assert events[0] | {"rate": 0} == {"event": "progress", "index": 0, "name": "a", "file_bytes": 10,
-                                       "bytes": 10, "total_bytes": 10, "rate": 0}
+    assert events[0] | {"rate": 0} == {
+        "event": "progress",
+        "index": 0,
+        "name": "a",
+        "file_bytes": 10,
+        "bytes": 10,
+        "total_bytes": 10,
+        "rate": 0,
+    }
     assert events[2]["files"] == 1 and events[2]["bytes"] == 10

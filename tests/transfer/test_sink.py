@@ -52,11 +52,14 @@ def test_a_folder_in_the_way_is_refused_even_when_overwriting(tmp_path: Path) ->
         DirectorySink(tmp_path, overwrite=True).check(entries("x"))
 
 
-@pytest.mark.parametrize("names, problem", [
-    (("a", "a"), "two files with the same name"),
-    (("a", "a/b"), "a/b needs a folder where the offer also has a file"),
-    (("x.part", "x"), "both x and x.part"),
-])
+@pytest.mark.parametrize(
+    "names, problem",
+    [
+        (("a", "a"), "two files with the same name"),
+        (("a", "a/b"), "a/b needs a folder where the offer also has a file"),
+        (("x.part", "x"), "both x and x.part"),
+    ],
+)
 def test_offers_that_contradict_themselves_are_refused(tmp_path: Path, names: tuple[str, ...], problem: str) -> None:
     with pytest.raises(PeerError, match=problem):
         DirectorySink(tmp_path).check(entries(*names))

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
+from helpers.vectors import VECTORS, pattern
 from peer.transfer.digest import BLOCK_SIZE, BlockDigest, digest_bytes
 from peer.transfer.messages import InvalidMessage, parse_message
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
-from helpers.vectors import VECTORS, pattern
 
 
 @pytest.mark.parametrize("case", VECTORS["codes"]["valid"], ids=lambda c: repr(c["input"]))
@@ -30,7 +30,7 @@ def test_code_vectors_refused(case: dict) -> None:
 def test_digest_vectors(case: dict) -> None:
     data = pattern(case["size"])
     # Independent of peer.transfer.digest: the definition of PROTOCOL.md 3.3 spelled out.
-    blocks = [data[i:i + BLOCK_SIZE] for i in range(0, len(data), BLOCK_SIZE)]
+    blocks = [data[i : i + BLOCK_SIZE] for i in range(0, len(data), BLOCK_SIZE)]
     expected = hashlib.sha256(b"".join(hashlib.sha256(b).digest() for b in blocks)).hexdigest()
     assert case["digest"] == expected
     assert digest_bytes(data) == expected
@@ -41,7 +41,7 @@ def test_digest_is_independent_of_chunking() -> None:
     for chunk in (1, 1000, 65536, BLOCK_SIZE, BLOCK_SIZE + 1):
         digest = BlockDigest()
         for i in range(0, len(data), chunk):
-            digest.update(data[i:i + chunk])
+            digest.update(data[i : i + chunk])
         assert digest.hexdigest() == digest_bytes(data), chunk
 
 

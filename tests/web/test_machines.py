@@ -251,7 +251,9 @@ async def test_files_arrive_intact_in_order_and_delivery_waits_for_done(page: An
 
 
 async def test_declined_files_end_both_sides(page: Any) -> None:
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const sent = countSent(sendCh);
@@ -268,7 +270,8 @@ async def test_declined_files_end_both_sides(page: Any) -> None:
           Promise.all([settle(receiver.run()), settle(sender.run())]), WAIT_MS, 'the decline');
         return { receiverResult, senderResult, calls, sentBytes: sent.bytes };
       } finally { close(); }
-    """)
+    """,
+    )
     assert r["receiverResult"] == {"ok": True, "value": False}
     assert r["senderResult"]["ok"] is False and r["senderResult"]["transferError"]
     assert "declined" in r["senderResult"]["message"]
@@ -364,10 +367,10 @@ BROKEN_SENDERS = [  # case, the reason given, whether the manifest is accepted, 
 ]
 
 
-@pytest.mark.parametrize(("case", "reason", "accepts", "verified"), BROKEN_SENDERS,
-                         ids=[c[0] for c in BROKEN_SENDERS])
-async def test_receiver_refuses_a_broken_sender(page: Any, case: str, reason: str, accepts: bool,
-                                                verified: list[int]) -> None:
+@pytest.mark.parametrize(("case", "reason", "accepts", "verified"), BROKEN_SENDERS, ids=[c[0] for c in BROKEN_SENDERS])
+async def test_receiver_refuses_a_broken_sender(
+    page: Any, case: str, reason: str, accepts: bool, verified: list[int]
+) -> None:
     r = await run_js(page, HOSTILE_SENDER, {"case": case})
     result = r["result"]
     assert result["ok"] is False and result["transferError"], result
@@ -401,10 +404,14 @@ try {
 """
 
 
-@pytest.mark.parametrize(("reply", "reason"), [
-    ({"type": "file-ok", "index": 1}, "expected file-ok 0, got file-ok"),
-    ({"type": "thanks"}, 'unknown message type "thanks"'),
-], ids=["file-ok with the wrong index", "unknown message type"])
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ({"type": "file-ok", "index": 1}, "expected file-ok 0, got file-ok"),
+        ({"type": "thanks"}, 'unknown message type "thanks"'),
+    ],
+    ids=["file-ok with the wrong index", "unknown message type"],
+)
 async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any], reason: str) -> None:
     r = await run_js(page, HOSTILE_RECEIVER, {"reply": reply})
     assert r["result"]["ok"] is False and r["result"]["transferError"]
@@ -415,8 +422,11 @@ async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any]
 
 # --- cancel, abort, closed channel --------------------------------------------------
 
+
 async def test_sender_cancels_mid_transfer(page: Any) -> None:
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const calls = [];
@@ -435,7 +445,8 @@ async def test_sender_cancels_mid_transfer(page: Any) -> None:
           Promise.all([settle(receiver.run()), settle(sender.run())]), WAIT_MS, 'both sides to stop');
         return { receiverResult, senderResult, calls };
       } finally { close(); }
-    """)
+    """,
+    )
     rr = r["receiverResult"]
     assert rr["ok"] is False and rr["transferError"]
     assert "cancelled" in rr["message"] and "changed my mind" in rr["message"]
@@ -447,7 +458,9 @@ async def test_sender_cancels_mid_transfer(page: Any) -> None:
 
 async def test_receiver_cancels_mid_transfer_and_the_sender_stops_sending(page: Any) -> None:
     size = 32 * MiB
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const sent = countSent(sendCh);
@@ -470,7 +483,9 @@ async def test_receiver_cancels_mid_transfer_and_the_sender_stops_sending(page: 
         const receiverResult = await within(receiving, WAIT_MS, 'the receiver to stop');
         return { senderResult, receiverResult, calls, sentAtStop, sentAtEnd: sent.bytes };
       } finally { close(); }
-    """, {"size": size})
+    """,
+        {"size": size},
+    )
     sr = r["senderResult"]
     assert sr["ok"] is False and sr["transferError"]
     assert "cancelled" in sr["message"] and "no space left" in sr["message"]
@@ -481,7 +496,9 @@ async def test_receiver_cancels_mid_transfer_and_the_sender_stops_sending(page: 
 
 
 async def test_sender_leaving_mid_transfer_fails_the_receiver(page: Any) -> None:
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { a, sendCh, recvCh, close } = await openPair();
       try {
         const calls = [];
@@ -495,15 +512,21 @@ async def test_sender_leaving_mid_transfer_fails_the_receiver(page: Any) -> None
         const receiverResult = await within(settle(receiver.run()), WAIT_MS, 'the receiver to stop');
         return { receiverResult, calls };
       } finally { close(); }
-    """)
-    assert r["receiverResult"] == {"ok": False, "transferError": True,
-                                   "message": "the sender left before the transfer finished"}
+    """,
+    )
+    assert r["receiverResult"] == {
+        "ok": False,
+        "transferError": True,
+        "message": "the sender left before the transfer finished",
+    }
     assert r["calls"] == ["close"]
 
 
 @pytest.mark.parametrize("side", ["Sender", "Receiver"])
 async def test_abort_ends_run_with_the_message(page: Any, side: str) -> None:
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const calls = [];
@@ -524,7 +547,9 @@ async def test_abort_ends_run_with_the_message(page: Any, side: str) -> None:
         const result = await within(args.side === 'Sender' ? sending : receiving, WAIT_MS, 'run() to stop');
         return { result, calls };
       } finally { close(); }
-    """, {"side": side})
+    """,
+        {"side": side},
+    )
     assert r["result"] == {"ok": False, "transferError": True, "message": "the other side vanished"}
     assert r["calls"] == ["abort"]
 
@@ -538,7 +563,9 @@ async def test_abort_wins_over_messages_already_taken_in(page: Any, stage: str) 
     to finish within the same turn, so for the two hashing stages the page's digest is
     wrapped to wait for the gate, as a slower (or other) browser's might.
     """
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const calls = [];
@@ -574,7 +601,9 @@ async def test_abort_wins_over_messages_already_taken_in(page: Any, stage: str) 
         const result = await within(receiving, WAIT_MS, 'the receiver to stop');
         return { result, calls, seen: peer.seen.map((m) => m.type) };
       } finally { close(); }
-    """, {"stage": stage})
+    """,
+        {"stage": stage},
+    )
     assert r["result"] == {"ok": False, "transferError": True, "message": "the sender vanished"}, r
     assert r["calls"] == ["held", "abort"]
     assert "file-ok" not in r["seen"] and "done" not in r["seen"]
@@ -582,7 +611,9 @@ async def test_abort_wins_over_messages_already_taken_in(page: Any, stage: str) 
 
 async def test_receiver_cancel_stops_the_receiver_too(page: Any) -> None:
     """After its own cancel the Receiver verifies nothing more and its run() ends."""
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const calls = [];
@@ -605,7 +636,8 @@ async def test_receiver_cancel_stops_the_receiver_too(page: Any) -> None:
         const result = await within(receiving, WAIT_MS, 'the receiver to stop');
         return { result, calls, seen: peer.seen };
       } finally { close(); }
-    """)
+    """,
+    )
     assert r["result"]["ok"] is False and r["result"]["transferError"], r
     assert "cancel" in r["result"]["message"]
     assert r["calls"] == ["cancel"]
@@ -614,9 +646,12 @@ async def test_receiver_cancel_stops_the_receiver_too(page: Any) -> None:
 
 # --- backpressure -------------------------------------------------------------------
 
+
 async def test_sender_keeps_the_channel_buffer_bounded(page: Any) -> None:
     size = 64 * MiB
-    r = await run_js(page, """
+    r = await run_js(
+        page,
+        """
       const { sendCh, recvCh, close } = await openPair();
       try {
         const data = bytes(args.size, 10);
@@ -634,7 +669,9 @@ async def test_sender_keeps_the_channel_buffer_bounded(page: Any) -> None:
           Promise.all([settle(receiver.run()), settle(sender.run())]), 25000, 'the 64 MiB transfer');
         return { receiverResult, senderResult, atProgress, afterSend, same: blob !== null && (await sha256(blob)) === sentHash };
       } finally { close(); }
-    """, {"size": size})
+    """,
+        {"size": size},
+    )
     assert r["receiverResult"]["ok"] and r["senderResult"]["ok"], r
     assert r["same"]
     assert len(r["atProgress"]) == size // MiB

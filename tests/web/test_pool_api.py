@@ -94,10 +94,19 @@ async def test_api_calls_from_the_browser(new_person: Person) -> None:
         }""")
     assert result["mine"]["name"] == "mine.txt" and result["mine"]["type"] == "text/plain"
     assert result["sent"] and result["sent"][-1] > 0
-    assert result["alone"] == {"ok": False, "status": 404, "isPoolError": True,
-                               "message": "no file from someone else is in the pool yet; your token stays valid"}
-    assert result["got"] == {"name": "grüße.txt", "type": "text/plain", "size": len("theirs, grüße\n".encode()),
-                             "text": "theirs, grüße\n", "blobType": "text/plain"}
+    assert result["alone"] == {
+        "ok": False,
+        "status": 404,
+        "isPoolError": True,
+        "message": "no file from someone else is in the pool yet; your token stays valid",
+    }
+    assert result["got"] == {
+        "name": "grüße.txt",
+        "type": "text/plain",
+        "size": len("theirs, grüße\n".encode()),
+        "text": "theirs, grüße\n",
+        "blobType": "text/plain",
+    }
     assert result["received"][-1] == [result["got"]["size"]] * 2
     assert result["spent"]["status"] == 403
     assert result["tooLarge"]["status"] == 413 and "limit is 1000 bytes" in result["tooLarge"]["message"]

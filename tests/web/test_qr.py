@@ -21,18 +21,15 @@ LEVELS = "LMQH"
 TEXTS = {
     "short-url": "http://127.0.0.1:8080/#K7QM4-XTB9R",
     "single-char": "7",
-    "url-100": "https://sendit.example.org/receive/#K7QM4-XTB9R?name=holiday-photos"
-               "&size=4815162342&via=lan&x=012345",
+    "url-100": "https://sendit.example.org/receive/#K7QM4-XTB9R?name=holiday-photos&size=4815162342&via=lan&x=012345",
     "utf8": "Grüße aus Zürich — «日本語» ✓ 📁 ça marche",
     # Long enough for version 7 or above at every level: the version blocks appear.
-    "long-300": ("SendIt moves files directly between two browsers; the server only "
-                 "introduces them. " * 4)[:300],
+    "long-300": ("SendIt moves files directly between two browsers; the server only introduces them. " * 4)[:300],
 }
 
 # Printable ASCII in no pattern, so that each byte lands in the symbol one place
 # only: a misplaced codeword or a wrong interleaving cannot go unnoticed.
-VARIED = "".join(random.Random(18004).choices(string.ascii_letters + string.digits
-                                              + string.punctuation + " ", k=3000))
+VARIED = "".join(random.Random(18004).choices(string.ascii_letters + string.digits + string.punctuation + " ", k=3000))
 
 # Bytes a version-40 symbol holds in byte mode (the standard's capacity table).
 MAX_BYTES = {"L": 2953, "M": 2331, "Q": 1663, "H": 1273}
@@ -41,10 +38,17 @@ MAX_BYTES = {"L": 2953, "M": 2331, "Q": 1663, "H": 1273}
 JS_ROWS = "const rows = (q) => q.modules.map((r) => r.map((m) => (m ? '1' : '0')).join(''));"
 
 
-def reference(text: str, level: str, *, mask: int | None = None,
-              version: int | None = None) -> segno.QRCode:
-    return segno.make(text, error=level.lower(), version=version, mode="byte", mask=mask,
-                      encoding="utf-8", micro=False, boost_error=False)
+def reference(text: str, level: str, *, mask: int | None = None, version: int | None = None) -> segno.QRCode:
+    return segno.make(
+        text,
+        error=level.lower(),
+        version=version,
+        mode="byte",
+        mask=mask,
+        encoding="utf-8",
+        micro=False,
+        boost_error=False,
+    )
 
 
 def rows(qr: segno.QRCode) -> list[str]:
@@ -54,8 +58,7 @@ def rows(qr: segno.QRCode) -> list[str]:
 def first_difference(ours: list[str], theirs: list[str]) -> str:
     if len(ours) != len(theirs):
         return f"size {len(ours)} vs segno {len(theirs)}"
-    cells = [(r, c) for r, (a, b) in enumerate(zip(ours, theirs))
-             for c in range(len(a)) if a[c] != b[c]]
+    cells = [(r, c) for r, (a, b) in enumerate(zip(ours, theirs, strict=True)) for c in range(len(a)) if a[c] != b[c]]
     return f"{len(cells)} modules differ, first (row, column) {cells[:5]}"
 
 
@@ -69,6 +72,7 @@ def standard_segno(monkeypatch: pytest.MonkeyPatch) -> None:
     the standard's bit stream. This restores the standard's rule: zero bits only up
     to the next boundary.
     """
+
     def write_padding_bits(buff: Any, version: int, length: int) -> None:
         buff.extend([0] * (-length % 8))
 
@@ -95,8 +99,7 @@ async def test_matches_segno_for_every_mask_and_level(page: Any, name: str) -> N
     text = TEXTS[name]
     results = await page.evaluate(
         "async ({text, levels}) => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');" + JS_ROWS +
-        "  const out = [];"
+        "  const { encodeQR } = await import('/js/ui/qr.js');" + JS_ROWS + "  const out = [];"
         "  for (const ecl of levels) {"
         "    for (const mask of [0, 1, 2, 3, 4, 5, 6, 7, null]) {"
         "      const q = encodeQR(text, { ecl, mask });"
@@ -104,7 +107,9 @@ async def test_matches_segno_for_every_mask_and_level(page: Any, name: str) -> N
         "    }"
         "  }"
         "  return out;"
-        "}", {"text": text, "levels": LEVELS})
+        "}",
+        {"text": text, "levels": LEVELS},
+    )
     assert len(results) == len(LEVELS) * 9
     failures = []
     for result in results:
@@ -112,11 +117,12 @@ async def test_matches_segno_for_every_mask_and_level(page: Any, name: str) -> N
         expected = reference(text, level, mask=mask)
         assert result["size"] == len(result["rows"]) == 17 + 4 * result["version"]
         if result["version"] != expected.version:
-            failures.append(f"{level} mask={mask}: version {result['version']}, "
-                            f"segno {expected.version}")
+            failures.append(f"{level} mask={mask}: version {result['version']}, segno {expected.version}")
         elif result["rows"] != rows(expected):
-            failures.append(f"{level} mask={mask} (segno chose {expected.mask}): "
-                            + first_difference(result["rows"], rows(expected)))
+            failures.append(
+                f"{level} mask={mask} (segno chose {expected.mask}): "
+                + first_difference(result["rows"], rows(expected))
+            )
     assert not failures, "\n".join(failures)
 
 
@@ -128,8 +134,9 @@ async def test_every_version_and_level_at_full_capacity(page: Any) -> None:
     """
     results = await page.evaluate(
         "async ({data, levels}) => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');" + JS_ROWS +
-        "  const versionOf = (n, ecl, minVersion) => {"
+        "  const { encodeQR } = await import('/js/ui/qr.js');"
+        + JS_ROWS
+        + "  const versionOf = (n, ecl, minVersion) => {"
         "    try { return encodeQR(data.slice(0, n), { ecl, mask: 0, minVersion }).version; }"
         "    catch (e) { return null; }"
         "  };"
@@ -149,7 +156,9 @@ async def test_every_version_and_level_at_full_capacity(page: Any) -> None:
         "    }"
         "  }"
         "  return out;"
-        "}", {"data": VARIED, "levels": LEVELS})
+        "}",
+        {"data": VARIED, "levels": LEVELS},
+    )
     assert len(results) == 160
     failures = []
     for result in results:
@@ -158,21 +167,25 @@ async def test_every_version_and_level_at_full_capacity(page: Any) -> None:
         assert result["got"] == version, where
         assert result["next"] == (version + 1 if version < 40 else None), where
         with pytest.raises(segno.DataOverflowError):
-            reference(VARIED[:capacity + 1], level, version=version)
+            reference(VARIED[: capacity + 1], level, version=version)
         expected = reference(VARIED[:capacity], level, mask=result["mask"], version=version)
         if result["rows"] != rows(expected):
-            failures.append(f"{where} mask={result['mask']} (segno {expected.mask}): "
-                            + first_difference(result["rows"], rows(expected)))
+            failures.append(
+                f"{where} mask={result['mask']} (segno {expected.mask}): "
+                + first_difference(result["rows"], rows(expected))
+            )
     assert not failures, "\n".join(failures)
 
 
 async def test_min_version_pads_a_short_text(page: Any) -> None:
     got = await page.evaluate(
         "async () => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');" + JS_ROWS +
-        "  const q = encodeQR('A', { ecl: 'H', minVersion: 9 });"
+        "  const { encodeQR } = await import('/js/ui/qr.js');"
+        + JS_ROWS
+        + "  const q = encodeQR('A', { ecl: 'H', minVersion: 9 });"
         "  return { version: q.version, rows: rows(q) };"
-        "}")
+        "}"
+    )
     expected = reference("A", "H", version=9)
     assert got["version"] == 9
     assert got["rows"] == rows(expected), first_difference(got["rows"], rows(expected))
@@ -199,7 +212,9 @@ async def test_too_long_for_version_40_throws(page: Any) -> None:
         "  out.utf8 = attempt(() => encodeQR('é'.repeat(limits.L / 2 + 1), { ecl: 'L' }));"
         "  out.svg = attempt(() => ({ version: qrSvg('x'.repeat(limits.L + 1), { ecl: 'L' }) }));"
         "  return out;"
-        "}", MAX_BYTES)
+        "}",
+        MAX_BYTES,
+    )
     for level, limit in MAX_BYTES.items():
         assert results[level]["fits"] == {"version": 40}, level
         message = results[level]["over"].get("error", "")
@@ -222,7 +237,8 @@ async def test_bad_options_throw(page: Any) -> None:
         "    () => qrSvg('a', { border: -1 }),"
         "  ];"
         "  return calls.map((f) => { try { f(); return null; } catch (e) { return e.message; } });"
-        "}")
+        "}"
+    )
     assert all(errors), errors
     assert all(message.startswith("QR: ") for message in errors), errors
 
@@ -230,8 +246,7 @@ async def test_bad_options_throw(page: Any) -> None:
 async def test_svg_renders_the_modules(page: Any) -> None:
     text, border = TEXTS["short-url"], 3
     violations = []
-    page.on("console", lambda msg: violations.append(msg.text)
-            if "Content Security Policy" in msg.text else None)
+    page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
     result = await page.evaluate(
         "async ({text, border}) => {"
         "  const { encodeQR, qrSvg } = await import('/js/ui/qr.js');"
@@ -286,7 +301,9 @@ async def test_svg_renders_the_modules(page: Any) -> None:
         "    styled: svg.querySelectorAll('[style]').length + svg.hasAttribute('style'),"
         "    width: box.width, height: box.height,"
         "  };"
-        "}", {"text": text, "border": border})
+        "}",
+        {"text": text, "border": border},
+    )
     assert result["parseErrors"] == 0, result["markup"]
     assert result["root"] == "svg" and result["namespace"] == "http://www.w3.org/2000/svg"
     extent = result["size"] + 2 * border
@@ -299,7 +316,6 @@ async def test_svg_renders_the_modules(page: Any) -> None:
     assert result["raster"] == 0
     assert not violations
     # The default quiet zone is the standard's four modules.
-    default = await page.evaluate(
-        "async (text) => (await import('/js/ui/qr.js')).qrSvg(text)", text)
+    default = await page.evaluate("async (text) => (await import('/js/ui/qr.js')).qrSvg(text)", text)
     size = len(reference(text, "M").matrix)
     assert f'viewBox="0 0 {size + 8} {size + 8}"' in default

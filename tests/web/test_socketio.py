@@ -14,22 +14,22 @@ import pytest
 import socketio
 from aiohttp import WSMsgType, web
 
-from signal_server.app import web_root
 from helpers.server import EVENT_TIMEOUT, RunningServer
+from signal_server.app import web_root
 
 IMPORT = "const {SocketClient} = await import('/js/signalling/socketio.js');"
 
 
 def new_sio(**options: Any) -> socketio.AsyncServer:
     """A server configured like the real one (see signal_server.app)."""
-    return socketio.AsyncServer(async_mode="aiohttp", transports=["websocket"],
-                                async_handlers=False, **options)
+    return socketio.AsyncServer(async_mode="aiohttp", transports=["websocket"], async_handlers=False, **options)
 
 
 @contextlib.asynccontextmanager
-async def serving(sio: socketio.AsyncServer | None = None,
-                  websockets: dict[str, Callable[[web.Request], Awaitable[Any]]] | None = None,
-                  ) -> AsyncIterator[str]:
+async def serving(
+    sio: socketio.AsyncServer | None = None,
+    websockets: dict[str, Callable[[web.Request], Awaitable[Any]]] | None = None,
+) -> AsyncIterator[str]:
     """An app serving web/ (so the page and the module are same-origin) and ``sio``."""
     app = web.Application()
     if sio is not None:
@@ -84,8 +84,9 @@ async def closed_by_client(ws: web.WebSocketResponse) -> None:
 
 
 @pytest.fixture
-async def browse(new_person: Callable[[], Awaitable[Any]]
-                 ) -> AsyncIterator[Callable[[str], Awaitable[tuple[Any, list[Any]]]]]:
+async def browse(
+    new_person: Callable[[], Awaitable[Any]],
+) -> AsyncIterator[Callable[[str], Awaitable[tuple[Any, list[Any]]]]]:
     """Factory: a page on ``url`` and its uncaught errors, which must end up empty."""
     errors_by_page: list[list[Any]] = []
 
@@ -104,7 +105,8 @@ async def browse(new_person: Callable[[], Awaitable[Any]]
 
 async def test_request_is_answered_with_the_ack(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate("""async () => {
+    result = await page.evaluate(
+        """async () => {
         %s
         const client = await SocketClient.connect();
         const created = await client.request('create', {});
@@ -112,7 +114,9 @@ async def test_request_is_answered_with_the_ack(server: RunningServer, browse) -
         const state = {id: client.id, connected: client.connected, created, invalid};
         client.close();
         return {...state, after: client.connected};
-    }""" % IMPORT)
+    }"""
+        % IMPORT
+    )
     assert isinstance(result["id"], str) and result["id"]
     assert result["connected"] is True and result["after"] is False
     assert result["created"]["ok"] is True
@@ -132,7 +136,8 @@ async def test_server_events_reach_handlers_until_off(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate("""async () => {
+        result = await page.evaluate(
+            """async () => {
             const reported = [];
             window.addEventListener('error', (event) => {
                 reported.push(event.error.message);
@@ -151,7 +156,9 @@ async def test_server_events_reach_handlers_until_off(browse) -> None:
             const second = await client.request('poke', {n: 2});
             client.close();
             return {news, also, pairs, first, second, reported};
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
         # Events sent before the ack are delivered before the request resolves.
         assert result["news"] == [{"n": 1}]
         assert result["also"] == [{"n": 1}, {"n": 2}]
@@ -174,7 +181,8 @@ async def test_events_sent_while_accepting_are_delivered(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate("""async () => {
+        result = await page.evaluate(
+            """async () => {
             %s
             const client = await SocketClient.connect();
             await Promise.resolve();
@@ -183,7 +191,9 @@ async def test_events_sent_while_accepting_are_delivered(browse) -> None:
             const echoed = await client.request('echo', 'x');
             client.close();
             return {welcomes, echoed, id: client.id};
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
     assert result["welcomes"] == [{"to": result["id"]}]
     assert result["echoed"] == "x"
 
@@ -201,11 +211,14 @@ async def test_quick_emits_arrive_in_order(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        await page.evaluate("""async () => {
+        await page.evaluate(
+            """async () => {
             %s
             window.client = await SocketClient.connect();
             for (let i = 0; i < 200; i++) window.client.emit('seq', i);
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
         await asyncio.wait_for(all_received.wait(), EVENT_TIMEOUT)
         assert received == list(range(200))
         await page.evaluate("window.client.close()")
@@ -227,7 +240,8 @@ async def test_heartbeat_keeps_the_connection_alive(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        await page.evaluate("""async () => {
+        await page.evaluate(
+            """async () => {
             window.pongs = 0;
             const send = WebSocket.prototype.send;
             WebSocket.prototype.send = function (data) {
@@ -238,7 +252,9 @@ async def test_heartbeat_keeps_the_connection_alive(browse) -> None:
             window.client = await SocketClient.connect();
             window.reasons = [];
             window.client.on('disconnect', (reason) => window.reasons.push(reason));
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
         # Twelve pings take 3 s: three of the client's deadlines, and more of the server's.
         await page.wait_for_function("window.pongs >= 12", timeout=EVENT_TIMEOUT * 1000)
         state = await page.evaluate("""async () => ({
@@ -265,7 +281,8 @@ async def test_server_disconnect_ends_the_connection_once(browse) -> None:
     async with serving(sio) as url:
         page, _ = await browse(url)
         try:
-            await page.evaluate("""async () => {
+            await page.evaluate(
+                """async () => {
                 window.sockets = [];
                 window.WebSocket = class extends WebSocket {
                     constructor(...args) { super(...args); window.sockets.push(this); }
@@ -276,7 +293,9 @@ async def test_server_disconnect_ends_the_connection_once(browse) -> None:
                 client.on('disconnect', (reason) => window.reasons.push(reason));
                 window.held = client.request('hold').then(
                     (answer) => ({answer}), (error) => ({error: error.message}));
-            }""" % IMPORT)
+            }"""
+                % IMPORT
+            )
             sid = await asyncio.wait_for(holding.get(), EVENT_TIMEOUT)
             await sio.disconnect(sid)
             held = await asyncio.wait_for(page.evaluate("window.held"), EVENT_TIMEOUT)
@@ -284,10 +303,10 @@ async def test_server_disconnect_ends_the_connection_once(browse) -> None:
             # Let the server read on: its late ack, then the client's close.
             release.set()
             # The WebSocket's own close comes later and must not notify a second time.
-            await page.wait_for_function("window.sockets[0].readyState === WebSocket.CLOSED",
-                                         timeout=EVENT_TIMEOUT * 1000)
-            state = await page.evaluate(
-                "({reasons: window.reasons, connected: window.client.connected})")
+            await page.wait_for_function(
+                "window.sockets[0].readyState === WebSocket.CLOSED", timeout=EVENT_TIMEOUT * 1000
+            )
+            state = await page.evaluate("({reasons: window.reasons, connected: window.client.connected})")
             assert state == {"reasons": ["io server disconnect"], "connected": False}
         finally:
             release.set()
@@ -303,7 +322,8 @@ async def test_close_leaves_the_namespace_and_fails_what_is_pending(browse) -> N
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate("""async () => {
+        result = await page.evaluate(
+            """async () => {
             %s
             const client = await SocketClient.connect();
             const notified = [];
@@ -317,7 +337,9 @@ async def test_close_leaves_the_namespace_and_fails_what_is_pending(browse) -> N
             const late = await client.request('late').catch((error) => error.message);
             return {reason: await lost, notified, pending: await pending, emitError, late,
                     connected: client.connected};
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
         assert result == {
             "reason": "io client disconnect",
             "notified": ["io client disconnect"],
@@ -326,13 +348,13 @@ async def test_close_leaves_the_namespace_and_fails_what_is_pending(browse) -> N
             "late": "socket.io: not connected",
             "connected": False,
         }
-        assert await asyncio.wait_for(reasons.get(), EVENT_TIMEOUT) == \
-            sio.reason.CLIENT_DISCONNECT
+        assert await asyncio.wait_for(reasons.get(), EVENT_TIMEOUT) == sio.reason.CLIENT_DISCONNECT
 
 
 async def test_request_without_answer_times_out(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate("""async () => {
+    result = await page.evaluate(
+        """async () => {
         %s
         const client = await SocketClient.connect();
         const start = performance.now();
@@ -342,7 +364,9 @@ async def test_request_without_answer_times_out(server: RunningServer, browse) -
         const created = await client.request('create', {});
         client.close();
         return {error, elapsed, ok: created.ok};
-    }""" % IMPORT)
+    }"""
+        % IMPORT
+    )
     assert result["error"] == 'socket.io: no answer to "no_such_event" within 300 ms'
     assert result["elapsed"] >= 290
     assert result["ok"] is True
@@ -357,16 +381,20 @@ async def test_refused_connection_rejects(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        error = await page.evaluate("""async () => {
+        error = await page.evaluate(
+            """async () => {
             %s
             return SocketClient.connect().then(() => null, (error) => error.message);
-        }""" % IMPORT)
+        }"""
+            % IMPORT
+        )
     assert error == "socket.io: connection refused by server: no room for you"
 
 
 async def test_connect_without_server_rejects(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate("""async () => {
+    result = await page.evaluate(
+        """async () => {
         %s
         const fail = (promise) => promise.then(
             () => 'connected', (error) => error instanceof Error && error.message);
@@ -374,16 +402,20 @@ async def test_connect_without_server_rejects(server: RunningServer, browse) -> 
             noPath: await fail(SocketClient.connect(location.origin, {path: '/nothing/'})),
             badOrigin: await fail(SocketClient.connect('ftp://127.0.0.1')),
         };
-    }""" % IMPORT)
+    }"""
+        % IMPORT
+    )
     assert result["noPath"].startswith(
         f"socket.io: cannot connect to ws://127.0.0.1:{server.url.rsplit(':', 1)[1]}"
-        "/nothing/?EIO=4&transport=websocket (")
+        "/nothing/?EIO=4&transport=websocket ("
+    )
     assert result["badOrigin"] == "socket.io: cannot connect: no WebSocket URL for ftp://127.0.0.1"
 
 
 async def test_https_origin_uses_wss(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate("""async () => {
+    result = await page.evaluate(
+        """async () => {
         window.WebSocket = class {
             constructor(url) { window.opened = url; throw new Error('stub'); }
         };
@@ -391,9 +423,13 @@ async def test_https_origin_uses_wss(server: RunningServer, browse) -> None:
         const error = await SocketClient.connect('https://sendit.example:8443', {path: '/io/'})
             .then(() => null, (error) => error.message);
         return {url: window.opened, error};
-    }""" % IMPORT)
-    assert result == {"url": "wss://sendit.example:8443/io/?EIO=4&transport=websocket",
-                      "error": "socket.io: cannot connect: stub"}
+    }"""
+        % IMPORT
+    )
+    assert result == {
+        "url": "wss://sendit.example:8443/io/?EIO=4&transport=websocket",
+        "error": "socket.io: cannot connect: stub",
+    }
 
 
 async def test_wire_format_and_missing_pings(browse) -> None:
@@ -401,7 +437,9 @@ async def test_wire_format_and_missing_pings(browse) -> None:
     async with serving(websockets={"/socket.io/": endpoint.handle}) as url:
         page, _ = await browse(url)
         try:
-            run = asyncio.create_task(page.evaluate("""async () => {
+            run = asyncio.create_task(
+                page.evaluate(
+                    """async () => {
                 %s
                 const client = await SocketClient.connect();
                 const events = [];
@@ -412,10 +450,12 @@ async def test_wire_format_and_missing_pings(browse) -> None:
                 const reason = await lost;
                 return {id: client.id, events, answer, reason,
                         elapsed: performance.now() - start};
-            }""" % IMPORT))
+            }"""
+                    % IMPORT
+                )
+            )
             ws = await endpoint.accept()
-            await ws.send_str('0{"sid":"eio","upgrades":[],"pingInterval":150,'
-                              '"pingTimeout":150,"maxPayload":100000}')
+            await ws.send_str('0{"sid":"eio","upgrades":[],"pingInterval":150,"pingTimeout":150,"maxPayload":100000}')
             assert await next_frame(ws) == "40"
             await ws.send_str('40{"sid":"raw-sid"}')
             assert await next_frame(ws) == '420["hello",{"a":1}]'
@@ -442,11 +482,16 @@ async def test_connect_times_out_without_handshake(browse) -> None:
     async with serving(websockets={"/socket.io/": endpoint.handle}) as url:
         page, _ = await browse(url)
         try:
-            run = asyncio.create_task(page.evaluate("""async () => {
+            run = asyncio.create_task(
+                page.evaluate(
+                    """async () => {
                 %s
                 return SocketClient.connect(location.origin, {timeoutMs: 300})
                     .then(() => null, (error) => error.message);
-            }""" % IMPORT))
+            }"""
+                    % IMPORT
+                )
+            )
             ws = await endpoint.accept()
             await closed_by_client(ws)
             error = await asyncio.wait_for(run, EVENT_TIMEOUT)
