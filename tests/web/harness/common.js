@@ -1,0 +1,22 @@
+/**
+ * What the harness modules share: deadlines on waits, and failures turned into plain
+ * data, since only plain data crosses back to the Python test.
+ */
+
+/** Rejects if `promise` has not settled within `ms`: a guard, never a synchronisation. */
+export function within(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** Waits until `condition()` holds, checking on every macrotask turn; throws after `ms`. */
+export async function until(condition, what, ms) {
+  const deadline = performance.now() + ms;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
