@@ -14,10 +14,9 @@ import pytest
 import socketio
 from aiohttp import WSMsgType, web
 
+from helpers.browser import run_harness
 from helpers.server import EVENT_TIMEOUT, RunningServer
 from signal_server.app import web_root
-
-IMPORT = "const {SocketClient} = await import('/js/signalling/socketio.js');"
 
 
 def new_sio(**options: Any) -> socketio.AsyncServer:
@@ -105,18 +104,7 @@ async def browse(
 
 async def test_request_is_answered_with_the_ack(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate(
-        """async () => {
-        %s
-        const client = await SocketClient.connect();
-        const created = await client.request('create', {});
-        const invalid = await client.request('create', 'not an object');
-        const state = {id: client.id, connected: client.connected, created, invalid};
-        client.close();
-        return {...state, after: client.connected};
-    }"""
-        % IMPORT
-    )
+    result = await run_harness(page, "socketio.js", "requestAndClose")
     assert isinstance(result["id"], str) and result["id"]
     assert result["connected"] is True and result["after"] is False
     assert result["created"]["ok"] is True
@@ -136,29 +124,7 @@ async def test_server_events_reach_handlers_until_off(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate(
-            """async () => {
-            const reported = [];
-            window.addEventListener('error', (event) => {
-                reported.push(event.error.message);
-                event.preventDefault();
-            });
-            %s
-            const client = await SocketClient.connect();
-            const news = [], also = [], pairs = [];
-            const onNews = (data) => news.push(data);
-            client.on('news', onNews)
-                  .on('news', () => { throw new Error('handler bug'); })
-                  .on('news', (data) => also.push(data))
-                  .on('pair', (...args) => pairs.push(args));
-            const first = await client.request('poke', {n: 1});
-            client.off('news', onNews);
-            const second = await client.request('poke', {n: 2});
-            client.close();
-            return {news, also, pairs, first, second, reported};
-        }"""
-            % IMPORT
-        )
+        result = await run_harness(page, "socketio.js", "eventsUntilOff")
         # Events sent before the ack are delivered before the request resolves.
         assert result["news"] == [{"n": 1}]
         assert result["also"] == [{"n": 1}, {"n": 2}]
@@ -181,47 +147,29 @@ async def test_events_sent_while_accepting_are_delivered(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate(
-            """async () => {
-            %s
-            const client = await SocketClient.connect();
-            await Promise.resolve();
-            const welcomes = [];
-            client.on('welcome', (data) => welcomes.push(data));
-            const echoed = await client.request('echo', 'x');
-            client.close();
-            return {welcomes, echoed, id: client.id};
-        }"""
-            % IMPORT
-        )
+        result = await run_harness(page, "socketio.js", "eventsWhileAccepting")
     assert result["welcomes"] == [{"to": result["id"]}]
     assert result["echoed"] == "x"
 
 
 async def test_quick_emits_arrive_in_order(browse) -> None:
     sio = new_sio()
+    count = 200
     received: list[int] = []
     all_received = asyncio.Event()
 
     @sio.on("seq")
     async def seq(sid: str, n: int) -> None:
         received.append(n)
-        if len(received) == 200:
+        if len(received) == count:
             all_received.set()
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        await page.evaluate(
-            """async () => {
-            %s
-            window.client = await SocketClient.connect();
-            for (let i = 0; i < 200; i++) window.client.emit('seq', i);
-        }"""
-            % IMPORT
-        )
+        await run_harness(page, "socketio.js", "emitInOrder", {"count": count})
         await asyncio.wait_for(all_received.wait(), EVENT_TIMEOUT)
-        assert received == list(range(200))
-        await page.evaluate("window.client.close()")
+        assert received == list(range(count))
+        await run_harness(page, "socketio.js", "closeClient")
 
 
 async def test_heartbeat_keeps_the_connection_alive(browse) -> None:
@@ -240,31 +188,13 @@ async def test_heartbeat_keeps_the_connection_alive(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        await page.evaluate(
-            """async () => {
-            window.pongs = 0;
-            const send = WebSocket.prototype.send;
-            WebSocket.prototype.send = function (data) {
-                if (data === '3') window.pongs += 1;
-                return send.call(this, data);
-            };
-            %s
-            window.client = await SocketClient.connect();
-            window.reasons = [];
-            window.client.on('disconnect', (reason) => window.reasons.push(reason));
-        }"""
-            % IMPORT
-        )
+        await run_harness(page, "socketio.js", "watchHeartbeat")
         # Twelve pings take 3 s: three of the client's deadlines, and more of the server's.
-        await page.wait_for_function("window.pongs >= 12", timeout=EVENT_TIMEOUT * 1000)
-        state = await page.evaluate("""async () => ({
-            connected: window.client.connected,
-            reasons: window.reasons,
-            echoed: await window.client.request('echo', 'still here'),
-        })""")
+        await run_harness(page, "socketio.js", "untilPongs", {"count": 12, "timeoutMs": EVENT_TIMEOUT * 1000})
+        state = await run_harness(page, "socketio.js", "stillAlive")
         assert state == {"connected": True, "reasons": [], "echoed": "still here"}
         assert disconnected == []
-        await page.evaluate("window.client.close()")
+        await run_harness(page, "socketio.js", "closeClient")
 
 
 async def test_server_disconnect_ends_the_connection_once(browse) -> None:
@@ -281,32 +211,16 @@ async def test_server_disconnect_ends_the_connection_once(browse) -> None:
     async with serving(sio) as url:
         page, _ = await browse(url)
         try:
-            await page.evaluate(
-                """async () => {
-                window.sockets = [];
-                window.WebSocket = class extends WebSocket {
-                    constructor(...args) { super(...args); window.sockets.push(this); }
-                };
-                %s
-                const client = window.client = await SocketClient.connect();
-                window.reasons = [];
-                client.on('disconnect', (reason) => window.reasons.push(reason));
-                window.held = client.request('hold').then(
-                    (answer) => ({answer}), (error) => ({error: error.message}));
-            }"""
-                % IMPORT
-            )
+            await run_harness(page, "socketio.js", "holdRequest")
             sid = await asyncio.wait_for(holding.get(), EVENT_TIMEOUT)
             await sio.disconnect(sid)
-            held = await asyncio.wait_for(page.evaluate("window.held"), EVENT_TIMEOUT)
+            held = await asyncio.wait_for(run_harness(page, "socketio.js", "heldOutcome"), EVENT_TIMEOUT)
             assert held == {"error": "socket.io: connection closed (io server disconnect)"}
             # Let the server read on: its late ack, then the client's close.
             release.set()
             # The WebSocket's own close comes later and must not notify a second time.
-            await page.wait_for_function(
-                "window.sockets[0].readyState === WebSocket.CLOSED", timeout=EVENT_TIMEOUT * 1000
-            )
-            state = await page.evaluate("({reasons: window.reasons, connected: window.client.connected})")
+            await run_harness(page, "socketio.js", "untilSocketClosed", {"timeoutMs": EVENT_TIMEOUT * 1000})
+            state = await run_harness(page, "socketio.js", "clientState")
             assert state == {"reasons": ["io server disconnect"], "connected": False}
         finally:
             release.set()
@@ -322,24 +236,7 @@ async def test_close_leaves_the_namespace_and_fails_what_is_pending(browse) -> N
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        result = await page.evaluate(
-            """async () => {
-            %s
-            const client = await SocketClient.connect();
-            const notified = [];
-            const lost = new Promise((resolve) => client.on('disconnect', resolve));
-            client.on('disconnect', (reason) => notified.push(reason));
-            const pending = client.request('unanswered', {}).catch((error) => error.message);
-            client.close();
-            client.close();
-            let emitError = null;
-            try { client.emit('late', 1); } catch (error) { emitError = error.message; }
-            const late = await client.request('late').catch((error) => error.message);
-            return {reason: await lost, notified, pending: await pending, emitError, late,
-                    connected: client.connected};
-        }"""
-            % IMPORT
-        )
+        result = await run_harness(page, "socketio.js", "closeTwice")
         assert result == {
             "reason": "io client disconnect",
             "notified": ["io client disconnect"],
@@ -353,20 +250,7 @@ async def test_close_leaves_the_namespace_and_fails_what_is_pending(browse) -> N
 
 async def test_request_without_answer_times_out(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate(
-        """async () => {
-        %s
-        const client = await SocketClient.connect();
-        const start = performance.now();
-        const error = await client.request('no_such_event', {}, {timeoutMs: 300})
-            .then(() => null, (error) => error.message);
-        const elapsed = performance.now() - start;
-        const created = await client.request('create', {});
-        client.close();
-        return {error, elapsed, ok: created.ok};
-    }"""
-        % IMPORT
-    )
+    result = await run_harness(page, "socketio.js", "requestTimesOut", {"timeoutMs": 300})
     assert result["error"] == 'socket.io: no answer to "no_such_event" within 300 ms'
     assert result["elapsed"] >= 290
     assert result["ok"] is True
@@ -381,30 +265,13 @@ async def test_refused_connection_rejects(browse) -> None:
 
     async with serving(sio) as url:
         page, _ = await browse(url)
-        error = await page.evaluate(
-            """async () => {
-            %s
-            return SocketClient.connect().then(() => null, (error) => error.message);
-        }"""
-            % IMPORT
-        )
+        error = await run_harness(page, "socketio.js", "connectionRefused")
     assert error == "socket.io: connection refused by server: no room for you"
 
 
 async def test_connect_without_server_rejects(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate(
-        """async () => {
-        %s
-        const fail = (promise) => promise.then(
-            () => 'connected', (error) => error instanceof Error && error.message);
-        return {
-            noPath: await fail(SocketClient.connect(location.origin, {path: '/nothing/'})),
-            badOrigin: await fail(SocketClient.connect('ftp://127.0.0.1')),
-        };
-    }"""
-        % IMPORT
-    )
+    result = await run_harness(page, "socketio.js", "connectFailures")
     assert result["noPath"].startswith(
         f"socket.io: cannot connect to ws://127.0.0.1:{server.url.rsplit(':', 1)[1]}"
         "/nothing/?EIO=4&transport=websocket ("
@@ -414,18 +281,7 @@ async def test_connect_without_server_rejects(server: RunningServer, browse) -> 
 
 async def test_https_origin_uses_wss(server: RunningServer, browse) -> None:
     page, _ = await browse(server.url)
-    result = await page.evaluate(
-        """async () => {
-        window.WebSocket = class {
-            constructor(url) { window.opened = url; throw new Error('stub'); }
-        };
-        %s
-        const error = await SocketClient.connect('https://sendit.example:8443', {path: '/io/'})
-            .then(() => null, (error) => error.message);
-        return {url: window.opened, error};
-    }"""
-        % IMPORT
-    )
+    result = await run_harness(page, "socketio.js", "httpsUsesWss")
     assert result == {
         "url": "wss://sendit.example:8443/io/?EIO=4&transport=websocket",
         "error": "socket.io: cannot connect: stub",
@@ -437,23 +293,7 @@ async def test_wire_format_and_missing_pings(browse) -> None:
     async with serving(websockets={"/socket.io/": endpoint.handle}) as url:
         page, _ = await browse(url)
         try:
-            run = asyncio.create_task(
-                page.evaluate(
-                    """async () => {
-                %s
-                const client = await SocketClient.connect();
-                const events = [];
-                client.on('evt', (...args) => events.push(args));
-                const lost = new Promise((resolve) => client.on('disconnect', resolve));
-                const answer = await client.request('hello', {a: 1});
-                const start = performance.now();
-                const reason = await lost;
-                return {id: client.id, events, answer, reason,
-                        elapsed: performance.now() - start};
-            }"""
-                    % IMPORT
-                )
-            )
+            run = asyncio.create_task(run_harness(page, "socketio.js", "wireFormat"))
             ws = await endpoint.accept()
             await ws.send_str('0{"sid":"eio","upgrades":[],"pingInterval":150,"pingTimeout":150,"maxPayload":100000}')
             assert await next_frame(ws) == "40"
@@ -482,16 +322,7 @@ async def test_connect_times_out_without_handshake(browse) -> None:
     async with serving(websockets={"/socket.io/": endpoint.handle}) as url:
         page, _ = await browse(url)
         try:
-            run = asyncio.create_task(
-                page.evaluate(
-                    """async () => {
-                %s
-                return SocketClient.connect(location.origin, {timeoutMs: 300})
-                    .then(() => null, (error) => error.message);
-            }"""
-                    % IMPORT
-                )
-            )
+            run = asyncio.create_task(run_harness(page, "socketio.js", "connectTimesOut", {"timeoutMs": 300}))
             ws = await endpoint.accept()
             await closed_by_client(ws)
             error = await asyncio.wait_for(run, EVENT_TIMEOUT)

@@ -20,3 +20,9 @@ export async function until(condition, what, ms) {
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/** The message `promise` was rejected with, or null if it fulfilled. */
+export const rejection = (promise) => promise.then(
+  () => null,
+  (error) => error.message,
+);
