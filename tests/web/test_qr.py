@@ -2,7 +2,8 @@
 
 segno is an independent, standard-conforming encoder: for the same text, level,
 version and mask both must produce the very same modules, and with the mask left
-to the penalty rules both must pick the same one.
+to the penalty rules both must pick the same one. The page's side is
+tests/web/harness/qr.js.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import segno
 
+from helpers.browser import run_harness
 from helpers.server import RunningServer
 
 LEVELS = "LMQH"
@@ -34,9 +36,6 @@ VARIED = "".join(random.Random(18004).choices(string.ascii_letters + string.digi
 # Bytes a version-40 symbol holds in byte mode (the standard's capacity table).
 MAX_BYTES = {"L": 2953, "M": 2331, "Q": 1663, "H": 1273}
 
-# Rows of the symbol as strings of 0/1, which compare (and print) compactly.
-JS_ROWS = "const rows = (q) => q.modules.map((r) => r.map((m) => (m ? '1' : '0')).join(''));"
-
 
 def reference(text: str, level: str, *, mask: int | None = None, version: int | None = None) -> segno.QRCode:
     return segno.make(
@@ -51,6 +50,7 @@ def reference(text: str, level: str, *, mask: int | None = None, version: int | 
     )
 
 
+# Rows of the symbol as strings of 0/1, which compare (and print) compactly.
 def rows(qr: segno.QRCode) -> list[str]:
     return ["".join("1" if m else "0" for m in row) for row in qr.matrix]
 
@@ -97,19 +97,7 @@ def test_texts_are_what_they_claim() -> None:
 @pytest.mark.parametrize("name", list(TEXTS))
 async def test_matches_segno_for_every_mask_and_level(page: Any, name: str) -> None:
     text = TEXTS[name]
-    results = await page.evaluate(
-        "async ({text, levels}) => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');" + JS_ROWS + "  const out = [];"
-        "  for (const ecl of levels) {"
-        "    for (const mask of [0, 1, 2, 3, 4, 5, 6, 7, null]) {"
-        "      const q = encodeQR(text, { ecl, mask });"
-        "      out.push({ ecl, mask, version: q.version, size: q.size, rows: rows(q) });"
-        "    }"
-        "  }"
-        "  return out;"
-        "}",
-        {"text": text, "levels": LEVELS},
-    )
+    results = await run_harness(page, "qr.js", "everyMask", {"text": text, "levels": LEVELS})
     assert len(results) == len(LEVELS) * 9
     failures = []
     for result in results:
@@ -132,33 +120,7 @@ async def test_every_version_and_level_at_full_capacity(page: Any) -> None:
     That pins the capacity, block structure and alignment positions of every version,
     and whether one byte more forces the next version (or, at 40, an error).
     """
-    results = await page.evaluate(
-        "async ({data, levels}) => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');"
-        + JS_ROWS
-        + "  const versionOf = (n, ecl, minVersion) => {"
-        "    try { return encodeQR(data.slice(0, n), { ecl, mask: 0, minVersion }).version; }"
-        "    catch (e) { return null; }"
-        "  };"
-        "  const out = [];"
-        "  for (const ecl of levels) {"
-        "    for (let version = 1; version <= 40; version++) {"
-        "      let fits = 0, over = data.length;"
-        "      while (over - fits > 1) {"
-        "        const mid = (fits + over) >> 1;"
-        "        if (versionOf(mid, ecl, version) === version) fits = mid; else over = mid;"
-        "      }"
-        # Even versions force each mask in turn; odd ones leave it to the penalty.
-        "      const mask = version % 2 ? null : (version / 2) % 8;"
-        "      const q = encodeQR(data.slice(0, fits), { ecl, mask, minVersion: version });"
-        "      out.push({ ecl, version, mask, capacity: fits, got: q.version, rows: rows(q),"
-        "                 next: versionOf(fits + 1, ecl, version) });"
-        "    }"
-        "  }"
-        "  return out;"
-        "}",
-        {"data": VARIED, "levels": LEVELS},
-    )
+    results = await run_harness(page, "qr.js", "fullCapacity", {"data": VARIED, "levels": LEVELS})
     assert len(results) == 160
     failures = []
     for result in results:
@@ -178,14 +140,7 @@ async def test_every_version_and_level_at_full_capacity(page: Any) -> None:
 
 
 async def test_min_version_pads_a_short_text(page: Any) -> None:
-    got = await page.evaluate(
-        "async () => {"
-        "  const { encodeQR } = await import('/js/ui/qr.js');"
-        + JS_ROWS
-        + "  const q = encodeQR('A', { ecl: 'H', minVersion: 9 });"
-        "  return { version: q.version, rows: rows(q) };"
-        "}"
-    )
+    got = await run_harness(page, "qr.js", "encodeRows", {"text": "A", "ecl": "H", "minVersion": 9})
     expected = reference("A", "H", version=9)
     assert got["version"] == 9
     assert got["rows"] == rows(expected), first_difference(got["rows"], rows(expected))
@@ -196,25 +151,7 @@ async def test_too_long_for_version_40_throws(page: Any) -> None:
         assert reference("x" * limit, level).version == 40
         with pytest.raises(segno.DataOverflowError):
             reference("x" * (limit + 1), level)
-    results = await page.evaluate(
-        "async (limits) => {"
-        "  const { encodeQR, qrSvg } = await import('/js/ui/qr.js');"
-        "  const attempt = (f) => { try { return { version: f().version }; }"
-        "                           catch (e) { return { error: String(e.message) }; } };"
-        "  const out = {};"
-        "  for (const [ecl, limit] of Object.entries(limits)) {"
-        "    out[ecl] = {"
-        "      fits: attempt(() => encodeQR('x'.repeat(limit), { ecl })),"
-        "      over: attempt(() => encodeQR('x'.repeat(limit + 1), { ecl })),"
-        "    };"
-        "  }"
-        # Two UTF-8 bytes a character: the limit is in bytes, not characters.
-        "  out.utf8 = attempt(() => encodeQR('é'.repeat(limits.L / 2 + 1), { ecl: 'L' }));"
-        "  out.svg = attempt(() => ({ version: qrSvg('x'.repeat(limits.L + 1), { ecl: 'L' }) }));"
-        "  return out;"
-        "}",
-        MAX_BYTES,
-    )
+    results = await run_harness(page, "qr.js", "tooLong", MAX_BYTES)
     for level, limit in MAX_BYTES.items():
         assert results[level]["fits"] == {"version": 40}, level
         message = results[level]["over"].get("error", "")
@@ -224,21 +161,7 @@ async def test_too_long_for_version_40_throws(page: Any) -> None:
 
 
 async def test_bad_options_throw(page: Any) -> None:
-    errors = await page.evaluate(
-        "async () => {"
-        "  const { encodeQR, qrSvg } = await import('/js/ui/qr.js');"
-        "  const calls = ["
-        "    () => encodeQR('a', { ecl: 'X' }),"
-        "    () => encodeQR('a', { ecl: 'LM' }),"
-        "    () => encodeQR('a', { mask: 8 }),"
-        "    () => encodeQR('a', { mask: 1.5 }),"
-        "    () => encodeQR('a', { minVersion: 0 }),"
-        "    () => encodeQR('a', { minVersion: 41 }),"
-        "    () => qrSvg('a', { border: -1 }),"
-        "  ];"
-        "  return calls.map((f) => { try { f(); return null; } catch (e) { return e.message; } });"
-        "}"
-    )
+    errors = await run_harness(page, "qr.js", "badOptions")
     assert all(errors), errors
     assert all(message.startswith("QR: ") for message in errors), errors
 
@@ -247,63 +170,7 @@ async def test_svg_renders_the_modules(page: Any) -> None:
     text, border = TEXTS["short-url"], 3
     violations = []
     page.on("console", lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None)
-    result = await page.evaluate(
-        "async ({text, border}) => {"
-        "  const { encodeQR, qrSvg } = await import('/js/ui/qr.js');"
-        "  const markup = qrSvg(text, { ecl: 'Q', border });"
-        "  const { size, modules } = encodeQR(text, { ecl: 'Q' });"
-        "  const extent = size + 2 * border;"
-        "  const parsed = new DOMParser().parseFromString(markup, 'image/svg+xml');"
-        "  const svg = document.importNode(parsed.documentElement, true);"
-        "  svg.setAttribute('width', String(extent * 4));"
-        "  document.body.appendChild(svg);"
-        "  const path = svg.querySelector('path');"
-        # Geometry: the centre of each module is inside the path exactly when dark,
-        # and the quiet zone is all outside.
-        "  let geometry = 0;"
-        "  for (let r = -border; r < size + border; r++) {"
-        "    for (let c = -border; c < size + border; c++) {"
-        "      const dark = r >= 0 && c >= 0 && r < size && c < size && modules[r][c];"
-        "      const inside = path.isPointInFill(new DOMPoint(c + border + 0.5, r + border + 0.5));"
-        "      if (inside !== dark) geometry++;"
-        "    }"
-        "  }"
-        # Pixels: rasterise the markup as an image, 4 px a module, and read it back.
-        "  const scale = 4;"
-        "  const img = new Image();"
-        "  img.src = URL.createObjectURL(new Blob([markup], { type: 'image/svg+xml' }));"
-        "  await img.decode();"
-        "  const canvas = document.createElement('canvas');"
-        "  canvas.width = canvas.height = extent * scale;"
-        "  const ctx = canvas.getContext('2d');"
-        "  ctx.fillStyle = '#fff';"
-        "  ctx.fillRect(0, 0, canvas.width, canvas.height);"
-        "  ctx.drawImage(img, 0, 0, canvas.width, canvas.height);"
-        "  const pixels = ctx.getImageData(0, 0, canvas.width, canvas.height).data;"
-        "  let raster = 0;"
-        "  for (let r = 0; r < extent; r++) {"
-        "    for (let c = 0; c < extent; c++) {"
-        "      const mr = r - border, mc = c - border;"
-        "      const dark = mr >= 0 && mc >= 0 && mr < size && mc < size && modules[mr][mc];"
-        "      const i = ((r * scale + 2) * canvas.width + c * scale + 2) * 4;"
-        "      if ((pixels[i] < 128) !== dark) raster++;"
-        "    }"
-        "  }"
-        "  const box = svg.getBoundingClientRect();"
-        "  return {"
-        "    markup, size, geometry, raster,"
-        "    parseErrors: parsed.getElementsByTagName('parsererror').length,"
-        "    root: parsed.documentElement.localName,"
-        "    namespace: parsed.documentElement.namespaceURI,"
-        "    viewBox: svg.getAttribute('viewBox'),"
-        "    shapeRendering: svg.getAttribute('shape-rendering'),"
-        "    elements: [...svg.querySelectorAll('*')].map((e) => e.localName),"
-        "    styled: svg.querySelectorAll('[style]').length + svg.hasAttribute('style'),"
-        "    width: box.width, height: box.height,"
-        "  };"
-        "}",
-        {"text": text, "border": border},
-    )
+    result = await run_harness(page, "qr.js", "renderSvg", {"text": text, "border": border})
     assert result["parseErrors"] == 0, result["markup"]
     assert result["root"] == "svg" and result["namespace"] == "http://www.w3.org/2000/svg"
     extent = result["size"] + 2 * border
@@ -316,6 +183,6 @@ async def test_svg_renders_the_modules(page: Any) -> None:
     assert result["raster"] == 0
     assert not violations
     # The default quiet zone is the standard's four modules.
-    default = await page.evaluate("async (text) => (await import('/js/ui/qr.js')).qrSvg(text)", text)
+    default = await run_harness(page, "qr.js", "defaultSvg", {"text": text})
     size = len(reference(text, "M").matrix)
     assert f'viewBox="0 0 {size + 8} {size + 8}"' in default

@@ -26,3 +26,13 @@ export const rejection = (promise) => promise.then(
   () => null,
   (error) => error.message,
 );
+
+/** The message `run()` threw, or null if it returned. */
+export function thrown(run) {
+  try {
+    run();
+    return null;
+  } catch (error) {
+    return error.message;
+  }
+}
