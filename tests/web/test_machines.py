@@ -17,8 +17,8 @@ from helpers.browser import run_harness
 from helpers.server import RunningServer
 
 MiB = 1024 * 1024
-CHUNK_SIZE = 65536  # transfer.js CHUNK_SIZE
-HIGH_WATER = 4 * MiB  # transfer.js HIGH_WATER
+CHUNK_SIZE = 65536  # machines.js CHUNK_SIZE
+HIGH_WATER = 4 * MiB  # machines.js HIGH_WATER
 
 
 @pytest.fixture
