@@ -56,13 +56,20 @@ async def offering(
     return sender, waiting["details"]["waiting-for-receiver"]
 
 
-async def joined(server: RunningServer, new_person: Person, code: str) -> Any:
-    """A page whose ReceiveSession has joined ``code`` and sees the offer."""
+async def joining(server: RunningServer, new_person: Person, code: str) -> Any:
+    """A page whose ReceiveSession was told to join ``code``."""
     receiver = await session_page(new_person, server)
     await call(receiver, "receive")
     await call(receiver, "act", ["join", code])
-    await until(receiver, "offered")
     return receiver
+
+
+async def one_file_offered(server: RunningServer, new_person: Person) -> tuple[Any, Any]:
+    """A sender of one file, and a receiver whose session shows its offer."""
+    sender, waiting = await offering(server, new_person, FILES[1:2])
+    receiver = await joining(server, new_person, waiting["code"])
+    await until(receiver, "offered")
+    return sender, receiver
 
 
 async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, new_person: Person) -> None:
@@ -73,8 +80,8 @@ async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, 
     # Until the receiver turns up, more files join the same offer.
     assert await call(sender, "add", FILES[2:]) is True
     # Typed loosely, as people do.
-    receiver = await joined(server, new_person, code.lower().replace("-", " "))
-    offer = (await call(receiver, "until", {"phase": "offered"}))["details"]["offered"]
+    receiver = await joining(server, new_person, code.lower().replace("-", " "))
+    offer = (await until(receiver, "offered"))["details"]["offered"]
     assert offer["files"] == [{"name": f["name"], "size": f["size"], "type": ""} for f in FILES]
     assert offer["totalBytes"] == sum(f["size"] for f in FILES)
     assert await call(sender, "add", [{"name": "late.txt", "size": 1, "seed": 3}]) is False
@@ -97,16 +104,13 @@ async def test_refused_codes_give_the_servers_words_and_the_receiver_can_try_aga
     server: RunningServer, new_person: Person
 ) -> None:
     sender, offer = await offering(server, new_person, FILES[1:2])
-    code = offer["code"]
-    receiver = await session_page(new_person, server)
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", "ABC"])
+    receiver = await joining(server, new_person, "ABC")
     malformed = await until(receiver, "refused")
     assert malformed["details"]["refused"]["by"] == "code"
     await call(receiver, "act", ["join", "00000-00000"])
     unknown = await until(receiver, "refused", count=2)
     assert unknown["details"]["refused"] == {"reason": "code not found or expired", "by": "server"}
-    await call(receiver, "act", ["join", code])
+    await call(receiver, "act", ["join", offer["code"]])
     await until(receiver, "offered")
     await call(receiver, "act", ["accept"])
     received = await until(receiver, "received")
@@ -117,19 +121,14 @@ async def test_refused_codes_give_the_servers_words_and_the_receiver_can_try_aga
 
 async def test_a_used_code_is_refused_to_a_second_receiver(server: RunningServer, new_person: Person) -> None:
     _, offer = await offering(server, new_person, FILES[1:2])
-    code = offer["code"]
-    await joined(server, new_person, code)
-    second = await session_page(new_person, server)
-    await call(second, "receive")
-    await call(second, "act", ["join", code])
+    await until(await joining(server, new_person, offer["code"]), "offered")
+    second = await joining(server, new_person, offer["code"])
     refused = await until(second, "refused")
     assert refused["details"]["refused"] == {"reason": "code already used", "by": "server"}
 
 
 async def test_sender_cancelling_ends_both_sides(server: RunningServer, new_person: Person) -> None:
-    sender, offer = await offering(server, new_person, FILES[1:2])
-    code = offer["code"]
-    receiver = await joined(server, new_person, code)
+    sender, receiver = await one_file_offered(server, new_person)
     await call(sender, "act", ["cancel"])
     cancelled = await until(sender, "cancelled")
     assert cancelled["phases"] == [*AWAITING_ACCEPT, "cancelled"]
@@ -140,22 +139,17 @@ async def test_sender_cancelling_ends_both_sides(server: RunningServer, new_pers
 
 
 async def test_receiver_declining_fails_the_sender(server: RunningServer, new_person: Person) -> None:
-    sender, offer = await offering(server, new_person, FILES[1:2])
-    code = offer["code"]
-    receiver = await joined(server, new_person, code)
+    sender, receiver = await one_file_offered(server, new_person)
     await call(receiver, "act", ["decline"])
     declined = await until(receiver, "declined")
     assert declined["phases"] == [*OFFERED, "declined"]
     failed = await until(sender, "failed")
-    # The first ending wins: the server's news of the decline, later, changes nothing.
     assert failed["phases"] == [*AWAITING_ACCEPT, "failed"]
     assert failed["details"]["failed"] == {"reason": "the receiver declined the files"}
 
 
 async def test_sender_leaving_fails_the_receiver(server: RunningServer, new_person: Person) -> None:
-    sender, offer = await offering(server, new_person, FILES[1:2])
-    code = offer["code"]
-    receiver = await joined(server, new_person, code)
+    sender, receiver = await one_file_offered(server, new_person)
     await sender.close()
     failed = await until(receiver, "failed")
     assert failed["phases"] == [*OFFERED, "failed"]
@@ -168,8 +162,5 @@ async def test_an_unused_code_expires(new_person: Person) -> None:
         expired = await until(sender, "expired")
         assert expired["phases"] == ["requesting-code", "waiting-for-receiver", "expired"]
         assert await call(sender, "add", FILES[:1]) is False
-        receiver = await session_page(new_person, server)
-        await call(receiver, "receive")
-        await call(receiver, "act", ["join", offer["code"]])
-        refused = await until(receiver, "refused")
+        refused = await until(await joining(server, new_person, offer["code"]), "refused")
         assert refused["details"]["refused"] == {"reason": "code not found or expired", "by": "server"}

@@ -52,7 +52,7 @@ export class Run {
 
   /** End in `phase`, unless over already. The connections close once `settled` has, so a
    * last word (a cancel, a done) can still go out. */
-  end(phase, detail = {}, settled = undefined) {
+  end(phase, detail = {}, settled) {
     if (this.over) return;
     this.#lastWord = Promise.resolve(settled);
     this.#lastWord.finally(() => this.#close());
