@@ -9,6 +9,8 @@ from typing import Any, Awaitable, Callable
 
 from helpers.browser import run_harness
 from helpers.server import RunningServer, running_server
+from signal_server.app import SIGNALLING_KEY
+from signal_server.signalling.codes import normalize_code
 
 Person = Callable[[], Awaitable[Any]]
 
@@ -164,3 +166,14 @@ async def test_an_unused_code_expires(new_person: Person) -> None:
         assert await call(sender, "add", FILES[:1]) is False
         refused = await until(await joining(server, new_person, offer["code"]), "refused")
         assert refused["details"]["refused"] == {"reason": "code not found or expired", "by": "server"}
+
+
+async def test_sender_losing_the_server_before_the_receiver_fails(server: RunningServer, new_person: Person) -> None:
+    sender, waiting = await offering(server, new_person, FILES[1:2])
+    signalling = server.app[SIGNALLING_KEY]
+    pairing = signalling.registry.lookup(normalize_code(waiting["code"]))
+    assert pairing is not None and pairing.sender is not None
+    await signalling.sio.disconnect(pairing.sender)
+    failed = await until(sender, "failed")
+    assert failed["phases"] == ["requesting-code", "waiting-for-receiver", "failed"]
+    assert failed["details"]["failed"] == {"reason": "lost the connection to the server"}
