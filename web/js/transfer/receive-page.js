@@ -1,14 +1,12 @@
 /**
  * The receive page: enter a code (or open a link), see what is offered, accept,
- * and save each file once it is verified.
+ * and save each file once it is verified. It only renders: the receive itself, and
+ * where it is, belong to the ReceiveSession.
  * @module transfer/receive-page
  */
 
-import { ServerError, ask, openChannel } from "../signalling/link.js";
-import { InvalidCode, formatCode, normalizeCode } from "./protocol.js";
-import { SocketClient } from "../signalling/socketio.js";
-import { Receiver } from "./machines.js";
 import { TotalProgress, count, baseName, el, fileRow, formatBytes, setStatus } from "../ui/dom.js";
+import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -20,142 +18,103 @@ const JOIN_ERRORS = {
   "too many attempts": "Too many wrong codes from your network. Wait a minute, then try again.",
 };
 
-export function setupReceivePage() {
-  let socket = null;
-  let pc = null;
-  let transfer = null;
-  let ended = false;
-  const status = $("receive-status");
-  const saved = [];
+/** Why a code was not taken, in plain words; see ReceivePhase's `refused`. */
+const REFUSALS = {
+  code: (reason) => `That is not a SendIt code: ${reason}.`,
+  server: (reason) => JOIN_ERRORS[reason] ?? `The server refused: ${reason}.`,
+  network: (reason) => `Could not reach the SendIt server (${reason}).`,
+};
 
-  // As on the send page: the first ending wins, connections close once `settled` has.
-  const end = (text, kind, settled = Promise.resolve()) => {
-    if (ended) return;
-    ended = true;
+/** Leaving the page now would cut the transfer off. */
+const UNDER_WAY = new Set([ReceivePhase.WAITING_FOR_OFFER, ReceivePhase.OFFERED, ReceivePhase.RECEIVING]);
+
+function failure(reason) {
+  const damaged = /hash mismatch: (.*)$/.exec(reason);
+  return damaged
+    ? `Failed: "${damaged[1]}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`
+    : `Failed: ${reason}.`;
+}
+
+export function setupReceivePage() {
+  const status = $("receive-status");
+  const rows = [];
+  const saved = [];
+  // The total progress bar, once receiving.
+  const shown = { progress: null };
+
+  const ended = (text, kind) => {
     setStatus(status, text, kind);
     $("offer-actions").hidden = true;
     $("receive-again").hidden = false;
-    settled.finally(() => {
-      pc?.close();
-      socket?.close();
-    });
-  };
-  const fail = (reason) => {
-    transfer?.abort(reason);
-    const damaged = /hash mismatch: (.*)$/.exec(reason);
-    end(damaged
-      ? `Failed: "${damaged[1]}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`
-      : `Failed: ${reason}.`, "error");
   };
 
-  const join = async (text) => {
-    let code;
-    try {
-      code = formatCode(normalizeCode(text));
-    } catch (error) {
-      if (!(error instanceof InvalidCode)) throw error;
-      setStatus(status, `That is not a SendIt code: ${error.message}.`, "error");
-      return;
-    }
-    $("receive-form").hidden = true;
-    $("receive-code").textContent = code;
-    setStatus(status, "Looking up the code…");
-    let joined;
-    try {
-      socket = await SocketClient.connect();
-      joined = await ask(socket, "join", { code });
-    } catch (error) {
-      // Nothing has started: let the person correct the code and try again.
-      socket?.close();
-      socket = null;
+  const render = {
+    [ReceivePhase.JOINING]: ({ code }) => {
+      $("receive-form").hidden = true;
+      $("receive-code").textContent = code;
+      setStatus(status, "Looking up the code…");
+    },
+    [ReceivePhase.REFUSED]: ({ reason, by }) => {
+      setStatus(status, REFUSALS[by](reason), "error");
+      // A malformed code never left the form; a refused one gives it back for another try.
+      if (by === "code") return;
       $("receive-form").hidden = false;
       $("receive-code").textContent = "";
-      const reason = error instanceof ServerError
-        ? JOIN_ERRORS[error.message] ?? `The server refused: ${error.message}.`
-        : `Could not reach the SendIt server (${error.message}).`;
-      setStatus(status, reason, "error");
       $("code-input").select();
-      return;
-    }
-    try {
-      socket.on("cancelled", ({ by, reason }) => fail(by === "sender" ? "the sender cancelled" : reason || "cancelled"));
-      socket.on("peer_left", () => fail("the sender left before the transfer finished"));
-      setStatus(status, "Connecting directly to the sender…");
-      const connection = await openChannel(socket, joined.ice_servers, "receiver");
-      pc = connection.pc;
-      setStatus(status, "Connected. Waiting for the list of files…");
-      const files = await runReceiver(connection.channel);
-      if (files) {
-        end(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok",
-          ask(socket, "done").catch(() => {}));
-        // Accept, which had the focus, is gone: hand it to what comes next.
-        saved[0].focus();
-      } else {
-        end("You declined the files. Nothing was received.", "info",
-          ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
-      }
-    } catch (error) {
-      fail(error.message);
-    }
+    },
+    [ReceivePhase.CONNECTING]: () => setStatus(status, "Connecting directly to the sender…"),
+    [ReceivePhase.WAITING_FOR_OFFER]: () => setStatus(status, "Connected. Waiting for the list of files…"),
+    [ReceivePhase.OFFERED]: ({ files, totalBytes }) => {
+      rows.push(...files.map(fileRow));
+      $("receive-files").append(...rows.map((r) => r.row));
+      $("offer-summary").textContent = `The sender offers ${count(files.length, "file")}, ${formatBytes(totalBytes)}.`;
+      $("offer").hidden = false;
+      $("offer-actions").hidden = false;
+      setStatus(status, "Accept to start the transfer.");
+      $("accept").focus();
+    },
+    [ReceivePhase.RECEIVING]: ({ totalBytes }) => {
+      $("offer-actions").hidden = true;
+      $("receive-progress").hidden = false;
+      setStatus(status, "Receiving…");
+      shown.progress = new TotalProgress($("receive-total"), $("receive-rate"), totalBytes);
+    },
+    [ReceivePhase.RECEIVED]: ({ files }) => {
+      shown.progress.finish();
+      ended(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok");
+      // Accept, which had the focus, is gone: hand it to what comes next.
+      saved[0]?.focus();
+    },
+    [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
+    [ReceivePhase.CANCELLED]: ({ reason }) => ended(failure(reason), "error"),
+    [ReceivePhase.FAILED]: ({ reason }) => ended(failure(reason), "error"),
   };
 
-  const askToAccept = (files) => {
-    const total = files.reduce((sum, f) => sum + f.size, 0);
-    $("offer-summary").textContent = `The sender offers ${count(files.length, "file")}, ${formatBytes(total)}.`;
-    $("offer").hidden = false;
-    $("offer-actions").hidden = false;
-    setStatus(status, "Accept to start the transfer.");
-    $("accept").focus();
-    return new Promise((resolve) => {
-      $("accept").onclick = () => resolve(true);
-      $("decline").onclick = () => resolve(false);
-    }).finally(() => ($("offer-actions").hidden = true));
-  };
-
-  const runReceiver = async (channel) => {
-    let rows = [];
-    let offered = [];
-    let progress = null;
-    transfer = new Receiver(channel, {
-      onManifest: async (files) => {
-        offered = files;
-        rows = files.map(fileRow);
-        $("receive-files").append(...rows.map((r) => r.row));
-        const accepted = await askToAccept(files);
-        if (accepted) {
-          $("receive-progress").hidden = false;
-          setStatus(status, "Receiving…");
-          progress = new TotalProgress($("receive-total"), $("receive-rate"), files.reduce((sum, f) => sum + f.size, 0));
-        }
-        return accepted;
-      },
-      onProgress: ({ index, fileBytes, receivedBytes }) => {
-        progress.update(receivedBytes, rows[index].bar, fileBytes);
-      },
-      onFile: (index, blob) => {
-        const { bar, state, actions } = rows[index];
-        bar.value = bar.max;
-        state.textContent = "verified ✓";
-        const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(offered[index].name) }, "Save");
-        saved.push(link);
-        actions.append(link);
-        $("save-all").hidden = saved.length < 2;
-      },
-    });
-    const files = await transfer.run();
-    progress?.finish();
-    return files;
-  };
+  const session = new ReceiveSession({
+    onPhase: ({ phase, detail }) => render[phase](detail),
+    onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
+    onFile: ({ index, entry, blob }) => {
+      const { bar, state, actions } = rows[index];
+      bar.value = bar.max;
+      state.textContent = "verified ✓";
+      const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(entry.name) }, "Save");
+      saved.push(link);
+      actions.append(link);
+      $("save-all").hidden = saved.length < 2;
+    },
+  });
 
   $("receive-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    join($("code-input").value);
+    session.join($("code-input").value);
   });
+  $("accept").addEventListener("click", () => session.accept());
+  $("decline").addEventListener("click", () => session.decline());
   $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));
   window.addEventListener("beforeunload", (event) => {
-    if (transfer && !ended) event.preventDefault();
+    if (UNDER_WAY.has(session.phase)) event.preventDefault();
   });
 
-  return { join };
+  return { join: (text) => session.join(text) };
 }

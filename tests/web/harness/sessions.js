@@ -1,0 +1,85 @@
+/**
+ * Drives one real SendSession or ReceiveSession in this page (no DOM involved) and
+ * records everything it reports, for tests/web/test_sessions.py. Each page holds one
+ * session; the module stays loaded between the test's calls, so state lives here.
+ */
+
+import { SendSession } from "/js/transfer/send-session.js";
+import { ReceiveSession } from "/js/transfer/receive-session.js";
+
+const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "received", "declined"]);
+const WAIT_MS = 20000;
+
+let session = null;
+const seen = { phases: [], details: {}, progress: 0, delivered: [], files: [] };
+const digests = [];
+let wake = () => {};
+
+/** Byte i of a file is (i + seed) % 251: the test computes the same bytes. */
+const pattern = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i + seed) % 251);
+const makeFiles = (specs) => specs.map(({ name, size, seed }) => new File([pattern(size, seed)], name));
+
+/** Files and blobs as plain data, so details can leave the page. */
+const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (v instanceof Blob ? { name: v.name, size: v.size } : v)));
+
+const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+
+const listeners = {
+  onPhase: ({ phase, detail }) => {
+    seen.phases.push(phase);
+    seen.details[phase] = plain(detail);
+    wake();
+  },
+  onProgress: () => (seen.progress += 1),
+  onDelivered: (index) => seen.delivered.push(index),
+  onFile: ({ index, entry, blob }) => {
+    digests.push(
+      blob.arrayBuffer().then(async (bytes) => {
+        seen.files.push({ index, name: entry.name, size: blob.size, sha256: hex(await crypto.subtle.digest("SHA-256", bytes)) });
+      }),
+    );
+  },
+};
+
+/** A SendSession offering `files` ([{name, size, seed}]). */
+export function send(files) {
+  session = new SendSession(listeners);
+  return session.addFiles(makeFiles(files));
+}
+
+/** More files for the running SendSession; whether it took them. */
+export function add(files) {
+  return session.addFiles(makeFiles(files));
+}
+
+/** A ReceiveSession, idle until told to join. */
+export function receive() {
+  session = new ReceiveSession(listeners);
+}
+
+/** Call one of the session's methods: ["join", code], ["accept"], ["decline"], ["cancel"]. */
+export function act([method, ...args]) {
+  session[method](...args);
+}
+
+async function report() {
+  await Promise.all(digests);
+  return { phase: session.phase, ...seen, files: [...seen.files].sort((a, b) => a.index - b.index) };
+}
+
+/**
+ * Once `phase` has been entered `count` times, or the session has ended, or WAIT_MS has
+ * passed: what the session reported so far (the test then checks it was the phase it
+ * waited for).
+ */
+export async function until({ phase, count = 1 }) {
+  const reached = () => seen.phases.filter((p) => p === phase).length >= count || ENDINGS.has(session.phase);
+  const deadline = Date.now() + WAIT_MS;
+  while (!reached() && Date.now() < deadline) {
+    await new Promise((resolve) => {
+      wake = resolve;
+      setTimeout(resolve, deadline - Date.now());
+    });
+  }
+  return report();
+}

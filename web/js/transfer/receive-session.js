@@ -1,0 +1,155 @@
+/**
+ * One receive, from start to end: join a code, open the channel, show the offer, run
+ * the Receiver, tell the server, close. No DOM: the page hands it the code and the
+ * person's decision, and renders the phase it reports. The counterpart of `receive`
+ * in peer/transfer/session.py.
+ * @module transfer/receive-session
+ */
+
+import { ServerError, ask, openChannel } from "../signalling/link.js";
+import { SocketClient } from "../signalling/socketio.js";
+import { Receiver } from "./machines.js";
+import { InvalidCode, formatCode, normalizeCode } from "./protocol.js";
+import { Run } from "./run.js";
+
+/**
+ * Where a receive is. Each phase's `detail`:
+ * idle {}; joining {code} (display form); refused {reason, by} when the code was not
+ * taken: `by` is "code" (not a SendIt code: `reason` says why), "server" (`reason` is
+ * the server's error text) or "network" (the server could not be reached); a refused
+ * receive can join again. Then connecting, waiting-for-offer {}; offered {files,
+ * totalBytes} (the manifest's entries) until accept() or decline(); receiving
+ * {totalBytes}; then one ending: received {files}; declined {} (this side declined);
+ * cancelled {reason} (the sender called it off); failed {reason} (words for the person).
+ */
+export const ReceivePhase = Object.freeze({
+  IDLE: "idle",
+  JOINING: "joining",
+  REFUSED: "refused",
+  CONNECTING: "connecting",
+  WAITING_FOR_OFFER: "waiting-for-offer",
+  OFFERED: "offered",
+  RECEIVING: "receiving",
+  RECEIVED: "received",
+  DECLINED: "declined",
+  CANCELLED: "cancelled",
+  FAILED: "failed",
+});
+
+const ENDINGS = new Set([ReceivePhase.RECEIVED, ReceivePhase.DECLINED, ReceivePhase.CANCELLED, ReceivePhase.FAILED]);
+const MAY_JOIN = new Set([ReceivePhase.IDLE, ReceivePhase.REFUSED]);
+
+export class ReceiveSession {
+  #run;
+  #origin;
+  #onProgress;
+  #onFile;
+  /** Settles the offer with the person's answer while the phase is `offered`. */
+  #decide = null;
+
+  /**
+   * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
+   *   onProgress?: (progress: {index: number, fileBytes: number, receivedBytes: number}) => void,
+   *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string}, blob: Blob}) => void}}
+   *   [options] `onFile` is handed each file once it is verified, and nothing unverified ever.
+   */
+  constructor({ origin = location.origin, onPhase = () => {}, onProgress = () => {}, onFile = () => {} } = {}) {
+    this.#origin = origin;
+    this.#run = new Run("receive session", ReceivePhase.IDLE, ENDINGS, onPhase);
+    this.#onProgress = onProgress;
+    this.#onFile = onFile;
+  }
+
+  get phase() {
+    return this.#run.phase;
+  }
+
+  /**
+   * Join the transfer waiting under `text` (a code as typed, or as a link carries it).
+   * Does nothing unless idle or refused.
+   */
+  async join(text) {
+    const run = this.#run;
+    if (!MAY_JOIN.has(run.phase)) return;
+    let code;
+    try {
+      code = formatCode(normalizeCode(text));
+    } catch (error) {
+      if (!(error instanceof InvalidCode)) throw error;
+      run.set(ReceivePhase.REFUSED, { reason: error.message, by: "code" });
+      return;
+    }
+    run.set(ReceivePhase.JOINING, { code });
+    let joined;
+    try {
+      run.socket = await SocketClient.connect(this.#origin);
+      joined = await ask(run.socket, "join", { code });
+    } catch (error) {
+      // Nothing has started: the person may correct the code and try again.
+      run.socket?.close();
+      run.socket = null;
+      run.set(ReceivePhase.REFUSED, { reason: error.message, by: error instanceof ServerError ? "server" : "network" });
+      return;
+    }
+    await this.#receive(run.socket, joined.ice_servers);
+  }
+
+  /** Take the offered files. */
+  accept() {
+    this.#decide?.(true);
+  }
+
+  /** Turn the offer down; the sender is told. */
+  decline() {
+    this.#decide?.(false);
+  }
+
+  #fail(reason) {
+    this.#run.transfer?.abort(reason);
+    this.#run.end(ReceivePhase.FAILED, { reason });
+  }
+
+  async #receive(socket, iceServers) {
+    const run = this.#run;
+    try {
+      socket.on("cancelled", ({ by, reason }) => {
+        const why = by === "sender" ? "the sender cancelled" : reason || "cancelled";
+        run.transfer?.abort(why);
+        run.end(ReceivePhase.CANCELLED, { reason: why });
+      });
+      socket.on("peer_left", () => this.#fail("the sender left before the transfer finished"));
+      run.set(ReceivePhase.CONNECTING);
+      const { pc, channel } = await openChannel(socket, iceServers, "receiver");
+      run.pc = pc;
+      if (run.endedMeanwhile()) return;
+      run.set(ReceivePhase.WAITING_FOR_OFFER);
+      const offered = [];
+      run.transfer = new Receiver(channel, {
+        onManifest: (files) => {
+          offered.push(...files);
+          return this.#offer(files);
+        },
+        onProgress: this.#onProgress,
+        onFile: (index, blob) => this.#onFile({ index, entry: offered[index], blob }),
+      });
+      const files = await run.transfer.run();
+      if (files) {
+        run.end(ReceivePhase.RECEIVED, { files }, ask(socket, "done").catch(() => {}));
+      } else {
+        run.end(ReceivePhase.DECLINED, {}, ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
+      }
+    } catch (error) {
+      this.#fail(error.message);
+    }
+  }
+
+  async #offer(files) {
+    const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+    const answer = new Promise((resolve) => (this.#decide = resolve));
+    this.#run.set(ReceivePhase.OFFERED, { files, totalBytes });
+    const accepted = await answer;
+    this.#decide = null;
+    if (accepted) this.#run.set(ReceivePhase.RECEIVING, { totalBytes });
+    return accepted;
+  }
+}
