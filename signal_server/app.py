@@ -12,6 +12,9 @@ from aiohttp import web
 from .config import ServerConfig
 from .pool.routes import add_pool
 from .signalling.events import SignallingEvents
+from .signalling.joins import JoinPolicy
+from .signalling.ratelimit import FailureLimiter
+from .signalling.registry import CodeRegistry
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -67,14 +70,21 @@ def socketio_server() -> socketio.AsyncServer:
 
 
 def create_app(config: ServerConfig) -> web.Application:
-    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
+    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``).
+
+    The composition root: the plain objects (registry, join policy, pool store) are
+    built here from ``config`` and handed to the adapters that serve them."""
     app = web.Application()
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
     sio = socketio_server()
     sio.attach(app)
-    signalling = SignallingEvents(sio, config)
+    registry = CodeRegistry(config.code_ttl)
+    joins = JoinPolicy(registry, FailureLimiter(config.max_failed_joins, config.failed_join_window))
+    signalling = SignallingEvents(
+        sio, registry, joins, ice_servers=config.ice_servers, trusted_proxies=config.trusted_proxies
+    )
     app[SIGNALLING_KEY] = signalling
 
     async def start_signalling(_app: web.Application) -> None:
