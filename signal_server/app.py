@@ -3,14 +3,13 @@ file exchange pool."""
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 
 import socketio
 from aiohttp import web
 
-from .config import ServerConfig, default_pool_dir
+from .config import ServerConfig
 from .pool.cors import CorsPolicy
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
@@ -105,7 +104,7 @@ def create_app(config: ServerConfig) -> web.Application:
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
-    store = PoolStore(config.pool_dir or default_pool_dir(os.environ), config.pool_limits)
+    store = PoolStore(config.pool_dir, config.pool_limits)
     add_pool(app, PoolRoutes(store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout), root)
     app.router.add_static("/", root, append_version=False)
     return app

@@ -17,6 +17,7 @@ from typing import Any, AsyncIterator, Callable
 import socketio
 from aiohttp import web
 
+from helpers.config import defaults
 from signal_server.app import create_app
 from signal_server.config import ServerConfig
 
@@ -37,7 +38,7 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
     if "pool_dir" not in overrides:
         # Never the real data directory: each server gets a pool of its own.
         scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
-    config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+    config = defaults(host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
