@@ -323,7 +323,7 @@ class Claim:
             self._give_back()
             raise
         except Exception as error:
-            log.warning("pool: a claimed file could not be read, file and token kept: %r", error)
+            log.warning("pool: a claimed file could not be made ready to send, file and token kept: %r", error)
             self._give_back()
             raise Unavailable() from error
         return self
@@ -340,8 +340,8 @@ class Claim:
             self.store.room.free(self.entry.size)
 
     def hand_out(self) -> None:
-        """The file's first byte is about to leave: from now on it is gone from the pool
-        however the download ends, and the token stays spent."""
+        """The download has begun (its headers, with the file's name, are sent): from now
+        on the file leaves the pool however the download ends, and the token stays spent."""
         self.handed_out = True
 
     def _take(self) -> None:
