@@ -17,9 +17,8 @@ from typing import Any, AsyncIterator, Callable
 import socketio
 from aiohttp import web
 
-from helpers.config import defaults
 from signal_server.app import create_app
-from signal_server.config import ServerConfig
+from signal_server.config import ServerConfig, load_config
 
 EVENT_TIMEOUT = 10.0
 
@@ -38,7 +37,8 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
     if "pool_dir" not in overrides:
         # Never the real data directory: each server gets a pool of its own.
         scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
-    config = defaults(host="127.0.0.1", port=0, **overrides)
+    # Defaults as if no flag or variable were given: the environment does not reach in.
+    config = dataclasses.replace(load_config([], env={}), host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
