@@ -10,8 +10,13 @@ import socketio
 from aiohttp import web
 
 from .config import ServerConfig
-from .pool.routes import add_pool
+from .pool.cors import CorsPolicy
+from .pool.routes import PoolRoutes, add_pool
+from .pool.store import PoolStore
 from .signalling.events import SignallingEvents
+from .signalling.joins import JoinPolicy
+from .signalling.ratelimit import FailureLimiter
+from .signalling.registry import CodeRegistry
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -67,14 +72,21 @@ def socketio_server() -> socketio.AsyncServer:
 
 
 def create_app(config: ServerConfig) -> web.Application:
-    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``)."""
+    """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``).
+
+    The composition root: the plain objects (registry, join policy, pool store) are
+    built here from ``config`` and handed to the adapters that serve them."""
     app = web.Application()
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
     sio = socketio_server()
     sio.attach(app)
-    signalling = SignallingEvents(sio, config)
+    registry = CodeRegistry(config.code_ttl)
+    joins = JoinPolicy(registry, FailureLimiter(config.max_failed_joins, config.failed_join_window))
+    signalling = SignallingEvents(
+        sio, registry, joins, ice_servers=config.ice_servers, trusted_proxies=config.trusted_proxies
+    )
     app[SIGNALLING_KEY] = signalling
 
     async def start_signalling(_app: web.Application) -> None:
@@ -92,6 +104,7 @@ def create_app(config: ServerConfig) -> web.Application:
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
-    add_pool(app, config, root)
+    store = PoolStore(config.pool_dir, config.pool_limits)
+    add_pool(app, PoolRoutes(store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout), root)
     app.router.add_static("/", root, append_version=False)
     return app

@@ -4,35 +4,37 @@ answers; refusals are JSON ``{"error": ...}`` with their status."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 from dataclasses import asdict
 from io import FileIO
 from pathlib import Path
+from typing import AsyncIterator
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http import HttpProcessingError
 
-from ..config import ServerConfig, default_pool_dir
 from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
 from .store import (
     Claim,
     EmptyFile,
+    Entry,
     FileTooLarge,
     NothingToGive,
     PoolError,
     PoolFull,
     PoolStore,
     TokenRefused,
+    Unavailable,
     Upload,
     read_cached,
 )
 
 log = logging.getLogger(__name__)
 
-POOL_KEY = web.AppKey("pool", PoolStore)
 #: The unit of the stall timeout, and of each read from the request and write to the response.
 CHUNK_SIZE = 256 * 1024
 #: Bytes moved to or from the disk per worker-thread hop. A hop costs far more than
@@ -58,13 +60,6 @@ class TooSlow(Exception):
         )
 
 
-class SendFailed(Exception):
-    """A download that failed on the server's side before sending anything."""
-
-    def __init__(self) -> None:
-        super().__init__("the server could not send a file just now; your token stays valid: try again")
-
-
 STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (BadRequest, 400),
     (EmptyFile, 400),
@@ -73,7 +68,7 @@ STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (TooSlow, 408),
     (FileTooLarge, 413),
     (TypeRefused, 415),
-    (SendFailed, 503),
+    (Unavailable, 503),
     (PoolFull, 507),
 )
 
@@ -86,6 +81,25 @@ def refusal(error: Exception) -> web.Response:
 def content_type(mime: str) -> str:
     # Text was checked to be UTF-8; saying so keeps a browser from guessing otherwise.
     return f"{mime}; charset=utf-8" if mime.startswith("text/") else mime
+
+
+async def _next_file_part(reader: MultipartReader) -> BodyPartReader | None:
+    """The next part named "file", the parts before it skipped; None at the end."""
+    while (part := await reader.next()) is not None:
+        if isinstance(part, BodyPartReader) and part.name == "file":
+            return part
+        await part.release()
+    return None
+
+
+def _file_name(part: BodyPartReader) -> str:
+    """The cleaned name of the file in ``part``, refused if the pool does not take it."""
+    encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
+    if encoding not in ("binary", "8bit", "7bit"):
+        raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
+    name = clean_name(part.filename)
+    check_name(name)
+    return name
 
 
 class PoolRoutes:
@@ -107,96 +121,72 @@ class PoolRoutes:
         return web.json_response(stats, headers=NO_STORE)
 
     async def upload(self, request: web.Request) -> web.Response:
-        upload: Upload | None = None
         try:
-            limit = self.store.limits.max_file_size
-            if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
-                raise FileTooLarge(limit)
-            if request.content_type != "multipart/form-data":
-                raise BadRequest('send the file as multipart/form-data, in a field named "file"')
-            self.store.check_room()
-            try:
-                async with asyncio.timeout(self.stall_timeout) as deadline:
-                    reader = await request.multipart()
-                    while (part := await reader.next()) is not None:
-                        if not isinstance(part, BodyPartReader) or part.name != "file":
-                            await part.release()
-                            continue
-                        if upload is not None:
-                            raise BadRequest("send one file per upload")
-                        encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
-                        if encoding not in ("binary", "8bit", "7bit"):
-                            raise BadRequest(
-                                f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are"
-                            )
-                        name = clean_name(part.filename)
-                        check_name(name)
-                        upload = self.store.open_upload(name)
-                        await self._receive(part, upload, deadline)
-            except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
-                raise BadRequest(f"malformed multipart body: {error}") from None
-            except TimeoutError:
-                log.info("pool: an upload was too slow and was cut off; nothing kept")
-                raise TooSlow(self.stall_timeout) from None
-            if upload is None:
-                raise BadRequest('missing the multipart field "file"')
-            await asyncio.to_thread(upload.seal)
-            entry, token = self.store.commit(upload)
-            await asyncio.to_thread(self.store.flush)
+            self._check_upload(request)
+            entry, token = await self._take_upload(request)
         except (PoolError, TypeRefused, BadRequest, TooSlow) as error:
             return refusal(error)
         except ConnectionResetError:
             # Routine, not a server error: aiohttp would log a traceback for it.
             log.info("pool: an upload was cut off by its client; nothing kept")
             return refusal(BadRequest("the upload was cut off"))
-        finally:
-            if upload is not None and not upload.settled:
-                try:
-                    await asyncio.to_thread(upload.erase)
-                finally:
-                    upload.discard()
         return web.json_response({**asdict(entry), "token": token}, status=201, headers=NO_STORE)
+
+    def _check_upload(self, request: web.Request) -> None:
+        """Refuse from the headers alone what could not succeed, before reading the body."""
+        limit = self.store.limits.max_file_size
+        if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+            raise FileTooLarge(limit)
+        if request.content_type != "multipart/form-data":
+            raise BadRequest('send the file as multipart/form-data, in a field named "file"')
+        self.store.check_room()
+
+    async def _take_upload(self, request: web.Request) -> tuple[Entry, str]:
+        """Read the body up to its file part, receive the file into the store, read the
+        rest of the body, and commit: all of it or nothing enters the pool."""
+        loop = asyncio.get_running_loop()
+        async with self._reading(loop.time() + self.stall_timeout) as deadline:
+            reader = await request.multipart()
+            part = await _next_file_part(reader)
+            if part is None:
+                raise BadRequest('missing the multipart field "file"')
+            name = _file_name(part)
+        async with self.store.uploading(name) as upload:
+            async with self._reading(deadline.when()) as deadline:
+                await self._receive(part, upload, deadline)
+                if await _next_file_part(reader) is not None:
+                    raise BadRequest("send one file per upload")
+            return await upload.commit()
+
+    @contextlib.asynccontextmanager
+    async def _reading(self, when: float | None) -> AsyncIterator[asyncio.Timeout]:
+        """A stretch of reading the body that must end by ``when`` (a deadline each chunk
+        that arrives moves on); what aiohttp says of a malformed body, or a stall, becomes
+        the refusal to answer."""
+        try:
+            async with asyncio.timeout_at(when) as deadline:
+                yield deadline
+        except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
+            raise BadRequest(f"malformed multipart body: {error}") from None
+        except TimeoutError:
+            log.info("pool: an upload was too slow and was cut off; nothing kept")
+            raise TooSlow(self.stall_timeout) from None
 
     async def download(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("token")
         if not token:
             return refusal(BadRequest('missing the "token" query parameter'))
         try:
-            claim = self.store.claim(token)
+            async with self.store.claiming(token) as claim:
+                response = await self._start_download(request, claim)
+                # From its first byte the file is handed out: whatever happens from here,
+                # it leaves the pool. Putting it back after a broken download would let one
+                # token read every file in the pool, each up to its last byte, and give one
+                # person's file to two.
+                claim.hand_out()
+                await self._send_to_the_end(request, response, claim)
         except PoolError as error:
             return refusal(error)
-        try:
-            response, data = await self._start_download(request, claim)
-        except asyncio.CancelledError:
-            self.store.give_back(claim)
-            raise
-        except Exception as error:
-            # Nothing went out, not even the file's name: a failure of the server's own
-            # costs the downloader nothing.
-            log.warning("pool: a download failed before it started, file and token kept: %r", error)
-            self.store.give_back(claim)
-            return refusal(SendFailed())
-        # From its first byte the file is handed out: whatever happens from here, it
-        # leaves the pool. Putting it back after a broken download would let one token
-        # read every file in the pool, each up to its last byte, and give one person's
-        # file to two.
-        try:
-            with data:
-                await self._send(response, data)
-        except ConnectionError:
-            # A reset on writing, or, waiting for the client to drain, aiohttp's plain
-            # "Connection lost".
-            log.info("pool: a download was cut off by its client; the file is gone")
-        except TimeoutError:
-            log.info("pool: a download was too slow and was cut off; the file is gone")
-            # Close without flushing: what is still buffered would never drain.
-            if request.transport is not None:
-                request.transport.abort()
-        finally:
-            try:
-                await asyncio.to_thread(self.store.erase, claim)
-            finally:
-                self.store.finish(claim)
         return response
 
     async def _receive(self, part: BodyPartReader, upload: Upload, deadline: asyncio.Timeout) -> None:
@@ -211,13 +201,27 @@ class PoolRoutes:
             batch.append(chunk)
             batched += len(chunk)
             if batched >= BATCH_SIZE:
-                await asyncio.to_thread(upload.write, batch)
+                await upload.write(batch)
                 batch, batched = [], 0
             if upload.size - paced >= CHUNK_SIZE:
                 paced = upload.size
                 deadline.reschedule(loop.time() + self.stall_timeout)
         if batch:
-            await asyncio.to_thread(upload.write, batch)
+            await upload.write(batch)
+
+    async def _send_to_the_end(self, request: web.Request, response: web.StreamResponse, claim: Claim) -> None:
+        """Send the claimed file; a download cut off is routine, not a server error."""
+        try:
+            await self._send(response, claim.data)
+        except ConnectionError:
+            # A reset on writing, or, waiting for the client to drain, aiohttp's plain
+            # "Connection lost".
+            log.info("pool: a download was cut off by its client; the file is gone")
+        except TimeoutError:
+            log.info("pool: a download was too slow and was cut off; the file is gone")
+            # Close without flushing: what is still buffered would never drain.
+            if request.transport is not None:
+                request.transport.abort()
 
     async def _send(self, response: web.StreamResponse, data: FileIO) -> None:
         """Stream ``data`` to the client, each chunk taken by it within the stall timeout.
@@ -245,8 +249,8 @@ class PoolRoutes:
             deadline.reschedule(loop.time() + self.stall_timeout)
             await response.write_eof()
 
-    async def _start_download(self, request: web.Request, claim: Claim) -> tuple[web.StreamResponse, FileIO]:
-        """Everything before the file's first byte; raises with nothing sent."""
+    async def _start_download(self, request: web.Request, claim: Claim) -> web.StreamResponse:
+        """Send the response's headers; raises :class:`Unavailable` with nothing sent."""
         entry = claim.entry
         response = web.StreamResponse(
             headers={
@@ -256,16 +260,14 @@ class PoolRoutes:
             }
         )
         response.content_length = entry.size
-        # Durable before anything is sent: a power cut cannot then put back in the pool
-        # a file that someone already has.
-        await asyncio.to_thread(self.store.flush, claim)
-        data = await asyncio.to_thread(FileIO, claim.path)
         try:
             await response.prepare(request)
-        except BaseException:
-            data.close()
-            raise
-        return response, data
+        except Exception as error:
+            # Nothing went out, not even the file's name: a failure of the server's own
+            # costs the downloader nothing.
+            log.warning("pool: a download failed before it started, file and token kept: %r", error)
+            raise Unavailable() from error
+        return response
 
     async def preflight(self, request: web.Request) -> web.Response:
         try:
@@ -284,11 +286,8 @@ class PoolRoutes:
             response.headers.update(self.cors.response_headers(request.headers.get("Origin")))
 
 
-def add_pool(app: web.Application, config: ServerConfig, root: Path) -> PoolStore:
-    """Mount the exchange page and the pool's API on ``app``."""
-    store = PoolStore(config.pool_dir or default_pool_dir(os.environ), config.pool_limits)
-    app[POOL_KEY] = store
-    routes = PoolRoutes(store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout)
+def add_pool(app: web.Application, routes: PoolRoutes, root: Path) -> None:
+    """Mount the exchange page, and the pool's API served by ``routes``, on ``app``."""
 
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(root / "pool.html")
@@ -300,4 +299,3 @@ def add_pool(app: web.Application, config: ServerConfig, root: Path) -> PoolStor
     app.router.add_get("/api/download", routes.download, allow_head=False)
     app.router.add_route("OPTIONS", "/api/{path:.*}", routes.preflight)
     app.on_response_prepare.append(routes.add_cors_headers)
-    return store

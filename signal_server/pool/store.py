@@ -23,15 +23,21 @@ On start ``incoming/`` is then emptied (an upload cut short never counted) and t
 is read back from ``files/``. Directories are made on the first upload, so a server
 whose pool is never used writes nothing.
 
-Every method is meant for one thread, the event loop, and, the start-up aside, does no
-more on the disk than create directories or empty files, rename, and read what the page
-cache holds (:func:`read_cached`), except those marked *blocking* (writing or deleting
-data, fsync, reading a whole file: deleting 50 MB can take 50 ms), which a worker thread
-runs. They touch only their own upload's or claim's files, never the pool's state.
+An upload and a claim are each an ``async with`` (:meth:`PoolStore.uploading`,
+:meth:`PoolStore.claiming`) that takes its steps in this order and settles what it
+holds on leaving, however the block is left, so no caller sequences them by hand.
+
+Everything runs on one thread, the event loop, and, the start-up aside, does no more
+on the disk there than create directories or empty files, rename, and read what the
+page cache holds (:func:`read_cached`). The steps marked *blocking* (writing or deleting
+data, fsync, reading a whole file: deleting 50 MB can take 50 ms) run in a worker
+thread, awaited by the upload or claim they belong to; they touch only its own files,
+never the pool's state.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -40,8 +46,9 @@ import shutil
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from io import FileIO
 from pathlib import Path
-from typing import Iterable
+from typing import BinaryIO, Iterable
 
 from .filenames import clean_name
 from .filetypes import KNOWN_TYPES, identify
@@ -114,8 +121,80 @@ class NothingToGive(PoolError):
         super().__init__("no file from someone else is in the pool yet; your token stays valid")
 
 
+class Unavailable(PoolError):
+    """A download that failed on the server's side before sending anything: the file and
+    the token stay as they were."""
+
+    def __init__(self) -> None:
+        super().__init__("the server could not send a file just now; your token stays valid: try again")
+
+
+class Room:
+    """The pool's quota: files and bytes held, counting uploads on their way (each byte
+    as it arrives) and files being downloaded (until they are deleted)."""
+
+    def __init__(self, limits: PoolLimits) -> None:
+        self.limits = limits
+        self.files = 0
+        self.bytes = 0
+
+    def check(self) -> None:
+        """Refuse early when the pool could not take even one more byte."""
+        if self.files >= self.limits.max_files or self.bytes >= self.limits.max_bytes:
+            raise PoolFull()
+
+    def hold(self, size: int = 0) -> None:
+        """Count one more file, of ``size`` bytes so far."""
+        self.files += 1
+        self.bytes += size
+
+    def take_bytes(self, size: int) -> None:
+        if self.bytes + size > self.limits.max_bytes:
+            raise PoolFull()
+        self.bytes += size
+
+    def free(self, size: int) -> None:
+        """Give back the place of one file of ``size`` bytes."""
+        self.files -= 1
+        self.bytes -= size
+
+
+class Shelf:
+    """The files in the pool, ready to be claimed, with what :class:`Stats` reports."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, Entry] = {}
+        self._total_bytes = 0
+        self._types: Counter[str] = Counter()
+
+    def stats(self) -> Stats:
+        return Stats(count=len(self._entries), total_bytes=self._total_bytes, types=dict(self._types))
+
+    def pick(self, excluding: str) -> Entry | None:
+        """A random entry other than ``excluding``; None if there is none."""
+        candidates = [entry_id for entry_id in self._entries if entry_id != excluding]
+        return self._entries[secrets.choice(candidates)] if candidates else None
+
+    def add(self, entry: Entry) -> None:
+        self._entries[entry.id] = entry
+        self._total_bytes += entry.size
+        self._types[entry.type] += 1
+
+    def remove(self, entry: Entry) -> None:
+        del self._entries[entry.id]
+        self._total_bytes -= entry.size
+        self._types[entry.type] -= 1
+        if not self._types[entry.type]:
+            del self._types[entry.type]
+
+
 class Upload:
-    """A file being received; the store commits it or it is discarded, never half."""
+    """A file being received: ``async with store.uploading(name) as upload``.
+
+    Entering holds a place in the pool; :meth:`commit` puts the file in the pool whole.
+    Leaving the block without a commit, for whatever reason, erases what was received
+    and gives the place back: nothing is ever half in the pool.
+    """
 
     def __init__(self, store: PoolStore, name: str) -> None:
         self.store = store
@@ -125,66 +204,165 @@ class Upload:
         self.directory = store.incoming / self.id
         self.token_record = store.incoming / f"{self.id}.token"
         self.token = new_token()
-        self.entry: Entry | None = None
-        #: Committed or discarded: nothing is left to clean up.
-        self.settled = False
+        self.committed = False
+        self._file: BinaryIO | None = None
+
+    async def __aenter__(self) -> Upload:
+        self.store.room.check()
+        self.store.make_directories()
         self.directory.mkdir()
         self._file = open(self.directory / DATA, "w+b")
+        self.store.room.hold()
+        return self
+
+    async def __aexit__(self, *_exc_info: object) -> None:
+        if self.committed:
+            return
+        try:
+            await asyncio.to_thread(self._erase)
+        finally:
+            self.store.room.free(self.size)
+
+    @property
+    def file(self) -> BinaryIO:
+        if self._file is None:
+            raise RuntimeError("the upload is used outside its async with")
+        return self._file
 
     def reserve(self, size: int) -> None:
         """Count ``size`` more bytes before they are written; refused past the file or
         pool limit."""
-        if self.size + size > self.store.limits.max_file_size:
-            raise FileTooLarge(self.store.limits.max_file_size)
-        self.store._reserve_bytes(size)
+        limit = self.store.room.limits.max_file_size
+        if self.size + size > limit:
+            raise FileTooLarge(limit)
+        self.store.room.take_bytes(size)
         self.size += size
 
-    def write(self, chunks: Iterable[bytes]) -> None:
-        """*Blocking*: append chunks that :meth:`reserve` counted."""
-        self._file.writelines(chunks)
+    async def write(self, chunks: Iterable[bytes]) -> None:
+        """Append chunks that :meth:`reserve` counted, in a worker thread."""
+        await asyncio.to_thread(self.file.writelines, chunks)
 
-    def seal(self) -> None:
+    def seal(self) -> Entry:
         """*Blocking*: make the data durable, identify its type, write its metadata and
         its token's record; raises if the pool does not take it."""
         if self.size == 0:
             raise EmptyFile()
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        entry = Entry(id=self.id, name=self.name, size=self.size, type=identify(self._file))
-        self._file.close()
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        entry = Entry(id=self.id, name=self.name, size=self.size, type=identify(self.file))
+        self.file.close()
         write_durably(self.directory / META, json.dumps(asdict(entry)).encode())
         TokenBook.prepare(self.id, self.token_record)
-        self.entry = entry
+        return entry
 
-    def erase(self) -> None:
-        """*Blocking*: delete what was received; harmless once committed or erased."""
-        self._file.close()
+    async def commit(self) -> tuple[Entry, str]:
+        """Seal the upload, put it into the pool, and make that durable; returns its entry
+        and its download token. Its place in the quota becomes the file's."""
+        entry = await asyncio.to_thread(self.seal)
+        os.rename(self.directory, self.store.files / entry.id)
+        self.store.tokens.add(token_key(self.token), entry.id, self.token_record)
+        self.committed = True
+        self.store.shelf.add(entry)
+        await asyncio.to_thread(_fsync_directories, self.store.files, self.store.tokens.directory)
+        return entry, self.token
+
+    def _erase(self) -> None:
+        """*Blocking*: delete what was received."""
+        self.file.close()
         shutil.rmtree(self.directory, ignore_errors=True)
         self.token_record.unlink(missing_ok=True)
 
-    def discard(self) -> None:
-        """Give up the upload's place in the pool, after :meth:`erase`; harmless once
-        committed or discarded."""
-        if self.settled:
-            return
-        self.settled = True
-        self.store._release(self)
 
-
-@dataclass(frozen=True)
 class Claim:
-    """A file taken out of the pool for one downloader, and the token that took it."""
+    """A file taken out of the pool for one downloader: ``async with store.claiming(token) as claim``.
 
-    entry: Entry
-    directory: Path
-    #: The stored key of the token, and the id of the upload the token came with.
-    key: str
-    own: str
+    Entering takes a random file not uploaded with ``token`` and spends the token, in one
+    step on the loop, so no other claim can see either; then it makes that durable and
+    opens the file (:attr:`data`), or, failing, puts both back and raises
+    :class:`Unavailable`. Once :meth:`hand_out` is called the file leaves the pool on
+    leaving the block, whatever happened; before that, leaving gives the file back and
+    the token is valid again.
+    """
+
+    def __init__(self, store: PoolStore, token: str) -> None:
+        self.store = store
+        self.token = token
+        self.handed_out = False
+        self._entry: Entry | None = None
+        #: The stored key of the token, and the id of the upload the token came with.
+        self._key = self._own = ""
+        self._data: FileIO | None = None
 
     @property
-    def path(self) -> Path:
-        """The file's data."""
-        return self.directory / DATA
+    def entry(self) -> Entry:
+        if self._entry is None:
+            raise RuntimeError("the claim is used outside its async with")
+        return self._entry
+
+    @property
+    def directory(self) -> Path:
+        return self.store.claimed / self.entry.id
+
+    @property
+    def data(self) -> FileIO:
+        """The file's data, open for reading."""
+        if self._data is None:
+            raise RuntimeError("the claim is used outside its async with")
+        return self._data
+
+    async def __aenter__(self) -> Claim:
+        self._take()
+        try:
+            # Durable before anything is sent: a power cut cannot then put back in the
+            # pool a file that someone already has.
+            await asyncio.to_thread(
+                _fsync_directories, self.store.files, self.store.tokens.directory, self.store.claimed, self.directory
+            )
+            self._data = await asyncio.to_thread(FileIO, self.directory / DATA)
+        except asyncio.CancelledError:
+            self._give_back()
+            raise
+        except Exception as error:
+            log.warning("pool: a claimed file could not be made ready to send, file and token kept: %r", error)
+            self._give_back()
+            raise Unavailable() from error
+        return self
+
+    async def __aexit__(self, *_exc_info: object) -> None:
+        if self._data is not None:
+            self._data.close()
+        if not self.handed_out:
+            self._give_back()
+            return
+        try:
+            await asyncio.to_thread(_erase, self.directory)
+        finally:
+            self.store.room.free(self.entry.size)
+
+    def hand_out(self) -> None:
+        """The download has begun (its headers, with the file's name, are sent): from now
+        on the file leaves the pool however the download ends, and the token stays spent."""
+        self.handed_out = True
+
+    def _take(self) -> None:
+        store = self.store
+        key = token_key(self.token)
+        own = store.tokens.upload_of(key)
+        if own is None:
+            raise TokenRefused()
+        entry = store.shelf.pick(excluding=own)
+        if entry is None:
+            raise NothingToGive()
+        self._entry, self._key, self._own = entry, key, own
+        os.rename(store.files / entry.id, self.directory)
+        store.tokens.spend(key, self.directory / TOKEN)
+        store.shelf.remove(entry)
+
+    def _give_back(self) -> None:
+        """Undo the claim in the opposite order: the token valid again, then the file."""
+        self.store.tokens.add(self._key, self._own, self.directory / TOKEN)
+        os.rename(self.directory, self.store.files / self.entry.id)
+        self.store.shelf.add(self.entry)
 
 
 class PoolStore:
@@ -196,15 +374,8 @@ class PoolStore:
         self.incoming = directory / "incoming"
         self.files = directory / "files"
         self.claimed = directory / "claimed"
-        self._entries: dict[str, Entry] = {}
-        self._total_bytes = 0
-        self._types: Counter[str] = Counter()
-        # Uploads in progress hold their place, so the quota counts what is on its way;
-        # files being downloaded keep theirs until they are deleted.
-        self._uploading = 0
-        self._reserved_bytes = 0
-        self._claimed_files = 0
-        self._claimed_bytes = 0
+        self.room = Room(limits)
+        self.shelf = Shelf()
         self.tokens = TokenBook(directory / "tokens")
         if self.claimed.is_dir():
             for claimed in self.claimed.iterdir():
@@ -215,7 +386,7 @@ class PoolStore:
                 shutil.rmtree(self.files / record.stem, ignore_errors=True)
             shutil.rmtree(self.incoming, ignore_errors=True)
         if self.files.is_dir():
-            self._make_directories()
+            self.make_directories()
             for entry_directory in self.files.iterdir():
                 self._recover(entry_directory)
 
@@ -245,115 +416,28 @@ class PoolStore:
             log.warning("pool: removing damaged entry %s", directory)
             shutil.rmtree(directory, ignore_errors=True)
             return
-        self._add(entry)
+        self.shelf.add(entry)
+        self.room.hold(entry.size)
 
     def stats(self) -> Stats:
-        return Stats(count=len(self._entries), total_bytes=self._total_bytes, types=dict(self._types))
+        return self.shelf.stats()
 
     def check_room(self) -> None:
         """Refuse early when the pool could not take even one more byte."""
-        if (
-            len(self._entries) + self._uploading + self._claimed_files >= self.limits.max_files
-            or self._bytes_held() >= self.limits.max_bytes
-        ):
-            raise PoolFull()
+        self.room.check()
 
-    def open_upload(self, name: str) -> Upload:
-        """Start receiving a file called ``name`` (already cleaned); holds a place in the pool."""
-        self.check_room()
-        self._make_directories()
-        upload = Upload(self, name)
-        self._uploading += 1
-        return upload
+    def uploading(self, name: str) -> Upload:
+        """A file called ``name`` (already cleaned) to receive, in ``async with``."""
+        return Upload(self, name)
 
-    def _make_directories(self) -> None:
+    def claiming(self, token: str) -> Claim:
+        """A file for the holder of ``token`` to download, in ``async with``."""
+        return Claim(self, token)
+
+    def make_directories(self) -> None:
+        """Create the pool's directories, which a pool never used does without."""
         for directory in (self.incoming, self.files, self.claimed, self.tokens.directory):
             directory.mkdir(parents=True, exist_ok=True)
-
-    def _bytes_held(self) -> int:
-        return self._total_bytes + self._reserved_bytes + self._claimed_bytes
-
-    def _reserve_bytes(self, size: int) -> None:
-        if self._bytes_held() + size > self.limits.max_bytes:
-            raise PoolFull()
-        self._reserved_bytes += size
-
-    def _release(self, upload: Upload) -> None:
-        self._uploading -= 1
-        self._reserved_bytes -= upload.size
-
-    def commit(self, upload: Upload) -> tuple[Entry, str]:
-        """Put a sealed upload into the pool; returns its entry and its download token."""
-        entry = upload.entry
-        if entry is None:
-            raise RuntimeError("commit before seal")
-        os.rename(upload.directory, self.files / entry.id)
-        self.tokens.add(token_key(upload.token), entry.id, upload.token_record)
-        upload.settled = True
-        self._release(upload)
-        self._add(entry)
-        return entry, upload.token
-
-    def flush(self, claim: Claim | None = None) -> None:
-        """*Blocking*: make the renames of a commit, or of ``claim``, durable."""
-        directories = [self.files, self.tokens.directory]
-        if claim is not None:
-            directories += [self.claimed, claim.directory]
-        for directory in directories:
-            descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-            try:
-                os.fsync(descriptor)
-            finally:
-                os.close(descriptor)
-
-    def claim(self, token: str) -> Claim:
-        """Take a random file not uploaded with ``token`` out of the pool and spend the
-        token, in one step: no other claim can see the file or the token afterwards."""
-        key = token_key(token)
-        own = self.tokens.upload_of(key)
-        if own is None:
-            raise TokenRefused()
-        candidates = [entry_id for entry_id in self._entries if entry_id != own]
-        if not candidates:
-            raise NothingToGive()
-        entry = self._entries[secrets.choice(candidates)]
-        claim = Claim(entry=entry, directory=self.claimed / entry.id, key=key, own=own)
-        os.rename(self.files / entry.id, claim.directory)
-        self.tokens.spend(key, claim.directory / TOKEN)
-        self._remove(entry)
-        self._claimed_files += 1
-        self._claimed_bytes += entry.size
-        return claim
-
-    def give_back(self, claim: Claim) -> None:
-        """Undo a claim whose download sent nothing: the file is back in the pool and
-        the token valid again."""
-        self.tokens.add(claim.key, claim.own, claim.directory / TOKEN)
-        os.rename(claim.directory, self.files / claim.entry.id)
-        self.finish(claim)
-        self._add(claim.entry)
-
-    @staticmethod
-    def erase(claim: Claim) -> None:
-        """*Blocking*: delete a claimed file whose download is over, complete or not."""
-        _erase(claim.directory)
-
-    def finish(self, claim: Claim) -> None:
-        """Free the place a claim held, once its file is erased or given back."""
-        self._claimed_files -= 1
-        self._claimed_bytes -= claim.entry.size
-
-    def _add(self, entry: Entry) -> None:
-        self._entries[entry.id] = entry
-        self._total_bytes += entry.size
-        self._types[entry.type] += 1
-
-    def _remove(self, entry: Entry) -> None:
-        del self._entries[entry.id]
-        self._total_bytes -= entry.size
-        self._types[entry.type] -= 1
-        if not self._types[entry.type]:
-            del self._types[entry.type]
 
 
 #: Linux's flag for a read that fails rather than wait for the disk; None elsewhere.
@@ -375,6 +459,16 @@ def read_cached(descriptor: int, offset: int, size: int) -> bytearray | None:
         return None
     del data[count:]
     return data
+
+
+def _fsync_directories(*directories: Path) -> None:
+    """*Blocking*: make the renames into and out of ``directories`` durable."""
+    for directory in directories:
+        descriptor = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
 
 
 def _erase(directory: Path) -> None:

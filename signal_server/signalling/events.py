@@ -1,7 +1,8 @@
-"""socket.io adapter: validates each event, then asks the registry and relays.
+"""socket.io adapter: validates each event, then asks the registry or the join policy, and relays.
 
-All pairing logic lives in :class:`CodeRegistry`; this module only turns events into
-registry calls and registry answers into acknowledgements and notifications.
+All pairing logic lives in :class:`CodeRegistry` and :class:`JoinPolicy`, both handed in
+(built in ``app.create_app``); this module only turns events into their calls, and their
+answers into acknowledgements and notifications.
 """
 
 from __future__ import annotations
@@ -9,23 +10,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import time
 from typing import Any, Awaitable, Callable
 
 import socketio
 
-from ..config import ServerConfig
 from . import payloads
-from .codes import InvalidCode, format_code, normalize_code
-from .ratelimit import FailureLimiter, limit_key
-from .registry import CodeNotFound, CodeRegistry, CodeUsed, Pairing, RegistryError
+from .codes import format_code
+from .joins import JoinPolicy, TooManyAttempts
+from .registry import CodeRegistry, Pairing, RegistryError
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 Handler = Callable[[str, Any], Awaitable[Ack]]
-
-TOO_MANY_ATTEMPTS = "too many attempts"
 
 
 def client_address(environ: dict[str, Any], trusted_proxies: frozenset[str]) -> str:
@@ -53,7 +50,7 @@ def _acknowledged(handler: Handler) -> Handler:
             if len(args) > 1:
                 raise payloads.InvalidPayload("expected one object")
             return await handler(sid, args[0] if args else None)
-        except (payloads.InvalidPayload, RegistryError) as error:
+        except (payloads.InvalidPayload, RegistryError, TooManyAttempts) as error:
             return {"ok": False, "error": str(error)}
 
     return wrapper
@@ -62,12 +59,20 @@ def _acknowledged(handler: Handler) -> Handler:
 class SignallingEvents:
     """Binds the signalling events of docs/PROTOCOL.md to one socket.io server."""
 
-    def __init__(self, sio: socketio.AsyncServer, config: ServerConfig, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        registry: CodeRegistry,
+        joins: JoinPolicy,
+        *,
+        ice_servers: list[dict[str, Any]],
+        trusted_proxies: frozenset[str],
+    ) -> None:
         self.sio = sio
-        self.config = config
-        self.registry = CodeRegistry(config.code_ttl, clock=clock)
-        self.limiter = FailureLimiter(config.max_failed_joins, config.failed_join_window)
-        self._clock = clock
+        self.registry = registry
+        self.joins = joins
+        self.ice_servers = ice_servers
+        self.trusted_proxies = trusted_proxies
         self._addresses: dict[str, str] = {}
         self._new_code = asyncio.Event()
         self._expiry_task: asyncio.Task[None] | None = None
@@ -93,7 +98,7 @@ class SignallingEvents:
             await asyncio.gather(self._expiry_task, return_exceptions=True)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        self._addresses[sid] = client_address(environ, self.config.trusted_proxies)
+        self._addresses[sid] = client_address(environ, self.trusted_proxies)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
         self._addresses.pop(sid, None)
@@ -109,28 +114,16 @@ class SignallingEvents:
             "ok": True,
             "code": format_code(pairing.code),
             "expires_at": pairing.expires_at,
-            "expires_in": pairing.expires_at - self._clock(),
-            "ice_servers": self.config.ice_servers,
+            "expires_in": pairing.expires_at - self.registry.now(),
+            "ice_servers": self.ice_servers,
         }
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
         text = payloads.join_code(payload)
-        address = limit_key(self._addresses.get(sid, ""))
-        if self.limiter.blocked(address):
-            return {"ok": False, "error": TOO_MANY_ATTEMPTS}
-        try:
-            try:
-                code = normalize_code(text)
-            except InvalidCode:
-                raise CodeNotFound() from None
-            pairing = self.registry.join(code, sid)
-        except (CodeNotFound, CodeUsed) as error:
-            self.limiter.record_failure(address)
-            log.info("failed join from %s: %s", address, error)
-            raise
+        pairing = self.joins.join(text, sid, self._addresses.get(sid, ""))
         log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {}, to=pairing.sender)
-        return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.config.ice_servers}
+        return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.ice_servers}
 
     def _paired(self, sid: str) -> Pairing:
         pairing = self.registry.pairing_of(sid)
@@ -184,7 +177,7 @@ class SignallingEvents:
                 await self._new_code.wait()
                 continue
             try:
-                await asyncio.wait_for(self._new_code.wait(), max(0.0, deadline - self._clock()))
+                await asyncio.wait_for(self._new_code.wait(), max(0.0, deadline - self.registry.now()))
             except TimeoutError:
                 pass
             for pairing in self.registry.expire():

@@ -80,6 +80,10 @@ class CodeRegistry:
     def __len__(self) -> int:
         return len(self._by_code)
 
+    def now(self) -> float:
+        """The registry's clock, on which ``expires_at`` and deadlines are given."""
+        return self._clock()
+
     def create(self, sender: str) -> Pairing:
         """A new code held by ``sender``, waiting ``ttl`` seconds for a receiver."""
         if sender in self._by_member:

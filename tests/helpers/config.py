@@ -1,10 +1,18 @@
-"""Checking how the server refuses a bad configuration."""
+"""Configurations as the server builds them, and checking how it refuses a bad one."""
 
 from __future__ import annotations
 
+import dataclasses
+from typing import Any
+
 import pytest
 
-from signal_server.config import load_config
+from signal_server.config import ServerConfig, load_config
+
+
+def defaults(**changes: Any) -> ServerConfig:
+    """The configuration of a server given no flags and no ``SENDIT_*`` variables, with ``changes``."""
+    return dataclasses.replace(load_config([], env={}), **changes)
 
 
 def refused(capsys: pytest.CaptureFixture[str], argv: list[str], env: dict[str, str] | None = None) -> str:

@@ -18,7 +18,7 @@ import socketio
 from aiohttp import web
 
 from signal_server.app import create_app
-from signal_server.config import ServerConfig
+from signal_server.config import ServerConfig, load_config
 
 EVENT_TIMEOUT = 10.0
 
@@ -37,7 +37,8 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
     if "pool_dir" not in overrides:
         # Never the real data directory: each server gets a pool of its own.
         scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
-    config = ServerConfig(host="127.0.0.1", port=0, **overrides)
+    # Defaults as if no flag or variable were given: the environment does not reach in.
+    config = dataclasses.replace(load_config([], env={}), host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from helpers.config import refused
-from signal_server.config import ServerConfig, default_pool_dir, load_config, parse_size
+from helpers.config import defaults, refused
+from signal_server.config import default_pool_dir, load_config
+from signal_server.options import parse_size
 from signal_server.pool.store import PoolLimits
 
 
 def test_pool_defaults() -> None:
     config = load_config([], env={})
-    assert config.pool_dir is None
+    assert config.pool_dir == Path.home() / ".local/share/sendit/pool"
     assert config.pool_limits == PoolLimits(max_file_size=50_000_000, max_files=1000, max_bytes=2_000_000_000)
     assert config.pool_cors_origins == frozenset()
 
@@ -21,6 +22,8 @@ def test_pool_defaults() -> None:
 def test_default_pool_dir_is_user_data_not_temp() -> None:
     assert default_pool_dir({"XDG_DATA_HOME": "/srv/data"}) == Path("/srv/data/sendit/pool")
     assert default_pool_dir({}) == Path.home() / ".local/share/sendit/pool"
+    # Resolved with the rest of the configuration, from the environment it was given.
+    assert load_config([], env={"XDG_DATA_HOME": "/srv/data"}).pool_dir == Path("/srv/data/sendit/pool")
 
 
 def test_pool_flags(tmp_path: Path) -> None:
@@ -41,7 +44,7 @@ def test_pool_flags(tmp_path: Path) -> None:
         ],
         env={},
     )
-    assert config == ServerConfig(
+    assert config == defaults(
         pool_dir=tmp_path,
         pool_max_file_size=10 * 1024 * 1024,
         pool_max_files=5,
@@ -65,7 +68,7 @@ def test_pool_environment_and_flags_over_it(tmp_path: Path) -> None:
     override = load_config(["--pool-max-files", "9", "--pool-cors-origin", "https://c.example"], env=env)
     assert override.pool_max_files == 9
     assert override.pool_cors_origins == frozenset({"https://c.example"})
-    assert load_config([], env={"SENDIT_POOL_DIR": ""}).pool_dir is None
+    assert load_config([], env={"SENDIT_POOL_DIR": ""}).pool_dir == default_pool_dir({})
 
 
 @pytest.mark.parametrize(

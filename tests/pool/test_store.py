@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Callable
+from typing import Awaitable, Callable, TypeVar
 
 import pytest
 
@@ -21,44 +22,39 @@ from signal_server.pool.store import (
     PoolStore,
     Stats,
     TokenRefused,
+    Unavailable,
     Upload,
     read_cached,
 )
 from signal_server.pool.tokens import token_key
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+T = TypeVar("T")
 
 
-def feed(upload: Upload, data: bytes) -> None:
+async def feed(upload: Upload, data: bytes) -> None:
     """Count, then write, as the adapter does."""
     upload.reserve(len(data))
-    upload.write([data])
+    await upload.write([data])
 
 
-def drop(upload: Upload) -> None:
-    """Delete, then give up the place, as the adapter does."""
-    upload.erase()
-    upload.discard()
-
-
-def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> tuple[Entry, str]:
+async def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> tuple[Entry, str]:
     """Upload ``data`` in small chunks, as the adapter does; returns the entry and token."""
-    upload = store.open_upload(name)
-    try:
+    async with store.uploading(name) as upload:
         for start in range(0, len(data), chunk):
-            feed(upload, data[start : start + chunk])
-        upload.seal()
-        return store.commit(upload)
-    finally:
-        drop(upload)
+            await feed(upload, data[start : start + chunk])
+        return await upload.commit()
 
 
-def take(store: PoolStore, token: str) -> tuple[Entry, bytes]:
-    claim = store.claim(token)
-    data = claim.path.read_bytes()
-    store.erase(claim)
-    store.finish(claim)
-    return claim.entry, data
+async def take(store: PoolStore, token: str) -> tuple[Entry, bytes]:
+    async with store.claiming(token) as claim:
+        claim.hand_out()
+        return claim.entry, claim.data.read()
+
+
+async def begun(lifecycle: AbstractAsyncContextManager[T]) -> T:
+    """Enter an upload or a claim and never leave it: the server dies in the middle."""
+    return await lifecycle.__aenter__()
 
 
 def on_disk(store: PoolStore, area: str) -> list[str]:
@@ -72,63 +68,68 @@ def test_a_pool_nobody_used_writes_nothing(tmp_path: Path) -> None:
     assert not (tmp_path / "pool").exists()
 
 
-def test_give_and_take(tmp_path: Path) -> None:
+async def refused_claim(store: PoolStore, token: str) -> None:
+    async with store.claiming(token):
+        raise AssertionError("claimed")
+
+
+async def test_give_and_take(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    a, token_a = give(store, b"from a\n", "a.txt")
-    b, token_b = give(store, PNG, "b.png")
+    a, token_a = await give(store, b"from a\n", "a.txt")
+    b, token_b = await give(store, PNG, "b.png")
     assert a == Entry(id=a.id, name="a.txt", size=7, type="text/plain")
     assert b.type == "image/png" and b.size == len(PNG)
     assert token_a != token_b and len(token_a) >= 43
     assert store.stats() == Stats(count=2, total_bytes=7 + len(PNG), types={"text/plain": 1, "image/png": 1})
     # Each gets the other's file: never one's own.
-    assert take(store, token_a) == (b, PNG)
-    assert take(store, token_b) == (a, b"from a\n")
+    assert await take(store, token_a) == (b, PNG)
+    assert await take(store, token_b) == (a, b"from a\n")
     assert store.stats() == Stats(count=0, total_bytes=0, types={})
     assert on_disk(store, "files") == on_disk(store, "claimed") == on_disk(store, "incoming") == []
     assert on_disk(store, "tokens") == []
 
 
-def test_own_file_only_is_404_and_the_token_stays(tmp_path: Path) -> None:
+async def test_own_file_only_is_404_and_the_token_stays(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    _, token = give(store, b"mine")
+    _, token = await give(store, b"mine")
     with pytest.raises(NothingToGive, match="stays valid"):
-        store.claim(token)
+        await refused_claim(store, token)
     assert store.stats().count == 1
-    _, other = give(store, b"theirs")
-    assert take(store, token)[1] == b"theirs"
+    _, other = await give(store, b"theirs")
+    assert (await take(store, token))[1] == b"theirs"
 
 
-def test_empty_pool_has_nothing_to_give(tmp_path: Path) -> None:
+async def test_empty_pool_has_nothing_to_give(tmp_path: Path) -> None:
     # Each download spends a token and takes a file, so a valid token and an empty pool
     # meet only when a file was lost from outside: here, removed by hand before a restart.
     store = PoolStore(tmp_path)
-    entry, token = give(store, b"lost")
+    entry, token = await give(store, b"lost")
     shutil.rmtree(tmp_path / "files" / entry.id)
     again = PoolStore(tmp_path)
     assert again.stats().count == 0
     with pytest.raises(NothingToGive):
-        again.claim(token)
-    give(again, b"new")
-    assert take(again, token)[1] == b"new"
+        await refused_claim(again, token)
+    await give(again, b"new")
+    assert (await take(again, token))[1] == b"new"
 
 
-def test_spent_and_unknown_tokens_refused(tmp_path: Path) -> None:
+async def test_spent_and_unknown_tokens_refused(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    _, token_a = give(store, b"a")
-    give(store, b"b")
-    take(store, token_a)
-    give(store, b"c")
+    _, token_a = await give(store, b"a")
+    await give(store, b"b")
+    await take(store, token_a)
+    await give(store, b"c")
     with pytest.raises(TokenRefused):
-        store.claim(token_a)
+        await refused_claim(store, token_a)
     for bogus in ("", "x" * 43, "\udcff", token_a[:-1]):
         with pytest.raises(TokenRefused):
-            store.claim(bogus)
+            await refused_claim(store, bogus)
     assert store.stats().count == 2
 
 
-def test_only_hashes_of_tokens_are_on_disk(tmp_path: Path) -> None:
+async def test_only_hashes_of_tokens_are_on_disk(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    entry, token = give(store, b"a")
+    entry, token = await give(store, b"a")
     assert on_disk(store, "tokens") == [token_key(token)]
     assert (tmp_path / "tokens" / token_key(token)).read_text() == entry.id
     for path in tmp_path.rglob("*"):
@@ -136,81 +137,89 @@ def test_only_hashes_of_tokens_are_on_disk(tmp_path: Path) -> None:
             assert token.encode() not in path.read_bytes()
 
 
-def test_too_large_refused_while_writing_and_nothing_kept(tmp_path: Path) -> None:
+async def test_too_large_refused_while_writing_and_nothing_kept(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_file_size=10))
-    upload = store.open_upload("big.txt")
-    feed(upload, b"0123456789")
     with pytest.raises(FileTooLarge, match="limit is 10 bytes"):
-        feed(upload, b"x")
-    drop(upload)
+        async with store.uploading("big.txt") as upload:
+            await feed(upload, b"0123456789")
+            await feed(upload, b"x")
     assert on_disk(store, "incoming") == []
-    assert give(store, b"0123456789")[0].size == 10
+    assert (await give(store, b"0123456789"))[0].size == 10
 
 
 @pytest.mark.parametrize(
     "data, error", [(b"", EmptyFile), (b"\x7fELF" + bytes(60), TypeRefused), (b"#!/bin/sh\n", TypeRefused)]
 )
-def test_refused_content_leaves_nothing(tmp_path: Path, data: bytes, error: type[Exception]) -> None:
+async def test_refused_content_leaves_nothing(tmp_path: Path, data: bytes, error: type[Exception]) -> None:
     store = PoolStore(tmp_path)
     with pytest.raises(error):
-        give(store, data)
+        await give(store, data)
     assert store.stats().count == 0
     assert on_disk(store, "incoming") == on_disk(store, "files") == on_disk(store, "tokens") == []
-    give(store, b"fine")  # and the place it held is free again
+    await give(store, b"fine")  # and the place it held is free again
 
 
-def test_quota_of_files_counts_uploads_in_progress(tmp_path: Path) -> None:
+async def test_an_upload_left_by_any_error_keeps_nothing_and_frees_its_place(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path, PoolLimits(max_files=1, max_bytes=10))
+    with pytest.raises(ConnectionResetError):
+        async with store.uploading("cut.txt") as upload:
+            await feed(upload, b"0123456789")
+            raise ConnectionResetError  # the client went away, say
+    assert on_disk(store, "incoming") == []
+    assert (await give(store, b"0123456789"))[0].size == 10
+
+
+async def test_quota_of_files_counts_uploads_in_progress(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_files=2))
-    give(store, b"one")
-    receiving = store.open_upload("two.txt")
-    with pytest.raises(PoolFull):
-        store.open_upload("three.txt")
-    drop(receiving)
-    give(store, b"two")
+    await give(store, b"one")
+    async with store.uploading("two.txt"):
+        with pytest.raises(PoolFull):
+            async with store.uploading("three.txt"):
+                raise AssertionError("a place was held")
+    await give(store, b"two")
     with pytest.raises(PoolFull):
         store.check_room()
     assert store.stats().count == 2
 
 
-def test_quota_of_bytes_counts_uploads_in_progress(tmp_path: Path) -> None:
+async def test_quota_of_bytes_counts_uploads_in_progress(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_bytes=10))
-    give(store, b"1234")
-    first = store.open_upload("first.txt")
-    second = store.open_upload("second.txt")
-    feed(first, b"abc")
-    feed(second, b"abc")
-    with pytest.raises(PoolFull):
-        feed(second, b"d")  # 4 stored + 6 on their way: no room for an 11th byte
-    drop(second)
-    feed(first, b"def")
-    first.seal()
-    store.commit(first)
+    await give(store, b"1234")
+    async with store.uploading("first.txt") as first:
+        async with store.uploading("second.txt") as second:
+            await feed(first, b"abc")
+            await feed(second, b"abc")
+            with pytest.raises(PoolFull):
+                await feed(second, b"d")  # 4 stored + 6 on their way: no room for an 11th byte
+        await feed(first, b"def")
+        await first.commit()
     assert store.stats().total_bytes == 10
     with pytest.raises(PoolFull):
-        store.open_upload("more.txt")
+        store.check_room()
 
 
-def test_restart_rebuilds_the_pool_and_keeps_tokens(tmp_path: Path) -> None:
+async def test_restart_rebuilds_the_pool_and_keeps_tokens(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    a, token_a = give(store, b"from a", "a.txt")
-    b, token_b = give(store, PNG, "b.png")
+    a, token_a = await give(store, b"from a", "a.txt")
+    b, token_b = await give(store, PNG, "b.png")
     again = PoolStore(tmp_path)
     assert again.stats() == store.stats()
-    assert take(again, token_a) == (b, PNG)
-    assert take(again, token_b) == (a, b"from a")
+    assert await take(again, token_a) == (b, PNG)
+    assert await take(again, token_b) == (a, b"from a")
 
 
-def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None:
+async def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
-    kept, token = give(store, b"kept")
-    give(store, b"claimed")
-    give(store, b"third")
-    partial = store.open_upload("partial.txt")
-    feed(partial, b"half of it")
-    sealed = store.open_upload("sealed.txt")  # complete on disk, but never committed
-    feed(sealed, b"sealed")
+    kept, token = await give(store, b"kept")
+    await give(store, b"claimed")
+    await give(store, b"third")
+    partial = await begun(store.uploading("partial.txt"))
+    await feed(partial, b"half of it")
+    sealed = await begun(store.uploading("sealed.txt"))  # complete on disk, but never committed
+    await feed(sealed, b"sealed")
     sealed.seal()
-    claim = store.claim(token)  # a download under way when the server died
+    claim = await begun(store.claiming(token))  # a download under way when the server died
+    claim.hand_out()
     assert on_disk(store, "claimed") == [claim.entry.id]
     # The server dies here: nothing is finished, discarded or closed.
     again = PoolStore(tmp_path)
@@ -218,7 +227,7 @@ def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None
     assert again.stats().count == 2
     assert claim.entry.id not in on_disk(again, "files")
     with pytest.raises(TokenRefused):
-        again.claim(token)
+        await refused_claim(again, token)
     assert kept.id in on_disk(again, "files")
 
 
@@ -235,10 +244,10 @@ def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -> None
         "name not clean",
     ],
 )
-def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
+async def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
     store = PoolStore(tmp_path)
-    entry, _ = give(store, b"damaged")
-    good, _ = give(store, b"good")
+    entry, _ = await give(store, b"damaged")
+    good, _ = await give(store, b"good")
     directory = tmp_path / "files" / entry.id
     meta = directory / "meta.json"
     if damage == "no meta":
@@ -265,16 +274,6 @@ def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
     assert on_disk(again, "files") == [good.id]
 
 
-def test_commit_needs_a_sealed_upload(tmp_path: Path) -> None:
-    store = PoolStore(tmp_path)
-    upload = store.open_upload("a.txt")
-    feed(upload, b"a")
-    with pytest.raises(RuntimeError):
-        store.commit(upload)
-    drop(upload)
-    assert store.stats().count == 0
-
-
 def balanced(store: PoolStore) -> bool:
     """As many unspent tokens as files, in memory and on disk, with nothing half done."""
     count = store.stats().count
@@ -284,72 +283,104 @@ def balanced(store: PoolStore) -> bool:
     )
 
 
-def test_quota_counts_files_being_downloaded_until_they_are_erased(tmp_path: Path) -> None:
+async def test_quota_counts_files_being_downloaded_until_they_are_erased(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_files=2, max_bytes=10))
-    _, token = give(store, b"12345")
-    give(store, b"abcde")
-    claim = store.claim(token)
-    assert store.stats().count == 1
-    with pytest.raises(PoolFull):
-        store.open_upload("more.txt")
-    store.erase(claim)
-    store.finish(claim)
-    give(store, b"12345")
+    _, token = await give(store, b"12345")
+    await give(store, b"abcde")
+    async with store.claiming(token) as claim:
+        claim.hand_out()
+        assert store.stats().count == 1
+        with pytest.raises(PoolFull):
+            store.check_room()
+    assert balanced(store) and store.stats().count == 1
+    await give(store, b"12345")
 
 
-def test_a_file_given_back_is_in_the_pool_again_and_the_token_valid(tmp_path: Path) -> None:
+async def test_a_download_broken_after_the_hand_out_loses_the_file_and_spends_the_token(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path)
+    given, _ = await give(store, b"given")
+    _, token = await give(store, b"taker")
+    with pytest.raises(ConnectionResetError):
+        async with store.claiming(token) as claim:
+            claim.hand_out()
+            assert claim.data.read(2) == b"gi"
+            raise ConnectionResetError  # the downloader went away midway
+    assert balanced(store) and store.stats().count == 1
+    assert given.id not in on_disk(store, "files")
+    with pytest.raises(TokenRefused):
+        await refused_claim(store, token)
+
+
+async def test_a_claim_left_before_the_hand_out_is_given_back_and_the_token_valid(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_files=2))
-    entry, _ = give(store, b"given")
-    _, token = give(store, b"taker")
-    claim = store.claim(token)
-    store.give_back(claim)
+    entry, _ = await give(store, b"given")
+    _, token = await give(store, b"taker")
+    with pytest.raises(OSError):
+        async with store.claiming(token):
+            raise OSError("the response could not be started")
     assert balanced(store) and store.stats().count == 2
     with pytest.raises(PoolFull):
-        store.open_upload("third.txt")  # the claim's place is not counted twice
-    assert take(store, token) == (entry, b"given")
+        store.check_room()  # the claim's place is not counted twice
+    assert await take(store, token) == (entry, b"given")
 
 
-def cut_commit(store: PoolStore, _given: Entry, _token: str) -> None:
+async def test_a_claimed_file_that_cannot_be_read_is_unavailable_and_nothing_is_lost(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path)
+    given, _ = await give(store, b"given")
+    _, token = await give(store, b"taker")
+    data = tmp_path / "files" / given.id / "data"
+    data.rename(data.with_name("aside"))
+    data.mkdir()  # what the claim opens is now a directory: the open fails
+    with pytest.raises(Unavailable, match="your token stays valid"):
+        await refused_claim(store, token)
+    assert balanced(store) and store.stats().count == 2
+    data.rmdir()
+    data.with_name("aside").rename(data)
+    assert await take(store, token) == (given, b"given")
+
+
+async def cut_commit(store: PoolStore, _given: Entry, _token: str) -> None:
     """An upload is committed as far as its entry's rename; its token's record is not."""
-    upload = store.open_upload("cut.txt")
-    feed(upload, b"committed halfway")
+    upload = await begun(store.uploading("cut.txt"))
+    await feed(upload, b"committed halfway")
     upload.seal()
     os.rename(upload.directory, store.files / upload.id)
 
 
-def cut_claim(store: PoolStore, given: Entry, _token: str) -> None:
+async def cut_claim(store: PoolStore, given: Entry, _token: str) -> None:
     """A claim renames the file into claimed/, but not yet the token's record after it
     (which is also where a give-back stops halfway)."""
     os.rename(store.files / given.id, store.claimed / given.id)
 
 
-def claimed(store: PoolStore, _given: Entry, token: str) -> None:
+async def claimed(store: PoolStore, _given: Entry, token: str) -> None:
     """A claim is made: its download is under way."""
-    store.claim(token)
+    (await begun(store.claiming(token))).hand_out()
 
 
-def cut_erase(store: PoolStore, _given: Entry, token: str) -> None:
+async def cut_erase(store: PoolStore, _given: Entry, token: str) -> None:
     """A download ends and its file is deleted, all but the token's record."""
-    claim = store.claim(token)
+    claim = await begun(store.claiming(token))
+    claim.data.close()
     for name in ("data", "meta.json"):
         (claim.directory / name).unlink()
 
 
 @pytest.mark.parametrize("crash, kept", [(cut_commit, 2), (cut_claim, 2), (claimed, 1), (cut_erase, 1)])
-def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
-    tmp_path: Path, crash: Callable[[PoolStore, Entry, str], None], kept: int
+async def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
+    tmp_path: Path, crash: Callable[[PoolStore, Entry, str], Awaitable[None]], kept: int
 ) -> None:
     store = PoolStore(tmp_path)
-    given, _ = give(store, b"given")
-    _, token = give(store, b"taker")
-    crash(store, given, token)
+    given, _ = await give(store, b"given")
+    _, token = await give(store, b"taker")
+    await crash(store, given, token)
     again = PoolStore(tmp_path)
     assert balanced(again) and again.stats().count == kept
     if kept == 2:  # nothing was handed out: the token takes the file still
-        assert take(again, token) == (given, b"given")
+        assert await take(again, token) == (given, b"given")
     else:
         with pytest.raises(TokenRefused):
-            again.claim(token)
+            await refused_claim(again, token)
 
 
 @pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="no reads that refuse to wait for the disk here")

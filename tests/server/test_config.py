@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from helpers.config import refused
-from signal_server.config import ServerConfig, load_config, parse_ice_servers
+from helpers.config import defaults, refused
+from signal_server.config import load_config
+from signal_server.options import parse_ice_servers
 
 STUN = [{"urls": "stun:stun.example.org:3478"}]
 TURN = [
@@ -21,7 +22,6 @@ TURN = [
 
 def test_config_defaults() -> None:
     config = load_config([], env={})
-    assert config == ServerConfig()
     assert config.host == "127.0.0.1"
     assert config.port == 8080
     assert config.code_ttl == 600
@@ -33,7 +33,7 @@ def test_config_defaults() -> None:
 
 
 def test_config_ignores_unrelated_environment() -> None:
-    assert load_config([], env={"HOST": "0.0.0.0", "PORT": "1", "SENDIT": "x"}) == ServerConfig()
+    assert load_config([], env={"HOST": "0.0.0.0", "PORT": "1", "SENDIT": "x"}) == defaults()
 
 
 def test_config_flags() -> None:
@@ -60,7 +60,7 @@ def test_config_flags() -> None:
         ],
         env={},
     )
-    assert config == ServerConfig(
+    assert config == defaults(
         host="0.0.0.0",
         port=9000,
         code_ttl=120.5,
@@ -86,7 +86,7 @@ def test_config_environment() -> None:
             "SENDIT_FAILED_JOIN_WINDOW": "7.5",
         },
     )
-    assert config == ServerConfig(
+    assert config == defaults(
         host="::",
         port=9001,
         code_ttl=30.0,

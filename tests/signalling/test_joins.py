@@ -1,0 +1,103 @@
+"""signal_server.signalling.joins: which joins count as failures, and the limit on them,
+over a real registry and limiter on one fake clock (no socket.io)."""
+
+from __future__ import annotations
+
+import pytest
+
+from signal_server.signalling.codes import format_code
+from signal_server.signalling.joins import JoinPolicy, TooManyAttempts
+from signal_server.signalling.ratelimit import FailureLimiter
+from signal_server.signalling.registry import AlreadyPaired, CodeNotFound, CodeRegistry, CodeUsed
+
+TTL = 600.0
+WINDOW = 60.0
+LIMIT = 3
+GUESSER = "203.0.113.7"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def joins(clock: Clock) -> JoinPolicy:
+    return JoinPolicy(CodeRegistry(TTL, clock=clock), FailureLimiter(LIMIT, WINDOW, clock=clock))
+
+
+def waiting_code(joins: JoinPolicy, sender: str = "sender") -> str:
+    return joins.registry.create(sender).code
+
+
+def test_a_join_in_any_typed_form_pairs_and_counts_nothing(joins: JoinPolicy) -> None:
+    code = waiting_code(joins)
+    typed = " " + format_code(code).lower().replace("-", " - ") + " "
+    pairing = joins.join(typed, "receiver", GUESSER)
+    assert pairing.receiver == "receiver" and pairing.used
+    assert len(joins.limiter) == 0
+
+
+@pytest.mark.parametrize("text", ["K7QM4-XTB9R", "not a code", "K7QM4", "ı" * 10])
+def test_a_wrong_or_malformed_code_is_not_found_and_counts(joins: JoinPolicy, text: str) -> None:
+    waiting_code(joins)
+    with pytest.raises(CodeNotFound):
+        joins.join(text, "guesser", GUESSER)
+    assert len(joins.limiter) == 1
+
+
+def test_a_used_code_counts(joins: JoinPolicy) -> None:
+    code = waiting_code(joins)
+    joins.join(code, "receiver", "198.51.100.1")
+    with pytest.raises(CodeUsed):
+        joins.join(code, "late", GUESSER)
+    assert len(joins.limiter) == 1
+
+
+def test_an_expired_code_counts(joins: JoinPolicy, clock: Clock) -> None:
+    code = waiting_code(joins)
+    clock.now += TTL
+    with pytest.raises(CodeNotFound):
+        joins.join(code, "late", GUESSER)
+    assert len(joins.limiter) == 1
+
+
+def test_holding_a_code_already_is_refused_but_not_counted(joins: JoinPolicy) -> None:
+    waiting_code(joins, "holder")
+    code = waiting_code(joins, "other")
+    with pytest.raises(AlreadyPaired):
+        joins.join(code, "holder", GUESSER)
+    assert len(joins.limiter) == 0
+
+
+def test_past_the_limit_even_the_right_code_is_refused_until_the_window_passes(joins: JoinPolicy, clock: Clock) -> None:
+    code = waiting_code(joins)
+    for _ in range(LIMIT):
+        with pytest.raises(CodeNotFound):
+            joins.join("00000-00000", "guesser", GUESSER)
+    with pytest.raises(TooManyAttempts, match="too many attempts"):
+        joins.join(code, "guesser", GUESSER)
+    # Refused before the registry was asked: the code still waits for its receiver.
+    assert not joins.registry.lookup(code).used
+    assert joins.join(code, "receiver", "198.51.100.1").receiver == "receiver"
+    clock.now += WINDOW
+    with pytest.raises(CodeUsed):  # asked again, and counted again
+        joins.join(code, "guesser", GUESSER)
+
+
+def test_the_limit_counts_an_ipv6_subscriber_as_one_address(joins: JoinPolicy) -> None:
+    for host in range(LIMIT):
+        with pytest.raises(CodeNotFound):
+            joins.join("00000-00000", f"guesser{host}", f"2001:db8:0:1::{host + 1}")
+    code = waiting_code(joins)
+    with pytest.raises(TooManyAttempts):
+        joins.join(code, "guesser", "2001:db8:0:1:ffff::1")
+    assert joins.join(code, "receiver", "2001:db8:0:2::1").receiver == "receiver"
