@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Literal, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
 from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
 from ..progress import Reporter
 from ..signalling.client import SignallingClient
-from ..signalling.link import Link, open_link
+from ..signalling.link import Link, Role, open_link
 from .machines import Receiver, Sender, Transfer
 from .messages import FileEntry
 from .sink import Sink
@@ -39,7 +39,7 @@ class Session:
     """The server connection of one run, and the server events that end it early."""
 
     options: PeerOptions
-    role: Literal["sender", "receiver"]
+    role: Role
     signalling: SignallingClient = field(default_factory=SignallingClient)
     link: Link | None = None
     transfer: Transfer | None = None
