@@ -13,6 +13,7 @@ from typing import Any, Awaitable, Callable, Sequence, TextIO
 
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
+from .ending import set_once
 from .errors import Cancelled, ExitCode, PeerError, UsageError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .signalling.localip import check_local_ip
@@ -88,7 +89,7 @@ def _ask(out: TextIO) -> Callable[[list[FileEntry]], Awaitable[bool]]:
 
         def read() -> None:
             line = sys.stdin.readline()
-            loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(line))
+            loop.call_soon_threadsafe(set_once, answer, line)
 
         # A daemon thread: if the run ends while the person is still deciding, nothing
         # waits for the pending read.

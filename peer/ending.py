@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, Awaitable
+from typing import Any, Awaitable, TypeVar
 
 from .errors import PeerError
+
+T = TypeVar("T")
 
 
 def settle(ended: asyncio.Future[None], error: PeerError | None) -> bool:
@@ -20,6 +22,13 @@ def settle(ended: asyncio.Future[None], error: PeerError | None) -> bool:
         # An ending nobody awaits (it came before anything waited on it) is not a bug.
         ended.add_done_callback(lambda future: future.exception())
     return True
+
+
+def set_once(future: asyncio.Future[T], value: T) -> None:
+    """Give ``future`` its result unless it is settled already: the event that settles it
+    may come again, or after whoever waited on it gave up (and cancelled it)."""
+    if not future.done():
+        future.set_result(value)
 
 
 async def unless_ended(awaitable: Awaitable[Any], ended: asyncio.Future[None]) -> Any:

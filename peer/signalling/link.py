@@ -9,6 +9,7 @@ carries every local candidate.
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
@@ -16,6 +17,7 @@ from typing import Any, Callable, Literal, Sequence
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from ..ending import set_once
 from ..errors import ConnectionFailed
 from .client import SignallingClient
 from .localip import offering
@@ -63,8 +65,8 @@ def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
     """Give each of the connection's UDP sockets a RECEIVE_BUFFER (after ICE gathering).
 
     aiortc hands out no socket, so this reaches into aioice's connection, which holds
-    one datagram endpoint per local address (tests/test_connection.py notices if that
-    ever changes).
+    one datagram endpoint per local address (tests/transfer/test_link.py notices if
+    that ever changes).
     """
     if pc.sctp is None:
         return  # an offer without a data channel: nothing will be received
@@ -84,90 +86,141 @@ def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
     )
 
 
+Role = Literal["sender", "receiver"]
+
+
 async def open_link(
     signalling: SignallingClient,
     ice_servers: Sequence[dict[str, Any]],
-    role: Literal["sender", "receiver"],
+    role: Role,
     local_ips: Sequence[str] | None = None,
 ) -> Link:
     """Connect to the paired peer; returns once the channel is open."""
-    pc = RTCPeerConnection(ice_configuration(ice_servers))
-    loop = asyncio.get_running_loop()
-    opened: asyncio.Future[Link] = loop.create_future()
-    signals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
-    signalling.on("signal", signals.put_nowait)
-
-    def fail(message: str) -> None:
-        if not opened.done():
-            opened.set_exception(ConnectionFailed(message))
-
-    def watch(channel: RTCDataChannel) -> None:
-        def ready() -> None:
-            # Synchronously, before the first message can be dispatched to nobody.
-            if not opened.done():
-                opened.set_result(Link(pc=pc, channel=channel))
-
-        if channel.readyState == "open":
-            ready()
-        else:
-            channel.once("open", ready)
-
-    @pc.on("connectionstatechange")
-    def on_state() -> None:
-        if pc.connectionState == "failed":
-            fail(NO_PATH)
-
-    @pc.on("datachannel")
-    def on_channel(channel: RTCDataChannel) -> None:
-        if channel.label == CHANNEL_LABEL:
-            watch(channel)
-
-    async def describe(description: RTCSessionDescription) -> None:
-        with offering(local_ips):
-            await pc.setLocalDescription(description)
-        if role == "receiver":
-            enlarge_receive_buffers(pc)
-        local = pc.localDescription
-        await signalling.request("signal", {"type": local.type, "sdp": local.sdp})
-
-    async def handle_signals() -> None:
-        queued: list[dict[str, Any] | None] = []
-        while True:
-            signal = await signals.get()
-            if signal.get("type") == "candidate":
-                if pc.remoteDescription is None:
-                    queued.append(signal.get("candidate"))
-                else:
-                    await add_candidate(pc, signal.get("candidate"))
-                continue
-            await pc.setRemoteDescription(RTCSessionDescription(sdp=signal["sdp"], type=signal["type"]))
-            for candidate in queued:
-                await add_candidate(pc, candidate)
-            queued.clear()
-            if signal["type"] == "offer":
-                await describe(await pc.createAnswer())
-
-    handler = asyncio.ensure_future(handle_signals())
-    handler.add_done_callback(
-        lambda task: (
-            task.cancelled() or task.exception() is None or fail(f"connection setup failed: {task.exception()}")
-        )
-    )
+    setup = LinkSetup(signalling, RTCPeerConnection(ice_configuration(ice_servers)), role, local_ips)
+    setup.start_applying_signals()
     try:
         if role == "sender":
-            watch(pc.createDataChannel(CHANNEL_LABEL, ordered=True))
-            await describe(await pc.createOffer())
-        link = await asyncio.wait_for(opened, OPEN_TIMEOUT)
-    except BaseException as error:
-        handler.cancel()
-        await pc.close()
-        if isinstance(error, asyncio.TimeoutError):
-            raise ConnectionFailed(NO_PATH) from None
+            await setup.offer()
+        link = await setup.until_open()
+    except BaseException:
+        await setup.abandon()
         raise
-    # Late candidates still arrive once the channel is open; the handler keeps applying
-    # them until the connection is closed.
-    pc.on("connectionstatechange", lambda: pc.connectionState == "closed" and handler.cancel())
+    setup.keep_applying_until_closed()
     return link
+
+
+@dataclass
+class LinkSetup:
+    """One connection on its way to an open channel, step by step (docs/PROTOCOL.md 2.3).
+
+    The remote side's signals are queued from the start and applied in order by one
+    task, so a candidate never overtakes the description before it.
+    """
+
+    signalling: SignallingClient
+    pc: RTCPeerConnection
+    role: Role
+    local_ips: Sequence[str] | None = None
+    opened: asyncio.Future[Link] = field(init=False)
+    signals: asyncio.Queue[dict[str, Any]] = field(init=False, default_factory=asyncio.Queue)
+    # Candidates that came before the remote description they belong to.
+    early_candidates: list[dict[str, Any] | None] = field(init=False, default_factory=list)
+    applying: asyncio.Task[None] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.opened = asyncio.get_running_loop().create_future()
+        self.signalling.on("signal", self.signals.put_nowait)
+        self.pc.on("connectionstatechange", self.on_connection_state)
+        self.pc.on("datachannel", self.on_channel)
+
+    async def offer(self) -> None:
+        """The sender's first step: its channel, then its offer."""
+        self.watch(self.pc.createDataChannel(CHANNEL_LABEL, ordered=True))
+        await self.describe(await self.pc.createOffer())
+
+    async def describe(self, description: RTCSessionDescription) -> None:
+        """Set the local description and send it (it carries every local candidate)."""
+        with offering(self.local_ips):
+            await self.pc.setLocalDescription(description)
+        if self.role == "receiver":
+            enlarge_receive_buffers(self.pc)
+        local = self.pc.localDescription
+        await self.signalling.request("signal", {"type": local.type, "sdp": local.sdp})
+
+    def start_applying_signals(self) -> None:
+        self.applying = asyncio.ensure_future(self.apply_signals())
+        self.applying.add_done_callback(self.on_applying_ended)
+
+    async def apply_signals(self) -> None:
+        while True:
+            await self.apply(await self.signals.get())
+
+    async def apply(self, signal: dict[str, Any]) -> None:
+        """Apply one remote signal: a candidate, or a description (answered if an offer)."""
+        if signal.get("type") == "candidate":
+            await self.add_or_keep_candidate(signal.get("candidate"))
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=signal["sdp"], type=signal["type"]))
+        for candidate in self.early_candidates:
+            await add_candidate(self.pc, candidate)
+        self.early_candidates.clear()
+        if signal["type"] == "offer":
+            await self.describe(await self.pc.createAnswer())
+
+    async def add_or_keep_candidate(self, candidate: dict[str, Any] | None) -> None:
+        """A candidate before its remote description waits for it; aiortc would refuse it."""
+        if self.pc.remoteDescription is None:
+            self.early_candidates.append(candidate)
+        else:
+            await add_candidate(self.pc, candidate)
+
+    def watch(self, channel: RTCDataChannel) -> None:
+        """Open the link once ``channel`` is open (it may be already)."""
+        if channel.readyState == "open":
+            self.on_open(channel)
+        else:
+            channel.once("open", functools.partial(self.on_open, channel))
+
+    def on_open(self, channel: RTCDataChannel) -> None:
+        # Synchronously, before the first message can be dispatched to nobody.
+        set_once(self.opened, Link(pc=self.pc, channel=channel))
+
+    def on_channel(self, channel: RTCDataChannel) -> None:
+        if channel.label == CHANNEL_LABEL:
+            self.watch(channel)
+
+    def on_connection_state(self) -> None:
+        if self.pc.connectionState == "failed":
+            self.fail(NO_PATH)
+
+    def on_applying_ended(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            self.fail(f"connection setup failed: {task.exception()}")
+
+    def fail(self, message: str) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ConnectionFailed(message))
+
+    async def until_open(self) -> Link:
+        try:
+            return await asyncio.wait_for(self.opened, OPEN_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise ConnectionFailed(NO_PATH) from None
+
+    async def abandon(self) -> None:
+        """Stop applying signals and close the connection: the link will not open."""
+        if self.applying is not None:
+            self.applying.cancel()
+        await self.pc.close()
+
+    def keep_applying_until_closed(self) -> None:
+        # Late candidates still arrive once the channel is open; they are applied until
+        # the connection is closed.
+        self.pc.on("connectionstatechange", self.on_state_after_open)
+
+    def on_state_after_open(self) -> None:
+        if self.pc.connectionState == "closed" and self.applying is not None:
+            self.applying.cancel()
 
 
 async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 PROTOCOL_VERSION = 1
 MAX_FILES = 10_000
@@ -15,7 +15,6 @@ MAX_TEXT = 200
 MAX_SIZE = 2**53 - 1
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
-_NO_FIELDS = ("accept", "decline", "done")
 
 
 class InvalidMessage(ValueError):
@@ -98,34 +97,72 @@ def _not_json(constant: str) -> None:
 
 def parse_message(text: str) -> dict[str, Any]:
     """Parse and validate one text message; the result holds only known fields."""
+    message = _json_object(text)
+    kind = message.get("type")
+    # A type that is no string (a list, say) is unknown too, and could not even be looked up.
+    parse = _PARSERS.get(kind) if isinstance(kind, str) else None
+    if parse is None:
+        raise InvalidMessage(f"unknown message type {kind!r}")
+    return parse(message)
+
+
+def _json_object(text: str) -> dict[str, Any]:
     try:
         message = json.loads(text, parse_constant=_not_json)
     except (json.JSONDecodeError, TypeError, ValueError):
         raise InvalidMessage("not a JSON message") from None
     if not isinstance(message, dict):
         raise InvalidMessage("a message must be a JSON object")
-    kind = message.get("type")
-    if kind == "manifest":
-        files = message.get("files")
-        if _integer(message.get("version")) != PROTOCOL_VERSION:
-            raise InvalidMessage(f"unsupported protocol version {message.get('version')!r}")
-        if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
-            raise InvalidMessage("a manifest lists 1 to 10000 files")
-        return {"type": kind, "version": PROTOCOL_VERSION, "files": [_file_entry(f) for f in files]}
-    if kind in _NO_FIELDS:
-        return {"type": kind}
-    if kind in ("file-end", "file-ok"):
-        index = _integer(message.get("index"))
-        if index is None or not 0 <= index < MAX_FILES:
-            raise InvalidMessage("index must be a file's position in the manifest")
-        if kind == "file-ok":
-            return {"type": kind, "index": index}
-        digest = message.get("digest")
-        if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-            raise InvalidMessage("digest must be 64 lower-case hex digits")
-        return {"type": kind, "index": index, "digest": digest}
-    if kind == "cancel":
-        return {"type": kind, "reason": _text(message.get("reason", ""), "reason")}
-    if kind == "error":
-        return {"type": kind, "message": _text(message.get("message"), "message")}
-    raise InvalidMessage(f"unknown message type {kind!r}")
+    return message
+
+
+def _manifest(message: dict[str, Any]) -> dict[str, Any]:
+    files = message.get("files")
+    if _integer(message.get("version")) != PROTOCOL_VERSION:
+        raise InvalidMessage(f"unsupported protocol version {message.get('version')!r}")
+    if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
+        raise InvalidMessage("a manifest lists 1 to 10000 files")
+    return {"type": "manifest", "version": PROTOCOL_VERSION, "files": [_file_entry(f) for f in files]}
+
+
+def _no_fields(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": message["type"]}
+
+
+def _index(message: dict[str, Any]) -> int:
+    index = _integer(message.get("index"))
+    if index is None or not 0 <= index < MAX_FILES:
+        raise InvalidMessage("index must be a file's position in the manifest")
+    return index
+
+
+def _file_ok(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "file-ok", "index": _index(message)}
+
+
+def _file_end(message: dict[str, Any]) -> dict[str, Any]:
+    index = _index(message)
+    digest = message.get("digest")
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise InvalidMessage("digest must be 64 lower-case hex digits")
+    return {"type": "file-end", "index": index, "digest": digest}
+
+
+def _cancel(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "cancel", "reason": _text(message.get("reason", ""), "reason")}
+
+
+def _error(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "error", "message": _text(message.get("message"), "message")}
+
+
+_PARSERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "manifest": _manifest,
+    "accept": _no_fields,
+    "decline": _no_fields,
+    "done": _no_fields,
+    "file-end": _file_end,
+    "file-ok": _file_ok,
+    "cancel": _cancel,
+    "error": _error,
+}

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Literal, Sequence
+from typing import Any, Awaitable, Callable, Sequence
 
-from ..ending import settle, unless_ended
+from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
 from ..progress import Reporter
 from ..signalling.client import SignallingClient
-from ..signalling.link import Link, open_link
+from ..signalling.link import Link, Role, open_link
 from .machines import Receiver, Sender, Transfer
 from .messages import FileEntry
 from .sink import Sink
@@ -39,7 +39,7 @@ class Session:
     """The server connection of one run, and the server events that end it early."""
 
     options: PeerOptions
-    role: Literal["sender", "receiver"]
+    role: Role
     signalling: SignallingClient = field(default_factory=SignallingClient)
     link: Link | None = None
     transfer: Transfer | None = None
@@ -89,8 +89,8 @@ class Session:
         if transfer is None or not transfer.told_peer or link is None or link.channel.readyState != "open":
             return
         transfer.told_peer = False  # once is enough
-        closed = asyncio.get_running_loop().create_future()
-        link.channel.once("close", lambda: closed.done() or closed.set_result(None))
+        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        link.channel.once("close", lambda: set_once(closed, None))
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(closed, CLOSE_GRACE)
 
@@ -132,8 +132,8 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
     async with Session(options, "sender") as session:
         created = await session.signalling.request("create")
         report.code(created["code"], share_link(options.server, created["code"]), created["expires_in"])
-        joined = asyncio.get_running_loop().create_future()
-        session.signalling.on("peer_joined", lambda _: joined.done() or joined.set_result(None))
+        joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        session.signalling.on("peer_joined", lambda _: set_once(joined, None))
         await session.until(joined)
         report.peer_joined()
         link = await session.open(created["ice_servers"])

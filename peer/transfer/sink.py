@@ -117,20 +117,20 @@ class DirectorySink:
         if len(names) != len(files):
             raise PeerError("the sender offers two files with the same name; refused")
         for entry in files:
-            if entry.name + PART_SUFFIX in names:
-                raise PeerError(
-                    f"the offer has both {entry.name} and {entry.name}{PART_SUFFIX}, which this side writes while receiving; refused"
-                )
-            parts = entry.name.split("/")
-            for depth in range(1, len(parts)):
-                if "/".join(parts[:depth]) in names:
-                    raise PeerError(f"{entry.name} needs a folder where the offer also has a file; refused")
-            target = self._target(entry.name)
-            for path in (target, target.with_name(target.name + PART_SUFFIX)):
-                if path.is_dir():
-                    raise PeerError(f"{path} is a folder; cannot receive a file there")
-                if (path.exists() or path.is_symlink()) and not self.overwrite:
-                    raise PeerError(f"{path} already exists (use --overwrite to replace it)")
+            _check_fits_with(entry.name, names)
+            self._check_free(entry.name)
+        self._check_space(files)
+
+    def _check_free(self, name: str) -> None:
+        """Nothing in the way of ``name`` or its ``.part`` here, unless --overwrite."""
+        target = self._target(name)
+        for path in (target, target.with_name(target.name + PART_SUFFIX)):
+            if path.is_dir():
+                raise PeerError(f"{path} is a folder; cannot receive a file there")
+            if (path.exists() or path.is_symlink()) and not self.overwrite:
+                raise PeerError(f"{path} already exists (use --overwrite to replace it)")
+
+    def _check_space(self, files: Sequence[FileEntry]) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.root).free
@@ -142,6 +142,18 @@ class DirectorySink:
 
     def open(self, index: int, entry: FileEntry) -> PartFile:
         return PartFile(self._target(entry.name), self.overwrite, self.keep_partial)
+
+
+def _check_fits_with(name: str, names: set[str]) -> None:
+    """``name`` can be written alongside the offer's other ``names``."""
+    if name + PART_SUFFIX in names:
+        raise PeerError(
+            f"the offer has both {name} and {name}{PART_SUFFIX}, which this side writes while receiving; refused"
+        )
+    parts = name.split("/")
+    for depth in range(1, len(parts)):
+        if "/".join(parts[:depth]) in names:
+            raise PeerError(f"{name} needs a folder where the offer also has a file; refused")
 
 
 class StreamSink:

@@ -89,27 +89,34 @@ def spool_stdin(stream: BinaryIO, name: str) -> Source:
 
 def collect(paths: Sequence[str], stdin_name: str | None = None) -> list[Source]:
     """The sources for the command line's paths, in order; refuses what cannot be sent."""
-    sources: list[Source] = []
-    for text in paths:
-        if text == STDIN:
-            if not stdin_name:
-                raise UsageError("sending standard input (-) needs --name")
-            sources.append(spool_stdin(sys.stdin.buffer, stdin_name))
-            continue
-        path = Path(text)
-        try:
-            info = path.stat()
-        except OSError as error:
-            raise UsageError(f"cannot send {text}: {error.strerror}") from None
-        if stat.S_ISDIR(info.st_mode):
-            sources.extend(_walk(path))
-        elif stat.S_ISREG(info.st_mode):
-            if not os.access(path, os.R_OK):
-                raise UsageError(f"cannot send {text}: permission denied")
-            # abspath, not resolve: a link is sent under its own name, not its target's.
-            sources.append(_source(os.path.basename(os.path.abspath(path)), path, info.st_size))
-        else:
-            raise UsageError(f"cannot send {text}: not a regular file or directory")
+    sources = [source for text in paths for source in _sources_for(text, stdin_name)]
+    _check_together(sources)
+    return sources
+
+
+def _sources_for(text: str, stdin_name: str | None) -> list[Source]:
+    """What one command-line argument sends: standard input, a file, or a directory's files."""
+    if text == STDIN:
+        if not stdin_name:
+            raise UsageError("sending standard input (-) needs --name")
+        return [spool_stdin(sys.stdin.buffer, stdin_name)]
+    path = Path(text)
+    try:
+        info = path.stat()
+    except OSError as error:
+        raise UsageError(f"cannot send {text}: {error.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
+        return _walk(path)
+    if not stat.S_ISREG(info.st_mode):
+        raise UsageError(f"cannot send {text}: not a regular file or directory")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"cannot send {text}: permission denied")
+    # abspath, not resolve: a link is sent under its own name, not its target's.
+    return [_source(os.path.basename(os.path.abspath(path)), path, info.st_size)]
+
+
+def _check_together(sources: Sequence[Source]) -> None:
+    """What no single argument shows: nothing at all, too many, or one name twice."""
     if not sources:
         raise UsageError("nothing to send: the directories given hold no files")
     if len(sources) > MAX_FILES:
@@ -119,4 +126,3 @@ def collect(paths: Sequence[str], stdin_name: str | None = None) -> list[Source]
         if source.name in seen:
             raise UsageError(f"two files would both be called {source.name}; send them separately")
         seen.add(source.name)
-    return sources
