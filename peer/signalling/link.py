@@ -65,7 +65,7 @@ def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
     """Give each of the connection's UDP sockets a RECEIVE_BUFFER (after ICE gathering).
 
     aiortc hands out no socket, so this reaches into aioice's connection, which holds
-    one datagram endpoint per local address (tests/transfer/test_link.py notices if
+    one datagram endpoint per local address (tests/signalling/test_link.py notices if
     that ever changes).
     """
     if pc.sctp is None:

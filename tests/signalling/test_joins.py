@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.clock import FakeClock
 from signal_server.signalling.codes import format_code
 from signal_server.signalling.joins import JoinPolicy, TooManyAttempts
 from signal_server.signalling.ratelimit import FailureLimiter
@@ -16,21 +17,13 @@ LIMIT = 3
 GUESSER = "203.0.113.7"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def joins(clock: Clock) -> JoinPolicy:
+def joins(clock: FakeClock) -> JoinPolicy:
     return JoinPolicy(CodeRegistry(TTL, clock=clock), FailureLimiter(LIMIT, WINDOW, clock=clock))
 
 
@@ -62,7 +55,7 @@ def test_a_used_code_counts(joins: JoinPolicy) -> None:
     assert len(joins.limiter) == 1
 
 
-def test_an_expired_code_counts(joins: JoinPolicy, clock: Clock) -> None:
+def test_an_expired_code_counts(joins: JoinPolicy, clock: FakeClock) -> None:
     code = waiting_code(joins)
     clock.now += TTL
     with pytest.raises(CodeNotFound):
@@ -78,7 +71,9 @@ def test_holding_a_code_already_is_refused_but_not_counted(joins: JoinPolicy) ->
     assert len(joins.limiter) == 0
 
 
-def test_past_the_limit_even_the_right_code_is_refused_until_the_window_passes(joins: JoinPolicy, clock: Clock) -> None:
+def test_past_the_limit_even_the_right_code_is_refused_until_the_window_passes(
+    joins: JoinPolicy, clock: FakeClock
+) -> None:
     code = waiting_code(joins)
     for _ in range(LIMIT):
         with pytest.raises(CodeNotFound):

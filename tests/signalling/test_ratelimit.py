@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
+from helpers.clock import FakeClock
 from signal_server.signalling.ratelimit import FailureLimiter
-
-
-class FakeClock:
-    def __init__(self, now: float = 5_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_ratelimit_blocks_after_limit_failures() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from helpers.clock import FakeClock
 from signal_server.signalling.codes import ALPHABET, CODE_LENGTH
 from signal_server.signalling.registry import (
     AlreadyPaired,
@@ -14,17 +15,6 @@ from signal_server.signalling.registry import (
 )
 
 TTL = 600.0
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture
