@@ -4,9 +4,10 @@
 benchmark uses (``create``, ``join``, ``signal``, ``leave``) with acknowledgements of
 the same shape as SendIt's server (docs/PROTOCOL.md section 2), and nothing more: no
 payload validation, no registry object, no failed-join limit, no expiry, no logging.
-The socket.io server is built by ``signal_server.app.socketio_server``, with our settings,
-and served by aiohttp's ``web.run_app`` on the same event loop as ours (uvloop when
-installed), so the comparison isolates what our server adds on top of the library.
+Its socket.io server takes our settings (``SOCKETIO_SETTINGS`` of
+``signal_server.signalling.transport``), without our checks, and is served by aiohttp's
+``web.run_app`` on the same event loop as ours (uvloop when installed), so the
+comparison isolates what our server adds on top of the library.
 
 It announces readiness like ``python -m signal_server``: one line on standard error
 naming ``http://HOST:PORT/`` once the socket listens.
@@ -24,7 +25,7 @@ import socketio
 from aiohttp import web
 
 from signal_server.__main__ import event_loop
-from signal_server.app import socketio_server
+from signal_server.signalling.transport import SOCKETIO_SETTINGS
 
 #: Same lifetime as the real server's default; only reported, never enforced.
 CODE_TTL = 600.0
@@ -91,7 +92,7 @@ def create_app() -> web.Application:
     app = web.Application()
     # The same AsyncServer settings as ours: the difference between the two servers must
     # be our code, not the library's configuration.
-    sio = socketio_server()
+    sio = socketio.AsyncServer(**SOCKETIO_SETTINGS)
     sio.attach(app)
     BareRelay(sio)
     return app

@@ -6,7 +6,6 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-import socketio
 from aiohttp import web
 
 from .config import ServerConfig
@@ -17,6 +16,7 @@ from .signalling.events import SignallingEvents
 from .signalling.joins import JoinPolicy
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import CodeRegistry
+from .signalling.transport import GuardedServer
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -58,19 +58,6 @@ async def add_security_headers(_request: web.Request, response: web.StreamRespon
     response.headers.update(SECURITY_HEADERS)
 
 
-def socketio_server() -> socketio.AsyncServer:
-    """The socket.io server with SendIt's settings (bench/bare_relay.py uses them too)."""
-    return socketio.AsyncServer(
-        async_mode="aiohttp",
-        # One task per event would let a client's trickled ICE candidate overtake its
-        # offer; handling events in arrival order keeps each client's signals in order.
-        async_handlers=False,
-        transports=["websocket"],
-        cors_allowed_origins=[],
-        max_http_buffer_size=256 * 1024,
-    )
-
-
 def create_app(config: ServerConfig) -> web.Application:
     """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``).
 
@@ -80,7 +67,7 @@ def create_app(config: ServerConfig) -> web.Application:
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
-    sio = socketio_server()
+    sio = GuardedServer()
     sio.attach(app)
     registry = CodeRegistry(config.code_ttl)
     joins = JoinPolicy(registry, FailureLimiter(config.max_failed_joins, config.failed_join_window))

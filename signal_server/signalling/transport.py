@@ -1,0 +1,204 @@
+"""The socket.io server SendIt runs, and what it refuses before any handler sees a packet.
+
+The signalling protocol (docs/PROTOCOL.md 2) has only text events with one object each,
+acknowledged by the server. Anything else a client sends is refused here, at the first
+frame that shows it, and the client is disconnected:
+
+- binary frames, and packets announcing binary attachments: python-socketio would
+  otherwise keep every attachment a client announces, without limit, until it has them
+  all;
+- acknowledgements: the server never asks a client for one;
+- events whose name is not a string, or is one of the names python-socketio reserves
+  for its own calls (``connect`` would run our connect handler with the client's payload
+  as its environ, and so let the client choose the address the join limit counts);
+- frames that do not parse, which would otherwise cost a traceback in the log each.
+
+What the server queues for one client is bounded too: a client that stops reading while
+its peer keeps signalling is dropped, instead of the server holding the signals for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import engineio
+import socketio
+from socketio import packet
+
+log = logging.getLogger(__name__)
+
+#: Event names python-socketio dispatches for itself; a client must not send them.
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "message"})
+#: How much of a refused frame the log shows (escaped): enough to recognise it.
+SHOWN = 40
+
+
+#: The settings ours and bench/bare_relay.py's plain server share, so that the two
+#: differ only by our code.
+SOCKETIO_SETTINGS: dict[str, Any] = {
+    "async_mode": "aiohttp",
+    # One task per event would let a client's trickled ICE candidate overtake its
+    # offer; handling events in arrival order keeps each client's signals in order.
+    "async_handlers": False,
+    "transports": ["websocket"],
+    "max_http_buffer_size": 256 * 1024,
+}
+
+
+@dataclass(frozen=True)
+class TransportLimits:
+    """What one client may send and be owed."""
+
+    #: Bytes of packets waiting to go out to one client; past it, the client is dropped.
+    #: A pairing owes its client a few kilobytes (one description, some candidates).
+    max_queued: int = 4 * 1024 * 1024
+
+
+class SparseLog:
+    """At most ``per_second`` lines a second; the rest are counted and the count is said
+    with the next line that goes out, so a flood of bad frames costs the log nothing."""
+
+    def __init__(
+        self, logger: logging.Logger, per_second: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.logger = logger
+        self.interval = 1.0 / per_second
+        self.clock = clock
+        self.next_at = 0.0
+        self.suppressed = 0
+
+    def warning(self, message: str, *args: Any) -> None:
+        now = self.clock()
+        if now < self.next_at:
+            self.suppressed += 1
+            return
+        self.next_at = now + self.interval
+        if self.suppressed:
+            message += " (%d similar lines suppressed)"
+            args = (*args, self.suppressed)
+            self.suppressed = 0
+        self.logger.warning(message, *args)
+
+
+def shown(data: str | bytes) -> str:
+    """A refused frame as the log shows it: its start, escaped, so it cannot forge lines."""
+    head = data[:SHOWN]
+    text = repr(head)
+    return text + ("..." if len(data) > SHOWN else "")
+
+
+class BoundedEngineServer(engineio.AsyncServer):
+    """Engine.IO with a bound on what waits to be written to each client."""
+
+    max_queued = TransportLimits.max_queued
+
+    def overflowed(self, sid: str) -> None:
+        """Called instead of queueing a packet that would pass the bound."""
+
+    async def send_packet(self, sid: str, pkt: Any) -> None:
+        socket = self.sockets.get(sid)
+        if socket is not None and _queued_bytes(socket) + _size(pkt) > self.max_queued:
+            self.overflowed(sid)
+            return
+        await super().send_packet(sid, pkt)
+
+
+def _size(pkt: Any) -> int:
+    data = getattr(pkt, "data", None)
+    return len(data) if isinstance(data, (str, bytes)) else 16
+
+
+def _queued_bytes(socket: Any) -> int:
+    # asyncio.Queue keeps its items in ``_queue``; summing them costs little because the
+    # bound keeps the queue short.
+    return sum(_size(pkt) for pkt in socket.queue._queue if pkt is not None)
+
+
+class OriginPolicy:
+    """Which web pages may open a socket: the server's own (whatever name the browser
+    reached it by) and the configured origins. A page of another site could otherwise
+    drive its visitors' browsers to create and join codes. Clients that are not browsers
+    send no Origin and are not asked."""
+
+    def __init__(self, allowed: frozenset[str] = frozenset()) -> None:
+        self.allowed = allowed
+
+    def __call__(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        host = environ.get("HTTP_HOST", "")
+        return origin in self.allowed or (bool(host) and origin in (f"http://{host}", f"https://{host}"))
+
+
+class GuardedServer(socketio.AsyncServer):
+    """python-socketio's server, taking only what docs/PROTOCOL.md 2 defines."""
+
+    def __init__(self, limits: TransportLimits = TransportLimits(), origins: OriginPolicy | None = None) -> None:
+        super().__init__(**SOCKETIO_SETTINGS, cors_allowed_origins=origins or OriginPolicy())
+        self.refusals = SparseLog(log)
+        self.eio.max_queued = limits.max_queued
+        self.eio.overflowed = self._overflowed
+
+    def _engineio_server_class(self) -> type[engineio.AsyncServer]:
+        return BoundedEngineServer
+
+    def _overflowed(self, eio_sid: str) -> None:
+        self.refusals.warning("dropped %s: it left more than %d bytes unread", eio_sid, self.eio.max_queued)
+        self._drop(eio_sid)
+
+    def _drop(self, eio_sid: str) -> None:
+        """Cut the client's connection at once. A clean close would queue one more packet
+        and wait for it to be written, which a client that does not read never lets
+        happen; cut, the connection's own handler ends it as a lost connection, and the
+        disconnect handlers run as for any other."""
+        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
+        if request is not None and request.transport is not None:
+            request.transport.abort()
+
+    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+        reason = _refusal(data)
+        pkt = None
+        if reason is None:
+            try:
+                pkt = self.packet_class(encoded_packet=data)
+            except Exception:  # a malformed frame; what python-socketio raises varies
+                reason = "a malformed packet"
+            else:
+                reason = _event_refusal(pkt)
+        if reason is not None or pkt is None:
+            self.refusals.warning("refused %s from %s, disconnected: %s", reason, eio_sid, shown(data))
+            self._drop(eio_sid)
+            return
+        await self._dispatch(eio_sid, pkt)
+
+    async def _dispatch(self, eio_sid: str, pkt: Any) -> None:
+        if pkt.packet_type == packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif pkt.packet_type == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        else:
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+
+
+def _refusal(data: str | bytes) -> str | None:
+    """What is wrong with a frame before it is parsed, if anything."""
+    if not isinstance(data, str):
+        return "a binary frame"
+    if data[:1] in (str(packet.BINARY_EVENT), str(packet.BINARY_ACK)):
+        return "a packet with binary attachments"
+    return None
+
+
+def _event_refusal(pkt: Any) -> str | None:
+    """What is wrong with a parsed packet, if anything."""
+    if pkt.packet_type in (packet.CONNECT, packet.DISCONNECT):
+        return None
+    if pkt.packet_type != packet.EVENT:
+        return f"a packet of type {pkt.packet_type}"
+    data = pkt.data
+    if not isinstance(data, list) or not data or not isinstance(data[0], str):
+        return "an event without a name"
+    if data[0] in RESERVED_EVENTS:
+        return f"the reserved event name {data[0]!r}"
+    return None

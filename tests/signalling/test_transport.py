@@ -1,0 +1,159 @@
+"""signal_server/signalling/transport.py: what the socket.io server refuses before any
+handler runs, through hand-written frames over a real WebSocket to a real server."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, AsyncIterator
+
+import pytest
+
+from helpers.raw import RawSocket
+from helpers.server import Client, RunningServer, running_server
+from signal_server.signalling.transport import SparseLog
+
+REFUSED = [
+    pytest.param("459999999999-" + '["create",{"_placeholder":true,"num":0}]', id="announces-attachments"),
+    pytest.param("461-[]", id="binary-ack"),
+    pytest.param(b"\x04" + b"\0" * 1024, id="binary-frame"),
+    pytest.param('42["connect",{"REMOTE_ADDR":"192.0.2.1"}]', id="reserved-connect"),
+    pytest.param('42["disconnect"]', id="reserved-disconnect"),
+    pytest.param('42["message","x"]', id="reserved-message"),
+    pytest.param("42[]", id="event-without-name"),
+    pytest.param("42", id="event-without-data"),
+    pytest.param("42[7]", id="event-name-not-a-string"),
+    pytest.param('42{"a":1}', id="event-data-not-a-list"),
+    pytest.param("421[", id="malformed-json"),
+    pytest.param("4x", id="unknown-packet-type"),
+    pytest.param('431["x"]', id="acknowledgement"),
+    pytest.param("44{}", id="connect-error-from-a-client"),
+]
+
+
+@pytest.fixture
+async def raw(server: RunningServer) -> AsyncIterator[RawSocket]:
+    socket = await RawSocket.open(server.url)
+    yield socket
+    await socket.close()
+
+
+async def pair(connect: Any) -> None:
+    """A legit pairing, start to end: the server still serves others."""
+    sender, receiver = await connect(), await connect()
+    created = await sender.call("create")
+    joined = await receiver.call("join", {"code": created["code"]})
+    assert joined["ok"], joined
+    await sender.next("peer_joined")
+    assert (await receiver.call("signal", {"type": "answer", "sdp": "v=0"}))["ok"]
+    assert await sender.next("signal") == {"type": "answer", "sdp": "v=0"}
+
+
+@pytest.mark.parametrize("frame", REFUSED)
+async def test_a_frame_outside_the_protocol_disconnects_its_client_and_nobody_else(
+    raw: RawSocket, frame: str | bytes, connect: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    bystander = await connect()
+    with caplog.at_level(logging.WARNING):
+        await raw.send(frame)
+        assert await raw.closed_by_server()
+    await pair(connect)
+    assert (await bystander.call("create"))["ok"]
+    refusals = [r for r in caplog.records if r.name == "signal_server.signalling.transport"]
+    assert len(refusals) == 1, [r.getMessage() for r in caplog.records]
+    line = refusals[0].getMessage()
+    assert "\n" not in line and len(line) < 300, line
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+
+
+async def test_attacker_text_cannot_forge_log_lines(raw: RawSocket, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING):
+        await raw.send('42["connect\n2026-12-01 12:00:00 INFO forged: all is well"]')
+        assert await raw.closed_by_server()
+    assert all("\n" not in r.getMessage() for r in caplog.records)
+    assert any("\\n" in r.getMessage() for r in caplog.records)
+
+
+async def test_a_reserved_connect_cannot_choose_the_address_the_join_limit_counts() -> None:
+    async with running_server(max_failed_joins=2) as server:
+        # Each socket first tries to pass itself off as another address, then guesses.
+        for number in range(3):
+            raw = await RawSocket.open(server.url)
+            try:
+                await raw.send(f'42["connect",{{"REMOTE_ADDR":"192.0.2.{number}"}}]')
+                assert await raw.closed_by_server()
+            finally:
+                await raw.close()
+        guesser = await Client().connect(server.url)
+        try:
+            for _ in range(2):
+                assert (await guesser.call("join", {"code": "AAAAA-AAAAA"}))["error"] == "code not found or expired"
+            assert (await guesser.call("join", {"code": "AAAAA-AAAAA"}))["error"] == "too many attempts"
+        finally:
+            await guesser.close()
+
+
+async def test_a_well_formed_session_over_raw_frames_is_served(raw: RawSocket) -> None:
+    """The guard refuses what is outside the protocol, not hand-written clients."""
+    created = await raw.call("create")
+    assert created["ok"] and created["code"]
+
+
+# --- origins ---------------------------------------------------------------------------
+
+
+async def test_a_page_of_another_site_cannot_open_a_socket(server: RunningServer) -> None:
+    with pytest.raises(Exception) as refused:
+        await RawSocket.open(server.url, origin="https://evil.example")
+    assert "400" in str(refused.value)
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+async def test_the_servers_own_pages_and_clients_without_an_origin_are_served(
+    server: RunningServer, scheme: str
+) -> None:
+    host = server.url.split("://", 1)[1]
+    for origin in (f"{scheme}://{host}", None):
+        raw = await RawSocket.open(server.url, origin=origin)
+        assert (await raw.call("create"))["ok"]
+        await raw.close()
+
+
+# --- a client that does not read -------------------------------------------------------
+
+
+async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(connect: Any) -> None:
+    sender = await connect()
+    created = await sender.call("create")
+    server_url = sender.sio.connection_url
+    stalled = await RawSocket.open(server_url)
+    try:
+        assert (await stalled.call("join", {"code": created["code"]}))["ok"]
+        await sender.next("peer_joined")
+        stalled.stop_reading()
+        sdp = "a" * 60_000
+        # The bound is 4 MiB; the kernel buffers some megabytes more on loopback.
+        sent = 0
+        while not sender.pending("peer_left"):
+            assert sent < 60_000_000, "the server kept queueing 60 MB for a client that reads nothing"
+            ack = await sender.call("signal", {"type": "offer", "sdp": sdp})
+            sent += len(sdp)
+            if not ack["ok"]:
+                break
+        assert await sender.next("peer_left") == {"role": "receiver"}
+        assert sent > 4 * 1024 * 1024
+    finally:
+        await stalled.close()
+
+
+# --- the log's rate limit --------------------------------------------------------------
+
+
+def test_sparse_log_says_how_many_lines_it_held_back(caplog: pytest.LogCaptureFixture) -> None:
+    now = [100.0]
+    sparse = SparseLog(logging.getLogger("test.sparse"), per_second=2, clock=lambda: now[0])
+    with caplog.at_level(logging.WARNING, logger="test.sparse"):
+        for _ in range(50):
+            sparse.warning("refused %s", "x")
+        now[0] += 0.5
+        sparse.warning("refused %s", "y")
+    assert [r.getMessage() for r in caplog.records] == ["refused x", "refused y (49 similar lines suppressed)"]
