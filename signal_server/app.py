@@ -16,7 +16,7 @@ from .signalling.events import SignallingEvents
 from .signalling.joins import JoinPolicy
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import CodeRegistry
-from .signalling.transport import GuardedServer
+from .signalling.transport import GuardedServer, OriginPolicy
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -67,7 +67,7 @@ def create_app(config: ServerConfig) -> web.Application:
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
-    sio = GuardedServer()
+    sio = GuardedServer(origins=OriginPolicy(config.allowed_origins))
     sio.attach(app)
     registry = CodeRegistry(config.code_ttl)
     joins = JoinPolicy(registry, FailureLimiter(config.max_failed_joins, config.failed_join_window))

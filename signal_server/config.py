@@ -24,6 +24,8 @@ class ServerConfig:
     ice_servers: list[dict[str, Any]]
     log_level: str
     trusted_proxies: frozenset[str]
+    #: Origins, besides the server's own, whose pages may open a socket; "*" for any.
+    allowed_origins: frozenset[str]
     max_failed_joins: int
     failed_join_window: float
     #: Where the exchange pool keeps its files and tokens.

@@ -205,6 +205,17 @@ OPTIONS: tuple[Option, ...] = (
         many=True,
     ),
     Option(
+        "--allowed-origin",
+        "SENDIT_ALLOWED_ORIGINS",
+        "",
+        "web origins, besides the server's own, whose pages may open a signalling socket "
+        "(a page of another site could otherwise drive its visitors' browsers to create and join codes); "
+        "`*` for any",
+        parse=parse_origin,
+        metavar="ORIGIN",
+        many=True,
+    ),
+    Option(
         "--max-failed-joins",
         "SENDIT_MAX_FAILED_JOINS",
         "10",

@@ -127,8 +127,10 @@ class OriginPolicy:
         self.allowed = allowed
 
     def __call__(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        if "*" in self.allowed or origin in self.allowed:
+            return True
         host = environ.get("HTTP_HOST", "")
-        return origin in self.allowed or (bool(host) and origin in (f"http://{host}", f"https://{host}"))
+        return bool(host) and origin in (f"http://{host}", f"https://{host}")
 
 
 class GuardedServer(socketio.AsyncServer):

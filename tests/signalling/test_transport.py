@@ -157,3 +157,12 @@ def test_sparse_log_says_how_many_lines_it_held_back(caplog: pytest.LogCaptureFi
         now[0] += 0.5
         sparse.warning("refused %s", "y")
     assert [r.getMessage() for r in caplog.records] == ["refused x", "refused y (49 similar lines suppressed)"]
+
+
+async def test_configured_origins_are_served_and_others_still_refused() -> None:
+    async with running_server(allowed_origins=frozenset({"https://sendit.example"})) as server:
+        raw = await RawSocket.open(server.url, origin="https://sendit.example")
+        assert (await raw.call("create"))["ok"]
+        await raw.close()
+        with pytest.raises(Exception, match="400"):
+            await RawSocket.open(server.url, origin="https://evil.example")
