@@ -14,6 +14,7 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
+from ..addresses import client_address
 from . import payloads
 from .codes import format_code
 from .joins import JoinPolicy, TooManyAttempts
@@ -23,20 +24,6 @@ log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 Handler = Callable[[str, Any], Awaitable[Ack]]
-
-
-def client_address(environ: dict[str, Any], trusted_proxies: frozenset[str]) -> str:
-    """The real client address: engineio's ``REMOTE_ADDR`` is always 127.0.0.1 under aiohttp."""
-    request = environ.get("aiohttp.request")
-    address = (request.remote if request is not None else None) or environ.get("REMOTE_ADDR", "")
-    if request is None:
-        return address
-    # Each proxy appends the address it saw; a client can put anything in front. So walk
-    # from the right through our own proxies, and stop at the first address they vouch for.
-    forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
-    while address in trusted_proxies and forwarded and forwarded[-1]:
-        address = forwarded.pop()
-    return address
 
 
 def _acknowledged(handler: Handler) -> Handler:
@@ -98,7 +85,7 @@ class SignallingEvents:
             await asyncio.gather(self._expiry_task, return_exceptions=True)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        self._addresses[sid] = client_address(environ, self.trusted_proxies)
+        self._addresses[sid] = client_address(environ.get("aiohttp.request"), self.trusted_proxies)
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
         self._addresses.pop(sid, None)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import logging
 
+from ..addresses import limit_key
 from .codes import InvalidCode, normalize_code
-from .ratelimit import FailureLimiter, limit_key
+from .ratelimit import FailureLimiter
 from .registry import CodeNotFound, CodeRegistry, CodeUsed, Pairing
 
 log = logging.getLogger(__name__)

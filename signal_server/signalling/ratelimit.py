@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from collections import OrderedDict, deque
 from typing import Callable
-
-
-def limit_key(address: str) -> str:
-    """What the limit counts against: one IPv4 address, or one IPv6 /64 (a single
-    subscriber usually holds a whole /64 and could otherwise rotate through it)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
 
 
 class FailureLimiter:

@@ -84,7 +84,7 @@ def test_ratelimit_pruning_keeps_addresses_still_in_window() -> None:
 
 
 def test_limit_key_groups_an_ipv6_subscriber_by_64() -> None:
-    from signal_server.signalling.ratelimit import limit_key
+    from signal_server.addresses import limit_key
 
     assert limit_key("2001:db8:1:2:aaaa::1") == limit_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
     assert limit_key("2001:db8:1:3::1") != limit_key("2001:db8:1:2::1")
