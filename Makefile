@@ -28,7 +28,7 @@ chromium:
 	  else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; \
 	fi
 
-# Lint, format and types of every Python file; `make test` runs it first.
+# Lint and format of every Python file, types of the two packages; `make test` runs it first.
 PY_SOURCES := signal_server peer tests bench
 check: install
 	$(VENV)/bin/ruff check $(PY_SOURCES)

@@ -292,7 +292,31 @@ OPTIONS: tuple[Option, ...] = (
 )
 
 
+TABLE_HEAD = "| flag | environment | default | meaning |"
+
+
 def markdown_table(group: Group, options: Sequence[Option] = OPTIONS) -> str:
     """README.md's table of the options in ``group``."""
     rows = [option.table_row() for option in options if option.group == group]
-    return "\n".join(["| flag | environment | default | meaning |", "|---|---|---|---|", *rows])
+    return "\n".join([TABLE_HEAD, "|---|---|---|---|", *rows])
+
+
+def with_tables(markdown: str, options: Sequence[Option] = OPTIONS) -> str:
+    """``markdown`` with each option table (a block opening with TABLE_HEAD) rendered
+    anew for the group of the option its first row names."""
+    groups = {option.flag: option.group for option in options}
+    blocks = markdown.split("\n\n")
+    for number, block in enumerate(blocks):
+        lines = block.split("\n")
+        if lines[0] == TABLE_HEAD and len(lines) > 2:
+            flag = lines[2].split("`")[1].split(" ")[0]
+            blocks[number] = markdown_table(groups[flag], options)
+    return "\n\n".join(blocks)
+
+
+if __name__ == "__main__":
+    # ``python -m signal_server.options README.md``: after changing OPTIONS.
+    import sys
+
+    readme = Path(sys.argv[1])
+    readme.write_text(with_tables(readme.read_text()))

@@ -17,7 +17,6 @@ from typing import Any, Callable, Literal, Sequence
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from ..ending import set_once
 from ..errors import ConnectionFailed
 from .client import SignallingClient
 from .localip import offering
@@ -182,8 +181,10 @@ class LinkSetup:
             channel.once("open", functools.partial(self.on_open, channel))
 
     def on_open(self, channel: RTCDataChannel) -> None:
-        # Synchronously, before the first message can be dispatched to nobody.
-        set_once(self.opened, Link(pc=self.pc, channel=channel))
+        # Synchronously, before the first message can be dispatched to nobody; and only
+        # for the first channel to open, since a Link keeps every message it is given.
+        if not self.opened.done():
+            self.opened.set_result(Link(pc=self.pc, channel=channel))
 
     def on_channel(self, channel: RTCDataChannel) -> None:
         if channel.label == CHANNEL_LABEL:

@@ -252,15 +252,15 @@ class PoolRoutes:
     async def _start_download(self, request: web.Request, claim: Claim) -> web.StreamResponse:
         """Send the response's headers; raises :class:`Unavailable` with nothing sent."""
         entry = claim.entry
-        response = web.StreamResponse(
-            headers={
-                "Content-Type": content_type(entry.type),
-                "Content-Disposition": content_disposition(entry.name),
-                **NO_STORE,
-            }
-        )
-        response.content_length = entry.size
         try:
+            response = web.StreamResponse(
+                headers={
+                    "Content-Type": content_type(entry.type),
+                    "Content-Disposition": content_disposition(entry.name),
+                    **NO_STORE,
+                }
+            )
+            response.content_length = entry.size
             await response.prepare(request)
         except Exception as error:
             # Nothing went out, not even the file's name: a failure of the server's own

@@ -18,7 +18,9 @@ import socketio
 from aiohttp import web
 
 from signal_server.app import create_app
-from signal_server.config import ServerConfig, load_config
+from signal_server.config import ServerConfig
+
+from .config import defaults
 
 EVENT_TIMEOUT = 10.0
 
@@ -38,7 +40,7 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
         # Never the real data directory: each server gets a pool of its own.
         scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
     # Defaults as if no flag or variable were given: the environment does not reach in.
-    config = dataclasses.replace(load_config([], env={}), host="127.0.0.1", port=0, **overrides)
+    config = defaults(host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

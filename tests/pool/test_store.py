@@ -275,11 +275,14 @@ async def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> N
 
 
 def balanced(store: PoolStore) -> bool:
-    """As many unspent tokens as files, in memory and on disk, with nothing half done."""
-    count = store.stats().count
+    """As many unspent tokens as files, in memory and on disk, with nothing half done,
+    and the quota counting exactly what the pool holds."""
+    stats = store.stats()
     return (
-        len(on_disk(store, "tokens")) == len(on_disk(store, "files")) == count
+        len(on_disk(store, "tokens")) == len(on_disk(store, "files")) == stats.count
         and on_disk(store, "incoming") == on_disk(store, "claimed") == []
+        and store.room.files == stats.count
+        and store.room.bytes == stats.total_bytes
     )
 
 

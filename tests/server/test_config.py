@@ -191,3 +191,9 @@ def test_config_bad_numbers_refused(capsys: pytest.CaptureFixture[str]) -> None:
 def test_config_log_level_checked_from_flag_and_environment(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--log-level" in refused(capsys, ["--log-level", "verbose"])
     assert "--log-level" in refused(capsys, [], env={"SENDIT_LOG_LEVEL": "verbose"})
+
+
+def test_a_bad_value_names_its_flag_and_where_it_came_from(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "argument --port: must be a whole number, not 'eighty'" in refused(capsys, ["--port", "eighty"])
+    error = refused(capsys, [], env={"SENDIT_PORT": "eighty"})
+    assert "argument --port (from SENDIT_PORT): must be a whole number, not 'eighty'" in error

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from signal_server.config import ServerConfig, build_parser
-from signal_server.options import GROUP_TITLES, OPTIONS, Group, format_size, markdown_table, parse_size
+from signal_server.options import GROUP_TITLES, OPTIONS, Group, format_size, markdown_table, parse_size, with_tables
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -19,7 +19,16 @@ def test_readme_shows_each_group_of_options_exactly_as_the_table_has_them(group:
     # A whole block between blank lines: no row of the README's table can be missing,
     # added or worded otherwise.
     table = markdown_table(group)
-    assert f"\n\n{table}\n\n" in README.read_text(), f"README.md's table differs; it should read:\n{table}"
+    assert f"\n\n{table}\n\n" in README.read_text(), (
+        f"README.md's table differs (`python -m signal_server.options README.md` rewrites it); it should read:\n{table}"
+    )
+
+
+def test_the_tables_are_rewritten_in_place_and_nothing_else_changes() -> None:
+    text = README.read_text()
+    assert with_tables(text) == text
+    stale = text.replace("| `--code-ttl SECONDS` |", "| `--code-ttl SECONDS` | stale |", 1)
+    assert stale != text and with_tables(stale) == text
 
 
 def test_every_setting_has_exactly_one_option() -> None:

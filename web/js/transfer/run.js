@@ -63,7 +63,7 @@ export class Run {
    * (a socket, a peer connection) closes too. */
   endedMeanwhile() {
     if (!this.over) return false;
-    this.#lastWord.finally(() => this.#close());
+    (this.#lastWord ?? Promise.resolve()).finally(() => this.#close());
     return true;
   }
 
