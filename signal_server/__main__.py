@@ -13,6 +13,7 @@ from aiohttp import web
 from .accesslog import AccessLogger
 from .app import create_app
 from .config import load_config
+from .errorlog import quiet_client_errors
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
@@ -43,6 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=config.log_level.upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    quiet_client_errors()
     app = create_app(config)
     tune_garbage_collection()
 

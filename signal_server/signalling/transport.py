@@ -20,20 +20,19 @@ its peer keeps signalling is dropped, instead of the server holding the signals 
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import engineio
 import socketio
 from socketio import packet
 
+from ..errorlog import SparseLog, shown
+
 log = logging.getLogger(__name__)
 
 #: Event names python-socketio dispatches for itself; a client must not send them.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "message"})
-#: How much of a refused frame the log shows (escaped): enough to recognise it.
-SHOWN = 40
 
 
 #: The settings ours and bench/bare_relay.py's plain server share, so that the two
@@ -55,39 +54,6 @@ class TransportLimits:
     #: Bytes of packets waiting to go out to one client; past it, the client is dropped.
     #: A pairing owes its client a few kilobytes (one description, some candidates).
     max_queued: int = 4 * 1024 * 1024
-
-
-class SparseLog:
-    """At most ``per_second`` lines a second; the rest are counted and the count is said
-    with the next line that goes out, so a flood of bad frames costs the log nothing."""
-
-    def __init__(
-        self, logger: logging.Logger, per_second: float = 5.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.logger = logger
-        self.interval = 1.0 / per_second
-        self.clock = clock
-        self.next_at = 0.0
-        self.suppressed = 0
-
-    def warning(self, message: str, *args: Any) -> None:
-        now = self.clock()
-        if now < self.next_at:
-            self.suppressed += 1
-            return
-        self.next_at = now + self.interval
-        if self.suppressed:
-            message += " (%d similar lines suppressed)"
-            args = (*args, self.suppressed)
-            self.suppressed = 0
-        self.logger.warning(message, *args)
-
-
-def shown(data: str | bytes) -> str:
-    """A refused frame as the log shows it: its start, escaped, so it cannot forge lines."""
-    head = data[:SHOWN]
-    text = repr(head)
-    return text + ("..." if len(data) > SHOWN else "")
 
 
 class BoundedEngineServer(engineio.AsyncServer):

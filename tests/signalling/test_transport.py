@@ -10,7 +10,6 @@ import pytest
 
 from helpers.raw import RawSocket
 from helpers.server import Client, RunningServer, running_server
-from signal_server.signalling.transport import SparseLog
 
 REFUSED = [
     pytest.param("459999999999-" + '["create",{"_placeholder":true,"num":0}]', id="announces-attachments"),
@@ -143,26 +142,3 @@ async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(con
         assert sent > 4 * 1024 * 1024
     finally:
         await stalled.close()
-
-
-# --- the log's rate limit --------------------------------------------------------------
-
-
-def test_sparse_log_says_how_many_lines_it_held_back(caplog: pytest.LogCaptureFixture) -> None:
-    now = [100.0]
-    sparse = SparseLog(logging.getLogger("test.sparse"), per_second=2, clock=lambda: now[0])
-    with caplog.at_level(logging.WARNING, logger="test.sparse"):
-        for _ in range(50):
-            sparse.warning("refused %s", "x")
-        now[0] += 0.5
-        sparse.warning("refused %s", "y")
-    assert [r.getMessage() for r in caplog.records] == ["refused x", "refused y (49 similar lines suppressed)"]
-
-
-async def test_configured_origins_are_served_and_others_still_refused() -> None:
-    async with running_server(allowed_origins=frozenset({"https://sendit.example"})) as server:
-        raw = await RawSocket.open(server.url, origin="https://sendit.example")
-        assert (await raw.call("create"))["ok"]
-        await raw.close()
-        with pytest.raises(Exception, match="400"):
-            await RawSocket.open(server.url, origin="https://evil.example")
