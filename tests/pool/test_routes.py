@@ -261,6 +261,17 @@ async def test_too_large_while_streaming_is_413_and_nothing_kept(http: aiohttp.C
             "Java archive",
         ),
         (b"\x00\x01\x02\x03" * 10, "data.bin", "unrecognised binary"),
+        # Web pages, whatever their name says, and names a desktop opens as a page or runs.
+        (b"<!DOCTYPE html><script>alert(1)</script>", "a.txt", "looks like a web page"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "a.txt", "looks like a web page"),
+        (b"<html><body onload=alert(1)>", "page", "looks like a web page"),
+        (b"just text\n", "page.html", ".html"),
+        (b"just text\n", "drawing.svg", ".svg"),
+        (b"MIME-Version: 1.0\r\n", "saved.mht", ".mht"),
+        (b"print('hi')\n", "tool.py", ".py"),
+        (zipped({"__main__.py": b"print('hi')\n"}), "tool.pyz", ".pyz"),
+        (b"-----BEGIN CERTIFICATE-----\n", "root.cer", ".cer"),
+        (b"[Connect To]\n", "settings.ins", ".ins"),
     ],
 )
 async def test_refused_types_are_415(
