@@ -121,7 +121,7 @@ class PoolRoutes:
     """
 
     def __init__(
-        self, store: PoolStore, cors: CorsPolicy, stall_timeout: float, trusted_proxies: frozenset[str] = frozenset()
+        self, store: PoolStore, cors: CorsPolicy, stall_timeout: float, *, trusted_proxies: frozenset[str]
     ) -> None:
         self.store = store
         self.cors = cors
