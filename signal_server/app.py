@@ -10,6 +10,7 @@ from aiohttp import web
 
 from .config import ServerConfig
 from .pool.cors import CorsPolicy
+from .pool.quotas import UploadQuotas
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
 from .signalling.events import SignallingEvents
@@ -91,7 +92,10 @@ def create_app(config: ServerConfig) -> web.Application:
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
-    store = PoolStore(config.pool_dir, config.pool_limits)
-    add_pool(app, PoolRoutes(store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout), root)
+    store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
+    routes = PoolRoutes(
+        store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies
+    )
+    add_pool(app, routes, root)
     app.router.add_static("/", root, append_version=False)
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .options import GROUP_TITLES, OPTIONS
+from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 
 
@@ -37,11 +38,23 @@ class ServerConfig:
     pool_stall_timeout: float
     #: Origins whose pages may call the pool's /api/ routes; "*" for any.
     pool_cors_origins: frozenset[str]
+    #: What one client address may have of the pool (see QuotaLimits).
+    pool_held_per_address: int
+    pool_in_flight_per_address: int
+    pool_uploads_per_minute: int
 
     @property
     def pool_limits(self) -> PoolLimits:
         return PoolLimits(
             max_file_size=self.pool_max_file_size, max_files=self.pool_max_files, max_bytes=self.pool_max_bytes
+        )
+
+    @property
+    def pool_quotas(self) -> QuotaLimits:
+        return QuotaLimits(
+            held=self.pool_held_per_address,
+            in_flight=self.pool_in_flight_per_address,
+            per_minute=self.pool_uploads_per_minute,
         )
 
 

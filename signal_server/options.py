@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal, Mapping, Sequence
 
+from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 
 Group = Literal["server", "pool"]
@@ -288,6 +289,35 @@ OPTIONS: tuple[Option, ...] = (
         metavar="ORIGIN",
         group="pool",
         many=True,
+    ),
+    Option(
+        "--pool-held-per-address",
+        "SENDIT_POOL_HELD_PER_ADDRESS",
+        str(QuotaLimits.held),
+        "files one client address may have in the pool that nobody has taken yet, its uploads in progress "
+        "included, so it takes `--pool-max-files` / N addresses to fill the pool",
+        parse=parse_count,
+        metavar="N",
+        group="pool",
+    ),
+    Option(
+        "--pool-in-flight-per-address",
+        "SENDIT_POOL_IN_FLIGHT_PER_ADDRESS",
+        str(QuotaLimits.in_flight),
+        "uploads one client address may have in progress at once, counted from their request's headers, "
+        "so uploads that stall hold places of their own address only",
+        parse=parse_count,
+        metavar="N",
+        group="pool",
+    ),
+    Option(
+        "--pool-uploads-per-minute",
+        "SENDIT_POOL_UPLOADS_PER_MINUTE",
+        str(QuotaLimits.per_minute),
+        "uploads one client address may start in any 60 s (refused ones not counted)",
+        parse=parse_count,
+        metavar="N",
+        group="pool",
     ),
 )
 

@@ -4,6 +4,11 @@ A file is identified by its leading bytes (and, for containers such as ZIP and O
 what is inside); what is not recognised and is not UTF-8 text is refused. Executables are
 refused by content too, and names that a desktop would run on a double-click are refused
 by extension, because the name travels with the file to whoever receives it.
+
+Web pages (HTML, XHTML, SVG, MHTML) are refused by name and, as far as text shows it, by
+content: the server sends them back as attachments with ``nosniff``, so they never run on
+its origin, but saved and opened from a folder they run their scripts with access to
+``file://``, where the receiver cannot tell them from a document.
 """
 
 from __future__ import annotations
@@ -19,6 +24,37 @@ from typing import BinaryIO, Callable, Iterator
 HEAD_SIZE = 4096
 TEXT_CHUNK = 1 << 20
 TEXT = "text/plain"
+
+# How text that a browser renders as a page begins, after a byte-order mark and white
+# space, in any case: WHATWG MIME Sniffing's patterns for HTML and XML ("<?xml" covers
+# XHTML and SVG with a declaration) and an SVG or SVG doctype without one. Each tag is
+# followed by one of _TAG_ENDS, so "<b>" is a page but "<below" and "a < b" are text.
+_PAGE_TAGS = tuple(
+    f"<{tag}".encode()
+    for tag in (
+        "!doctype html",
+        "!doctype svg",
+        "html",
+        "head",
+        "script",
+        "iframe",
+        "h1",
+        "div",
+        "font",
+        "table",
+        "a",
+        "style",
+        "title",
+        "b",
+        "body",
+        "br",
+        "p",
+        "!--",
+        "svg",
+    )
+)
+_TAG_ENDS = b" \t\n\r\f>/"
+_PAGE_SPACE = b" \t\n\r\f"
 
 # Bytes that plain text does not hold: C0 controls but tab, newlines, form feed,
 # Ctrl-Z (old DOS end of file) and ESC (terminal colours in logs).
@@ -291,6 +327,48 @@ RISKY_EXTENSIONS = frozenset(
         "apk",
         "xapk",
         "ipa",
+        # Python: the launcher runs scripts, bytecode and zipped apps on a double-click.
+        "py",
+        "pyw",
+        "pyz",
+        "pyzw",
+        "pyc",
+        "pyo",
+        # Windows Script Host and Sandbox, pinned sites, update packages, certificates
+        # (opening one starts importing it), Internet settings, shell and Exchange
+        # shortcuts, HTML components, and PowerShell's older script and console files.
+        "ws",
+        "wsb",
+        "website",
+        "msu",
+        "cer",
+        "crt",
+        "der",
+        "ins",
+        "isp",
+        "shb",
+        "xnk",
+        "htc",
+        "msh",
+        "msh1",
+        "msh2",
+        "mshxml",
+        "msh1xml",
+        "msh2xml",
+        "ps2",
+        "ps2xml",
+        "psc1",
+        "psc2",
+        # Web pages: opened from a folder, they run their scripts (see the module's note).
+        "html",
+        "htm",
+        "shtml",
+        "xhtml",
+        "xht",
+        "mht",
+        "mhtml",
+        "svg",
+        "svgz",
     }
 )
 
@@ -316,10 +394,28 @@ def identify(file: BinaryIO) -> str:
         if mime is not None:
             return mime
     if _is_text(file):
+        if _is_page(head):
+            raise TypeRefused(
+                "this looks like a web page (HTML, SVG or XML): opened from a folder, it would run its scripts; "
+                "web pages are refused, zip it to give it"
+            )
         return TEXT
     raise TypeRefused(
         "unrecognised binary content: the pool takes text, PDF, images, office documents, audio, video and archives"
     )
+
+
+def _is_page(head: bytes) -> bool:
+    """Whether text begins as a web page does (see _PAGE_TAGS)."""
+    start = head.removeprefix(codecs.BOM_UTF8).lstrip(_PAGE_SPACE).lower()
+    if start.startswith(b"<?xml"):
+        return True
+    for tag in _PAGE_TAGS:
+        if start.startswith(tag):
+            end = start[len(tag) : len(tag) + 1]
+            if not end or end in _TAG_ENDS:
+                return True
+    return False
 
 
 def _is_text(file: BinaryIO) -> bool:

@@ -15,9 +15,11 @@ from typing import AsyncIterator
 from aiohttp import BodyPartReader, MultipartReader, web
 from aiohttp.http import HttpProcessingError
 
+from ..addresses import client_address, limit_key
 from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
+from .quotas import QuotaExceeded
 from .store import (
     Claim,
     EmptyFile,
@@ -68,6 +70,7 @@ STATUSES: tuple[tuple[type[Exception], int], ...] = (
     (TooSlow, 408),
     (FileTooLarge, 413),
     (TypeRefused, 415),
+    (QuotaExceeded, 429),
     (Unavailable, 503),
     (PoolFull, 507),
 )
@@ -75,7 +78,10 @@ STATUSES: tuple[tuple[type[Exception], int], ...] = (
 
 def refusal(error: Exception) -> web.Response:
     status = next(status for kind, status in STATUSES if isinstance(error, kind))
-    return web.json_response({"error": str(error)}, status=status, headers=NO_STORE)
+    headers = dict(NO_STORE)
+    if isinstance(error, QuotaExceeded) and error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
+    return web.json_response({"error": str(error)}, status=status, headers=headers)
 
 
 def content_type(mime: str) -> str:
@@ -105,15 +111,22 @@ def _file_name(part: BodyPartReader) -> str:
 class PoolRoutes:
     """The pool's HTTP API, bound to one store and one CORS policy.
 
+    Each upload counts against its client's address (behind ``trusted_proxies``, the
+    address they forwarded) from its request's headers to its answer: one that never
+    sends its body holds a place of its own address's, not everyone's.
+
     An upload or download must move a chunk (256 KiB, or the rest of the file) every
     ``stall_timeout`` seconds, or it is cut off: a client that stalls, or trickles a byte
     now and then, would otherwise hold its file's place in the quota for ever.
     """
 
-    def __init__(self, store: PoolStore, cors: CorsPolicy, stall_timeout: float) -> None:
+    def __init__(
+        self, store: PoolStore, cors: CorsPolicy, stall_timeout: float, *, trusted_proxies: frozenset[str]
+    ) -> None:
         self.store = store
         self.cors = cors
         self.stall_timeout = stall_timeout
+        self.trusted_proxies = trusted_proxies
 
     async def stats(self, _request: web.Request) -> web.Response:
         # The size limit too, so a page can refuse a file before sending it.
@@ -121,16 +134,19 @@ class PoolRoutes:
         return web.json_response(stats, headers=NO_STORE)
 
     async def upload(self, request: web.Request) -> web.Response:
+        uploader = limit_key(client_address(request, self.trusted_proxies))
         try:
             self._check_upload(request)
-            entry, token = await self._take_upload(request)
-        except (PoolError, TypeRefused, BadRequest, TooSlow) as error:
+            with self.store.quotas.uploading(uploader):
+                entry, token = await self._take_upload(request, uploader)
+        except (PoolError, TypeRefused, QuotaExceeded, BadRequest, TooSlow) as error:
             return refusal(error)
         except ConnectionResetError:
             # Routine, not a server error: aiohttp would log a traceback for it.
             log.info("pool: an upload was cut off by its client; nothing kept")
             return refusal(BadRequest("the upload was cut off"))
-        return web.json_response({**asdict(entry), "token": token}, status=201, headers=NO_STORE)
+        answer = {"id": entry.id, "name": entry.name, "size": entry.size, "type": entry.type, "token": token}
+        return web.json_response(answer, status=201, headers=NO_STORE)
 
     def _check_upload(self, request: web.Request) -> None:
         """Refuse from the headers alone what could not succeed, before reading the body."""
@@ -141,7 +157,7 @@ class PoolRoutes:
             raise BadRequest('send the file as multipart/form-data, in a field named "file"')
         self.store.check_room()
 
-    async def _take_upload(self, request: web.Request) -> tuple[Entry, str]:
+    async def _take_upload(self, request: web.Request, uploader: str) -> tuple[Entry, str]:
         """Read the body up to its file part, receive the file into the store, read the
         rest of the body, and commit: all of it or nothing enters the pool."""
         loop = asyncio.get_running_loop()
@@ -151,7 +167,7 @@ class PoolRoutes:
             if part is None:
                 raise BadRequest('missing the multipart field "file"')
             name = _file_name(part)
-        async with self.store.uploading(name) as upload:
+        async with self.store.uploading(name, uploader) as upload:
             async with self._reading(deadline.when()) as deadline:
                 await self._receive(part, upload, deadline)
                 if await _next_file_part(reader) is not None:
@@ -286,8 +302,12 @@ class PoolRoutes:
             response.headers.update(self.cors.response_headers(request.headers.get("Origin")))
 
 
+POOL_KEY = web.AppKey("pool", PoolRoutes)
+
+
 def add_pool(app: web.Application, routes: PoolRoutes, root: Path) -> None:
     """Mount the exchange page, and the pool's API served by ``routes``, on ``app``."""
+    app[POOL_KEY] = routes
 
     async def page(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(root / "pool.html")

@@ -52,6 +52,7 @@ from typing import BinaryIO, Iterable
 
 from .filenames import clean_name
 from .filetypes import KNOWN_TYPES, identify
+from .quotas import UploadQuotas
 from .tokens import TokenBook, new_token, token_key, write_durably
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,9 @@ class Entry:
     name: str
     size: int
     type: str
+    #: The limit key of the address it came from, so its quota of files held is the
+    #: same after a restart; empty for an entry an older server took. Never sent out.
+    uploader: str = ""
 
 
 @dataclass(frozen=True)
@@ -160,9 +164,11 @@ class Room:
 
 
 class Shelf:
-    """The files in the pool, ready to be claimed, with what :class:`Stats` reports."""
+    """The files in the pool, ready to be claimed, with what :class:`Stats` reports; each
+    counts as held by its uploader's address while it is here."""
 
-    def __init__(self) -> None:
+    def __init__(self, quotas: UploadQuotas) -> None:
+        self.quotas = quotas
         self._entries: dict[str, Entry] = {}
         self._total_bytes = 0
         self._types: Counter[str] = Counter()
@@ -179,6 +185,7 @@ class Shelf:
         self._entries[entry.id] = entry
         self._total_bytes += entry.size
         self._types[entry.type] += 1
+        self.quotas.hold(entry.uploader)
 
     def remove(self, entry: Entry) -> None:
         del self._entries[entry.id]
@@ -186,20 +193,22 @@ class Shelf:
         self._types[entry.type] -= 1
         if not self._types[entry.type]:
             del self._types[entry.type]
+        self.quotas.release(entry.uploader)
 
 
 class Upload:
-    """A file being received: ``async with store.uploading(name) as upload``.
+    """A file being received: ``async with store.uploading(name, uploader) as upload``.
 
     Entering holds a place in the pool; :meth:`commit` puts the file in the pool whole.
     Leaving the block without a commit, for whatever reason, erases what was received
     and gives the place back: nothing is ever half in the pool.
     """
 
-    def __init__(self, store: PoolStore, name: str) -> None:
+    def __init__(self, store: PoolStore, name: str, uploader: str) -> None:
         self.store = store
         self.id = uuid.uuid4().hex
         self.name = name
+        self.uploader = uploader
         self.size = 0
         self.directory = store.incoming / self.id
         self.token_record = store.incoming / f"{self.id}.token"
@@ -249,7 +258,7 @@ class Upload:
             raise EmptyFile()
         self.file.flush()
         os.fsync(self.file.fileno())
-        entry = Entry(id=self.id, name=self.name, size=self.size, type=identify(self.file))
+        entry = Entry(id=self.id, name=self.name, size=self.size, type=identify(self.file), uploader=self.uploader)
         self.file.close()
         write_durably(self.directory / META, json.dumps(asdict(entry)).encode())
         TokenBook.prepare(self.id, self.token_record)
@@ -366,16 +375,18 @@ class Claim:
 
 
 class PoolStore:
-    """The pool of files in one directory, with its quota and download tokens."""
+    """The pool of files in one directory, with its quota, its uploaders' quotas and its
+    download tokens."""
 
-    def __init__(self, directory: Path, limits: PoolLimits = PoolLimits()) -> None:
+    def __init__(self, directory: Path, limits: PoolLimits = PoolLimits(), quotas: UploadQuotas | None = None) -> None:
         self.directory = directory
         self.limits = limits
+        self.quotas = UploadQuotas() if quotas is None else quotas
         self.incoming = directory / "incoming"
         self.files = directory / "files"
         self.claimed = directory / "claimed"
         self.room = Room(limits)
-        self.shelf = Shelf()
+        self.shelf = Shelf(self.quotas)
         self.tokens = TokenBook(directory / "tokens")
         if self.claimed.is_dir():
             for claimed in self.claimed.iterdir():
@@ -407,6 +418,7 @@ class PoolStore:
                 and (directory / DATA).stat().st_size == entry.size
                 and entry.type in KNOWN_TYPES
                 and clean_name(entry.name) == entry.name
+                and isinstance(entry.uploader, str)
             )
         except (OSError, ValueError, TypeError):
             complete = False
@@ -426,9 +438,10 @@ class PoolStore:
         """Refuse early when the pool could not take even one more byte."""
         self.room.check()
 
-    def uploading(self, name: str) -> Upload:
-        """A file called ``name`` (already cleaned) to receive, in ``async with``."""
-        return Upload(self, name)
+    def uploading(self, name: str, uploader: str) -> Upload:
+        """A file called ``name`` (already cleaned) to receive, in ``async with``, from the
+        address whose limit key is ``uploader``."""
+        return Upload(self, name, uploader)
 
     def claiming(self, token: str) -> Claim:
         """A file for the holder of ``token`` to download, in ``async with``."""

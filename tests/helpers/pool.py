@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping
 
 import aiohttp
 from multidict import CIMultiDictProxy
@@ -11,18 +11,26 @@ from multidict import CIMultiDictProxy
 Body = bytes | AsyncIterator[bytes]
 
 
+def from_address(address: str) -> dict[str, str]:
+    """The header that makes a request come from ``address``, to a server that trusts
+    127.0.0.1 as its proxy (``running_server(trusted_proxies={"127.0.0.1"})``)."""
+    return {"X-Forwarded-For": address}
+
+
 async def pool_upload(
-    http: aiohttp.ClientSession, url: str, data: Body, name: str = "a.txt"
+    http: aiohttp.ClientSession, url: str, data: Body, name: str = "a.txt", headers: Mapping[str, str] | None = None
 ) -> tuple[int, dict[str, Any]]:
     """POST ``data`` as the multipart field "file"; returns the status and JSON answer."""
     form = aiohttp.FormData()
     form.add_field("file", data, filename=name, content_type="application/octet-stream")
-    async with http.post(url + "/api/upload", data=form) as response:
+    async with http.post(url + "/api/upload", data=form, headers=headers) as response:
         return response.status, await response.json()
 
 
-async def pool_download(http: aiohttp.ClientSession, url: str, token: str) -> tuple[int, CIMultiDictProxy[str], bytes]:
-    async with http.get(url + "/api/download", params={"token": token}) as response:
+async def pool_download(
+    http: aiohttp.ClientSession, url: str, token: str, headers: Mapping[str, str] | None = None
+) -> tuple[int, CIMultiDictProxy[str], bytes]:
+    async with http.get(url + "/api/download", params={"token": token}, headers=headers) as response:
         return response.status, response.headers, await response.read()
 
 

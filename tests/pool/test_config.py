@@ -9,6 +9,7 @@ import pytest
 from helpers.config import defaults, refused
 from signal_server.config import default_pool_dir, load_config
 from signal_server.options import parse_size
+from signal_server.pool.quotas import QuotaLimits
 from signal_server.pool.store import PoolLimits
 
 
@@ -131,3 +132,18 @@ def test_a_file_limit_above_the_pool_limit_is_refused(capsys: pytest.CaptureFixt
     assert "--pool-max-file-size: 2000000000 bytes is more than --pool-max-bytes (1000000000 bytes)" in error
     assert "--pool-max-file-size" in refused(capsys, [], env={"SENDIT_POOL_MAX_BYTES": "10MB"})
     assert load_config(["--pool-max-file-size", "1GB", "--pool-max-bytes", "1GB"], env={}).pool_max_bytes == 10**9
+
+
+def test_per_address_quotas(capsys: pytest.CaptureFixture[str]) -> None:
+    assert load_config([], env={}).pool_quotas == QuotaLimits(held=20, in_flight=3, per_minute=10)
+    env = {
+        "SENDIT_POOL_HELD_PER_ADDRESS": "50",
+        "SENDIT_POOL_IN_FLIGHT_PER_ADDRESS": "4",
+        "SENDIT_POOL_UPLOADS_PER_MINUTE": "30",
+    }
+    assert load_config([], env=env).pool_quotas == QuotaLimits(held=50, in_flight=4, per_minute=30)
+    flags = ["--pool-held-per-address", "5", "--pool-in-flight-per-address", "1", "--pool-uploads-per-minute", "2"]
+    assert load_config(flags, env=env).pool_quotas == QuotaLimits(held=5, in_flight=1, per_minute=2)
+    for flag in ("--pool-held-per-address", "--pool-in-flight-per-address", "--pool-uploads-per-minute"):
+        for value in ("0", "-1", "2.5", "many"):
+            assert f"argument {flag}: must be a positive whole number" in refused(capsys, [flag, value])

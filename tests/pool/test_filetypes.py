@@ -326,6 +326,58 @@ def test_utf8_text_is_text(text: bytes) -> None:
     assert kind(text) == "text/plain"
 
 
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<!DOCTYPE html>\n<script>alert(1)</script>",
+        b"<!doctype HTML><title>x</title>",
+        b"<html><body onload=alert(1)>",
+        b"\xef\xbb\xbf \r\n\t<HTML lang=en>",
+        b"<head>",
+        b"<script>fetch('file:///etc/passwd')</script>",
+        b"<iframe src=x>",
+        b"<h1>Title</h1>",
+        b"<div>",
+        b"<font color=red>",
+        b"<table>",
+        b"<a href='x'>link</a>",
+        b"<style>",
+        b"<title>",
+        b"<b>bold</b>",
+        b"<body>",
+        b"<br/>",
+        b"<p>paragraph",
+        b"<!-- a comment -->",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>',
+        b"<SVG>",
+        b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN">',
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        b'<?xml version="1.0"?><html xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script></html>',
+        b"<?xml version='1.0'?><data/>",
+        b"<html",
+    ],
+)
+def test_web_pages_refused_by_content_though_they_are_text(page: bytes) -> None:
+    assert "looks like a web page" in refusal(page)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        b"a < b and b > c\n",
+        b"<3 from me\n",
+        b"<below> is not a tag this sniffing knows\n",
+        b"<abbr>\n",
+        b"notes on <html> and <script> tags\n",
+        b"def f():\n    return '<html>'\n",
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/related\r\n",  # .mht is refused by name
+        b"print('hello')\n",  # .py is refused by name
+    ],
+)
+def test_text_that_is_not_a_page_is_text(text: bytes) -> None:
+    assert kind(text) == "text/plain"
+
+
 def test_text_checked_to_the_end_across_chunks() -> None:
     # A character split across the reading chunks is still text...
     boundary = "a" * (TEXT_CHUNK - 1) + "é" + "b" * 10
@@ -403,6 +455,46 @@ def test_bitmap_needs_a_bitmap_header() -> None:
         "x.ppam",
         "x.ppsm",
         "x.sldm",
+        # Issue 13's list: run, install or render with scripts when opened.
+        "page.html",
+        "page.htm",
+        "page.xhtml",
+        "page.mht",
+        "drawing.svg",
+        "script.py",
+        "script.pyw",
+        "app.pyz",
+        "x.ws",
+        "x.wsb",
+        "x.website",
+        "update.msu",
+        "x.cer",
+        "x.ins",
+        "x.isp",
+        "x.shb",
+        "x.xnk",
+        "x.htc",
+        "x.msh",
+        "x.psc1",
+        # And their kin.
+        "page.HTML",
+        "page.shtml",
+        "page.xht",
+        "page.mhtml",
+        "drawing.svgz",
+        "app.pyzw",
+        "compiled.pyc",
+        "compiled.pyo",
+        "x.crt",
+        "x.der",
+        "x.msh1",
+        "x.msh2",
+        "x.mshxml",
+        "x.msh1xml",
+        "x.msh2xml",
+        "x.ps2",
+        "x.ps2xml",
+        "x.psc2",
     ],
 )
 def test_names_that_run_when_opened_refused(name: str) -> None:
@@ -414,7 +506,8 @@ def test_names_that_run_when_opened_refused(name: str) -> None:
     "name",
     [
         "notes.txt",
-        "main.py",
+        "main.c",
+        "page.html.txt",
         "report.pdf",
         "photo.jpeg",
         "archive.tar.gz",

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 from aiohttp.multipart import content_disposition_filename, parse_content_disposition
 
-from helpers.pool import pool_area, pool_download, pool_stats, pool_upload
+from helpers.pool import from_address, pool_area, pool_download, pool_stats, pool_upload
 from helpers.server import RunningServer, running_server, wait_until
 from signal_server.pool.routes import BATCH_SIZE
 from signal_server.pool.store import read_cached
@@ -261,6 +261,17 @@ async def test_too_large_while_streaming_is_413_and_nothing_kept(http: aiohttp.C
             "Java archive",
         ),
         (b"\x00\x01\x02\x03" * 10, "data.bin", "unrecognised binary"),
+        # Web pages, whatever their name says, and names a desktop opens as a page or runs.
+        (b"<!DOCTYPE html><script>alert(1)</script>", "a.txt", "looks like a web page"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "a.txt", "looks like a web page"),
+        (b"<html><body onload=alert(1)>", "page", "looks like a web page"),
+        (b"just text\n", "page.html", ".html"),
+        (b"just text\n", "drawing.svg", ".svg"),
+        (b"MIME-Version: 1.0\r\n", "saved.mht", ".mht"),
+        (b"print('hi')\n", "tool.py", ".py"),
+        (zipped({"__main__.py": b"print('hi')\n"}), "tool.pyz", ".pyz"),
+        (b"-----BEGIN CERTIFICATE-----\n", "root.cer", ".cer"),
+        (b"[Connect To]\n", "settings.ins", ".ins"),
     ],
 )
 async def test_refused_types_are_415(
@@ -378,37 +389,39 @@ async def test_a_file_of_many_chunks_arrives_whole(
     assert received == data
 
 
-async def test_a_hundred_clients_at_once_each_file_out_at_most_once(
-    server: RunningServer, http: aiohttp.ClientSession
-) -> None:
+async def test_a_hundred_clients_at_once_each_file_out_at_most_once(http: aiohttp.ClientSession) -> None:
     clients = 100
+    # Each from an address of its own, as a hundred people would be.
+    async with running_server(trusted_proxies=frozenset({"127.0.0.1"})) as server:
 
-    async def client(number: int) -> tuple[str, str, int, bytes]:
-        status, given = await pool_upload(http, server.url, f"from client {number}\n".encode(), f"{number}.txt")
-        assert status == 201, given
-        status, _, data = await pool_download(http, server.url, given["token"])
-        return given["id"], given["token"], status, data
+        async def client(number: int) -> tuple[str, str, int, bytes]:
+            address = from_address(f"198.51.100.{number + 1}")
+            gift = f"from client {number}\n".encode()
+            status, given = await pool_upload(http, server.url, gift, f"{number}.txt", headers=address)
+            assert status == 201, given
+            status, _, data = await pool_download(http, server.url, given["token"], headers=address)
+            return given["id"], given["token"], status, data
 
-    results = await asyncio.gather(*(client(n) for n in range(clients)))
-    delivered = [data for _, _, status, data in results if status == 200]
-    waiting = [(upload_id, token) for upload_id, token, status, _ in results if status == 404]
-    assert {status for _, _, status, _ in results} <= {200, 404}
-    assert len(delivered) == len(set(delivered)), "a file was handed out twice"
-    for number, (_, _, _, data) in enumerate(results):
-        assert data != f"from client {number}\n".encode(), "a client got its own file back"
-    # In balances out and what stays: every file not delivered is still in the pool, on disk.
-    uploaded = {upload_id: f"from client {n}\n".encode() for n, (upload_id, *_) in enumerate(results)}
-    remaining = {upload_id for upload_id, data in uploaded.items() if data not in delivered}
-    stats = await pool_stats(http, server.url)
-    assert len(delivered) + stats["count"] == clients
-    assert set(pool_area(pool_dir(server), "files")) == remaining
-    assert pool_area(pool_dir(server), "incoming") == []
-    # A handler deletes its claimed file once it has sent the last byte, which may be
-    # a moment after the client has read it.
-    await wait_until(lambda: pool_area(pool_dir(server), "claimed") == [], "every claimed file to go")
-    # Each download spends one token and removes one file, so they stay equal in number.
-    assert len(pool_area(pool_dir(server), "tokens")) == stats["count"] == len(waiting)
-    assert len(waiting) < clients
+        results = await asyncio.gather(*(client(n) for n in range(clients)))
+        delivered = [data for _, _, status, data in results if status == 200]
+        waiting = [(upload_id, token) for upload_id, token, status, _ in results if status == 404]
+        assert {status for _, _, status, _ in results} <= {200, 404}
+        assert len(delivered) == len(set(delivered)), "a file was handed out twice"
+        for number, (_, _, _, data) in enumerate(results):
+            assert data != f"from client {number}\n".encode(), "a client got its own file back"
+        # In balances out and what stays: every file not delivered is still in the pool, on disk.
+        uploaded = {upload_id: f"from client {n}\n".encode() for n, (upload_id, *_) in enumerate(results)}
+        remaining = {upload_id for upload_id, data in uploaded.items() if data not in delivered}
+        stats = await pool_stats(http, server.url)
+        assert len(delivered) + stats["count"] == clients
+        assert set(pool_area(pool_dir(server), "files")) == remaining
+        assert pool_area(pool_dir(server), "incoming") == []
+        # A handler deletes its claimed file once it has sent the last byte, which may be
+        # a moment after the client has read it.
+        await wait_until(lambda: pool_area(pool_dir(server), "claimed") == [], "every claimed file to go")
+        # Each download spends one token and removes one file, so they stay equal in number.
+        assert len(pool_area(pool_dir(server), "tokens")) == stats["count"] == len(waiting)
+        assert len(waiting) < clients
 
 
 async def test_pool_page_is_served_with_the_strict_policy(server: RunningServer, http: aiohttp.ClientSession) -> None:

@@ -12,6 +12,7 @@ from typing import Awaitable, Callable, TypeVar
 import pytest
 
 from signal_server.pool.filetypes import TypeRefused
+from signal_server.pool.quotas import UploadQuotas
 from signal_server.pool.store import (
     EmptyFile,
     Entry,
@@ -29,6 +30,8 @@ from signal_server.pool.store import (
 from signal_server.pool.tokens import token_key
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+#: The limit key every upload here comes from, unless a test says otherwise.
+UPLOADER = "192.0.2.1"
 T = TypeVar("T")
 
 
@@ -38,9 +41,11 @@ async def feed(upload: Upload, data: bytes) -> None:
     await upload.write([data])
 
 
-async def give(store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7) -> tuple[Entry, str]:
+async def give(
+    store: PoolStore, data: bytes, name: str = "a.txt", chunk: int = 7, uploader: str = UPLOADER
+) -> tuple[Entry, str]:
     """Upload ``data`` in small chunks, as the adapter does; returns the entry and token."""
-    async with store.uploading(name) as upload:
+    async with store.uploading(name, uploader) as upload:
         for start in range(0, len(data), chunk):
             await feed(upload, data[start : start + chunk])
         return await upload.commit()
@@ -77,7 +82,7 @@ async def test_give_and_take(tmp_path: Path) -> None:
     store = PoolStore(tmp_path)
     a, token_a = await give(store, b"from a\n", "a.txt")
     b, token_b = await give(store, PNG, "b.png")
-    assert a == Entry(id=a.id, name="a.txt", size=7, type="text/plain")
+    assert a == Entry(id=a.id, name="a.txt", size=7, type="text/plain", uploader=UPLOADER)
     assert b.type == "image/png" and b.size == len(PNG)
     assert token_a != token_b and len(token_a) >= 43
     assert store.stats() == Stats(count=2, total_bytes=7 + len(PNG), types={"text/plain": 1, "image/png": 1})
@@ -140,7 +145,7 @@ async def test_only_hashes_of_tokens_are_on_disk(tmp_path: Path) -> None:
 async def test_too_large_refused_while_writing_and_nothing_kept(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_file_size=10))
     with pytest.raises(FileTooLarge, match="limit is 10 bytes"):
-        async with store.uploading("big.txt") as upload:
+        async with store.uploading("big.txt", UPLOADER) as upload:
             await feed(upload, b"0123456789")
             await feed(upload, b"x")
     assert on_disk(store, "incoming") == []
@@ -162,7 +167,7 @@ async def test_refused_content_leaves_nothing(tmp_path: Path, data: bytes, error
 async def test_an_upload_left_by_any_error_keeps_nothing_and_frees_its_place(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_files=1, max_bytes=10))
     with pytest.raises(ConnectionResetError):
-        async with store.uploading("cut.txt") as upload:
+        async with store.uploading("cut.txt", UPLOADER) as upload:
             await feed(upload, b"0123456789")
             raise ConnectionResetError  # the client went away, say
     assert on_disk(store, "incoming") == []
@@ -172,9 +177,9 @@ async def test_an_upload_left_by_any_error_keeps_nothing_and_frees_its_place(tmp
 async def test_quota_of_files_counts_uploads_in_progress(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_files=2))
     await give(store, b"one")
-    async with store.uploading("two.txt"):
+    async with store.uploading("two.txt", UPLOADER):
         with pytest.raises(PoolFull):
-            async with store.uploading("three.txt"):
+            async with store.uploading("three.txt", UPLOADER):
                 raise AssertionError("a place was held")
     await give(store, b"two")
     with pytest.raises(PoolFull):
@@ -185,8 +190,8 @@ async def test_quota_of_files_counts_uploads_in_progress(tmp_path: Path) -> None
 async def test_quota_of_bytes_counts_uploads_in_progress(tmp_path: Path) -> None:
     store = PoolStore(tmp_path, PoolLimits(max_bytes=10))
     await give(store, b"1234")
-    async with store.uploading("first.txt") as first:
-        async with store.uploading("second.txt") as second:
+    async with store.uploading("first.txt", UPLOADER) as first:
+        async with store.uploading("second.txt", UPLOADER) as second:
             await feed(first, b"abc")
             await feed(second, b"abc")
             with pytest.raises(PoolFull):
@@ -213,9 +218,9 @@ async def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -
     kept, token = await give(store, b"kept")
     await give(store, b"claimed")
     await give(store, b"third")
-    partial = await begun(store.uploading("partial.txt"))
+    partial = await begun(store.uploading("partial.txt", UPLOADER))
     await feed(partial, b"half of it")
-    sealed = await begun(store.uploading("sealed.txt"))  # complete on disk, but never committed
+    sealed = await begun(store.uploading("sealed.txt", UPLOADER))  # complete on disk, but never committed
     await feed(sealed, b"sealed")
     sealed.seal()
     claim = await begun(store.claiming(token))  # a download under way when the server died
@@ -242,6 +247,7 @@ async def test_restart_drops_partial_uploads_and_claimed_files(tmp_path: Path) -
         "header in the type",
         "unknown type",
         "name not clean",
+        "uploader not a string",
     ],
 )
 async def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> None:
@@ -258,13 +264,14 @@ async def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> N
         meta.write_text(json.dumps({**json.loads(meta.read_text()), "size": 3}))
     elif damage == "wrong id":
         meta.write_text(json.dumps({**json.loads(meta.read_text()), "id": "other"}))
-    elif damage in ("header in the type", "unknown type", "name not clean"):
+    elif damage in ("header in the type", "unknown type", "name not clean", "uploader not a string"):
         # What an older server, or a hand, could have written: it would go into a
         # download's headers, so it is never served.
         field, value = {
             "header in the type": ("type", "text/plain\r\nX-Injected: 1"),
             "unknown type": ("type", "application/x-msdownload"),
             "name not clean": ("name", "../a\r\n.txt"),
+            "uploader not a string": ("uploader", ["192.0.2.1"]),
         }[damage]
         meta.write_text(json.dumps({**json.loads(meta.read_text()), field: value}))
     else:
@@ -272,6 +279,55 @@ async def test_restart_removes_damaged_entries(tmp_path: Path, damage: str) -> N
     again = PoolStore(tmp_path)
     assert again.stats() == Stats(count=1, total_bytes=4, types={"text/plain": 1})
     assert on_disk(again, "files") == [good.id]
+    assert again.quotas.held(UPLOADER) == 1
+
+
+OTHER = "198.51.100.7"
+
+
+async def test_each_file_counts_as_held_by_its_uploader_until_it_is_taken(tmp_path: Path) -> None:
+    quotas = UploadQuotas()
+    store = PoolStore(tmp_path, quotas=quotas)
+    await give(store, b"a1")
+    await give(store, b"a2")
+    _, token = await give(store, b"b1", uploader=OTHER)
+    assert (quotas.held(UPLOADER), quotas.held(OTHER)) == (2, 1)
+    with pytest.raises(OSError):
+        async with store.claiming(token):
+            # Taken off the shelf for a download: no longer waiting to be taken.
+            assert quotas.held(UPLOADER) == 1
+            raise OSError("the response could not be started")
+    assert quotas.held(UPLOADER) == 2  # given back: waiting again
+    entry, _ = await take(store, token)
+    assert entry.uploader == UPLOADER
+    assert (quotas.held(UPLOADER), quotas.held(OTHER)) == (1, 1)
+
+
+async def test_a_restart_counts_each_address_its_files_again(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path)
+    first, _ = await give(store, b"a1")
+    await give(store, b"a2")
+    _, token = await give(store, b"b1", uploader=OTHER)
+    # The uploader's limit key is in the entry's metadata, and only there.
+    assert json.loads((tmp_path / "files" / first.id / "meta.json").read_text())["uploader"] == UPLOADER
+    again = PoolStore(tmp_path, quotas=UploadQuotas())
+    assert (again.quotas.held(UPLOADER), again.quotas.held(OTHER)) == (2, 1)
+    await take(again, token)
+    assert again.quotas.held(UPLOADER) == 1
+
+
+async def test_an_entry_an_older_server_took_is_still_served(tmp_path: Path) -> None:
+    store = PoolStore(tmp_path)
+    old, _ = await give(store, b"from before the quotas")
+    _, token = await give(store, b"new", uploader=OTHER)
+    meta = tmp_path / "files" / old.id / "meta.json"
+    fields = json.loads(meta.read_text())
+    del fields["uploader"]
+    meta.write_text(json.dumps(fields))
+    again = PoolStore(tmp_path)
+    # Counted under the empty key, which no upload over TCP has.
+    assert again.quotas.held(UPLOADER) == 0 and again.quotas.held("") == 1
+    assert (await take(again, token))[1] == b"from before the quotas"
 
 
 def balanced(store: PoolStore) -> bool:
@@ -344,7 +400,7 @@ async def test_a_claimed_file_that_cannot_be_read_is_unavailable_and_nothing_is_
 
 async def cut_commit(store: PoolStore, _given: Entry, _token: str) -> None:
     """An upload is committed as far as its entry's rename; its token's record is not."""
-    upload = await begun(store.uploading("cut.txt"))
+    upload = await begun(store.uploading("cut.txt", UPLOADER))
     await feed(upload, b"committed halfway")
     upload.seal()
     os.rename(upload.directory, store.files / upload.id)
@@ -379,6 +435,7 @@ async def test_a_crash_at_any_step_leaves_as_many_tokens_as_files(
     await crash(store, given, token)
     again = PoolStore(tmp_path)
     assert balanced(again) and again.stats().count == kept
+    assert again.quotas.held(UPLOADER) == kept
     if kept == 2:  # nothing was handed out: the token takes the file still
         assert await take(again, token) == (given, b"given")
     else:
