@@ -55,7 +55,10 @@ async def receive(links: tuple[Link, Link], out: Path) -> tuple[Raw, asyncio.Tas
     return raw, asyncio.ensure_future(receiver.run())
 
 
-@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x"])
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x", "a\x85b", "report\u202egpj.exe"],
+)
 async def test_path_escapes_in_a_manifest_are_refused(links: tuple[Link, Link], tmp_path: Path, name: str) -> None:
     out = tmp_path / "out"
     raw, running = await receive(links, out)

@@ -310,6 +310,8 @@ const BROKEN_SENDERS = {
   },
   "name ../x": async (s) => s.manifest([{ name: "../x", size: 1, type: "" }]),
   "name /etc/x": async (s) => s.manifest([{ name: "/etc/x", size: 1, type: "" }]),
+  "name with a right-to-left override": async (s) => s.manifest([{ name: "report\u202egpj.exe", size: 1, type: "" }]),
+  "name with a C1 control": async (s) => s.manifest([{ name: "a\u009b31m", size: 1, type: "" }]),
   "version 2": async (s) => {
     send(s.channel, { type: "manifest", version: 2, files: [{ name: "a.bin", size: 1, type: "" }] });
   },

@@ -5,7 +5,7 @@
  * @module transfer/machines
  */
 
-import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, parseMessage } from "./protocol.js";
+import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, neutralised, parseMessage } from "./protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
 export const CHUNK_SIZE = 65536;
@@ -82,12 +82,14 @@ function send(channel, message) {
 
 function remoteEnd(message) {
   if (message.type === "cancel") {
-    return new TransferError(message.reason ? `cancelled by the other side: ${message.reason}` : "cancelled by the other side");
+    const { reason } = message;
+    return new TransferError(reason ? `cancelled by the other side: ${neutralised(reason)}` : "cancelled by the other side");
   }
-  if (message.type === "error") return new TransferError(`the other side reported an error: ${message.message}`);
+  if (message.type === "error") return new TransferError(`the other side reported an error: ${neutralised(message.message)}`);
   return null;
 }
 
+/** The ending a cancel or error from the other side brings; its words are the peer's, shown neutralised. */
 class Transfer {
   #finished = false;
 
