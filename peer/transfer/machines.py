@@ -105,8 +105,8 @@ class Transfer:
         self.last_word({"type": "cancel", "reason": clip(reason)}, Cancelled("the transfer was cancelled"))
 
     def stop(self, error: PeerError) -> None:
-        """A local failure: tell the other side, and end with ``error``."""
-        self.last_word({"type": "error", "message": clip(str(error))}, error)
+        """A local failure: tell the other side (what it may hear), and end with ``error``."""
+        self.last_word({"type": "error", "message": clip(error.told)}, error)
 
     def fail(self, problem: str) -> None:
         """Tell the other side what it did wrong, and stop."""
@@ -255,8 +255,8 @@ class Receiver(Transfer):
         files = await self.until(self._manifest)
         try:
             self.sink.check(files)
-        except PeerError:
-            self.cancel("the receiver cannot save these files")
+        except PeerError as error:
+            self.cancel(error.told)
             raise
         self.report.offered(files)
         accepted = await self.until(self.decide(files))

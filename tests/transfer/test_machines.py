@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiortc import RTCDataChannel
 
-from peer.errors import ConnectionFailed, PeerError, VerificationFailed
+from peer.errors import ConnectionFailed, ExitCode, PeerError, VerificationFailed
 from peer.progress import Reporter
 from peer.signalling.link import Link
 from peer.transfer.digest import digest_bytes
@@ -80,6 +80,23 @@ async def test_a_symbolic_link_in_the_target_does_not_lead_outside(links: tuple[
         await running
     assert await raw.next() == {"type": "cancel", "reason": "the receiver cannot save these files"}
     assert list(elsewhere.iterdir()) == []
+
+
+async def test_a_name_too_long_for_the_disk_is_refused_and_the_sender_told_why(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    """252 bytes fit ext4's 255, but not with the .part this side writes while receiving."""
+    out = tmp_path / "out"
+    raw, running = await receive(links, out)
+    raw.send(**manifest(("x" * 252, 1)))
+    with pytest.raises(PeerError, match="a name part is 257 bytes") as refused:
+        await running
+    assert refused.value.exit_code == ExitCode.ERROR
+    told = await raw.next()
+    assert told["type"] == "cancel"
+    assert told["reason"].startswith("the receiver cannot save these files: a name part of 257 bytes is longer")
+    assert str(tmp_path) not in told["reason"]
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_a_damaged_file_is_reported_and_not_kept(links: tuple[Link, Link], tmp_path: Path) -> None:
