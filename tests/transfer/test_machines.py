@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiortc import RTCDataChannel
 
-from peer.errors import ConnectionFailed, ExitCode, PeerError, VerificationFailed
+from peer.errors import Cancelled, ConnectionFailed, ExitCode, PeerError, VerificationFailed
 from peer.progress import Reporter
 from peer.signalling.link import Link
 from peer.transfer.digest import digest_bytes
@@ -190,3 +190,54 @@ async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(
     receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
     await asyncio.wait_for(asyncio.gather(sending, receiver.run()), TIMEOUT)
     assert (out / "a.txt").read_text() == "early"
+
+
+# A limit short enough for a test; each test waits on the outcome, with TIMEOUT as a guard.
+SHORT = 0.3
+
+
+async def test_a_sender_that_never_sends_a_manifest_is_not_waited_on_forever(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    raw = Raw(links[0].channel)
+    receiver = Receiver(links[1], DirectorySink(tmp_path), accept, Reporter(), manifest_seconds=SHORT)
+    with pytest.raises(ConnectionFailed, match="the sender sent no list of files within 0.3 s"):
+        await asyncio.wait_for(receiver.run(), TIMEOUT)
+    assert await raw.next() == {"type": "error", "message": "no manifest within 0.3 s of the channel opening"}
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_receiver_that_never_answers_the_offer_is_not_waited_on_forever(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("unanswered")
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter(), answer_seconds=SHORT)
+    raw = Raw(links[1].channel)
+    running = asyncio.ensure_future(sender.run())
+    assert (await raw.next())["type"] == "manifest"
+    with pytest.raises(Cancelled, match="the receiver did not answer the offer within 0.3 s") as ended:
+        await asyncio.wait_for(running, TIMEOUT)
+    assert ended.value.exit_code == ExitCode.CANCELLED
+    assert await raw.next() == {"type": "cancel", "reason": "the offer was not answered within 0.3 s"}
+
+
+async def test_a_person_still_deciding_when_the_sender_gives_up_is_told(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    """The real pair: the receiver's prompt is cut short by the sender's limit, with its words."""
+    (tmp_path / "a.txt").write_text("unanswered")
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter(), answer_seconds=SHORT)
+    deciding = asyncio.get_running_loop().create_future()
+
+    async def never(files: list[FileEntry]) -> bool:
+        return await deciding  # the person has walked away
+
+    out = tmp_path / "out"
+    receiver = Receiver(links[1], DirectorySink(out), never, Reporter())
+    sent, received = await asyncio.wait_for(
+        asyncio.gather(sender.run(), receiver.run(), return_exceptions=True), TIMEOUT
+    )
+    assert isinstance(sent, Cancelled) and "did not answer the offer within 0.3 s" in str(sent)
+    assert isinstance(received, Cancelled) and str(received) == "the offer was not answered within 0.3 s"
+    assert deciding.cancelled()
+    assert list(out.iterdir()) == []

@@ -139,6 +139,33 @@ async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any]
     assert r["delivered"] == []
 
 
+# --- peers that stay silent before the transfer ---------------------------------------
+
+
+async def test_receiver_gives_up_on_a_sender_that_sends_no_manifest(page: Any) -> None:
+    r = await run_harness(page, "machines.js", "silentSender", {"ms": 300})
+    assert r["result"] == {
+        "ok": False,
+        "transferError": True,
+        "message": "the sender sent no list of files within 0.3 s",
+    }
+    assert r["told"] == {"type": "error", "message": "no manifest within 0.3 s of the channel opening"}
+    assert r["calls"] == []
+    assert r["seen"] == [r["told"]]
+
+
+async def test_sender_gives_up_on_a_receiver_that_never_answers(page: Any) -> None:
+    r = await run_harness(page, "machines.js", "silentReceiver", {"ms": 300})
+    assert r["result"] == {
+        "ok": False,
+        "transferError": True,
+        "message": "the receiver did not answer the offer within 0.3 s",
+    }
+    assert r["told"] == {"type": "cancel", "reason": "the offer was not answered within 0.3 s"}
+    assert r["calls"] == []
+    assert r["seen"] == ["manifest", "cancel"]
+
+
 # --- cancel, abort, closed channel --------------------------------------------------
 
 

@@ -364,6 +364,35 @@ export function hostileReceiver({ reply }) {
   });
 }
 
+// --- peers that stay silent before the transfer ---------------------------------------
+
+/** The real Receiver, with a limit of `ms` for the manifest, against a sender that sends nothing. */
+export function silentSender({ ms }) {
+  return withPair(async ({ sendCh, recvCh }) => {
+    const peer = recorder(sendCh);
+    const calls = [];
+    const receiver = new Receiver(recvCh, { onManifest: async () => calls.push("manifest"), manifestMs: ms });
+    const result = await within(settle(receiver.run()), WAIT_MS, "the receiver to give up");
+    const told = await peer.next(ofType("error"), "the receiver's error");
+    return { result, told, calls, seen: peer.seen };
+  });
+}
+
+/** The real Sender, with a limit of `ms` for the answer, against a receiver that never answers. */
+export function silentReceiver({ ms }) {
+  return withPair(async ({ sendCh, recvCh }) => {
+    const peer = recorder(recvCh);
+    const calls = [];
+    const sender = new Sender(sendCh, [new File([bytes(1000, 11)], "a.bin")], {
+      onAccepted: () => calls.push("accepted"),
+      answerMs: ms,
+    });
+    const result = await within(settle(sender.run()), WAIT_MS, "the sender to give up");
+    const told = await peer.next(ofType("cancel"), "the sender's cancel");
+    return { result, told, calls, seen: peer.seen.map((m) => m.type ?? "binary") };
+  });
+}
+
 // --- cancel, abort, closed channel --------------------------------------------------
 
 /** The sender cancels once the second file has begun. */
