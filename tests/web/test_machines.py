@@ -142,28 +142,31 @@ async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any]
 # --- peers that stay silent before the transfer ---------------------------------------
 
 
-async def test_receiver_gives_up_on_a_sender_that_sends_no_manifest(page: Any) -> None:
-    r = await run_harness(page, "machines.js", "silentSender", {"ms": 300})
-    assert r["result"] == {
-        "ok": False,
-        "transferError": True,
-        "message": "the sender sent no list of files within 0.3 s",
-    }
-    assert r["told"] == {"type": "error", "message": "no manifest within 0.3 s of the channel opening"}
-    assert r["calls"] == []
-    assert r["seen"] == [r["told"]]
+SILENT_PEERS = [  # scenario, how the real side's run() ends, what it tells the peer, all the peer saw
+    (
+        "silentSender",
+        "the sender sent no list of files within 0.3 s",
+        {"type": "error", "message": "no manifest within 0.3 s of the channel opening"},
+        ["error"],
+    ),
+    (
+        "silentReceiver",
+        "the receiver did not answer the offer within 0.3 s",
+        {"type": "cancel", "reason": "the offer was not answered within 0.3 s"},
+        ["manifest", "cancel"],
+    ),
+]
 
 
-async def test_sender_gives_up_on_a_receiver_that_never_answers(page: Any) -> None:
-    r = await run_harness(page, "machines.js", "silentReceiver", {"ms": 300})
-    assert r["result"] == {
-        "ok": False,
-        "transferError": True,
-        "message": "the receiver did not answer the offer within 0.3 s",
-    }
-    assert r["told"] == {"type": "cancel", "reason": "the offer was not answered within 0.3 s"}
+@pytest.mark.parametrize(("scenario", "ending", "told", "seen"), SILENT_PEERS, ids=["no manifest", "no answer"])
+async def test_a_silent_peer_is_given_up_on_and_told(
+    page: Any, scenario: str, ending: str, told: dict[str, str], seen: list[str]
+) -> None:
+    r = await run_harness(page, "machines.js", scenario, {"ms": 300})
+    assert r["result"] == {"ok": False, "transferError": True, "message": ending}
+    assert r["told"] == told
     assert r["calls"] == []
-    assert r["seen"] == ["manifest", "cancel"]
+    assert r["seen"] == seen
 
 
 # --- cancel, abort, closed channel --------------------------------------------------

@@ -374,7 +374,7 @@ export function silentSender({ ms }) {
     const receiver = new Receiver(recvCh, { onManifest: async () => calls.push("manifest"), manifestMs: ms });
     const result = await within(settle(receiver.run()), WAIT_MS, "the receiver to give up");
     const told = await peer.next(ofType("error"), "the receiver's error");
-    return { result, told, calls, seen: peer.seen };
+    return { result, told, calls, seen: peer.seen.map((m) => m.type ?? "binary") };
   });
 }
 
