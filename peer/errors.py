@@ -18,9 +18,16 @@ class ExitCode(IntEnum):
 
 
 class PeerError(Exception):
-    """A run that cannot finish; ``str(error)`` is one line for the user."""
+    """A run that cannot finish; ``str(error)`` is one line for the user.
+
+    ``told`` is what the other side hears of it, when this side tells it: the user's line
+    may name this machine's paths, which are none of the peer's business."""
 
     exit_code = ExitCode.ERROR
+
+    def __init__(self, message: str, told: str | None = None) -> None:
+        super().__init__(message)
+        self.told = message if told is None else told
 
 
 class UsageError(PeerError):

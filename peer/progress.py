@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 import time
 from typing import Any, Sequence, TextIO
@@ -23,17 +22,17 @@ from rich.progress import (
 )
 
 from .errors import PeerError
-from .transfer.messages import FileEntry
+from .transfer.messages import FileEntry, neutralised
 
 REFRESH_SECONDS = 0.2
 LISTED_FILES = 20
-# Control characters from the peer (names, reasons) must not drive the terminal.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """``text`` safe to show: control characters replaced, rich markup escaped."""
-    return escape(_CONTROL.sub("\ufffd", text))
+    """``text`` safe to show: what could drive the terminal or reorder the line (control
+    and bidirectional formatting characters, in the peer's words) replaced, rich markup
+    escaped."""
+    return escape(neutralised(text))
 
 
 class Reporter:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, VerificationFailed
@@ -27,6 +27,18 @@ LOW_WATER = 1024 * 1024
 # Nothing moving for this long means the peer is gone. The server usually says so at
 # once (peer_left); without it, ICE's consent checks would take about 30 s.
 STALL_SECONDS = 10.0
+# The phases before the transfer (docs/PROTOCOL.md 3.2). A sender sends its manifest the
+# moment the channel opens, so one that has not within the channel-open limit never will.
+MANIFEST_SECONDS = 30.0
+# A person reads the offer and decides: as long as the code waited for them to join.
+ANSWER_SECONDS = 600.0
+
+T = TypeVar("T")
+
+
+def duration(seconds: float) -> str:
+    """``600`` -> ``10 min``, ``30`` -> ``30 s``: the words both peers use for a limit."""
+    return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
 class ProtocolViolation(PeerError):
@@ -105,8 +117,8 @@ class Transfer:
         self.last_word({"type": "cancel", "reason": clip(reason)}, Cancelled("the transfer was cancelled"))
 
     def stop(self, error: PeerError) -> None:
-        """A local failure: tell the other side, and end with ``error``."""
-        self.last_word({"type": "error", "message": clip(str(error))}, error)
+        """A local failure: tell the other side (what it may hear), and end with ``error``."""
+        self.last_word({"type": "error", "message": clip(error.told)}, error)
 
     def fail(self, problem: str) -> None:
         """Tell the other side what it did wrong, and stop."""
@@ -141,14 +153,27 @@ class Transfer:
         """The result of ``awaitable``, unless the transfer ends first: then how it ended."""
         return await unless_ended(awaitable, self.ended)
 
+    async def within(self, seconds: float, awaitable: Awaitable[T], told: dict[str, Any], error: PeerError) -> T:
+        """:meth:`until`, and if ``seconds`` pass first, the peer is told ``told`` and the
+        transfer ends with ``error``."""
+        timer = asyncio.get_running_loop().call_later(seconds, self.last_word, told, error)
+        try:
+            result: T = await self.until(awaitable)
+            return result
+        finally:
+            timer.cancel()
+
 
 class Sender(Transfer):
     """Offers ``sources``, streams them once accepted, and ends when the receiver says ``done``."""
 
-    def __init__(self, link: Link, sources: Sequence[Source], report: Reporter) -> None:
+    def __init__(
+        self, link: Link, sources: Sequence[Source], report: Reporter, answer_seconds: float = ANSWER_SECONDS
+    ) -> None:
         super().__init__(link, "the receiver left before the transfer finished")
         self.sources = list(sources)
         self.report = report
+        self.answer_seconds = answer_seconds
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._room = asyncio.Event()
         self._verified = 0
@@ -165,7 +190,13 @@ class Sender(Transfer):
                 "files": [{"name": s.name, "size": s.size, "type": s.type} for s in self.sources],
             }
         )
-        await self.until(self._accepted)
+        limit = duration(self.answer_seconds)
+        await self.within(
+            self.answer_seconds,
+            self._accepted,
+            {"type": "cancel", "reason": f"the offer was not answered within {limit}"},
+            Cancelled(f"the receiver did not answer the offer within {limit}"),
+        )
         self.watch_for_stalls()
         self.report.started([s.entry for s in self.sources])
         await self.until(self._pump())
@@ -236,11 +267,13 @@ class Receiver(Transfer):
         sink: Sink,
         decide: Callable[[list[FileEntry]], Awaitable[bool]],
         report: Reporter,
+        manifest_seconds: float = MANIFEST_SECONDS,
     ) -> None:
         super().__init__(link, "the sender left before the transfer finished")
         self.sink = sink
         self.decide = decide
         self.report = report
+        self.manifest_seconds = manifest_seconds
         self.files: list[FileEntry] = []
         self._manifest: asyncio.Future[list[FileEntry]] = asyncio.get_running_loop().create_future()
         self._index = 0
@@ -252,11 +285,17 @@ class Receiver(Transfer):
     async def run(self) -> list[FileEntry] | None:
         """The files once all are verified and in place, or ``None`` if declined."""
         self.listen()
-        files = await self.until(self._manifest)
+        limit = duration(self.manifest_seconds)
+        files = await self.within(
+            self.manifest_seconds,
+            self._manifest,
+            {"type": "error", "message": f"no manifest within {limit} of the channel opening"},
+            ConnectionFailed(f"the sender sent no list of files within {limit}"),
+        )
         try:
             self.sink.check(files)
-        except PeerError:
-            self.cancel("the receiver cannot save these files")
+        except PeerError as error:
+            self.cancel(error.told)
             raise
         self.report.offered(files)
         accepted = await self.until(self.decide(files))

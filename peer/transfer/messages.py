@@ -13,7 +13,14 @@ MAX_NAME = 1_024
 MAX_TYPE = 255
 MAX_TEXT = 200
 MAX_SIZE = 2**53 - 1
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\\]")
+# What no name may hold (docs/PROTOCOL.md 3.1): control characters (general category Cc:
+# C0, DEL and C1) and Unicode's Bidi_Control characters, which reorder what follows
+# them, so that "report\u202egpj.exe" shows as "reportexe.jpg" and is an .exe.
+_CONTROLS = "\x00-\x1f\x7f-\x9f"
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_CONTROL = re.compile(f"[{_CONTROLS}\\\\]")
+_BIDI = re.compile(f"[{_BIDI_CONTROLS}]")
+_UNSHOWABLE = re.compile(f"[{_CONTROLS}{_BIDI_CONTROLS}]")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
@@ -52,14 +59,23 @@ def clip(text: str, limit: int = MAX_TEXT) -> str:
     return units.decode("utf-16-le", "surrogatepass")
 
 
+def neutralised(text: str) -> str:
+    """The peer's words (a reason, an error message) safe to show: control and
+    bidirectional formatting characters replaced by U+FFFD."""
+    return _UNSHOWABLE.sub("\ufffd", text)
+
+
 def check_name(name: Any) -> str:
-    """A safe relative path: no empty, ``.`` or ``..`` part, no backslash or control character."""
+    """A safe relative path: no empty, ``.`` or ``..`` part, no backslash, control or
+    bidirectional formatting character."""
     if not isinstance(name, str) or not 1 <= utf16_length(name) <= MAX_NAME:
         raise InvalidMessage("file name must be 1 to 1024 characters")
     if not _well_formed(name):
         raise InvalidMessage("file name is not valid Unicode")
     if _CONTROL.search(name):
         raise InvalidMessage("file name has a backslash or control character")
+    if _BIDI.search(name):
+        raise InvalidMessage("file name has a bidirectional formatting character, which could disguise it")
     if any(part in ("", ".", "..") for part in name.split("/")):
         raise InvalidMessage("file name must be a relative path without empty, . or .. parts")
     return name

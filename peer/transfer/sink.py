@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -14,6 +15,11 @@ from .messages import FileEntry
 PART_SUFFIX = ".part"
 #: ``-o -``: the one file goes to standard output.
 STDOUT = "-"
+# When the file system does not say (pathconf fails): Linux's limits, ext4's name limit.
+NAME_MAX = 255
+PATH_MAX = 4096
+#: What the sender hears when this side refuses an offer for reasons of its own disk.
+CANNOT_SAVE = "the receiver cannot save these files"
 
 
 class FileWriter(Protocol):
@@ -37,9 +43,11 @@ class Sink(Protocol):
 class PartFile:
     """Writes ``NAME.part`` and renames it to ``NAME`` only once the file is verified."""
 
-    def __init__(self, target: Path, overwrite: bool, keep_partial: bool) -> None:
+    def __init__(self, target: Path, name: str, overwrite: bool, keep_partial: bool) -> None:
         self.target = target
         self.part = target.with_name(target.name + PART_SUFFIX)
+        #: The manifest's name, for the sender's ears: it never hears this side's paths.
+        self.name = name
         self.overwrite = overwrite
         self.keep_partial = keep_partial
         try:
@@ -50,14 +58,17 @@ class PartFile:
             descriptor = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
             self._file: BinaryIO | None = os.fdopen(descriptor, "wb")
         except OSError as error:
-            raise PeerError(f"cannot write {self.part}: {error.strerror}") from None
+            raise self._failed(self.part, error) from None
+
+    def _failed(self, path: Path, error: OSError) -> PeerError:
+        return PeerError(f"cannot write {path}: {error.strerror}", told=f"cannot write {self.name}: {error.strerror}")
 
     def write(self, data: bytes) -> None:
         assert self._file is not None
         try:
             self._file.write(data)
         except OSError as error:
-            raise PeerError(f"cannot write {self.part}: {error.strerror}") from None
+            raise self._failed(self.part, error) from None
 
     def commit(self) -> None:
         assert self._file is not None
@@ -69,9 +80,12 @@ class PartFile:
             else:
                 self._move_unless_taken()
         except FileExistsError:
-            raise PeerError(f"{self.target} appeared while receiving; kept the new copy as {self.part}") from None
+            raise PeerError(
+                f"{self.target} appeared while receiving; kept the new copy as {self.part}",
+                told=f"{self.name} appeared on the receiver's side while receiving",
+            ) from None
         except OSError as error:
-            raise PeerError(f"cannot write {self.target}: {error.strerror}") from None
+            raise self._failed(self.target, error) from None
 
     def _move_unless_taken(self) -> None:
         # A hard link fails if NAME exists, with no gap between looking and writing.
@@ -88,11 +102,15 @@ class PartFile:
             os.unlink(self.part)
 
     def discard(self) -> None:
+        # The transfer has failed already, and says why; a file that cannot even be
+        # closed or removed (a full disk, a vanished folder) changes nothing.
         if self._file is not None:
-            self._file.close()
+            with contextlib.suppress(OSError):
+                self._file.close()
             self._file = None
             if not self.keep_partial:
-                self.part.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    self.part.unlink(missing_ok=True)
 
 
 class DirectorySink:
@@ -109,39 +127,87 @@ class DirectorySink:
         target = self.root / name
         real_root = os.path.realpath(self.root)
         if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
-            raise PeerError(f"{name} would be written outside {self.root}; refused")
+            raise PeerError(f"{name} would be written outside {self.root}; refused", told=CANNOT_SAVE)
         return target
 
     def check(self, files: Sequence[FileEntry]) -> None:
         names = {entry.name for entry in files}
         if len(names) != len(files):
             raise PeerError("the sender offers two files with the same name; refused")
+        name_max, path_max = self._limits()
         for entry in files:
             _check_fits_with(entry.name, names)
+            self._check_length(entry.name, name_max, path_max)
             self._check_free(entry.name)
         self._check_space(files)
+
+    def _limits(self) -> tuple[int, int]:
+        """The longest name part and path, in bytes, that the file system under ``root`` takes."""
+        # root may not exist yet: its nearest existing folder is on the same file system.
+        folder = os.path.abspath(self.root)
+        while not os.path.isdir(folder) and os.path.dirname(folder) != folder:
+            folder = os.path.dirname(folder)
+        try:
+            return os.pathconf(folder, "PC_NAME_MAX"), os.pathconf(folder, "PC_PATH_MAX")
+        except (OSError, ValueError):
+            return NAME_MAX, PATH_MAX
+
+    def _check_length(self, name: str, name_max: int, path_max: int) -> None:
+        """Every part of ``name``, the last with the ``.part`` written while receiving, fits
+        the file system; otherwise opening it would fail only after the offer was accepted."""
+        parts = name.split("/")
+        parts[-1] += PART_SUFFIX
+        try:
+            sizes = [len(os.fsencode(part)) for part in parts]
+            whole = len(os.fsencode(os.path.join(os.path.abspath(self.root), *parts)))
+        except UnicodeEncodeError:
+            raise PeerError(
+                f"{name} cannot be written in this system's file name encoding; refused",
+                told=f"{CANNOT_SAVE}: a name is not valid in its file name encoding: {name}",
+            ) from None
+        longest = max(sizes)
+        if longest > name_max:
+            raise PeerError(
+                f"{name}: a name part is {longest} bytes (with {PART_SUFFIX} while receiving), longer than "
+                f"the {name_max} the file system of {self.root} allows; refused",
+                told=f"{CANNOT_SAVE}: a name part of {longest} bytes is longer than its file system allows "
+                f"({name_max}, {PART_SUFFIX} included): {name}",
+            )
+        # PATH_MAX counts the terminating NUL.
+        if whole >= path_max:
+            raise PeerError(
+                f"{name}: its path under {self.root} would be {whole} bytes, longer than the file system allows "
+                f"({path_max - 1}); refused",
+                told=f"{CANNOT_SAVE}: a path is longer than its file system allows: {name}",
+            )
 
     def _check_free(self, name: str) -> None:
         """Nothing in the way of ``name`` or its ``.part`` here, unless --overwrite."""
         target = self._target(name)
         for path in (target, target.with_name(target.name + PART_SUFFIX)):
-            if path.is_dir():
-                raise PeerError(f"{path} is a folder; cannot receive a file there")
-            if (path.exists() or path.is_symlink()) and not self.overwrite:
-                raise PeerError(f"{path} already exists (use --overwrite to replace it)")
+            try:
+                if path.is_dir():
+                    raise PeerError(f"{path} is a folder; cannot receive a file there", told=CANNOT_SAVE)
+                if (path.exists() or path.is_symlink()) and not self.overwrite:
+                    raise PeerError(f"{path} already exists (use --overwrite to replace it)", told=CANNOT_SAVE)
+            except OSError as error:
+                raise PeerError(f"cannot look at {path}: {error.strerror}", told=CANNOT_SAVE) from None
 
     def _check_space(self, files: Sequence[FileEntry]) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             free = shutil.disk_usage(self.root).free
         except OSError as error:
-            raise PeerError(f"cannot write to {self.root}: {error.strerror}") from None
+            raise PeerError(f"cannot write to {self.root}: {error.strerror}", told=CANNOT_SAVE) from None
         needed = sum(entry.size for entry in files)
         if needed > free:
-            raise PeerError(f"not enough space in {self.root}: {needed} bytes offered, {free} free")
+            raise PeerError(
+                f"not enough space in {self.root}: {needed} bytes offered, {free} free",
+                told=f"{CANNOT_SAVE}: not enough free space",
+            )
 
     def open(self, index: int, entry: FileEntry) -> PartFile:
-        return PartFile(self._target(entry.name), self.overwrite, self.keep_partial)
+        return PartFile(self._target(entry.name), entry.name, self.overwrite, self.keep_partial)
 
 
 def _check_fits_with(name: str, names: set[str]) -> None:

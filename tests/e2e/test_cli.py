@@ -275,6 +275,27 @@ async def test_existing_file_is_not_overwritten(server: RunningServer, tmp_path:
     assert (out / "a.txt").read_text() == "new"
 
 
+async def test_a_name_too_long_for_the_disk_is_one_plain_line_on_both_sides(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    """252 bytes fit ext4's 255 on the sending side, not with the receiver's .part."""
+    name = "x" * 248 + ".bin"
+    (tmp_path / name).write_text("long")
+    out = tmp_path / "out"
+    sender = await start("send", "--json", str(tmp_path / name), server=server.url)
+    receiver = await start("receive", "--json", "--yes", "-o", str(out), await sender.code(), server=server.url)
+    assert await receiver.finish() == ERROR
+    assert receiver.error == (
+        f"{name}: a name part is 257 bytes (with .part while receiving), longer than the 255 "
+        f"the file system of {out} allows; refused"
+    )
+    assert receiver.stderr == b""  # no traceback
+    assert await sender.finish() == CANCELLED
+    assert sender.error.startswith("the receiver cannot save these files: a name part of 257 bytes is longer")
+    assert str(tmp_path) not in sender.error
+    assert not out.exists()  # refused before even the folder was made
+
+
 async def test_standard_output_takes_one_file_only(server: RunningServer, tmp_path: Path) -> None:
     for name in ("a", "b"):
         (tmp_path / name).write_text(name)

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from aiortc import RTCDataChannel
 
-from peer.errors import ConnectionFailed, PeerError, VerificationFailed
+from peer.errors import Cancelled, ConnectionFailed, ExitCode, PeerError, VerificationFailed
 from peer.progress import Reporter
 from peer.signalling.link import Link
 from peer.transfer.digest import digest_bytes
@@ -55,7 +55,10 @@ async def receive(links: tuple[Link, Link], out: Path) -> tuple[Raw, asyncio.Tas
     return raw, asyncio.ensure_future(receiver.run())
 
 
-@pytest.mark.parametrize("name", ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x"])
+@pytest.mark.parametrize(
+    "name",
+    ["../x", "/etc/x", "a/../../x", "a\\..\\x", "a//x", "./x", "x\n", "\ud800x", "a\x85b", "report\u202egpj.exe"],
+)
 async def test_path_escapes_in_a_manifest_are_refused(links: tuple[Link, Link], tmp_path: Path, name: str) -> None:
     out = tmp_path / "out"
     raw, running = await receive(links, out)
@@ -77,6 +80,23 @@ async def test_a_symbolic_link_in_the_target_does_not_lead_outside(links: tuple[
         await running
     assert await raw.next() == {"type": "cancel", "reason": "the receiver cannot save these files"}
     assert list(elsewhere.iterdir()) == []
+
+
+async def test_a_name_too_long_for_the_disk_is_refused_and_the_sender_told_why(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    """252 bytes fit ext4's 255, but not with the .part this side writes while receiving."""
+    out = tmp_path / "out"
+    raw, running = await receive(links, out)
+    raw.send(**manifest(("x" * 252, 1)))
+    with pytest.raises(PeerError, match="a name part is 257 bytes") as refused:
+        await running
+    assert refused.value.exit_code == ExitCode.ERROR
+    told = await raw.next()
+    assert told["type"] == "cancel"
+    assert told["reason"].startswith("the receiver cannot save these files: a name part of 257 bytes is longer")
+    assert str(tmp_path) not in told["reason"]
+    assert list(tmp_path.iterdir()) == []
 
 
 async def test_a_damaged_file_is_reported_and_not_kept(links: tuple[Link, Link], tmp_path: Path) -> None:
@@ -170,3 +190,54 @@ async def test_a_manifest_sent_the_moment_the_channel_opens_is_not_lost(
     receiver = Receiver(links[1], DirectorySink(out), accept, Reporter())
     await asyncio.wait_for(asyncio.gather(sending, receiver.run()), TIMEOUT)
     assert (out / "a.txt").read_text() == "early"
+
+
+# A limit short enough for a test; each test waits on the outcome, with TIMEOUT as a guard.
+SHORT = 0.3
+
+
+async def test_a_sender_that_never_sends_a_manifest_is_not_waited_on_forever(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    raw = Raw(links[0].channel)
+    receiver = Receiver(links[1], DirectorySink(tmp_path), accept, Reporter(), manifest_seconds=SHORT)
+    with pytest.raises(ConnectionFailed, match="the sender sent no list of files within 0.3 s"):
+        await asyncio.wait_for(receiver.run(), TIMEOUT)
+    assert await raw.next() == {"type": "error", "message": "no manifest within 0.3 s of the channel opening"}
+    assert list(tmp_path.iterdir()) == []
+
+
+async def test_a_receiver_that_never_answers_the_offer_is_not_waited_on_forever(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("unanswered")
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter(), answer_seconds=SHORT)
+    raw = Raw(links[1].channel)
+    running = asyncio.ensure_future(sender.run())
+    assert (await raw.next())["type"] == "manifest"
+    with pytest.raises(Cancelled, match="the receiver did not answer the offer within 0.3 s") as ended:
+        await asyncio.wait_for(running, TIMEOUT)
+    assert ended.value.exit_code == ExitCode.CANCELLED
+    assert await raw.next() == {"type": "cancel", "reason": "the offer was not answered within 0.3 s"}
+
+
+async def test_a_person_still_deciding_when_the_sender_gives_up_is_told(
+    links: tuple[Link, Link], tmp_path: Path
+) -> None:
+    """The real pair: the receiver's prompt is cut short by the sender's limit, with its words."""
+    (tmp_path / "a.txt").write_text("unanswered")
+    sender = Sender(links[0], collect([str(tmp_path / "a.txt")]), Reporter(), answer_seconds=SHORT)
+    deciding = asyncio.get_running_loop().create_future()
+
+    async def never(files: list[FileEntry]) -> bool:
+        return await deciding  # the person has walked away
+
+    out = tmp_path / "out"
+    receiver = Receiver(links[1], DirectorySink(out), never, Reporter())
+    sent, received = await asyncio.wait_for(
+        asyncio.gather(sender.run(), receiver.run(), return_exceptions=True), TIMEOUT
+    )
+    assert isinstance(sent, Cancelled) and "did not answer the offer within 0.3 s" in str(sent)
+    assert isinstance(received, Cancelled) and str(received) == "the offer was not answered within 0.3 s"
+    assert deciding.cancelled()
+    assert list(out.iterdir()) == []

@@ -20,6 +20,16 @@ def test_text_from_the_peer_cannot_drive_the_terminal() -> None:
     assert "a\ufffd31mred[bold]" in shown and "bye\ufffd]0;new title\ufffd" in shown
 
 
+def test_text_from_the_peer_cannot_reorder_the_line() -> None:
+    """A name is refused such characters on arrival; a reason or error message is only shown, neutralised."""
+    out = io.StringIO()
+    report = HumanReporter(out)
+    report.error(Cancelled("see report\u202egpj.exe \u2066x\u2069 \u200f\u061c"))
+    shown = out.getvalue()
+    assert not any(0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 or c in "\u200e\u200f\u061c" for c in shown)
+    assert "see report\ufffdgpj.exe \ufffdx\ufffd \ufffd\ufffd" in shown
+
+
 def test_json_events_are_one_object_a_line() -> None:
     out = io.StringIO()
     report = JsonReporter(out)

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import io
+import resource
+import signal
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 from peer.errors import PeerError, UsageError
 from peer.transfer.messages import FileEntry
 from peer.transfer.sink import DirectorySink, StreamSink
+
+NAME_MAX = 255  # ext4 and tmpfs, where the tests run
+
+
+def refusal(sink: DirectorySink, names: list[FileEntry]) -> PeerError:
+    with pytest.raises(PeerError) as refused:
+        sink.check(names)
+    return refused.value
 
 
 def entries(*names: str, size: int = 1) -> list[FileEntry]:
@@ -108,3 +119,83 @@ def test_standard_output_takes_exactly_one_file() -> None:
     writer.write(b"streamed")
     writer.commit()
     assert out.getvalue() == b"streamed"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x" * 251, "é" * 126, "d" * 256 + "/x", "ok/" + "é" * 128 + "/x"],
+    ids=[
+        "251 bytes + .part",
+        "252 bytes of é + .part",
+        "a folder part of 256 bytes",
+        "a folder part of 256 bytes of é",
+    ],
+)
+def test_a_name_part_too_long_for_the_file_system_is_refused_before_anything_is_written(
+    tmp_path: Path, name: str
+) -> None:
+    error = refusal(DirectorySink(tmp_path / "out"), entries(name))
+    assert "longer than the 255 the file system of" in str(error) and str(tmp_path) in str(error)
+    # The sender hears which name and why, never where this side would have put it.
+    assert error.told.startswith("the receiver cannot save these files: a name part of ")
+    assert "longer than its file system allows (255, .part included)" in error.told
+    assert str(tmp_path) not in error.told
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["x" * 250, "é" * 125, "d" * 255 + "/x", "ok/" + "é" * 127 + "/x"])
+def test_a_name_part_that_fits_with_its_part_suffix_is_taken(tmp_path: Path, name: str) -> None:
+    sink = DirectorySink(tmp_path)
+    files = entries(name)
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    writer.write(b"x")
+    writer.commit()
+    assert (tmp_path / name).read_bytes() == b"x"
+
+
+def test_a_path_too_long_for_the_file_system_is_refused(tmp_path: Path) -> None:
+    deep = tmp_path.joinpath(*["d" * 200] * 19)  # not created: the check needs no folder
+    error = refusal(DirectorySink(deep), entries("e" * 200 + "/" + "f" * 200 + "/x"))
+    assert "would be" in str(error) and "longer than the file system allows (4095)" in str(error)
+    assert error.told == "the receiver cannot save these files: a path is longer than its file system allows: " + (
+        "e" * 200 + "/" + "f" * 200 + "/x"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_refusals_about_this_disk_tell_the_sender_nothing_of_it(tmp_path: Path) -> None:
+    (tmp_path / "x").write_text("mine")
+    assert refusal(DirectorySink(tmp_path), entries("x")).told == "the receiver cannot save these files"
+    error = refusal(DirectorySink(tmp_path), entries("huge", size=2**53 - 1))
+    assert error.told == "the receiver cannot save these files: not enough free space"
+
+
+@pytest.fixture
+def file_size_limit() -> Iterator[int]:
+    """Files of this process may grow to 64 KiB only: a write beyond fails as on a full disk."""
+    limit = 64 * 1024
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+    try:
+        yield limit
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, previous)
+
+
+def test_a_write_the_file_system_refuses_is_a_clean_error_and_leaves_nothing(
+    tmp_path: Path, file_size_limit: int
+) -> None:
+    files = entries("big.bin", size=4 * file_size_limit)
+    sink = DirectorySink(tmp_path)
+    sink.check(files)
+    writer = sink.open(0, files[0])
+    with pytest.raises(PeerError) as failed:
+        for _ in range(4):
+            writer.write(b"x" * file_size_limit)
+    assert str(failed.value) == f"cannot write {tmp_path / 'big.bin.part'}: File too large"
+    assert failed.value.told == "cannot write big.bin: File too large"
+    writer.discard()
+    assert list(tmp_path.iterdir()) == []

@@ -10,7 +10,7 @@ import pytest
 
 from helpers.vectors import VECTORS, pattern
 from peer.transfer.digest import BLOCK_SIZE, BlockDigest, digest_bytes
-from peer.transfer.messages import InvalidMessage, parse_message
+from peer.transfer.messages import InvalidMessage, neutralised, parse_message
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 
@@ -57,3 +57,8 @@ def test_message_vectors_parse(case: dict) -> None:
 def test_message_vectors_refused(case: dict) -> None:
     with pytest.raises(InvalidMessage):
         parse_message(case["text"])
+
+
+@pytest.mark.parametrize("case", VECTORS["shown"]["cases"], ids=lambda c: repr(c["text"]))
+def test_shown_vectors(case: dict) -> None:
+    assert neutralised(case["text"]) == case["shown"]

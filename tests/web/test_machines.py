@@ -96,6 +96,8 @@ BROKEN_SENDERS = [  # case, the reason given, whether the manifest is accepted, 
     ("file-end with the wrong index", "expected file-end 0", True, []),
     ("name ../x", "file name must be a relative path", False, []),
     ("name /etc/x", "file name must be a relative path", False, []),
+    ("name with a right-to-left override", "bidirectional formatting character", False, []),
+    ("name with a C1 control", "control character", False, []),
     ("version 2", "unsupported protocol version 2", False, []),
     ("not JSON", "not a JSON message", False, []),
     ("binary before the manifest", "unexpected binary message", False, []),
@@ -135,6 +137,36 @@ async def test_sender_refuses_a_broken_receiver(page: Any, reply: dict[str, Any]
     assert reason in r["result"]["message"]
     assert r["error"]["type"] == "error" and reason in r["error"]["message"]
     assert r["delivered"] == []
+
+
+# --- peers that stay silent before the transfer ---------------------------------------
+
+
+SILENT_PEERS = [  # scenario, how the real side's run() ends, what it tells the peer, all the peer saw
+    (
+        "silentSender",
+        "the sender sent no list of files within 0.3 s",
+        {"type": "error", "message": "no manifest within 0.3 s of the channel opening"},
+        ["error"],
+    ),
+    (
+        "silentReceiver",
+        "the receiver did not answer the offer within 0.3 s",
+        {"type": "cancel", "reason": "the offer was not answered within 0.3 s"},
+        ["manifest", "cancel"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("scenario", "ending", "told", "seen"), SILENT_PEERS, ids=["no manifest", "no answer"])
+async def test_a_silent_peer_is_given_up_on_and_told(
+    page: Any, scenario: str, ending: str, told: dict[str, str], seen: list[str]
+) -> None:
+    r = await run_harness(page, "machines.js", scenario, {"ms": 300})
+    assert r["result"] == {"ok": False, "transferError": True, "message": ending}
+    assert r["told"] == told
+    assert r["calls"] == []
+    assert r["seen"] == seen
 
 
 # --- cancel, abort, closed channel --------------------------------------------------

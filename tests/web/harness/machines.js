@@ -310,6 +310,8 @@ const BROKEN_SENDERS = {
   },
   "name ../x": async (s) => s.manifest([{ name: "../x", size: 1, type: "" }]),
   "name /etc/x": async (s) => s.manifest([{ name: "/etc/x", size: 1, type: "" }]),
+  "name with a right-to-left override": async (s) => s.manifest([{ name: "report\u202egpj.exe", size: 1, type: "" }]),
+  "name with a C1 control": async (s) => s.manifest([{ name: "a\u009b31m", size: 1, type: "" }]),
   "version 2": async (s) => {
     send(s.channel, { type: "manifest", version: 2, files: [{ name: "a.bin", size: 1, type: "" }] });
   },
@@ -359,6 +361,35 @@ export function hostileReceiver({ reply }) {
     const result = await within(sending, WAIT_MS, "the sender to stop");
     const error = await peer.next(ofType("error"), "an error message from the sender");
     return { result, error, delivered };
+  });
+}
+
+// --- peers that stay silent before the transfer ---------------------------------------
+
+/** The real Receiver, with a limit of `ms` for the manifest, against a sender that sends nothing. */
+export function silentSender({ ms }) {
+  return withPair(async ({ sendCh, recvCh }) => {
+    const peer = recorder(sendCh);
+    const calls = [];
+    const receiver = new Receiver(recvCh, { onManifest: async () => calls.push("manifest"), manifestMs: ms });
+    const result = await within(settle(receiver.run()), WAIT_MS, "the receiver to give up");
+    const told = await peer.next(ofType("error"), "the receiver's error");
+    return { result, told, calls, seen: peer.seen.map((m) => m.type ?? "binary") };
+  });
+}
+
+/** The real Sender, with a limit of `ms` for the answer, against a receiver that never answers. */
+export function silentReceiver({ ms }) {
+  return withPair(async ({ sendCh, recvCh }) => {
+    const peer = recorder(recvCh);
+    const calls = [];
+    const sender = new Sender(sendCh, [new File([bytes(1000, 11)], "a.bin")], {
+      onAccepted: () => calls.push("accepted"),
+      answerMs: ms,
+    });
+    const result = await within(settle(sender.run()), WAIT_MS, "the sender to give up");
+    const told = await peer.next(ofType("cancel"), "the sender's cancel");
+    return { result, told, calls, seen: peer.seen.map((m) => m.type ?? "binary") };
   });
 }
 

@@ -61,5 +61,9 @@ export async function runVectors(vectors) {
   for (const c of vectors.messages.invalid) {
     check(throwsA(p.ProtocolError, () => p.parseMessage(c.text)), `message accepted: ${c.why}`);
   }
+  for (const c of vectors.shown.cases) {
+    const got = p.neutralised(c.text);
+    check(got === c.shown, `shown ${JSON.stringify(c.text)} -> ${JSON.stringify(got)}`);
+  }
   return failures;
 }

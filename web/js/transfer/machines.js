@@ -5,7 +5,7 @@
  * @module transfer/machines
  */
 
-import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, parseMessage } from "./protocol.js";
+import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, neutralised, parseMessage } from "./protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
 export const CHUNK_SIZE = 65536;
@@ -14,6 +14,14 @@ const LOW_WATER = 1024 * 1024;
 /** Received blocks gathered into one Blob: 16 MiB held in the page at most. */
 const BLOCKS_PER_BLOB = 16;
 const RECEIVER_LEFT = "the receiver left before the transfer finished";
+/** The phases before the transfer (PROTOCOL.md 3.2). A sender sends its manifest the
+ * moment the channel opens, so one that has not within the channel-open limit never will. */
+export const MANIFEST_MS = 30000;
+/** A person reads the offer and decides: as long as the code waited for them to join. */
+export const ANSWER_MS = 600000;
+
+/** 600000 -> "10 min", 30000 -> "30 s": the words both peers use for a limit. */
+const duration = (ms) => (ms >= 60000 ? `${ms / 60000} min` : `${ms / 1000} s`);
 
 /** A transfer that ended without delivery; `message` is meant for the user. */
 export class TransferError extends Error {}
@@ -80,11 +88,13 @@ function send(channel, message) {
   channel.send(JSON.stringify(message));
 }
 
+/** The ending a cancel or error from the other side brings; its words are the peer's, shown neutralised. */
 function remoteEnd(message) {
   if (message.type === "cancel") {
-    return new TransferError(message.reason ? `cancelled by the other side: ${message.reason}` : "cancelled by the other side");
+    const { reason } = message;
+    return new TransferError(reason ? `cancelled by the other side: ${neutralised(reason)}` : "cancelled by the other side");
   }
-  if (message.type === "error") return new TransferError(`the other side reported an error: ${message.message}`);
+  if (message.type === "error") return new TransferError(`the other side reported an error: ${neutralised(message.message)}`);
   return null;
 }
 
@@ -108,6 +118,17 @@ class Transfer {
   /** Report a protocol violation to the other side and stop. */
   fail(message) {
     this.#stop({ type: "error", message: message.slice(0, 200) }, `protocol error: ${message}`);
+  }
+
+  /** `step`, unless `ms` pass first: then the peer is told `message` and the run fails
+   * with TransferError(localMessage). */
+  async within(step, ms, message, localMessage) {
+    const timer = setTimeout(() => this.#stop(message, localMessage), ms);
+    try {
+      return await step;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   #stop(message, localMessage) {
@@ -160,15 +181,21 @@ class Transfer {
 
 /**
  * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes})` while
- * sending, `onDelivered(index)` as the receiver verifies each file.
+ * sending, `onDelivered(index)` as the receiver verifies each file. `answerMs` is how
+ * long the receiver may take to accept or decline.
  */
 export class Sender extends Transfer {
   #halted = false;
 
-  constructor(channel, files, { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {} } = {}) {
+  constructor(
+    channel,
+    files,
+    { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {}, answerMs = ANSWER_MS } = {},
+  ) {
     super(channel, RECEIVER_LEFT);
     this.files = files;
     this.callbacks = { onAccepted, onProgress, onDelivered };
+    this.answerMs = answerMs;
     channel.bufferedAmountLowThreshold = LOW_WATER;
   }
 
@@ -180,7 +207,13 @@ export class Sender extends Transfer {
         version: PROTOCOL_VERSION,
         files: this.files.map((f) => ({ name: f.name, size: f.size, type: f.type || "" })),
       });
-      const answer = await this.nextMessage();
+      const limit = duration(this.answerMs);
+      const answer = await this.within(
+        this.nextMessage(),
+        this.answerMs,
+        { type: "cancel", reason: `the offer was not answered within ${limit}` },
+        `the receiver did not answer the offer within ${limit}`,
+      );
       if (answer.type === "decline") {
         this.finish();
         throw new TransferError("the receiver declined the files");
@@ -249,18 +282,26 @@ export class Sender extends Transfer {
 /**
  * Receives files. `onManifest(files)` resolves to true to accept; progress comes as
  * `onProgress({index, fileBytes, receivedBytes})`; each verified file is handed to
- * `onFile(index, blob)`, and nothing unverified ever is.
+ * `onFile(index, blob)`, and nothing unverified ever is. `manifestMs` is how long the
+ * sender may take to send its manifest once the channel is open.
  */
 export class Receiver extends Transfer {
-  constructor(channel, { onManifest, onProgress = () => {}, onFile = () => {} }) {
+  constructor(channel, { onManifest, onProgress = () => {}, onFile = () => {}, manifestMs = MANIFEST_MS }) {
     super(channel, "the sender left before the transfer finished");
     this.callbacks = { onManifest, onProgress, onFile };
+    this.manifestMs = manifestMs;
   }
 
   /** Resolves with the manifest's files once all are verified (or false if declined). */
   run() {
     return this.guard(async () => {
-      const manifest = await this.nextMessage();
+      const limit = duration(this.manifestMs);
+      const manifest = await this.within(
+        this.nextMessage(),
+        this.manifestMs,
+        { type: "error", message: `no manifest within ${limit} of the channel opening` },
+        `the sender sent no list of files within ${limit}`,
+      );
       if (manifest.type !== "manifest") throw new ProtocolError(`expected manifest, got ${manifest.type}`);
       const { files } = manifest;
       const accepted = await this.callbacks.onManifest(files);

@@ -58,13 +58,30 @@ function text(value, field) {
   return value;
 }
 
-/** A safe relative path: no empty, `.` or `..` part, no backslash or control character. */
+// What no name may hold (PROTOCOL.md 3.1): control characters (general category Cc: C0,
+// DEL and C1) and Unicode's Bidi_Control characters, which reorder what follows them, so
+// that "report\u202egpj.exe" shows as "reportexe.jpg" and is an .exe.
+const CONTROLS = "\\x00-\\x1f\\x7f-\\x9f";
+const BIDI_CONTROLS = "\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069";
+const CONTROL = new RegExp(`[${CONTROLS}\\\\]`);
+const BIDI = new RegExp(`[${BIDI_CONTROLS}]`);
+const UNSHOWABLE = new RegExp(`[${CONTROLS}${BIDI_CONTROLS}]`, "g");
+
+/** `text` from the peer (a reason, an error message) safe to show: control and
+ * bidirectional formatting characters replaced by U+FFFD. */
+export function neutralised(text) {
+  return text.replace(UNSHOWABLE, "\ufffd");
+}
+
+/** A safe relative path: no empty, `.` or `..` part, no backslash, control or
+ * bidirectional formatting character. */
 function checkName(name) {
   if (typeof name !== "string" || name.length < 1 || name.length > MAX_NAME) {
     throw new ProtocolError("file name must be 1 to 1024 characters");
   }
   if (!name.isWellFormed()) throw new ProtocolError("file name is not valid Unicode");
-  if (/[\x00-\x1f\x7f\\]/.test(name)) throw new ProtocolError("file name has a backslash or control character");
+  if (CONTROL.test(name)) throw new ProtocolError("file name has a backslash or control character");
+  if (BIDI.test(name)) throw new ProtocolError("file name has a bidirectional formatting character, which could disguise it");
   if (name.split("/").some((part) => part === "" || part === "." || part === "..")) {
     throw new ProtocolError("file name must be a relative path without empty, . or .. parts");
   }

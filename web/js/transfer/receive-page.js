@@ -97,6 +97,8 @@ export function setupReceivePage() {
       const { bar, state, actions } = rows[index];
       bar.value = bar.max;
       state.textContent = "verified ✓";
+      // The page cannot see the disk: a name too long for it is the browser's to shorten
+      // (PROTOCOL.md 3.1); the manifest's rules already refused names that deceive.
       const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(entry.name) }, "Save");
       saved.push(link);
       actions.append(link);

@@ -9,6 +9,7 @@
 import { ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { Sender } from "./machines.js";
+import { neutralised } from "./protocol.js";
 import { Run } from "./run.js";
 
 /**
@@ -118,7 +119,7 @@ export class SendSession {
     socket.on("peer_joined", () => this.#connect(iceServers));
     socket.on("expired", () => run.end(SendPhase.EXPIRED));
     socket.on("cancelled", ({ reason }) => {
-      run.transfer?.abort(`the receiver cancelled${reason ? `: ${reason}` : ""}`);
+      run.transfer?.abort(`the receiver cancelled${reason ? `: ${neutralised(reason)}` : ""}`);
       if (!run.transfer) this.#fail("the receiver cancelled");
     });
     socket.on("peer_left", () => {
