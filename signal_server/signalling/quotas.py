@@ -30,8 +30,9 @@ class Quota:
                 self._reported.add(address)
                 log.warning(
                     # Behind a reverse proxy not named with --trusted-proxy, every client
-                    # is the proxy's address and they all share one cap.
-                    "%s holds %d %s, the most one address may; more are refused until it "
+                    # is the proxy's address and they all share one cap. repr: behind a
+                    # trusted proxy the address is whatever the proxy passed on.
+                    "%r holds %d %s, the most one address may; more are refused until it "
                     "releases some (is it a proxy to name with --trusted-proxy?)",
                     address,
                     held,

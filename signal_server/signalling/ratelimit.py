@@ -89,7 +89,7 @@ class FailureLimiter:
             if not record.reported:
                 record.reported = True
                 log.warning(
-                    "%s failed %d times within %g s; it now waits before each further attempt",
+                    "%r failed %d times within %g s; it now waits before each further attempt",
                     address,
                     self.backoff.allowance,
                     self.backoff.window,

@@ -47,7 +47,7 @@ def test_the_cap_is_logged_once_per_address_while_it_holds(caplog: pytest.LogCap
         quota.acquire(A)
         assert not quota.acquire(A)
         assert [r.getMessage() for r in caplog.records] == [
-            f"{A} holds 2 open codes, the most one address may; more are refused until it releases some "
+            f"{A!r} holds 2 open codes, the most one address may; more are refused until it releases some "
             "(is it a proxy to name with --trusted-proxy?)"
         ]
         quota.acquire(B)

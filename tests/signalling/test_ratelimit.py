@@ -141,7 +141,7 @@ def test_an_address_is_logged_once_when_it_first_has_to_wait(
             limiter.record_failure(GUESSER)
             clock.advance(limiter.retry_after(GUESSER))
         assert [r.getMessage() for r in caplog.records] == [
-            f"{GUESSER} failed 3 times within 60 s; it now waits before each further attempt"
+            f"{GUESSER!r} failed 3 times within 60 s; it now waits before each further attempt"
         ]
         clock.advance(61)  # forgotten; a new run of failures is news again
         for _ in range(3):
