@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import resource
 import sys
 from typing import Sequence
 
@@ -14,6 +15,10 @@ from .accesslog import AccessLogger
 from .app import create_app
 from .config import load_config
 from .errorlog import quiet_client_errors
+
+log = logging.getLogger("signal_server")
+#: What an unlimited hard limit is raised to: Linux's default ceiling (fs.nr_open).
+UNLIMITED_FILES = 1_048_576
 
 
 def event_loop() -> asyncio.AbstractEventLoop:
@@ -38,6 +43,23 @@ def tune_garbage_collection() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+def raise_open_file_limit() -> tuple[int, int]:
+    """Raise the soft limit on open files to the hard one; returns (before, after).
+
+    Each client's socket is an open file. The common soft limit of 1,024 lets 1,010 idle
+    WebSockets make every other request fail, where the hard limit (often 524,288 or
+    more) would hold them all and more; the per-address connection cap stops one client
+    from getting near either."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = UNLIMITED_FILES if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+        except (ValueError, OSError):  # a system whose ceiling is below the hard limit
+            pass
+    return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     config = load_config(argv)
     logging.basicConfig(
@@ -45,12 +67,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     quiet_client_errors()
+    files_before, files = raise_open_file_limit()
     app = create_app(config)
     tune_garbage_collection()
 
     def announce(_message: str) -> None:
-        # run_app calls this once the socket is listening, so the line means "ready".
+        # run_app calls this once the socket is listening, so the line means "ready"; it is
+        # the first line, which whoever started the server waits for.
         print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
+        log.info("open-file limit %d (it was %d)", files, files_before)
 
     web.run_app(
         app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger, loop=event_loop()

@@ -15,6 +15,7 @@ from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
 from .signalling.events import SignallingEvents
 from .signalling.joins import JoinPolicy
+from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import CodeRegistry
 from .signalling.transport import GuardedServer, OriginPolicy
@@ -70,10 +71,15 @@ def create_app(config: ServerConfig) -> web.Application:
 
     sio = GuardedServer(origins=OriginPolicy(config.allowed_origins))
     sio.attach(app)
-    registry = CodeRegistry(config.code_ttl)
-    joins = JoinPolicy(registry, FailureLimiter(config.max_failed_joins, config.failed_join_window))
+    registry = CodeRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
+    joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))
     signalling = SignallingEvents(
-        sio, registry, joins, ice_servers=config.ice_servers, trusted_proxies=config.trusted_proxies
+        sio,
+        registry,
+        joins,
+        Quota(config.max_connections_per_address, "connections"),
+        ice_servers=config.ice_servers,
+        trusted_proxies=config.trusted_proxies,
     )
     app[SIGNALLING_KEY] = signalling
 

@@ -12,6 +12,7 @@ from typing import Any, Mapping, Sequence
 from .options import GROUP_TITLES, OPTIONS
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
+from .signalling.ratelimit import Backoff
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,13 @@ class ServerConfig:
     trusted_proxies: frozenset[str]
     #: Origins, besides the server's own, whose pages may open a socket; "*" for any.
     allowed_origins: frozenset[str]
+    max_connections_per_address: int
+    max_open_codes_per_address: int
     max_failed_joins: int
     failed_join_window: float
+    #: The wait after the last failed join allowed, doubled per further one, at most ``_max``.
+    failed_join_backoff: float
+    failed_join_backoff_max: float
     #: Where the exchange pool keeps its files and tokens.
     pool_dir: Path
     pool_max_file_size: int
@@ -42,6 +48,15 @@ class ServerConfig:
     pool_held_per_address: int
     pool_in_flight_per_address: int
     pool_uploads_per_minute: int
+
+    @property
+    def join_backoff(self) -> Backoff:
+        return Backoff(
+            allowance=self.max_failed_joins,
+            window=self.failed_join_window,
+            first=self.failed_join_backoff,
+            longest=self.failed_join_backoff_max,
+        )
 
     @property
     def pool_limits(self) -> PoolLimits:

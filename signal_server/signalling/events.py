@@ -1,8 +1,9 @@
 """socket.io adapter: validates each event, then asks the registry or the join policy, and relays.
 
-All pairing logic lives in :class:`CodeRegistry` and :class:`JoinPolicy`, both handed in
-(built in ``app.create_app``); this module only turns events into their calls, and their
-answers into acknowledgements and notifications.
+All pairing logic lives in :class:`CodeRegistry` and :class:`JoinPolicy`, and the count of
+connections per address in a :class:`Quota`, all handed in (built in ``app.create_app``);
+this module only turns events into their calls, and their answers into acknowledgements,
+refusals and notifications.
 """
 
 from __future__ import annotations
@@ -14,15 +15,18 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
-from ..addresses import client_address
+from ..addresses import client_address, limit_key
 from . import payloads
 from .codes import format_code
 from .joins import JoinPolicy, TooManyAttempts
+from .quotas import Quota
 from .registry import CodeRegistry, Pairing, RegistryError
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
+#: What a client refused a connection is told.
+TOO_MANY_CONNECTIONS = "too many connections from your address"
 Handler = Callable[[str, Any], Awaitable[Ack]]
 
 
@@ -37,7 +41,9 @@ def _acknowledged(handler: Handler) -> Handler:
             if len(args) > 1:
                 raise payloads.InvalidPayload("expected one object")
             return await handler(sid, args[0] if args else None)
-        except (payloads.InvalidPayload, RegistryError, TooManyAttempts) as error:
+        except TooManyAttempts as error:
+            return {"ok": False, "error": str(error), "retry_after": error.retry_after}
+        except (payloads.InvalidPayload, RegistryError) as error:
             return {"ok": False, "error": str(error)}
 
     return wrapper
@@ -51,6 +57,7 @@ class SignallingEvents:
         sio: socketio.AsyncServer,
         registry: CodeRegistry,
         joins: JoinPolicy,
+        connections: Quota,
         *,
         ice_servers: list[dict[str, Any]],
         trusted_proxies: frozenset[str],
@@ -58,6 +65,7 @@ class SignallingEvents:
         self.sio = sio
         self.registry = registry
         self.joins = joins
+        self.connections = connections
         self.ice_servers = ice_servers
         self.trusted_proxies = trusted_proxies
         self._addresses: dict[str, str] = {}
@@ -85,15 +93,21 @@ class SignallingEvents:
             await asyncio.gather(self._expiry_task, return_exceptions=True)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        self._addresses[sid] = client_address(environ.get("aiohttp.request"), self.trusted_proxies)
+        address = client_address(environ.get("aiohttp.request"), self.trusted_proxies)
+        if not self.connections.acquire(limit_key(address)):
+            # The client sees this message as its CONNECT_ERROR; no disconnect follows.
+            raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
+        self._addresses[sid] = address
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
-        self._addresses.pop(sid, None)
+        address = self._addresses.pop(sid, None)
+        if address is not None:
+            self.connections.release(limit_key(address))
         await self._leave(sid)
 
     async def on_create(self, sid: str, payload: Any) -> Ack:
         payloads.empty(payload)
-        pairing = self.registry.create(sid)
+        pairing = self.registry.create(sid, limit_key(self._addresses.get(sid, "")))
         self._new_code.set()
         # Codes are secrets until used: never logged.
         log.info("code created for %s (%d codes held)", sid, len(self.registry))

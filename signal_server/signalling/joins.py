@@ -1,4 +1,4 @@
-"""The join policy: what counts as a failed join, and how many an address may make.
+"""The join policy: what counts as a failed join, and how long an address must then wait.
 
 A plain object over the registry and the limiter; it knows nothing of socket.io. A
 guess at a code, whether it names no waiting code, an expired one or one already used,
@@ -9,6 +9,7 @@ holding a code made no guess, so that refusal is not counted.
 from __future__ import annotations
 
 import logging
+import math
 
 from ..addresses import limit_key
 from .codes import InvalidCode, normalize_code
@@ -19,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 class TooManyAttempts(Exception):
-    """An address that has used up its failed joins for now; the registry was not asked."""
+    """An address that must wait before its next join; the registry was not asked."""
 
-    def __init__(self) -> None:
+    def __init__(self, retry_after: float) -> None:
         super().__init__("too many attempts")
+        #: Whole seconds to wait, at least 1: what a client can count down.
+        self.retry_after = max(1, math.ceil(retry_after))
 
 
 class JoinPolicy:
@@ -37,8 +40,9 @@ class JoinPolicy:
 
         Raises :class:`TooManyAttempts`, or the registry's refusal."""
         key = limit_key(address)
-        if self.limiter.blocked(key):
-            raise TooManyAttempts()
+        wait = self.limiter.retry_after(key)
+        if wait > 0:
+            raise TooManyAttempts(wait)
         try:
             try:
                 code = normalize_code(text)
@@ -48,5 +52,6 @@ class JoinPolicy:
             return self.registry.join(code, member)
         except (CodeNotFound, CodeUsed) as error:
             self.limiter.record_failure(key)
-            log.info("failed join from %s: %s", key, error)
+            # Debug only: the limiter logs an address once when it starts making it wait.
+            log.debug("failed join from %s: %s", key, error)
             raise

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .codes import generate_code
+from .quotas import Quota
 
 
 class RegistryError(Exception):
@@ -33,6 +34,11 @@ class AlreadyPaired(RegistryError):
         super().__init__("already holding a code; leave it first")
 
 
+class TooManyOpenCodes(RegistryError):
+    def __init__(self) -> None:
+        super().__init__("too many open codes")
+
+
 @dataclass
 class Pairing:
     """One code: its sender, its receiver once joined, and when it stops waiting."""
@@ -43,6 +49,8 @@ class Pairing:
     receiver: str | None = None
     #: Set once a receiver has joined; a code is never joined twice.
     used: bool = False
+    #: The address the code counts against while it waits; None once it no longer waits.
+    owner: str | None = None
 
     def peer_of(self, member: str) -> str | None:
         return self.receiver if member == self.sender else self.sender
@@ -61,15 +69,21 @@ class Departure:
 
 
 class CodeRegistry:
-    """Creates codes, pairs one receiver with each, and forgets pairs when both leave."""
+    """Creates codes, pairs one receiver with each, and forgets pairs when both leave.
+
+    With ``open_codes``, the codes waiting for a receiver are capped per address: each
+    counts against its creator's address from ``create`` until it is joined, expires or
+    is withdrawn."""
 
     def __init__(
         self,
         ttl: float,
         clock: Callable[[], float] = time.time,
         generate: Callable[[], str] = generate_code,
+        open_codes: Quota | None = None,
     ) -> None:
         self.ttl = ttl
+        self.open_codes = open_codes
         self._clock = clock
         self._generate = generate
         self._by_code: dict[str, Pairing] = {}
@@ -84,14 +98,17 @@ class CodeRegistry:
         """The registry's clock, on which ``expires_at`` and deadlines are given."""
         return self._clock()
 
-    def create(self, sender: str) -> Pairing:
-        """A new code held by ``sender``, waiting ``ttl`` seconds for a receiver."""
+    def create(self, sender: str, address: str = "") -> Pairing:
+        """A new code held by ``sender`` (connected from ``address``, as the cap on open
+        codes counts it), waiting ``ttl`` seconds for a receiver."""
         if sender in self._by_member:
             raise AlreadyPaired()
+        if self.open_codes is not None and not self.open_codes.acquire(address):
+            raise TooManyOpenCodes()
         code = self._generate()
         while code in self._by_code:
             code = self._generate()
-        pairing = Pairing(code=code, sender=sender, expires_at=self._clock() + self.ttl)
+        pairing = Pairing(code=code, sender=sender, expires_at=self._clock() + self.ttl, owner=address)
         self._by_code[code] = pairing
         self._by_member[sender] = pairing
         self._deadlines.append(pairing)
@@ -117,8 +134,15 @@ class CodeRegistry:
             raise CodeNotFound()
         pairing.receiver = receiver
         pairing.used = True
+        self._stop_waiting(pairing)
         self._by_member[receiver] = pairing
         return pairing
+
+    def _stop_waiting(self, pairing: Pairing) -> None:
+        """The code no longer waits for a receiver: it stops counting against its owner."""
+        if pairing.owner is not None and self.open_codes is not None:
+            self.open_codes.release(pairing.owner)
+        pairing.owner = None
 
     def _drop_settled(self) -> None:
         """Drop codes from the deadline queue that no longer wait (joined or forgotten)."""
@@ -156,6 +180,7 @@ class CodeRegistry:
             pairing.receiver = None
         if pairing.sender is None and pairing.receiver is None:
             del self._by_code[pairing.code]
+            self._stop_waiting(pairing)
         elif not pairing.used:
             # A sender who leaves before anyone joined takes the code with it.
             self._forget(pairing)
@@ -170,6 +195,7 @@ class CodeRegistry:
 
     def _forget(self, pairing: Pairing) -> None:
         self._by_code.pop(pairing.code, None)
+        self._stop_waiting(pairing)
         for member in (pairing.sender, pairing.receiver):
             if member is not None and self._by_member.get(member) is pairing:
                 del self._by_member[member]

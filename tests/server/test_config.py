@@ -28,8 +28,12 @@ def test_config_defaults() -> None:
     assert config.ice_servers == []
     assert config.log_level == "info"
     assert config.trusted_proxies == frozenset()
-    assert config.max_failed_joins == 10
+    assert config.max_connections_per_address == 100
+    assert config.max_open_codes_per_address == 20
+    assert config.max_failed_joins == 20
     assert config.failed_join_window == 60
+    assert config.failed_join_backoff == 1
+    assert config.failed_join_backoff_max == 60
 
 
 def test_config_ignores_unrelated_environment() -> None:
@@ -57,6 +61,14 @@ def test_config_flags() -> None:
             "5",
             "--failed-join-window",
             "30",
+            "--max-connections-per-address",
+            "7",
+            "--max-open-codes-per-address",
+            "3",
+            "--failed-join-backoff",
+            "0.5",
+            "--failed-join-backoff-max",
+            "90",
         ],
         env={},
     )
@@ -69,6 +81,10 @@ def test_config_flags() -> None:
         trusted_proxies=frozenset({"10.0.0.1", "::1"}),
         max_failed_joins=5,
         failed_join_window=30.0,
+        max_connections_per_address=7,
+        max_open_codes_per_address=3,
+        failed_join_backoff=0.5,
+        failed_join_backoff_max=90.0,
     )
 
 
@@ -84,6 +100,10 @@ def test_config_environment() -> None:
             "SENDIT_TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2,,",
             "SENDIT_MAX_FAILED_JOINS": "3",
             "SENDIT_FAILED_JOIN_WINDOW": "7.5",
+            "SENDIT_MAX_CONNECTIONS_PER_ADDRESS": "8",
+            "SENDIT_MAX_OPEN_CODES_PER_ADDRESS": "4",
+            "SENDIT_FAILED_JOIN_BACKOFF": "2",
+            "SENDIT_FAILED_JOIN_BACKOFF_MAX": "30",
         },
     )
     assert config == defaults(
@@ -95,6 +115,10 @@ def test_config_environment() -> None:
         trusted_proxies=frozenset({"10.0.0.1", "10.0.0.2"}),
         max_failed_joins=3,
         failed_join_window=7.5,
+        max_connections_per_address=8,
+        max_open_codes_per_address=4,
+        failed_join_backoff=2.0,
+        failed_join_backoff_max=30.0,
     )
     assert isinstance(config.port, int) and isinstance(config.code_ttl, float)
 
@@ -172,6 +196,8 @@ def test_config_invalid_ice_servers_refused_clearly(
     [
         ("--code-ttl", "SENDIT_CODE_TTL"),
         ("--failed-join-window", "SENDIT_FAILED_JOIN_WINDOW"),
+        ("--failed-join-backoff", "SENDIT_FAILED_JOIN_BACKOFF"),
+        ("--failed-join-backoff-max", "SENDIT_FAILED_JOIN_BACKOFF_MAX"),
     ],
 )
 @pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon"])
@@ -186,6 +212,19 @@ def test_config_bad_numbers_refused(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--port" in refused(capsys, ["--port", "http"])
     assert "--port" in refused(capsys, [], env={"SENDIT_PORT": "eighty"})
     assert "--max-failed-joins" in refused(capsys, ["--max-failed-joins", "1.5"])
+
+
+@pytest.mark.parametrize("flag", ["--max-connections-per-address", "--max-open-codes-per-address"])
+@pytest.mark.parametrize("value", ["0", "-3", "1.5", "many"])
+def test_config_caps_must_be_positive_whole_numbers(capsys: pytest.CaptureFixture[str], flag: str, value: str) -> None:
+    assert "must be a positive whole number" in refused(capsys, [flag, value])
+
+
+def test_config_join_backoff_gathers_its_four_settings() -> None:
+    backoff = defaults(
+        max_failed_joins=5, failed_join_window=30, failed_join_backoff=2, failed_join_backoff_max=9
+    ).join_backoff
+    assert (backoff.allowance, backoff.window, backoff.first, backoff.longest) == (5, 30, 2, 9)
 
 
 def test_config_log_level_checked_from_flag_and_environment(capsys: pytest.CaptureFixture[str]) -> None:

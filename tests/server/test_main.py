@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
+import resource
 import sys
 from pathlib import Path
 
@@ -15,6 +17,10 @@ from helpers.server import Client, free_port
 pytestmark = pytest.mark.process
 
 SERVER_SCRIPT = Path(sys.executable).with_name("sendit-server")
+#: The soft open-file limit the server is started with, and the idle sockets then opened:
+#: more than that limit would have let it accept.
+LOW_LIMIT = 256
+IDLE_SOCKETS = 300
 
 
 async def test_console_script_serves_the_web_ui_from_env_config() -> None:
@@ -51,3 +57,55 @@ async def test_bad_flag_exits_with_usage_error() -> None:
     _, err = await asyncio.wait_for(process.communicate(), 20)
     assert process.returncode == 2
     assert b"ICE server list is not valid JSON" in err
+
+
+def soft_open_file_limit(pid: int) -> int:
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    match = re.search(r"^Max open files\s+(\d+)\s+(\d+)", limits, re.MULTILINE)
+    assert match, limits
+    return int(match.group(1))
+
+
+async def test_the_open_file_limit_is_raised_so_idle_sockets_cannot_starve_the_rest() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    assert hard > 2 * IDLE_SOCKETS, f"this test needs a hard open-file limit above {2 * IDLE_SOCKETS}, not {hard}"
+
+    def start_low() -> None:  # in the child, before it runs the server
+        resource.setrlimit(resource.RLIMIT_NOFILE, (LOW_LIMIT, hard))
+
+    port = free_port()
+    process = await asyncio.create_subprocess_exec(
+        str(SERVER_SCRIPT),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        stderr=asyncio.subprocess.PIPE,
+        preexec_fn=start_low,
+    )
+    try:
+        assert f"http://127.0.0.1:{port}/" in (await asyncio.wait_for(process.stderr.readline(), 30)).decode()
+        logged = (await asyncio.wait_for(process.stderr.readline(), 10)).decode()
+        assert f"open-file limit {hard} (it was {LOW_LIMIT})" in logged, logged
+        assert soft_open_file_limit(process.pid) == hard
+        # Engine.IO sessions that never connect to socket.io, so no cap refuses them: only
+        # the open-file limit stands between them and the server's other clients.
+        url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as http:
+            idle = [await http.ws_connect(url) for _ in range(IDLE_SOCKETS)]
+            try:
+                sender = await Client().connect(f"http://127.0.0.1:{port}")
+                receiver = await Client().connect(f"http://127.0.0.1:{port}")
+                code = (await sender.call("create"))["code"]
+                assert (await receiver.call("join", {"code": code}))["ok"]
+                assert await sender.next("peer_joined") == {}
+                async with http.get(f"http://127.0.0.1:{port}/") as response:
+                    assert response.status == 200
+                await sender.close()
+                await receiver.close()
+            finally:
+                for socket in idle:
+                    await socket.close()
+    finally:
+        process.terminate()
+        await process.wait()

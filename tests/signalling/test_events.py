@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import time
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
+import socketio
 
-from helpers.server import EVENT_TIMEOUT, Client, RunningServer, running_server
+from helpers.server import EVENT_TIMEOUT, Client, RunningServer, running_server, wait_until
 from signal_server.app import SIGNALLING_KEY
 from signal_server.signalling.codes import normalize_code
 from signal_server.signalling.registry import CodeRegistry
@@ -29,7 +31,12 @@ ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\n"}
 NOT_FOUND = {"ok": False, "error": "code not found or expired"}
 USED = {"ok": False, "error": "code already used"}
 NOT_PAIRED = {"ok": False, "error": "not paired"}
-TOO_MANY = {"ok": False, "error": "too many attempts"}
+#: The first wait past the allowance in the tests of the limit: long enough that it never
+#: ends within a test, so every refusal says the same.
+BACKOFF = 60.0
+TOO_MANY = {"ok": False, "error": "too many attempts", "retry_after": 60}
+TOO_MANY_CODES = {"ok": False, "error": "too many open codes"}
+PROXY = frozenset({"127.0.0.1"})
 HOLDING = {"ok": False, "error": "already holding a code; leave it first"}
 OK = {"ok": True}
 
@@ -453,7 +460,7 @@ async def test_signalling_expiry_follows_each_code() -> None:
 
 
 async def test_signalling_failed_joins_limited() -> None:
-    async with serving(max_failed_joins=3) as (server, connect):
+    async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF) as (server, connect):
         sender, receiver, used_code = await paired(connect)
         other_sender, guesser = await connect(), await connect()
         waiting = (await other_sender.call("create"))["code"]
@@ -470,7 +477,7 @@ async def test_signalling_failed_joins_limited() -> None:
 
 
 async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
-    async with serving(max_failed_joins=3, trusted_proxies=frozenset({"127.0.0.1"})) as (server, connect):
+    async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
         sender = await connect()
         code = (await sender.call("create"))["code"]
         # The proxy appends the address it saw; what stands left of it is the client's claim.
@@ -491,7 +498,10 @@ async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
     "trusted", [frozenset(), frozenset({"192.0.2.1"})], ids=["no trusted proxy", "peer is not the trusted proxy"]
 )
 async def test_signalling_forwarded_for_ignored_unless_from_trusted_proxy(trusted: frozenset[str]) -> None:
-    async with serving(max_failed_joins=3, trusted_proxies=trusted) as (server, connect):
+    async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF, trusted_proxies=trusted) as (
+        server,
+        connect,
+    ):
         sender = await connect()
         code = (await sender.call("create"))["code"]
         attacker = await connect({"X-Forwarded-For": "198.51.100.7"})
@@ -501,3 +511,108 @@ async def test_signalling_forwarded_for_ignored_unless_from_trusted_proxy(truste
         forged = await connect({"X-Forwarded-For": "198.51.100.8"})
         assert await forged.call("join", {"code": code}) == TOO_MANY
         assert sender.pending("peer_joined") == 0
+
+
+async def test_signalling_a_success_does_not_reset_the_failures_of_its_address() -> None:
+    async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
+        guesser, accomplice = await connect(forwarded("203.0.113.9")), await connect(forwarded("198.51.100.9"))
+        for _ in range(2):
+            assert await guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
+        own = (await accomplice.call("create"))["code"]
+        assert (await guesser.call("join", {"code": own}))["ok"]
+        other_guesser = await connect(forwarded("203.0.113.9"))
+        assert await other_guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
+        assert await other_guesser.call("join", {"code": "00000-00000"}) == TOO_MANY
+
+
+async def test_signalling_the_wait_ends_long_before_the_window() -> None:
+    async with serving(max_failed_joins=2, failed_join_backoff=0.05, failed_join_window=600) as (server, connect):
+        guesser = await connect()
+        for _ in range(2):
+            assert await guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
+        refused = await guesser.call("join", {"code": "00000-00000"})
+        assert refused == {"ok": False, "error": "too many attempts", "retry_after": 1}
+        # Refusals are not failures: asked again until the 50 ms are over, it is looked at.
+        deadline = time.monotonic() + 5
+        while (answer := await guesser.call("join", {"code": "00000-00000"})) != NOT_FOUND:
+            assert answer == refused and time.monotonic() < deadline
+
+
+# --- caps per address -----------------------------------------------------------------------
+
+
+def forwarded(address: str) -> dict[str, str]:
+    """The header a trusted proxy at 127.0.0.1 adds for a client at ``address``."""
+    return {"X-Forwarded-For": address}
+
+
+async def refused_connection(server: RunningServer, address: str) -> Any:
+    """Connect from ``address`` expecting a refusal; returns what the client was told."""
+    client = Client()
+    told: asyncio.Queue[Any] = asyncio.Queue()
+    client.sio.on("connect_error", told.put_nowait)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await client.sio.connect(
+            server.url, transports=["websocket"], headers=forwarded(address), wait_timeout=EVENT_TIMEOUT
+        )
+    return await asyncio.wait_for(told.get(), EVENT_TIMEOUT)
+
+
+async def pair_from(connect: Connect, sender_at: str, receiver_at: str) -> None:
+    sender, receiver = await connect(forwarded(sender_at)), await connect(forwarded(receiver_at))
+    created = await sender.call("create")
+    assert created["ok"], created
+    assert (await receiver.call("join", {"code": created["code"]}))["ok"]
+    assert await sender.next("peer_joined") == {}
+    assert await sender.call("signal", OFFER) == OK
+    assert await receiver.next("signal") == OFFER
+
+
+async def test_signalling_connections_are_capped_per_address(caplog: pytest.LogCaptureFixture) -> None:
+    crowd = "203.0.113.5"
+    async with serving(max_connections_per_address=3, trusted_proxies=PROXY) as (server, connect):
+        held = [await connect(forwarded(crowd)) for _ in range(3)]
+        with caplog.at_level(logging.WARNING, logger="signal_server.signalling.quotas"):
+            for _ in range(2):
+                assert await refused_connection(server, crowd) == {"message": "too many connections from your address"}
+        assert len(caplog.records) == 1, "logged once, not per refusal"
+        assert crowd in caplog.records[0].getMessage() and "3 connections" in caplog.records[0].getMessage()
+        # The same /64 is one address; another address is not affected, and pairs.
+        await pair_from(connect, "198.51.100.5", "192.0.2.5")
+        connections = server.app[SIGNALLING_KEY].connections
+        assert connections.held(crowd) == 3
+        await held[0].close()
+        await wait_until(lambda: connections.held(crowd) == 2, "the server to release the connection")
+        assert (await connect(forwarded(crowd))).sio.connected
+
+
+async def test_signalling_an_ipv6_subscriber_shares_one_connection_cap() -> None:
+    async with serving(max_connections_per_address=2, trusted_proxies=PROXY) as (server, connect):
+        await connect(forwarded("2001:db8:0:1::1"))
+        await connect(forwarded("2001:db8:0:1::2"))
+        assert await refused_connection(server, "2001:db8:0:1:ffff::3") == {
+            "message": "too many connections from your address"
+        }
+        assert (await connect(forwarded("2001:db8:0:2::1"))).sio.connected
+
+
+async def test_signalling_open_codes_are_capped_per_address(caplog: pytest.LogCaptureFixture) -> None:
+    crowd = "203.0.113.6"
+    async with serving(max_open_codes_per_address=2, trusted_proxies=PROXY) as (server, connect):
+        senders = [await connect(forwarded(crowd)) for _ in range(3)]
+        codes = [(await sender.call("create"))["code"] for sender in senders[:2]]
+        with caplog.at_level(logging.WARNING, logger="signal_server.signalling.quotas"):
+            for _ in range(3):
+                assert await senders[2].call("create") == TOO_MANY_CODES
+        assert len(caplog.records) == 1 and "2 open codes" in caplog.records[0].getMessage()
+        assert registry_of(server).pairing_of(sid_of(senders[2])) is None
+        await pair_from(connect, "198.51.100.6", "192.0.2.6")
+        # A code joined no longer waits, and no longer counts.
+        receiver = await connect(forwarded("192.0.2.7"))
+        assert (await receiver.call("join", {"code": codes[0]}))["ok"]
+        assert (await senders[2].call("create"))["ok"]
+        assert await senders[0].call("create") == HOLDING
+        # Nor does a code withdrawn.
+        assert await senders[1].call("leave") == OK
+        assert (await senders[1].call("create"))["ok"]
+        assert await (await connect(forwarded(crowd))).call("create") == TOO_MANY_CODES

@@ -1,4 +1,4 @@
-"""signal_server.signalling.joins: which joins count as failures, and the limit on them,
+"""signal_server.signalling.joins: which joins count as failures, and the waits they cost,
 over a real registry and limiter on one fake clock (no socket.io)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import pytest
 from helpers.clock import FakeClock
 from signal_server.signalling.codes import format_code
 from signal_server.signalling.joins import JoinPolicy, TooManyAttempts
-from signal_server.signalling.ratelimit import FailureLimiter
+from signal_server.signalling.ratelimit import Backoff, FailureLimiter
 from signal_server.signalling.registry import AlreadyPaired, CodeNotFound, CodeRegistry, CodeUsed
 
 TTL = 600.0
@@ -24,7 +24,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def joins(clock: FakeClock) -> JoinPolicy:
-    return JoinPolicy(CodeRegistry(TTL, clock=clock), FailureLimiter(LIMIT, WINDOW, clock=clock))
+    return JoinPolicy(CodeRegistry(TTL, clock=clock), FailureLimiter(Backoff(LIMIT, WINDOW), clock=clock))
 
 
 def waiting_code(joins: JoinPolicy, sender: str = "sender") -> str:
@@ -71,27 +71,57 @@ def test_holding_a_code_already_is_refused_but_not_counted(joins: JoinPolicy) ->
     assert len(joins.limiter) == 0
 
 
-def test_past_the_limit_even_the_right_code_is_refused_until_the_window_passes(
+def fail(joins: JoinPolicy, times: int, address: str = GUESSER) -> None:
+    for _ in range(times):
+        with pytest.raises(CodeNotFound):
+            joins.join("00000-00000", "guesser", address)
+
+
+def test_past_the_limit_even_the_right_code_is_refused_until_the_wait_is_over(
     joins: JoinPolicy, clock: FakeClock
 ) -> None:
     code = waiting_code(joins)
-    for _ in range(LIMIT):
-        with pytest.raises(CodeNotFound):
-            joins.join("00000-00000", "guesser", GUESSER)
-    with pytest.raises(TooManyAttempts, match="too many attempts"):
+    fail(joins, LIMIT)
+    with pytest.raises(TooManyAttempts, match="too many attempts") as refused:
         joins.join(code, "guesser", GUESSER)
+    assert refused.value.retry_after == 1
     # Refused before the registry was asked: the code still waits for its receiver.
     assert not joins.registry.lookup(code).used
     assert joins.join(code, "receiver", "198.51.100.1").receiver == "receiver"
-    clock.now += WINDOW
+    clock.advance(1)  # one second, not the whole window
     with pytest.raises(CodeUsed):  # asked again, and counted again
         joins.join(code, "guesser", GUESSER)
+    with pytest.raises(TooManyAttempts) as refused:
+        joins.join(code, "guesser", GUESSER)
+    assert refused.value.retry_after == 2
+
+
+def test_the_wait_is_said_in_whole_seconds_rounded_up(joins: JoinPolicy, clock: FakeClock) -> None:
+    fail(joins, LIMIT)
+    clock.advance(0.75)
+    with pytest.raises(TooManyAttempts) as refused:
+        joins.join("00000-00000", "guesser", GUESSER)
+    assert refused.value.retry_after == 1  # 0.25 s left: never "0"
+    clock.advance(0.25)
+    fail(joins, 1)
+    clock.advance(0.5)
+    with pytest.raises(TooManyAttempts) as refused:
+        joins.join("00000-00000", "guesser", GUESSER)
+    assert refused.value.retry_after == 2  # 1.5 s left
+
+
+def test_a_success_does_not_reset_the_failures_of_its_address(joins: JoinPolicy) -> None:
+    """Behind one address, a guesser could otherwise clear its count with a code of its own."""
+    fail(joins, LIMIT - 1)
+    joins.join(waiting_code(joins, "accomplice"), "guesser's own receiver", GUESSER)
+    fail(joins, 1)
+    with pytest.raises(TooManyAttempts):
+        joins.join(waiting_code(joins), "receiver", GUESSER)
 
 
 def test_the_limit_counts_an_ipv6_subscriber_as_one_address(joins: JoinPolicy) -> None:
     for host in range(LIMIT):
-        with pytest.raises(CodeNotFound):
-            joins.join("00000-00000", f"guesser{host}", f"2001:db8:0:1::{host + 1}")
+        fail(joins, 1, f"2001:db8:0:1::{host + 1}")
     code = waiting_code(joins)
     with pytest.raises(TooManyAttempts):
         joins.join(code, "guesser", "2001:db8:0:1:ffff::1")

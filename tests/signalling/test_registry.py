@@ -6,15 +6,19 @@ import pytest
 
 from helpers.clock import FakeClock
 from signal_server.signalling.codes import ALPHABET, CODE_LENGTH
+from signal_server.signalling.quotas import Quota
 from signal_server.signalling.registry import (
     AlreadyPaired,
     CodeNotFound,
     CodeRegistry,
     CodeUsed,
     RegistryError,
+    TooManyOpenCodes,
 )
 
 TTL = 600.0
+OPEN_CODES = 2
+HOME, OTHER = "203.0.113.5", "198.51.100.5"
 
 
 @pytest.fixture
@@ -258,5 +262,67 @@ def test_registry_member_holds_one_code(registry: CodeRegistry) -> None:
 
 
 def test_registry_errors_are_registry_errors() -> None:
-    for error in (CodeNotFound(), CodeUsed(), AlreadyPaired()):
+    for error in (CodeNotFound(), CodeUsed(), AlreadyPaired(), TooManyOpenCodes()):
         assert isinstance(error, RegistryError)
+
+
+# --- open codes per address -------------------------------------------------------------
+
+
+@pytest.fixture
+def capped(clock: FakeClock) -> CodeRegistry:
+    return CodeRegistry(TTL, clock=clock, open_codes=Quota(OPEN_CODES, "open codes"))
+
+
+def fill(registry: CodeRegistry, address: str = HOME) -> list[str]:
+    """Create codes from ``address`` up to the cap; returns their senders."""
+    senders = [f"{address} sender {n}" for n in range(OPEN_CODES)]
+    for sender in senders:
+        registry.create(sender, address)
+    return senders
+
+
+def test_registry_caps_the_codes_an_address_has_waiting(capped: CodeRegistry) -> None:
+    fill(capped)
+    with pytest.raises(TooManyOpenCodes, match="^too many open codes$"):
+        capped.create("one too many", HOME)
+    assert capped.pairing_of("one too many") is None and len(capped) == OPEN_CODES
+    assert capped.create("neighbour", OTHER).sender == "neighbour"
+
+
+def test_registry_a_refused_create_takes_no_slot(capped: CodeRegistry) -> None:
+    holder = fill(capped)[0]
+    with pytest.raises(AlreadyPaired):
+        capped.create(holder, OTHER)
+    assert capped.open_codes is not None and capped.open_codes.held(OTHER) == 0
+
+
+def test_registry_a_joined_code_no_longer_counts(capped: CodeRegistry) -> None:
+    senders = fill(capped)
+    capped.join(capped.pairing_of(senders[0]).code, "receiver")
+    assert capped.create("next", HOME).owner == HOME
+    # It stops counting once, however the pair then ends.
+    capped.leave(senders[0])
+    capped.leave("receiver")
+    with pytest.raises(TooManyOpenCodes):
+        capped.create("after", HOME)
+
+
+@pytest.mark.parametrize("how", ["expired", "sender left", "ended", "sender left after failed join"])
+def test_registry_a_code_that_stops_waiting_no_longer_counts(capped: CodeRegistry, clock: FakeClock, how: str) -> None:
+    senders = fill(capped)
+    if how == "expired":
+        clock.advance(TTL)
+        assert len(capped.expire()) == OPEN_CODES
+    elif how == "sender left":
+        capped.leave(senders[0])
+    elif how == "ended":
+        capped.end(senders[0])
+    else:
+        clock.advance(TTL)  # due, not yet expired: the join fails, the code still counts
+        with pytest.raises(CodeNotFound):
+            capped.join(capped.pairing_of(senders[0]).code, "late")
+        capped.leave(senders[0])
+    assert capped.create("next", HOME).sender == "next"
+    assert capped.open_codes is not None
+    assert capped.open_codes.held(HOME) == (1 if how == "expired" else OPEN_CODES)
