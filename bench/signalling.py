@@ -452,10 +452,13 @@ async def _bare_relay() -> AsyncIterator[Served]:
 
 @contextlib.asynccontextmanager
 async def _ours(scratch: Path) -> AsyncIterator[Served]:
-    """``python -m signal_server`` with its defaults; only the pool goes to the scratch directory."""
+    """``python -m signal_server`` with its defaults, but for the per-address caps: every
+    client of the load generator comes from 127.0.0.1, which the caps would count as one
+    person. Only the pool goes to the scratch directory."""
     from tests.helpers.server import server_process  # see _bare_relay
 
-    async with server_process("--pool-dir", str(scratch / "signalling-pool")) as server:
+    uncapped = ("--max-connections-per-address", "1000000", "--max-open-codes-per-address", "1000000")
+    async with server_process("--pool-dir", str(scratch / "signalling-pool"), *uncapped) as server:
         yield Served(url=server.url, pid=server.process.pid)
 
 

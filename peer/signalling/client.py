@@ -34,6 +34,13 @@ class SignallingClient:
         self._unheard: dict[str, list[Any]] = {name: [] for name in SERVER_EVENTS}
         for name in SERVER_EVENTS:
             self._sio.on(name, self._dispatcher(name))
+        # python-socketio reports a refused connection without the server's words.
+        self._refusal: str | None = None
+        self._sio.on("connect_error", self._refused)
+
+    def _refused(self, data: Any = None) -> None:
+        message = data.get("message") if isinstance(data, dict) else data
+        self._refusal = str(message) if message else None
 
     def _dispatcher(self, name: str) -> Callable[..., Awaitable[None]]:
         async def dispatch(data: Any = None) -> None:
@@ -56,6 +63,8 @@ class SignallingClient:
         try:
             await self._sio.connect(server, transports=["websocket"], wait_timeout=REQUEST_TIMEOUT)
         except socketio.exceptions.ConnectionError as error:
+            if self._refusal is not None:
+                raise ServerRefused(f"the SendIt server at {server} refused the connection: {self._refusal}") from None
             raise ConnectionFailed(f"could not reach the SendIt server at {server} ({error})") from None
 
     @property
@@ -72,6 +81,9 @@ class SignallingClient:
             error = ack.get("error") if isinstance(ack, dict) else None
             message = str(error or "the server gave no answer")
             if message in _CODE_ERRORS:
+                retry_after = ack.get("retry_after") if isinstance(ack, dict) else None
+                if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+                    message += f": wait {retry_after} s before trying another code"
                 raise CodeRefused(message)
             raise ServerRefused(f"the server refused {event}: {message}")
         return ack

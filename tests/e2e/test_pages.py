@@ -108,6 +108,17 @@ async def test_mistyped_code_can_be_corrected(server: RunningServer, new_person:
     assert await save_all(receiver, out, 1) == {"a.txt": paths[0].read_bytes()}
 
 
+async def test_too_many_wrong_codes_say_how_long_to_wait(new_person: Person) -> None:
+    async with running_server(max_failed_joins=1, failed_join_backoff=45.0) as server:
+        receiver = await open_app(await new_person(), server.url)
+        await enter_code(receiver, "00000-00000")
+        await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
+        await enter_code(receiver, "00000-00000")
+        await expect(receiver.locator("#receive-status")).to_have_text(
+            "Too many wrong codes from your network. Wait 0:45, then try again."
+        )
+
+
 async def test_sender_cancels_before_accept(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 10}))
     receiver = await open_offer(await new_person(), server.url, code)

@@ -22,7 +22,9 @@ PEAK_RSS = (
 EVENT_TIMEOUT = 30.0
 # The exit codes of README.md, written out again: the tests check the documented contract.
 OK, ERROR, USAGE, CODE, CONNECTION, VERIFICATION, CANCELLED = range(7)
-EXIT_TIMEOUT = 60.0
+# A guard, never a synchronisation: the largest transfers in the suite (256-300 MB) must
+# finish even at 2 MB/s on a loaded machine, within pytest's own 300 s.
+EXIT_TIMEOUT = 150.0
 
 
 class Sendit:

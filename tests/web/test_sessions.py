@@ -111,7 +111,7 @@ async def test_refused_codes_give_the_servers_words_and_the_receiver_can_try_aga
     assert malformed["details"]["refused"]["by"] == "code"
     await call(receiver, "act", ["join", "00000-00000"])
     unknown = await until(receiver, "refused", count=2)
-    assert unknown["details"]["refused"] == {"reason": "code not found or expired", "by": "server"}
+    assert unknown["details"]["refused"] == {"reason": "code not found or expired", "by": "server", "retryAfter": None}
     await call(receiver, "act", ["join", offer["code"]])
     await until(receiver, "offered")
     await call(receiver, "act", ["accept"])
@@ -126,7 +126,7 @@ async def test_a_used_code_is_refused_to_a_second_receiver(server: RunningServer
     await until(await joining(server, new_person, offer["code"]), "offered")
     second = await joining(server, new_person, offer["code"])
     refused = await until(second, "refused")
-    assert refused["details"]["refused"] == {"reason": "code already used", "by": "server"}
+    assert refused["details"]["refused"] == {"reason": "code already used", "by": "server", "retryAfter": None}
 
 
 async def test_sender_cancelling_ends_both_sides(server: RunningServer, new_person: Person) -> None:

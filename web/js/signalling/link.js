@@ -9,13 +9,22 @@ import { CHANNEL_LABEL } from "../transfer/protocol.js";
 
 const OPEN_TIMEOUT_MS = 30000;
 
-/** The server refused a request; `message` is the server's error text. */
-export class ServerError extends Error {}
+/** The server refused a request; `message` is the server's error text, `retryAfter`
+ * the seconds it asks the client to wait (PROTOCOL.md 2.1), or null. */
+export class ServerError extends Error {
+  constructor(message, retryAfter = null) {
+    super(message);
+    this.retryAfter = retryAfter;
+  }
+}
 
 /** Emit `event` and return the acknowledgement, or throw ServerError for an error ack. */
 export async function ask(socket, event, payload = {}) {
   const ack = await socket.request(event, payload);
-  if (!ack || ack.ok !== true) throw new ServerError(ack?.error ?? "the server gave no answer");
+  if (!ack || ack.ok !== true) {
+    const retryAfter = Number.isInteger(ack?.retry_after) ? ack.retry_after : null;
+    throw new ServerError(ack?.error ?? "the server gave no answer", retryAfter);
+  }
   return ack;
 }
 

@@ -5,7 +5,7 @@
  * @module transfer/receive-page
  */
 
-import { TotalProgress, count, baseName, el, fileRow, formatBytes, setStatus } from "../ui/dom.js";
+import { TotalProgress, baseName, count, el, fileRow, formatBytes, formatDuration, setStatus } from "../ui/dom.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -15,13 +15,17 @@ const JOIN_ERRORS = {
   "code not found or expired":
     "No transfer is waiting under this code. Check it for typos, or ask the sender for a new one (codes expire).",
   "code already used": "This code has already been used by someone else. Ask the sender for a new code.",
-  "too many attempts": "Too many wrong codes from your network. Wait a minute, then try again.",
+  "too many attempts": (wait) =>
+    `Too many wrong codes from your network. Wait ${wait ? formatDuration(wait) : "a minute"}, then try again.`,
 };
 
 /** Why a code was not taken, in plain words; see ReceivePhase's `refused`. */
 const REFUSALS = {
   code: (reason) => `That is not a SendIt code: ${reason}.`,
-  server: (reason) => JOIN_ERRORS[reason] ?? `The server refused: ${reason}.`,
+  server: (reason, retryAfter) => {
+    const words = JOIN_ERRORS[reason];
+    return typeof words === "function" ? words(retryAfter) : words ?? `The server refused: ${reason}.`;
+  },
   network: (reason) => `Could not reach the SendIt server (${reason}).`,
 };
 
@@ -54,8 +58,8 @@ export function setupReceivePage() {
       $("receive-code").textContent = code;
       setStatus(status, "Looking up the code…");
     },
-    [ReceivePhase.REFUSED]: ({ reason, by }) => {
-      setStatus(status, REFUSALS[by](reason), "error");
+    [ReceivePhase.REFUSED]: ({ reason, by, retryAfter }) => {
+      setStatus(status, REFUSALS[by](reason, retryAfter), "error");
       // A malformed code never left the form; a refused one gives it back for another try.
       if (by === "code") return;
       $("receive-form").hidden = false;

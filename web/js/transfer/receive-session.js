@@ -16,7 +16,8 @@ import { Run } from "./run.js";
  * Where a receive is. Each phase's `detail`:
  * idle {}; joining {code} (display form); refused {reason, by} when the code was not
  * taken: `by` is "code" (not a SendIt code: `reason` says why), "server" (`reason` is
- * the server's error text) or "network" (the server could not be reached); a refused
+ * the server's error text, `retryAfter` its seconds to wait or null) or "network" (the
+ * server could not be reached); a refused
  * receive can join again. Then connecting, waiting-for-offer {}; offered {files,
  * totalBytes} (the manifest's entries) until accept() or decline(); receiving
  * {totalBytes}; then one ending: received {files}; declined {} (this side declined);
@@ -88,7 +89,10 @@ export class ReceiveSession {
       // Nothing has started: the person may correct the code and try again.
       run.socket?.close();
       run.socket = null;
-      run.set(ReceivePhase.REFUSED, { reason: error.message, by: error instanceof ServerError ? "server" : "network" });
+      const refusal = error instanceof ServerError
+        ? { reason: error.message, by: "server", retryAfter: error.retryAfter }
+        : { reason: error.message, by: "network" };
+      run.set(ReceivePhase.REFUSED, refusal);
       return;
     }
     await this.#receive(run.socket, joined.ice_servers);

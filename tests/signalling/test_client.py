@@ -1,0 +1,34 @@
+"""peer/signalling/client.py against a real server: the server's refusals reach the
+person in its own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.server import running_server
+from peer.errors import CodeRefused
+from peer.signalling.client import ServerRefused, SignallingClient
+
+
+async def test_a_connection_past_the_address_cap_is_refused_in_the_servers_words() -> None:
+    async with running_server(max_connections_per_address=1) as server:
+        first, second = SignallingClient(), SignallingClient()
+        await first.connect(server.url)
+        try:
+            with pytest.raises(ServerRefused, match="refused the connection: too many connections from your address"):
+                await second.connect(server.url)
+        finally:
+            await first.close()
+
+
+async def test_too_many_attempts_says_how_long_to_wait() -> None:
+    async with running_server(max_failed_joins=1, failed_join_backoff=30.0) as server:
+        client = SignallingClient()
+        await client.connect(server.url)
+        try:
+            with pytest.raises(CodeRefused, match="^code not found or expired$"):
+                await client.request("join", {"code": "AAAAA-AAAAA"})
+            with pytest.raises(CodeRefused, match="^too many attempts: wait 30 s before trying another code$"):
+                await client.request("join", {"code": "AAAAA-AAAAA"})
+        finally:
+            await client.close()
