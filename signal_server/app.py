@@ -18,7 +18,7 @@ from .signalling.joins import JoinPolicy
 from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import CodeRegistry
-from .signalling.transport import GuardedServer, OriginPolicy
+from .signalling.transport import GuardedServer, OriginPolicy, TransportLimits
 
 # Nothing but this server may supply script, style, images or connections: no inline
 # script, no third-party origin. ``blob:`` images/links are the received files.
@@ -69,7 +69,7 @@ def create_app(config: ServerConfig) -> web.Application:
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
-    sio = GuardedServer(origins=OriginPolicy(config.allowed_origins))
+    sio = GuardedServer(TransportLimits(join_within=config.join_within), OriginPolicy(config.allowed_origins))
     sio.attach(app)
     registry = CodeRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))

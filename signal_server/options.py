@@ -206,6 +206,15 @@ OPTIONS: tuple[Option, ...] = (
         many=True,
     ),
     Option(
+        "--join-within",
+        "SENDIT_JOIN_WITHIN",
+        "10",
+        "a connection that has not joined the signalling namespace within this time is closed, "
+        "so idle half-open sessions cannot hold the server's sockets",
+        parse=parse_seconds,
+        metavar="SECONDS",
+    ),
+    Option(
         "--allowed-origin",
         "SENDIT_ALLOWED_ORIGINS",
         "",

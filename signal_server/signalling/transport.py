@@ -19,6 +19,7 @@ its peer keeps signalling is dropped, instead of the server holding the signals 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -54,6 +55,10 @@ class TransportLimits:
     #: Bytes of packets waiting to go out to one client; past it, the client is dropped.
     #: A pairing owes its client a few kilobytes (one description, some candidates).
     max_queued: int = 4 * 1024 * 1024
+    #: Seconds a connection may stay without joining the socket.io namespace: the caps
+    #: per address count joined connections, so one that never joins would otherwise
+    #: hold a socket (and a file descriptor) for as long as it answers pings.
+    join_within: float = 10.0
 
 
 class BoundedEngineServer(engineio.AsyncServer):
@@ -105,6 +110,7 @@ class GuardedServer(socketio.AsyncServer):
     def __init__(self, limits: TransportLimits = TransportLimits(), origins: OriginPolicy | None = None) -> None:
         super().__init__(**SOCKETIO_SETTINGS, cors_allowed_origins=origins or OriginPolicy())
         self.refusals = SparseLog(log)
+        self.join_within = limits.join_within
         self.eio.max_queued = limits.max_queued
         self.eio.overflowed = self._overflowed
 
@@ -123,6 +129,15 @@ class GuardedServer(socketio.AsyncServer):
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
         if request is not None and request.transport is not None:
             request.transport.abort()
+
+    async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
+        await super()._handle_eio_connect(eio_sid, environ)
+        asyncio.get_running_loop().call_later(self.join_within, self._unless_joined, eio_sid)
+
+    def _unless_joined(self, eio_sid: str) -> None:
+        if eio_sid in self.environ and self.manager.sid_from_eio_sid(eio_sid, "/") is None:
+            self.refusals.warning("dropped %s: it did not join within %g s", eio_sid, self.join_within)
+            self._drop(eio_sid)
 
     async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
         reason = _refusal(data)

@@ -142,3 +142,16 @@ async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(con
         assert sent > 4 * 1024 * 1024
     finally:
         await stalled.close()
+
+
+async def test_a_connection_that_never_joins_the_namespace_is_dropped() -> None:
+    async with running_server(join_within=0.2) as server:
+        idle = await RawSocket.open(server.url, join_namespace=False)
+        joined = await RawSocket.open(server.url)
+        try:
+            assert await idle.closed_by_server(timeout=5)
+            # A joined connection stays: the same wait passes without it being cut.
+            assert (await joined.call("create"))["ok"]
+        finally:
+            await idle.close()
+            await joined.close()
