@@ -57,16 +57,20 @@ async def fuzzed() -> AsyncIterator[RunningServer]:
         yield server
 
 
-async def _outcome(raw: RawSocket) -> str:
+async def _outcome(raw: RawSocket, frames: list[str | bytes]) -> str:
     """ "open" if the socket still answers the probe, "dropped" if the server ended it;
     every acknowledgement on the way must be the protocol's shape."""
     await raw.send(PROBE)
+    # Each upgrade packet among the frames is answered too, while the socket is open.
+    answers = 1 + sum(1 for frame in frames if isinstance(frame, str) and frame.startswith(PROBE))
     while True:
         frame = await raw.receive()
         if frame is None:
             return "dropped"
         if frame == PROBE_ANSWER:
-            return "open"
+            answers -= 1
+            if not answers:
+                return "open"
         if isinstance(frame, str) and frame.startswith("43"):
             ack = json.loads(frame[frame.index("[") :])
             assert isinstance(ack, list) and len(ack) == 1 and isinstance(ack[0]["ok"], bool), frame
@@ -84,7 +88,7 @@ async def test_any_frames_are_answered_or_refused_without_a_traceback(
         try:
             for frame in frames:
                 await raw.send(frame)
-            outcome = await _outcome(raw)
+            outcome = await _outcome(raw, frames)
         finally:
             await raw.close()
     assert tracebacks(caplog.records) == []
@@ -118,7 +122,11 @@ async def test_frames_read_with_a_refused_one_are_not_handled() -> None:
             await honest.close()
 
 
-@pytest.mark.parametrize("frame", ["", "x", "bA", "²"], ids=["empty", "no-packet-type", "bad-base64", "not-a-digit"])
+@pytest.mark.parametrize(
+    "frame",
+    ["", "x", "bA", "²", "7", "9probe"],
+    ids=["empty", "no-packet-type", "bad-base64", "not-a-digit", "type-7", "type-9"],
+)
 async def test_a_frame_engineio_cannot_decode_drops_its_client_with_one_line(
     server: RunningServer, frame: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -133,3 +141,19 @@ async def test_a_frame_engineio_cannot_decode_drops_its_client_with_one_line(
     refusals = [r.getMessage() for r in caplog.records if r.name == "signal_server.signalling.transport"]
     assert len(refusals) == 1 and "\n" not in refusals[0], refusals
     assert await legit_pairing(server.url) < 1.0
+
+
+@pytest.mark.parametrize("frame", ["4null", "4true", "4{}", "4[1]", "4-1.5e3"])
+async def test_a_message_engineio_decodes_as_json_drops_its_client_with_one_line(
+    server: RunningServer, frame: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Engine.IO hands on a message whose text is JSON (not a string) decoded: the guard
+    once logged a traceback for each and kept the socket open for more."""
+    with caplog.at_level(logging.INFO):
+        raw = await RawSocket.open(server.url)
+        await raw.send(frame)
+        assert await raw.closed_by_server()
+        await raw.close()
+    assert tracebacks(caplog.records) == []
+    refusals = [r.getMessage() for r in caplog.records if r.name == "signal_server.signalling.transport"]
+    assert len(refusals) == 1 and "\n" not in refusals[0], refusals

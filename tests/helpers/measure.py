@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import psutil
 
+from .attacks import attacking
 from .server import Client, ServerProcess, wait_until
 
 MiB = 1024 * 1024
@@ -99,3 +101,26 @@ def tracebacks(records: list[logging.LogRecord]) -> list[str]:
         for r in records
         if r.exc_info or r.levelno >= logging.ERROR
     ]
+
+
+@dataclass
+class Siege:
+    """What one flood did, and what it cost the server and a legit pairing meanwhile."""
+
+    tally: dict[str, Any]
+    rss_growth: int
+    #: Seconds each legit pairing took while the flood ran, in order.
+    latencies: list[float]
+    #: The server's log lines while the flood ran.
+    log: list[str]
+
+
+async def besiege(server: ServerProcess, flood: str, *, seconds: float, bytes: int = 0, count: int = 0) -> Siege:
+    """Run ``flood`` (helpers.attacks) against ``server`` to the end of its budget, with
+    legit pairings one after another all the while and the server's RSS sampled."""
+    mark = len(server.log)
+    async with RssWatch(server.process.pid) as rss:
+        async with attacking(flood, server.url, seconds=seconds, bytes=bytes, count=count) as attack:
+            latencies = await pairings_while(lambda: attack.running, server.url)
+            tally = await attack.finish(timeout=seconds + 30)
+    return Siege(tally, rss.growth, latencies, await log_since(server, mark))
