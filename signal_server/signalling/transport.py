@@ -165,7 +165,7 @@ class GuardedServer(socketio.AsyncServer):
         self._dropped.discard(eio_sid)
         await super()._handle_eio_disconnect(eio_sid, reason)
 
-    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
         if eio_sid in self._dropped:
             return
         reason = _refusal(data)
@@ -178,7 +178,9 @@ class GuardedServer(socketio.AsyncServer):
             else:
                 reason = _event_refusal(pkt)
         if reason is not None or pkt is None:
-            self.refusals.warning("refused %s from %s, disconnected: %s", reason, eio_sid, shown(data))
+            # What Engine.IO decoded from JSON is shown by its repr.
+            text = data if isinstance(data, (str, bytes)) else repr(data)
+            self.refusals.warning("refused %s from %s, disconnected: %s", reason, eio_sid, shown(text))
             self._drop(eio_sid)
             return
         await self._dispatch(eio_sid, pkt)
@@ -208,10 +210,13 @@ def _engine_refusal(data: str | bytes | None) -> str | None:
     return None
 
 
-def _refusal(data: str | bytes) -> str | None:
+def _refusal(data: object) -> str | None:
     """What is wrong with a frame before it is parsed, if anything."""
-    if not isinstance(data, str):
+    if isinstance(data, bytes):
         return "a binary frame"
+    if not isinstance(data, str):
+        # Engine.IO decodes a message whose text is JSON ("4null", "4{}"): no packet.
+        return "a message that is not a packet"
     if data[:1] in (str(packet.BINARY_EVENT), str(packet.BINARY_ACK)):
         return "a packet with binary attachments"
     return None
