@@ -15,7 +15,8 @@ Floods (what was found, issue 13):
   codes guessed on the same socket;
 - ``malformed``: ``42[]`` frames back to back, as fast as the wire takes them;
 - ``origins``: WebSocket upgrades from pages of other sites;
-- ``idle``: ``count`` open sockets from one address, answering pings, doing nothing.
+- ``idle``: ``count`` open sockets from one address, answering pings, doing nothing;
+- ``none``: nothing, for the same measurement without an attack.
 """
 
 from __future__ import annotations
@@ -223,6 +224,10 @@ async def _idle(url: str, tally: Tally, budget: Budget, ready: Callable[[], None
         await asyncio.gather(*(raw.close() for raw in sockets), return_exceptions=True)
 
 
+async def _none(_url: str, _tally: Tally, budget: Budget) -> None:
+    await asyncio.sleep(budget.seconds)
+
+
 Flood = Callable[[str, Tally, Budget], Awaitable[None]]
 FLOODS: dict[str, Flood] = {
     "attachments": _attachments,
@@ -230,6 +235,7 @@ FLOODS: dict[str, Flood] = {
     "reserved": _reserved,
     "malformed": _malformed,
     "origins": _origins,
+    "none": _none,
 }
 NAMES = (*FLOODS, "idle")
 
