@@ -100,20 +100,27 @@ class Budget:
 CLOSED = (ConnectionError, aiohttp.ClientError, AssertionError, RuntimeError)
 
 
+@contextlib.asynccontextmanager
+async def _connection(url: str, tally: Tally) -> AsyncIterator[RawSocket]:
+    """One attacking connection; the server ending it is counted as a refusal."""
+    raw = await RawSocket.open(url, source=ATTACKER_ADDRESS)
+    tally.connections += 1
+    try:
+        yield raw
+    except CLOSED:
+        tally.refused += 1
+    finally:
+        await raw.close()
+
+
 async def _attachments(url: str, tally: Tally, budget: Budget) -> None:
     while not budget.spent(tally):
-        raw = await RawSocket.open(url, source=ATTACKER_ADDRESS)
-        tally.connections += 1
-        try:
+        async with _connection(url, tally) as raw:
             await raw.send(ATTACHMENTS)
             tally.bytes_sent += len(ATTACHMENTS)
             while not budget.spent(tally) and not raw.ws.closed:
                 await raw.send(ATTACHMENT)
                 tally.bytes_sent += len(ATTACHMENT)
-        except CLOSED:
-            tally.refused += 1
-        finally:
-            await raw.close()
 
 
 async def _stalled(url: str, tally: Tally, budget: Budget) -> None:
@@ -141,34 +148,22 @@ async def _stalled(url: str, tally: Tally, budget: Budget) -> None:
 async def _reserved(url: str, tally: Tally, budget: Budget) -> None:
     frame = "42" + json.dumps(["connect", {"REMOTE_ADDR": FAKE_ADDRESS}])
     while not budget.spent(tally):
-        raw = await RawSocket.open(url, source=ATTACKER_ADDRESS)
-        tally.connections += 1
-        try:
+        async with _connection(url, tally) as raw:
             await raw.send(frame)
             tally.bytes_sent += len(frame)
             for _ in range(GUESSES_PER_SOCKET):
                 ack = await raw.call("join", WRONG_CODE)
                 tally.guesses_answered += ack.get("error") == "code not found or expired"
-        except CLOSED:
-            tally.refused += 1
-        finally:
-            await raw.close()
 
 
 async def _malformed(url: str, tally: Tally, budget: Budget) -> None:
     on_the_wire = len(MALFORMED) + 6  # a two-byte header and the four-byte mask
     while not budget.spent(tally):
-        raw = await RawSocket.open(url, source=ATTACKER_ADDRESS)
-        tally.connections += 1
-        try:
+        async with _connection(url, tally) as raw:
             raw.write_frames([MALFORMED] * MALFORMED_PER_SOCKET)
             tally.bytes_sent += MALFORMED_PER_SOCKET * on_the_wire
             if await raw.closed_by_server(timeout=max(0.1, budget.deadline - time.monotonic())):
                 tally.refused += 1
-        except CLOSED:
-            tally.refused += 1
-        finally:
-            await raw.close()
 
 
 async def _origins(url: str, tally: Tally, budget: Budget) -> None:

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 settings.register_profile(
     "attacks",
-    max_examples=60,
+    max_examples=150,
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
