@@ -83,6 +83,13 @@ def parser() -> argparse.ArgumentParser:
         help="file size for the peer memory measurement (1000)",
     )
     p.add_argument(
+        "--attack-seconds",
+        type=_positive,
+        default=10,
+        metavar="S",
+        help="seconds of legit pairings per flood, and as long without it (10)",
+    )
+    p.add_argument(
         "--json",
         type=Path,
         default=HERE / "results.json",
@@ -129,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup=args.warmup * MB,
         pairings=args.pairings,
         memory_size=args.memory_size * MB,
+        attack_seconds=args.attack_seconds,
     )
     described = machine.describe()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

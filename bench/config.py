@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECTIONS = ("throughput", "signalling", "pool", "memory")
+SECTIONS = ("throughput", "signalling", "pool", "memory", "attack")
 MB = 1_000_000
 
 
@@ -29,6 +29,8 @@ class BenchConfig:
     #: A 50 MB pool transfer takes milliseconds on loopback: many runs steady the median.
     pool_runs: int = 15
     memory_size: int = 1000 * MB
+    #: Seconds of legit pairings without a flood, and then as long with each flood.
+    attack_seconds: float = 10.0
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:

@@ -11,7 +11,11 @@ frame that shows it, and the client is disconnected:
 - events whose name is not a string, or is one of the names python-socketio reserves
   for its own calls (``connect`` would run our connect handler with the client's payload
   as its environ, and so let the client choose the address the join limit counts);
-- frames that do not parse, which would otherwise cost a traceback in the log each.
+- frames that do not parse, which would otherwise cost a traceback in the log each
+  (Engine.IO decodes a frame outside its error handling: an empty one, or one of no
+  packet type, would end the connection with a traceback).
+
+A dropped client's frames that the server has already read are not handled either.
 
 What the server queues for one client is bounded too: a client that stops reading while
 its peer keeps signalling is dropped, instead of the server holding the signals for it.
@@ -26,6 +30,7 @@ from typing import Any
 
 import engineio
 import socketio
+from engineio.async_drivers import aiohttp as engineio_aiohttp
 from socketio import packet
 
 from ..errorlog import SparseLog, shown
@@ -34,6 +39,8 @@ log = logging.getLogger(__name__)
 
 #: Event names python-socketio dispatches for itself; a client must not send them.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "message"})
+#: Engine.IO 4's packet types, open (0) to noop (6).
+ENGINE_PACKET_TYPES = "0123456"
 
 
 #: The settings ours and bench/bare_relay.py's plain server share, so that the two
@@ -61,13 +68,35 @@ class TransportLimits:
     join_within: float = 10.0
 
 
+class GuardedWebSocket(engineio_aiohttp.WebSocket):
+    """Engine.IO's WebSocket, handing on only the frames Engine.IO can decode; at any
+    other the connection ends as if the client had closed it."""
+
+    async def wait(self) -> str | bytes | None:
+        data = await super().wait()
+        reason = _engine_refusal(data)
+        if reason is not None:
+            self.server.refused(reason, data)
+            return None
+        return data
+
+
 class BoundedEngineServer(engineio.AsyncServer):
-    """Engine.IO with a bound on what waits to be written to each client."""
+    """Engine.IO with a bound on what waits to be written to each client, and only
+    frames it can decode."""
 
     max_queued = TransportLimits.max_queued
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # A copy: the driver's table is shared by every server of the process.
+        self._async: dict[str, Any] = {**self._async, "websocket": GuardedWebSocket}
+
     def overflowed(self, sid: str) -> None:
         """Called instead of queueing a packet that would pass the bound."""
+
+    def refused(self, reason: str, data: str | bytes) -> None:
+        """Called for a frame Engine.IO cannot decode, before the connection ends."""
 
     async def send_packet(self, sid: str, pkt: Any) -> None:
         socket = self.sockets.get(sid)
@@ -113,6 +142,9 @@ class GuardedServer(socketio.AsyncServer):
         self.join_within = limits.join_within
         self.eio.max_queued = limits.max_queued
         self.eio.overflowed = self._overflowed
+        self.eio.refused = self._refused_frame
+        #: Clients dropped whose connection has not ended yet.
+        self._dropped: set[str] = set()
 
     def _engineio_server_class(self) -> type[engineio.AsyncServer]:
         return BoundedEngineServer
@@ -121,11 +153,16 @@ class GuardedServer(socketio.AsyncServer):
         self.refusals.warning("dropped %s: it left more than %d bytes unread", eio_sid, self.eio.max_queued)
         self._drop(eio_sid)
 
+    def _refused_frame(self, reason: str, data: str | bytes) -> None:
+        self.refusals.warning("refused %s, disconnected: %s", reason, shown(data))
+
     def _drop(self, eio_sid: str) -> None:
         """Cut the client's connection at once. A clean close would queue one more packet
         and wait for it to be written, which a client that does not read never lets
         happen; cut, the connection's own handler ends it as a lost connection, and the
         disconnect handlers run as for any other."""
+        if eio_sid in self.environ:  # not yet disconnected, which will forget it
+            self._dropped.add(eio_sid)
         request = self.environ.get(eio_sid, {}).get("aiohttp.request")
         if request is not None and request.transport is not None:
             request.transport.abort()
@@ -139,7 +176,13 @@ class GuardedServer(socketio.AsyncServer):
             self.refusals.warning("dropped %s: it did not join within %g s", eio_sid, self.join_within)
             self._drop(eio_sid)
 
-    async def _handle_eio_message(self, eio_sid: str, data: str | bytes) -> None:
+    async def _handle_eio_disconnect(self, eio_sid: str, reason: Any) -> None:
+        self._dropped.discard(eio_sid)
+        await super()._handle_eio_disconnect(eio_sid, reason)
+
+    async def _handle_eio_message(self, eio_sid: str, data: object) -> None:
+        if eio_sid in self._dropped:
+            return
         reason = _refusal(data)
         pkt = None
         if reason is None:
@@ -150,7 +193,9 @@ class GuardedServer(socketio.AsyncServer):
             else:
                 reason = _event_refusal(pkt)
         if reason is not None or pkt is None:
-            self.refusals.warning("refused %s from %s, disconnected: %s", reason, eio_sid, shown(data))
+            # What Engine.IO decoded from JSON is shown by its repr.
+            text = data if isinstance(data, (str, bytes)) else repr(data)
+            self.refusals.warning("refused %s from %s, disconnected: %s", reason, eio_sid, shown(text))
             self._drop(eio_sid)
             return
         await self._dispatch(eio_sid, pkt)
@@ -164,10 +209,29 @@ class GuardedServer(socketio.AsyncServer):
             await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
 
 
-def _refusal(data: str | bytes) -> str | None:
-    """What is wrong with a frame before it is parsed, if anything."""
+def _engine_refusal(data: str | bytes | None) -> str | None:
+    """What Engine.IO could not decode in a frame, if anything. A base64 frame ("b...")
+    is a binary message, which the protocol has none of."""
     if not isinstance(data, str):
+        return None
+    if not data:
+        return "an empty frame"
+    if data[0] == "b":
+        return "a base64 binary frame"
+    if data[0] not in ENGINE_PACKET_TYPES:
+        # Engine.IO decodes any digit, then fails on 7-9 with a traceback in the log
+        # for every frame, and keeps the connection open for more.
+        return "a frame of no Engine.IO packet type"
+    return None
+
+
+def _refusal(data: object) -> str | None:
+    """What is wrong with a frame before it is parsed, if anything."""
+    if isinstance(data, bytes):
         return "a binary frame"
+    if not isinstance(data, str):
+        # Engine.IO decodes a message whose text is JSON ("4null", "4{}"): no packet.
+        return "a message that is not a packet"
     if data[:1] in (str(packet.BINARY_EVENT), str(packet.BINARY_ACK)):
         return "a packet with binary attachments"
     return None

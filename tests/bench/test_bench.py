@@ -16,7 +16,20 @@ import pytest
 pytestmark = pytest.mark.process
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY = ["--runs", "1", "--size", "3", "--warmup", "1", "--pairings", "10", "--memory-size", "2"]
+TINY = [
+    "--runs",
+    "1",
+    "--size",
+    "3",
+    "--warmup",
+    "1",
+    "--pairings",
+    "10",
+    "--memory-size",
+    "2",
+    "--attack-seconds",
+    "1",
+]
 
 
 def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -31,7 +44,8 @@ def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) ->
     rows = {(r["section"], r["name"]) for r in results}
     for pair in ("Chromium → Chromium", "Python → Python", "Python → Chromium", "Chromium → Python"):
         assert ("throughput", pair) in rows
-    assert {r["section"] for r in results} == {"throughput", "signalling", "pool", "memory"}
+    assert {r["section"] for r in results} == {"throughput", "signalling", "pool", "memory", "attack"}
+    assert len([r for r in results if r["section"] == "attack"]) == 12
     for result in results:
         assert result["ours"] > 0 and result["baseline"] is not None, result
     for result in results:

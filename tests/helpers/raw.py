@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, Sequence
 
 import aiohttp
 
@@ -24,9 +24,15 @@ class RawSocket:
         self.stalled = False
 
     @classmethod
-    async def open(cls, url: str, *, origin: str | None = None, join_namespace: bool = True) -> RawSocket:
-        """Connect, take the Engine.IO handshake and (by default) join the namespace."""
-        http = aiohttp.ClientSession()
+    async def open(
+        cls, url: str, *, origin: str | None = None, join_namespace: bool = True, source: str | None = None
+    ) -> RawSocket:
+        """Connect, take the Engine.IO handshake and (by default) join the namespace.
+
+        ``source``: the local address to connect from, e.g. another of loopback's
+        127.0.0.0/8, so that the server counts the socket under an address of its own."""
+        connector = aiohttp.TCPConnector(local_addr=(source, 0)) if source is not None else None
+        http = aiohttp.ClientSession(connector=connector)
         headers = {"Origin": origin} if origin is not None else {}
         try:
             timeout = aiohttp.ClientWSTimeout(ws_receive=EVENT_TIMEOUT, ws_close=EVENT_TIMEOUT)
@@ -83,6 +89,13 @@ class RawSocket:
             return False
         return True
 
+    def write_frames(self, frames: Sequence[str]) -> None:
+        """Text ``frames`` in one write, encoded here: the server reads them all at once,
+        as it would from a client that writes faster than the server handles them; and
+        aiohttp costs microseconds a frame, which would make the attacker, not the
+        server, the bottleneck of a flood. The mask is zero, which a server must accept."""
+        self._transport().write(b"".join(_masked_text_frame(frame) for frame in frames))
+
     def stop_reading(self) -> None:
         """Leave everything the server sends unread in the kernel: a client that stalls."""
         self._transport().pause_reading()
@@ -99,3 +112,13 @@ class RawSocket:
         else:
             await self.ws.close()
         await self.http.close()
+
+
+def _masked_text_frame(text: str) -> bytes:
+    payload = text.encode()
+    if len(payload) < 126:
+        length = bytes([0x80 | len(payload)])
+    else:
+        assert len(payload) < 1 << 16, "two-byte lengths at most"
+        length = bytes([0x80 | 126]) + len(payload).to_bytes(2, "big")
+    return b"\x81" + length + b"\0\0\0\0" + payload
