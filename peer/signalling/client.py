@@ -39,7 +39,9 @@ class SignallingClient:
         self._sio.on("connect_error", self._refused)
 
     def _refused(self, data: Any = None) -> None:
-        message = data.get("message") if isinstance(data, dict) else data
+        # The server's CONNECT_ERROR carries an object; python-socketio reports a server it
+        # could not reach through the same event, with a bare string of its own.
+        message = data.get("message") if isinstance(data, dict) else None
         self._refusal = str(message) if message else None
 
     def _dispatcher(self, name: str) -> Callable[..., Awaitable[None]]:

@@ -170,7 +170,11 @@ async def test_an_unused_code_expires(new_person: Person) -> None:
         assert expired["phases"] == ["requesting-code", "waiting-for-receiver", "expired"]
         assert await call(sender, "add", FILES[:1]) is False
         refused = await until(await joining(server, new_person, offer["code"]), "refused")
-        assert refused["details"]["refused"] == {"reason": "code not found or expired", "by": "server"}
+        assert refused["details"]["refused"] == {
+            "reason": "code not found or expired",
+            "by": "server",
+            "retryAfter": None,
+        }
 
 
 async def test_sender_losing_the_server_before_the_receiver_fails(server: RunningServer, new_person: Person) -> None:
