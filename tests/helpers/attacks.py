@@ -15,8 +15,19 @@ Floods (what was found, issue 13):
   codes guessed on the same socket;
 - ``malformed``: ``42[]`` frames back to back, as fast as the wire takes them;
 - ``origins``: WebSocket upgrades from pages of other sites;
-- ``idle``: ``count`` open sockets from one address, answering pings, doing nothing;
+- ``idle``: ``count`` open sockets from one address, answering pings, doing nothing
+  (past the connection cap, each refusal is tallied);
+- ``bare``: ``count`` Engine.IO sessions at a time that never join the namespace, so no
+  cap on connections counts them, each held until the server ends it;
+- ``codes``: ``count`` sockets from one address, each creating a code and holding it;
+- ``guesses``: wrong codes guessed back to back on one socket, through the backoff;
+- ``pool-fill``: one-byte uploads to the pool, one after another, up to ``count``;
+- ``pool-block``: ``count`` uploads at a time that send their part headers and then
+  nothing, each sent again as soon as it is answered;
 - ``none``: nothing, for the same measurement without an attack.
+
+The floods that build up a state (held sockets, codes, a quota reached) say they are
+under way once it is built, so that what is measured meanwhile meets it in full.
 """
 
 from __future__ import annotations
@@ -28,7 +39,8 @@ import json
 import signal
 import sys
 import time
-from dataclasses import asdict, dataclass
+import urllib.parse
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
@@ -56,6 +68,17 @@ HOSTILE_ORIGINS = (
     "file://",
 )
 IDLE_CONCURRENCY = 32
+#: Longest an Engine.IO session of the ``bare`` flood waits for the server to end it.
+BARE_LINGER = 10.0
+ONE_BYTE = b"x"
+#: The body the ``pool-block`` uploads announce, of which they send the part headers only.
+STALL_BOUNDARY = "sendit-stall"
+STALL_LENGTH = 1000 * 1000
+STALL_PART = (
+    f"--{STALL_BOUNDARY}\r\n"
+    'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n'
+    "Content-Type: application/octet-stream\r\n\r\n"
+)
 #: Where the attacker connects from: loopback, but not the 127.0.0.1 of the legit
 #: clients, so that what the server counts per address keeps the two apart.
 ATTACKER_ADDRESS = "127.0.0.2"
@@ -71,8 +94,20 @@ class Tally:
     connections: int = 0
     #: Connections the server ended or refused.
     refused: int = 0
-    #: Upgrades the server accepted from a hostile origin; the ``origins`` flood wants 0.
+    #: What the server granted: upgrades from a hostile origin (the ``origins`` flood
+    #: wants 0), codes created, uploads taken (201).
     accepted: int = 0
+    #: The documented errors the server answered with, and how often.
+    refusals: dict[str, int] = field(default_factory=dict)
+    #: The wait the server asked for at the start of each run of refusals: the join
+    #: acknowledgement's ``retry_after``, the pool's Retry-After (0: none given).
+    retry_after: list[int] = field(default_factory=list)
+    #: HTTP statuses of the pool floods' answers, and how often.
+    statuses: dict[str, int] = field(default_factory=dict)
+    #: Seconds the slowest refusal of an upload took to arrive.
+    slowest_refusal: float = 0.0
+    #: Seconds the longest-lived session that never joined the namespace lasted.
+    longest_unjoined: float = 0.0
     #: Wrong codes the server looked at (``code not found or expired``).
     guesses_answered: int = 0
     #: Pairs whose non-reading receiver the server dropped.
@@ -80,6 +115,12 @@ class Tally:
     #: Idle sockets open at once.
     held: int = 0
     seconds: float = 0.0
+
+    def refused_with(self, error: str) -> None:
+        self.refusals[error] = self.refusals.get(error, 0) + 1
+
+    def answered(self, status: int) -> None:
+        self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
 
 
 @dataclass
@@ -179,10 +220,41 @@ async def _origins(url: str, tally: Tally, budget: Budget) -> None:
             await raw.close()
 
 
-async def _idle(url: str, tally: Tally, budget: Budget, ready: Callable[[], None] = lambda: None) -> None:
-    """Open ``budget.count`` sockets, then hold them for the rest of the budget."""
+async def _join_namespace(raw: RawSocket) -> str | None:
+    """Join the namespace on a fresh session: None if joined, else the server's refusal."""
+    await raw.send("40")
+    answer = await raw.receive()
+    assert isinstance(answer, str), answer
+    if answer.startswith("44"):  # CONNECT_ERROR
+        return str(json.loads(answer[2:])["message"])
+    assert answer.startswith("40{"), answer
+    return None
+
+
+async def _nothing(_raw: RawSocket, _tally: Tally) -> None:
+    pass
+
+
+async def _create(raw: RawSocket, tally: Tally) -> None:
+    ack = await raw.call("create")
+    if ack["ok"]:
+        tally.accepted += 1
+    else:
+        tally.refused_with(ack["error"])
+
+
+async def _hold(
+    url: str,
+    tally: Tally,
+    budget: Budget,
+    ready: Callable[[], None],
+    then: Callable[[RawSocket, Tally], Awaitable[None]],
+) -> None:
+    """Open ``budget.count`` sockets and do ``then`` on each that the server lets join,
+    then hold them (answering pings) for the rest of the budget."""
     opening = asyncio.Semaphore(IDLE_CONCURRENCY)
     sockets: list[RawSocket] = []
+    joined = 0
     settled = 0
     all_settled = asyncio.Event()
 
@@ -193,16 +265,27 @@ async def _idle(url: str, tally: Tally, budget: Budget, ready: Callable[[], None
             all_settled.set()
 
     async def hold() -> None:
+        nonlocal joined
         async with opening:
             tally.connections += 1
             try:
-                raw = await RawSocket.open(url, source=ATTACKER_ADDRESS)
+                raw = await RawSocket.open(url, join_namespace=False, source=ATTACKER_ADDRESS)
+                sockets.append(raw)
+                refusal = await _join_namespace(raw)
+                if refusal is None:
+                    await then(raw, tally)
             except (*CLOSED, TimeoutError):
                 tally.refused += 1
                 settle()
                 return
-        sockets.append(raw)
-        tally.held = max(tally.held, len(sockets))
+            if refusal is not None:
+                tally.refused += 1
+                tally.refused_with(refusal)
+                settle()
+                await raw.close()  # its session would otherwise linger until --join-within
+                return
+        joined += 1
+        tally.held = max(tally.held, joined)
         settle()
         while await raw.receive(timeout=budget.seconds) is not None:  # answers the pings
             pass
@@ -219,6 +302,128 @@ async def _idle(url: str, tally: Tally, budget: Budget, ready: Callable[[], None
         await asyncio.gather(*(raw.close() for raw in sockets), return_exceptions=True)
 
 
+async def _idle(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
+    await _hold(url, tally, budget, ready, _nothing)
+
+
+async def _codes(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
+    await _hold(url, tally, budget, ready, _create)
+
+
+async def _bare(url: str, tally: Tally, budget: Budget) -> None:
+    """Waves of ``budget.count`` sessions that never join, each wave held until the
+    server has ended every one of them (or ``BARE_LINGER`` has passed)."""
+    opening = asyncio.Semaphore(IDLE_CONCURRENCY)
+
+    async def linger() -> None:
+        async with opening:
+            tally.connections += 1
+            raw = await RawSocket.open(url, join_namespace=False, source=ATTACKER_ADDRESS)
+        opened = time.monotonic()
+        try:
+            if await raw.closed_by_server(timeout=BARE_LINGER):
+                tally.dropped += 1
+            tally.longest_unjoined = max(tally.longest_unjoined, time.monotonic() - opened)
+        finally:
+            await raw.close()
+
+    while not budget.spent(tally):
+        await asyncio.gather(*(linger() for _ in range(budget.count)))
+
+
+async def _guesses(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
+    """Wrong codes back to back; under way once the server makes the address wait."""
+    async with _connection(url, tally) as raw:
+        refusing = False
+        while not budget.spent(tally):
+            ack = await raw.call("join", WRONG_CODE)
+            if ack.get("error") == "code not found or expired":
+                tally.guesses_answered += 1
+                refusing = False
+                continue
+            tally.refused_with(ack["error"])
+            if not refusing:
+                refusing = True
+                tally.retry_after.append(ack.get("retry_after", 0))
+                ready()
+
+
+def _pool_refusal(tally: Tally, refusing: bool, error: str, retry_after: str | None) -> None:
+    tally.refused_with(error)
+    if not refusing:
+        tally.retry_after.append(int(retry_after or 0))
+
+
+async def _pool_fill(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
+    """One-byte uploads one after another; under way once the first is refused."""
+    connector = aiohttp.TCPConnector(local_addr=(ATTACKER_ADDRESS, 0))
+    async with aiohttp.ClientSession(connector=connector) as http:
+        refusing = False
+        for _ in range(budget.count):
+            if budget.spent(tally):
+                break
+            form = aiohttp.FormData()
+            form.add_field("file", ONE_BYTE, filename="a.txt", content_type="application/octet-stream")
+            async with http.post(url + "/api/upload", data=form) as response:
+                answer = await response.json()
+            tally.bytes_sent += len(ONE_BYTE)
+            tally.answered(response.status)
+            if response.status == 201:
+                tally.accepted += 1
+                refusing = False
+                continue
+            _pool_refusal(tally, refusing, answer["error"], response.headers.get("Retry-After"))
+            refusing = True
+            ready()
+
+
+async def _stalled_upload(url: str) -> tuple[int, dict[str, str], dict[str, Any]]:
+    """An upload that sends its headers and its file part's headers, then nothing; the
+    status, headers and JSON of the server's answer."""
+    address = urllib.parse.urlsplit(url)
+    assert address.hostname is not None and address.port is not None
+    reader, writer = await asyncio.open_connection(address.hostname, address.port, local_addr=(ATTACKER_ADDRESS, 0))
+    try:
+        writer.write(
+            (
+                f"POST /api/upload HTTP/1.1\r\nHost: {address.netloc}\r\n"
+                f"Content-Type: multipart/form-data; boundary={STALL_BOUNDARY}\r\n"
+                f"Content-Length: {STALL_LENGTH}\r\nConnection: close\r\n\r\n{STALL_PART}"
+            ).encode()
+        )
+        status_line, *lines = (await reader.readuntil(b"\r\n\r\n")).decode().split("\r\n")
+        headers = dict(line.split(": ", 1) for line in lines if line)
+        body = await reader.readexactly(int(headers["Content-Length"]))
+        return int(status_line.split(" ")[1]), headers, json.loads(body)
+    finally:
+        writer.close()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
+
+
+async def _pool_block(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
+    """``budget.count`` stalled uploads at a time, each sent again once answered (the
+    ones the server takes are cut off by its stall timeout); under way once one is
+    refused."""
+
+    async def stall() -> None:
+        refusing = False
+        while not budget.spent(tally):
+            tally.connections += 1
+            began = time.monotonic()
+            status, headers, answer = await _stalled_upload(url)
+            tally.answered(status)
+            if status == 429:
+                tally.slowest_refusal = max(tally.slowest_refusal, time.monotonic() - began)
+                _pool_refusal(tally, refusing, answer["error"], headers.get("Retry-After"))
+                refusing = True
+                ready()
+            else:
+                refusing = False
+
+    await asyncio.gather(*(stall() for _ in range(budget.count)))
+
+
 async def _none(_url: str, _tally: Tally, budget: Budget) -> None:
     await asyncio.sleep(budget.seconds)
 
@@ -230,9 +435,19 @@ FLOODS: dict[str, Flood] = {
     "reserved": _reserved,
     "malformed": _malformed,
     "origins": _origins,
+    "bare": _bare,
     "none": _none,
 }
-NAMES = (*FLOODS, "idle")
+#: Floods that say themselves when they are under way, by calling their last argument.
+StagedFlood = Callable[[str, Tally, Budget, Callable[[], None]], Awaitable[None]]
+STAGED: dict[str, StagedFlood] = {
+    "idle": _idle,
+    "codes": _codes,
+    "guesses": _guesses,
+    "pool-fill": _pool_fill,
+    "pool-block": _pool_block,
+}
+NAMES = (*FLOODS, *STAGED)
 
 
 def _say(document: dict[str, Any]) -> None:
@@ -246,11 +461,19 @@ async def _attack(name: str, url: str, budget: Budget) -> None:
     flood = asyncio.current_task()
     assert flood is not None
     loop.add_signal_handler(signal.SIGTERM, flood.cancel)
-    try:
-        if name == "idle":
-            await _idle(url, tally, budget, ready=lambda: _say({"ready": True}))
-        else:
+    said = False
+
+    def ready() -> None:
+        nonlocal said
+        if not said:
+            said = True
             _say({"ready": True})
+
+    try:
+        if name in STAGED:
+            await STAGED[name](url, tally, budget, ready)
+        else:
+            ready()
             await FLOODS[name](url, tally, budget)
     except asyncio.CancelledError:
         pass
@@ -265,7 +488,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("url")
     parser.add_argument("--seconds", type=float, required=True)
     parser.add_argument("--bytes", type=int, default=0)
-    parser.add_argument("--count", type=int, default=0, help="idle sockets to hold")
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=0,
+        help="sockets (idle, bare, codes), uploads (pool-fill) or uploads at a time (pool-block)",
+    )
     args = parser.parse_args(argv)
     asyncio.run(_attack(args.flood, args.url, Budget(args.seconds, args.bytes, args.count)))
 

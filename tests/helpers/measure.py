@@ -1,20 +1,25 @@
-"""What an attack is judged by: the server's RSS while it runs, a legit pairing's latency
-meanwhile, and what the server wrote to its log."""
+"""What an attack is judged by: the server's RSS while it runs, a legit pairing's (or pool
+exchange's) latency meanwhile, and what the server wrote to its log."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Awaitable, Callable
 
+import aiohttp
 import psutil
 
 from .attacks import attacking
+from .pool import pool_download, pool_upload
 from .server import Client, ServerProcess, wait_until
 
 MiB = 1024 * 1024
 ANSWER = {"type": "answer", "sdp": "v=0"}
+LEGIT_FILE = b"a file of a legit user\n" * 1000
+#: Something a legit client does, timed: its seconds, given the server's URL.
+Legit = Callable[[str], Awaitable[float]]
 
 
 async def legit_pairing(url: str) -> float:
@@ -39,11 +44,27 @@ async def legit_pairing(url: str) -> float:
         await receiver.close()
 
 
-async def pairings_while(running: Callable[[], bool], url: str, least: int = 3) -> list[float]:
-    """Legit pairings one after another while ``running()`` holds, and at least ``least``."""
+async def legit_exchange(url: str) -> float:
+    """Seconds to give a file to the pool and take one (someone else's) with its token;
+    the pool must hold a file from someone else already."""
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    async with aiohttp.ClientSession() as http:
+        status, answer = await pool_upload(http, url, LEGIT_FILE, name="legit.txt")
+        assert status == 201, answer
+        status, headers, body = await pool_download(http, url, answer["token"])
+        assert status == 200 and body and len(body) == int(headers["Content-Length"]), (status, body[:200])
+    return loop.time() - began
+
+
+async def pairings_while(
+    running: Callable[[], bool], url: str, least: int = 3, legit: Legit = legit_pairing, most: int | None = None
+) -> list[float]:
+    """``legit`` one after another while ``running()`` holds, at least ``least`` times
+    and (a legit client within a quota of its own) at most ``most``."""
     latencies: list[float] = []
-    while running() or len(latencies) < least:
-        latencies.append(await legit_pairing(url))
+    while (running() or len(latencies) < least) and (most is None or len(latencies) < most):
+        latencies.append(await legit(url))
     return latencies
 
 
@@ -109,18 +130,28 @@ class Siege:
 
     tally: dict[str, Any]
     rss_growth: int
-    #: Seconds each legit pairing took while the flood ran, in order.
+    #: Seconds each legit pairing (or what ``besiege`` was given) took while the flood ran, in order.
     latencies: list[float]
     #: The server's log lines while the flood ran.
     log: list[str]
 
 
-async def besiege(server: ServerProcess, flood: str, *, seconds: float, bytes: int = 0, count: int = 0) -> Siege:
+async def besiege(
+    server: ServerProcess,
+    flood: str,
+    *,
+    seconds: float,
+    bytes: int = 0,
+    count: int = 0,
+    legit: Legit = legit_pairing,
+    most: int | None = None,
+) -> Siege:
     """Run ``flood`` (helpers.attacks) against ``server`` to the end of its budget, with
-    legit pairings one after another all the while and the server's RSS sampled."""
+    ``legit`` (pairings unless told) one after another all the while, ``most`` times at
+    most, and the server's RSS sampled."""
     mark = len(server.log)
     async with RssWatch(server.process.pid) as rss:
         async with attacking(flood, server.url, seconds=seconds, bytes=bytes, count=count) as attack:
-            latencies = await pairings_while(lambda: attack.running, server.url)
+            latencies = await pairings_while(lambda: attack.running, server.url, legit=legit, most=most)
             tally = await attack.finish(timeout=seconds + 30)
     return Siege(tally, rss.growth, latencies, await log_since(server, mark))
