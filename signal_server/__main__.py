@@ -78,7 +78,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         log.info("open-file limit %d (it was %d)", files, files_before)
 
     web.run_app(
-        app, host=config.host, port=config.port, print=announce, access_log_class=AccessLogger, loop=event_loop()
+        app,
+        host=config.host,
+        port=config.port,
+        print=announce,
+        access_log_class=AccessLogger,
+        loop=event_loop(),
+        lingering_time=config.refusal_linger,
     )
 
 

@@ -26,6 +26,8 @@ class ServerConfig:
     ice_servers: list[dict[str, Any]]
     log_level: str
     trusted_proxies: frozenset[str]
+    #: Seconds aiohttp keeps reading a refused request's body before it closes.
+    refusal_linger: float
     #: Seconds a connection may take to join the socket.io namespace.
     join_within: float
     #: Origins, besides the server's own, whose pages may open a socket; "*" for any.

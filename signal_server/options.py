@@ -206,6 +206,16 @@ OPTIONS: tuple[Option, ...] = (
         many=True,
     ),
     Option(
+        "--refusal-linger",
+        "SENDIT_REFUSAL_LINGER",
+        "1",
+        "how long the server goes on reading a request it refused before reading its body "
+        "(a pool upload over a quota or too large), so the client sees the answer rather than "
+        "a reset; each such refusal holds its connection that long",
+        parse=parse_seconds,
+        metavar="SECONDS",
+    ),
+    Option(
         "--join-within",
         "SENDIT_JOIN_WITHIN",
         "10",

@@ -42,7 +42,7 @@ async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
     # Defaults as if no flag or variable were given: the environment does not reach in.
     config = defaults(host="127.0.0.1", port=0, **overrides)
     app = create_app(config)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None, lingering_time=config.refusal_linger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
