@@ -41,12 +41,16 @@ class RawSocket:
             await http.close()
             raise
         raw = cls(http, ws)
-        opening = await raw.receive()
-        assert isinstance(opening, str) and opening.startswith("0{"), opening
-        if join_namespace:
-            await raw.send("40")
-            joined = await raw.receive()
-            assert isinstance(joined, str) and joined.startswith("40{"), joined
+        try:
+            opening = await raw.receive()
+            assert isinstance(opening, str) and opening.startswith("0{"), opening
+            if join_namespace:
+                await raw.send("40")
+                joined = await raw.receive()
+                assert isinstance(joined, str) and joined.startswith("40{"), joined
+        except BaseException:
+            await raw.close()
+            raise
         return raw
 
     async def send(self, frame: str | bytes) -> None:
