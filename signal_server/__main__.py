@@ -7,6 +7,7 @@ import gc
 import logging
 import resource
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from aiohttp import web
@@ -52,12 +53,24 @@ def raise_open_file_limit() -> tuple[int, int]:
     from getting near either."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = UNLIMITED_FILES if hard == resource.RLIM_INFINITY else hard
-    if soft != resource.RLIM_INFINITY and soft < wanted:
+    # A container may grant a hard limit above the kernel's ceiling (fs.nr_open), which
+    # setrlimit refuses; the ceiling is then the most there is.
+    for limit in (wanted, min(wanted, _kernel_ceiling())):
+        if soft == resource.RLIM_INFINITY or soft >= limit:
+            break
         try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
-        except (ValueError, OSError):  # a system whose ceiling is below the hard limit
-            pass
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
+            break
+        except (ValueError, OSError):
+            continue
     return soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def _kernel_ceiling() -> int:
+    try:
+        return int(Path("/proc/sys/fs/nr_open").read_text())
+    except (OSError, ValueError):
+        return UNLIMITED_FILES
 
 
 def main(argv: Sequence[str] | None = None) -> None:

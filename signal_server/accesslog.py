@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web import BaseRequest, StreamResponse
 
 REDACTED = "redacted"
+
+
+def _quoted(text: str) -> str:
+    """A client's header as it goes between the line's quotes: a quote or a control in
+    it, escaped, cannot make the line say something else."""
+    return json.dumps(text, ensure_ascii=False)[1:-1]
 
 
 class AccessLogger(AbstractAccessLogger):
@@ -26,8 +33,8 @@ class AccessLogger(AbstractAccessLogger):
             *request.version,
             response.status,
             response.body_length,
-            request.headers.get("Referer", "-"),
-            request.headers.get("User-Agent", "-"),
+            _quoted(request.headers.get("Referer", "-")),
+            _quoted(request.headers.get("User-Agent", "-")),
         )
 
     @property

@@ -18,8 +18,18 @@ def client_address(request: web.BaseRequest | None, trusted_proxies: frozenset[s
     # from the right through our own proxies, and stop at the first address they vouch for.
     forwarded = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
     while address in trusted_proxies and forwarded and forwarded[-1]:
-        address = forwarded.pop()
+        address = _without_port(forwarded.pop())
     return address
+
+
+def _without_port(hop: str) -> str:
+    """Some balancers append the client's port (``192.0.2.7:5678``, ``[2001:db8::1]:443``);
+    each port would otherwise count as an address of its own."""
+    if hop.startswith("[") and "]" in hop:
+        return hop[1 : hop.index("]")]
+    if hop.count(":") == 1:
+        return hop.split(":")[0]
+    return hop
 
 
 def limit_key(address: str) -> str:

@@ -69,7 +69,10 @@ def create_app(config: ServerConfig) -> web.Application:
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
 
-    sio = GuardedServer(TransportLimits(join_within=config.join_within), OriginPolicy(config.allowed_origins))
+    sio = GuardedServer(
+        TransportLimits(max_queued=config.max_unread, join_within=config.join_within),
+        OriginPolicy(config.allowed_origins, config.trusted_proxies),
+    )
     sio.attach(app)
     registry = CodeRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))

@@ -28,6 +28,8 @@ class ServerConfig:
     trusted_proxies: frozenset[str]
     #: Seconds aiohttp keeps reading a refused request's body before it closes.
     refusal_linger: float
+    #: Bytes the server holds for one client that does not read them.
+    max_unread: int
     #: Seconds a connection may take to join the socket.io namespace.
     join_within: float
     #: Origins, besides the server's own, whose pages may open a socket; "*" for any.

@@ -216,6 +216,15 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
+        "--max-unread",
+        "SENDIT_MAX_UNREAD",
+        "1MiB",
+        "what the server holds for one signalling client that is not reading it; past that the client is cut "
+        "(a pairing owes its client a few kilobytes)",
+        parse=parse_size,
+        metavar="SIZE",
+    ),
+    Option(
         "--join-within",
         "SENDIT_JOIN_WITHIN",
         "10",
@@ -365,7 +374,7 @@ OPTIONS: tuple[Option, ...] = (
         "--pool-uploads-per-minute",
         "SENDIT_POOL_UPLOADS_PER_MINUTE",
         str(QuotaLimits.per_minute),
-        "uploads one client address may start in any 60 s (refused ones not counted)",
+        "uploads one client address may start in any 60 s (those its quotas refuse are not counted)",
         parse=parse_count,
         metavar="N",
         group="pool",

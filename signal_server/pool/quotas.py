@@ -33,7 +33,8 @@ class QuotaLimits:
     held: int = 20
     #: Uploads in progress, from their request's headers to their answer.
     in_flight: int = 3
-    #: Uploads started in any :data:`WINDOW`, refused ones not counted.
+    #: Uploads started in any :data:`WINDOW`; those a quota refuses are not counted
+    #: (one refused later, for its type or size, was started and is).
     per_minute: int = 10
 
 

@@ -39,8 +39,13 @@ log = logging.getLogger(__name__)
 
 #: Event names python-socketio dispatches for itself; a client must not send them.
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "message"})
-#: Engine.IO 4's packet types, open (0) to noop (6).
-ENGINE_PACKET_TYPES = "0123456"
+#: The Engine.IO 4 packets a client sends over a WebSocket-only transport: close (1),
+#: pong (3) and message (4). Open, ping, upgrade and noop (0, 2, 5, 6) are the
+#: server's or the polling upgrade's, and engine.io answers some of them past the
+#: bound on what waits for a client.
+ENGINE_PACKET_TYPES = "134"
+#: What one queued packet costs beyond its text: the Packet object and the queue's slot.
+PACKET_OVERHEAD = 128
 
 
 #: The settings ours and bench/bare_relay.py's plain server share, so that the two
@@ -59,9 +64,10 @@ SOCKETIO_SETTINGS: dict[str, Any] = {
 class TransportLimits:
     """What one client may send and be owed."""
 
-    #: Bytes of packets waiting to go out to one client; past it, the client is dropped.
-    #: A pairing owes its client a few kilobytes (one description, some candidates).
-    max_queued: int = 4 * 1024 * 1024
+    #: Bytes of packets waiting to go out to one client (each counted with
+    #: PACKET_OVERHEAD); past it, the client is dropped. A pairing owes its client a few
+    #: kilobytes (one description, some candidates); four of the largest messages fit.
+    max_queued: int = 1024 * 1024
     #: Seconds a connection may stay without joining the socket.io namespace: the caps
     #: per address count joined connections, so one that never joins would otherwise
     #: hold a socket (and a file descriptor) for as long as it answers pings.
@@ -77,8 +83,30 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         reason = _engine_refusal(data)
         if reason is not None:
             self.server.refused(reason, data)
+            # Cut, not closed: a clean close waits on a client that may not read.
+            transport = self.environ["aiohttp.request"].transport
+            if transport is not None:
+                transport.abort()
             return None
         return data
+
+
+class CountedQueue(asyncio.Queue[Any]):
+    """A client's outgoing packets, with the bytes they hold kept as they come and go,
+    so checking the bound costs nothing however many packets wait."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bytes = 0
+
+    def _put(self, item: Any) -> None:
+        self.bytes += _size(item)
+        super()._put(item)
+
+    def _get(self) -> Any:
+        item = super()._get()
+        self.bytes -= _size(item)
+        return item
 
 
 class BoundedEngineServer(engineio.AsyncServer):
@@ -92,6 +120,9 @@ class BoundedEngineServer(engineio.AsyncServer):
         # A copy: the driver's table is shared by every server of the process.
         self._async: dict[str, Any] = {**self._async, "websocket": GuardedWebSocket}
 
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        return CountedQueue()
+
     def overflowed(self, sid: str) -> None:
         """Called instead of queueing a packet that would pass the bound."""
 
@@ -100,7 +131,7 @@ class BoundedEngineServer(engineio.AsyncServer):
 
     async def send_packet(self, sid: str, pkt: Any) -> None:
         socket = self.sockets.get(sid)
-        if socket is not None and _queued_bytes(socket) + _size(pkt) > self.max_queued:
+        if socket is not None and socket.queue.bytes + _size(pkt) > self.max_queued:
             self.overflowed(sid)
             return
         await super().send_packet(sid, pkt)
@@ -108,13 +139,7 @@ class BoundedEngineServer(engineio.AsyncServer):
 
 def _size(pkt: Any) -> int:
     data = getattr(pkt, "data", None)
-    return len(data) if isinstance(data, (str, bytes)) else 16
-
-
-def _queued_bytes(socket: Any) -> int:
-    # asyncio.Queue keeps its items in ``_queue``; summing them costs little because the
-    # bound keeps the queue short.
-    return sum(_size(pkt) for pkt in socket.queue._queue if pkt is not None)
+    return PACKET_OVERHEAD + (len(data) if isinstance(data, (str, bytes)) else 0)
 
 
 class OriginPolicy:
@@ -123,14 +148,24 @@ class OriginPolicy:
     drive its visitors' browsers to create and join codes. Clients that are not browsers
     send no Origin and are not asked."""
 
-    def __init__(self, allowed: frozenset[str] = frozenset()) -> None:
+    def __init__(self, allowed: frozenset[str] = frozenset(), trusted_proxies: frozenset[str] = frozenset()) -> None:
         self.allowed = allowed
+        self.trusted_proxies = trusted_proxies
 
     def __call__(self, origin: str | None, environ: dict[str, Any]) -> bool:
         if "*" in self.allowed or origin in self.allowed:
             return True
-        host = environ.get("HTTP_HOST", "")
-        return bool(host) and origin in (f"http://{host}", f"https://{host}")
+        return origin in self._own(environ)
+
+    def _own(self, environ: dict[str, Any]) -> set[str]:
+        """The server's own origins as this request names them: its Host, and behind a
+        trusted proxy (which may pass its upstream's name as Host) the host the proxy
+        says the browser asked for."""
+        hosts = {environ.get("HTTP_HOST", "")}
+        request = environ.get("aiohttp.request")
+        if request is not None and request.remote in self.trusted_proxies:
+            hosts.add(environ.get("HTTP_X_FORWARDED_HOST", "").split(",")[0].strip())
+        return {f"{scheme}://{host}" for host in hosts if host for scheme in ("http", "https")}
 
 
 class GuardedServer(socketio.AsyncServer):
@@ -205,6 +240,9 @@ class GuardedServer(socketio.AsyncServer):
             await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
         elif pkt.packet_type == packet.DISCONNECT:
             await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+            # The protocol has one namespace: a client that leaves it is done. Left open,
+            # the connection would be counted by no cap and timed by no join_within.
+            self._drop(eio_sid)
         else:
             await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
 

@@ -54,7 +54,7 @@ async def test_a_receiver_that_never_reads_is_dropped_while_its_peer_floods_it()
     async with server_process() as server:
         siege = await besiege(server, "stalled", seconds=10, bytes=100 * MiB)
     assert siege.tally["bytes_sent"] >= 100 * MiB
-    # The server owes one client 4 MiB at most, the kernel buffers some more: a pair is
+    # The server owes one client 1 MiB at most, the kernel buffers some more: a pair is
     # dropped every ~10 MB relayed.
     assert siege.tally["dropped"] >= 5, siege.tally
     assert_bounded(siege)

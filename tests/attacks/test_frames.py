@@ -18,12 +18,12 @@ from helpers.measure import legit_pairing, tracebacks
 from helpers.raw import RawSocket
 from helpers.server import RunningServer, running_server
 
-#: Engine.IO's upgrade packet: the server answers it with a noop ("6") on an open
-#: WebSocket, at any point of a session, which tells "still open" from "dropped".
-PROBE, PROBE_ANSWER = "5", "6"
-#: What python-socketio's own Engine.IO layer takes from a client without a word; the
-#: probe counts on the socket staying open after them.
-SILENT = ("3", "6")
+#: A connect to a namespace the server does not have: it answers with a CONNECT_ERROR
+#: at any point of a session, joined or not, which tells "still open" from "dropped".
+PROBE, PROBE_ANSWER = "40/probe,", "44/probe,"
+#: What the server takes from a client without a word (a pong nobody asked for); the
+#: probe counts on the socket staying open after it.
+SILENT = ("3",)
 
 
 def _truncated(text: str, cut: int) -> str:
@@ -67,7 +67,7 @@ async def _outcome(raw: RawSocket, frames: list[str | bytes]) -> str:
         frame = await raw.receive()
         if frame is None:
             return "dropped"
-        if frame == PROBE_ANSWER:
+        if isinstance(frame, str) and frame.startswith(PROBE_ANSWER):
             answers -= 1
             if not answers:
                 return "open"

@@ -494,6 +494,15 @@ async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
         assert await sender.next("peer_joined") == {}
 
 
+async def test_a_port_a_balancer_appends_does_not_make_another_address() -> None:
+    async with serving(max_failed_joins=1, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
+        first = await connect({"X-Forwarded-For": "203.0.113.9:5678"})
+        assert await first.call("join", {"code": "00000-00000"}) == NOT_FOUND
+        for hop in ("203.0.113.9:443", "203.0.113.9", "[2001:db8::1]:443, 203.0.113.9:9"):
+            other_port = await connect({"X-Forwarded-For": hop})
+            assert await other_port.call("join", {"code": "00000-00000"}) == TOO_MANY, hop
+
+
 @pytest.mark.parametrize(
     "trusted", [frozenset(), frozenset({"192.0.2.1"})], ids=["no trusted proxy", "peer is not the trusted proxy"]
 )

@@ -6,10 +6,13 @@ from __future__ import annotations
 import logging
 from typing import Any, AsyncIterator
 
+import aiohttp
 import pytest
+from engineio.packet import MESSAGE, Packet
 
-from helpers.raw import RawSocket
+from helpers.raw import SOCKET_PATH, RawSocket
 from helpers.server import Client, RunningServer, running_server
+from signal_server.signalling.transport import PACKET_OVERHEAD, CountedQueue
 
 REFUSED = [
     pytest.param("459999999999-" + '["create",{"_placeholder":true,"num":0}]', id="announces-attachments"),
@@ -130,7 +133,7 @@ async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(con
         await sender.next("peer_joined")
         stalled.stop_reading()
         sdp = "a" * 60_000
-        # The bound is 4 MiB; the kernel buffers some megabytes more on loopback.
+        # The bound is 1 MiB; the kernel buffers some megabytes more on loopback.
         sent = 0
         while not sender.pending("peer_left"):
             assert sent < 60_000_000, "the server kept queueing 60 MB for a client that reads nothing"
@@ -139,7 +142,7 @@ async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(con
             if not ack["ok"]:
                 break
         assert await sender.next("peer_left") == {"role": "receiver"}
-        assert sent > 4 * 1024 * 1024
+        assert sent > 1024 * 1024
     finally:
         await stalled.close()
 
@@ -155,3 +158,60 @@ async def test_a_connection_that_never_joins_the_namespace_is_dropped() -> None:
         finally:
             await idle.close()
             await joined.close()
+
+
+@pytest.mark.parametrize("frame", ["0", "2", "5", "6"], ids=["open", "ping", "upgrade", "noop"])
+async def test_engine_packets_no_websocket_client_sends_cut_the_connection(raw: RawSocket, frame: str) -> None:
+    # engine.io answers an upgrade with a noop past the bound on what waits for a client.
+    await raw.send(frame)
+    assert await raw.closed_by_server()
+
+
+async def test_a_client_that_leaves_the_namespace_is_cut() -> None:
+    """Left open, it would be counted by no cap and timed by no join_within."""
+    async with running_server(max_connections_per_address=1) as server:
+        leaver = await RawSocket.open(server.url)
+        await leaver.send("41")
+        assert await leaver.closed_by_server()
+        await leaver.close()
+        # Its place under the cap is free again.
+        after = await RawSocket.open(server.url)
+        assert (await after.call("create"))["ok"]
+        await after.close()
+
+
+async def test_behind_a_trusted_proxy_the_host_the_browser_asked_for_is_the_servers_own() -> None:
+    async with running_server(trusted_proxies=frozenset({"127.0.0.1"})) as server:
+        http = aiohttp.ClientSession()
+        try:
+            # nginx's default passes its upstream's name as Host, and the browser's in
+            # X-Forwarded-Host.
+            headers = {
+                "Origin": "https://sendit.example",
+                "Host": "upstream:8080",
+                "X-Forwarded-Host": "sendit.example",
+            }
+            ws = await http.ws_connect(server.url + SOCKET_PATH, headers=headers)
+            assert (await ws.receive_str()).startswith("0{")
+            await ws.close()
+            headers["X-Forwarded-Host"] = "evil.example"
+            with pytest.raises(aiohttp.WSServerHandshakeError):
+                await http.ws_connect(server.url + SOCKET_PATH, headers=headers)
+        finally:
+            await http.close()
+
+
+async def test_forwarded_host_from_a_client_that_is_no_proxy_is_not_believed(server: RunningServer) -> None:
+    async with aiohttp.ClientSession() as http:
+        headers = {"Origin": "https://sendit.example", "X-Forwarded-Host": "sendit.example"}
+        with pytest.raises(aiohttp.WSServerHandshakeError):
+            await http.ws_connect(server.url + SOCKET_PATH, headers=headers)
+
+
+async def test_the_queue_bound_costs_no_scan_however_many_small_packets_wait() -> None:
+    queue = CountedQueue()
+    for _ in range(10_000):
+        queue.put_nowait(Packet(MESSAGE, data='2["signal",{"type":"candidate","candidate":null}]'))
+    assert queue.bytes == 10_000 * (PACKET_OVERHEAD + 49)
+    queue.get_nowait()
+    assert queue.bytes == 9_999 * (PACKET_OVERHEAD + 49)
