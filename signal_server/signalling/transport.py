@@ -76,19 +76,25 @@ class TransportLimits:
 
 class GuardedWebSocket(engineio_aiohttp.WebSocket):
     """Engine.IO's WebSocket, handing on only the frames Engine.IO can decode; at any
-    other the connection ends as if the client had closed it."""
+    other, and at the client's own close packet, the connection is cut."""
 
     async def wait(self) -> str | bytes | None:
         data = await super().wait()
         reason = _engine_refusal(data)
         if reason is not None:
             self.server.refused(reason, data)
-            # Cut, not closed: a clean close waits on a client that may not read.
-            transport = self.environ["aiohttp.request"].transport
-            if transport is not None:
-                transport.abort()
+        # engine.io forgets a session at its close packet but leaves the WebSocket open,
+        # answering nothing more; so it is cut here, as any refused one is.
+        if reason is not None or (isinstance(data, str) and data.startswith("1")):
+            self._cut()
             return None
         return data
+
+    def _cut(self) -> None:
+        # Cut, not closed: a clean close waits on a client that may not read.
+        transport = self.environ["aiohttp.request"].transport
+        if transport is not None:
+            transport.abort()
 
 
 class CountedQueue(asyncio.Queue[Any]):

@@ -215,3 +215,11 @@ async def test_the_queue_bound_costs_no_scan_however_many_small_packets_wait() -
     assert queue.bytes == 10_000 * (PACKET_OVERHEAD + 49)
     queue.get_nowait()
     assert queue.bytes == 9_999 * (PACKET_OVERHEAD + 49)
+
+
+@pytest.mark.parametrize("join_namespace", [True, False], ids=["joined", "not joined"])
+async def test_a_clients_close_packet_ends_its_connection(server: RunningServer, join_namespace: bool) -> None:
+    raw = await RawSocket.open(server.url, join_namespace=join_namespace)
+    await raw.send("1")
+    assert await raw.closed_by_server()
+    await raw.close()
