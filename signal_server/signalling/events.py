@@ -68,7 +68,8 @@ class SignallingEvents:
         self.connections = connections
         self.ice_servers = ice_servers
         self.trusted_proxies = trusted_proxies
-        self._addresses: dict[str, str] = {}
+        #: Each connection's address as the limits count it (see addresses.limit_key).
+        self._keys: dict[str, str] = {}
         self._new_code = asyncio.Event()
         self._expiry_task: asyncio.Task[None] | None = None
         sio.on("connect", self.on_connect)
@@ -93,21 +94,21 @@ class SignallingEvents:
             await asyncio.gather(self._expiry_task, return_exceptions=True)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], _auth: Any = None) -> None:
-        address = client_address(environ.get("aiohttp.request"), self.trusted_proxies)
-        if not self.connections.acquire(limit_key(address)):
+        key = limit_key(client_address(environ.get("aiohttp.request"), self.trusted_proxies))
+        if not self.connections.acquire(key):
             # The client sees this message as its CONNECT_ERROR; no disconnect follows.
             raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
-        self._addresses[sid] = address
+        self._keys[sid] = key
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
-        address = self._addresses.pop(sid, None)
-        if address is not None:
-            self.connections.release(limit_key(address))
+        key = self._keys.pop(sid, None)
+        if key is not None:
+            self.connections.release(key)
         await self._leave(sid)
 
     async def on_create(self, sid: str, payload: Any) -> Ack:
         payloads.empty(payload)
-        pairing = self.registry.create(sid, limit_key(self._addresses.get(sid, "")))
+        pairing = self.registry.create(sid, self._keys.get(sid, ""))
         self._new_code.set()
         # Codes are secrets until used: never logged.
         log.info("code created for %s (%d codes held)", sid, len(self.registry))
@@ -121,7 +122,7 @@ class SignallingEvents:
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
         text = payloads.join_code(payload)
-        pairing = self.joins.join(text, sid, self._addresses.get(sid, ""))
+        pairing = self.joins.join(text, sid, self._keys.get(sid, ""))
         log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {}, to=pairing.sender)
         return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.ice_servers}

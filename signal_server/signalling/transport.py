@@ -86,15 +86,18 @@ class GuardedWebSocket(engineio_aiohttp.WebSocket):
         # engine.io forgets a session at its close packet but leaves the WebSocket open,
         # answering nothing more; so it is cut here, as any refused one is.
         if reason is not None or (isinstance(data, str) and data.startswith("1")):
-            self._cut()
+            _cut(self.environ.get("aiohttp.request"))
             return None
         return data
 
-    def _cut(self) -> None:
-        # Cut, not closed: a clean close waits on a client that may not read.
-        transport = self.environ["aiohttp.request"].transport
-        if transport is not None:
-            transport.abort()
+
+def _cut(request: Any) -> None:
+    """End a client's connection at once. A clean close would queue one more packet and
+    wait for it to be written, which a client that does not read never lets happen; cut,
+    the connection's own handler ends it as a lost connection, and the disconnect
+    handlers run as for any other."""
+    if request is not None and request.transport is not None:
+        request.transport.abort()
 
 
 class CountedQueue(asyncio.Queue[Any]):
@@ -198,15 +201,10 @@ class GuardedServer(socketio.AsyncServer):
         self.refusals.warning("refused %s, disconnected: %s", reason, shown(data))
 
     def _drop(self, eio_sid: str) -> None:
-        """Cut the client's connection at once. A clean close would queue one more packet
-        and wait for it to be written, which a client that does not read never lets
-        happen; cut, the connection's own handler ends it as a lost connection, and the
-        disconnect handlers run as for any other."""
+        """Cut the client's connection (see :func:`_cut`), and handle nothing more of it."""
         if eio_sid in self.environ:  # not yet disconnected, which will forget it
             self._dropped.add(eio_sid)
-        request = self.environ.get(eio_sid, {}).get("aiohttp.request")
-        if request is not None and request.transport is not None:
-            request.transport.abort()
+        _cut(self.environ.get(eio_sid, {}).get("aiohttp.request"))
 
     async def _handle_eio_connect(self, eio_sid: str, environ: dict[str, Any]) -> None:
         await super()._handle_eio_connect(eio_sid, environ)
