@@ -28,8 +28,8 @@ chromium:
 	  else echo "Chromium is missing: sudo apt-get install chromium" >&2; exit 1; fi; \
 	fi
 
-# Lint and format of every Python file, types of the two packages; `make test` runs it first.
-PY_SOURCES := signal_server peer tests bench
+# Lint and format of every Python file, types of the three packages; `make test` runs it first.
+PY_SOURCES := sendit_protocol signal_server peer tests bench
 check: install
 	$(VENV)/bin/ruff check $(PY_SOURCES)
 	$(VENV)/bin/ruff format --check $(PY_SOURCES)

@@ -11,13 +11,13 @@ import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TextIO
 
+from sendit_protocol.messages import FileEntry
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 from .ending import set_once
 from .errors import Cancelled, ExitCode, PeerError, UsageError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .signalling.localip import check_local_ip
-from .transfer.messages import FileEntry
 from .transfer.session import PeerOptions, receive, send
 from .transfer.sink import STDOUT, DirectorySink, Sink, StreamSink
 from .transfer.source import STDIN, collect

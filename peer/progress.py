@@ -21,8 +21,9 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from sendit_protocol.messages import FileEntry, neutralised
+
 from .errors import PeerError
-from .transfer.messages import FileEntry, neutralised
 
 REFRESH_SECONDS = 0.2
 LISTED_FILES = 20

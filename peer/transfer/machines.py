@@ -12,12 +12,13 @@ import asyncio
 import json
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from sendit_protocol.digest import BlockDigest
+from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, clip, parse_message
+
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, VerificationFailed
 from ..progress import Reporter
 from ..signalling.link import Link
-from .digest import BlockDigest
-from .messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, clip, parse_message
 from .sink import FileWriter, Sink
 from .source import Source
 

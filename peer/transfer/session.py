@@ -7,13 +7,14 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence
 
+from sendit_protocol.messages import FileEntry
+
 from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
 from ..progress import Reporter
 from ..signalling.client import SignallingClient
 from ..signalling.link import Link, Role, open_link
 from .machines import Receiver, Sender, Transfer
-from .messages import FileEntry
 from .sink import Sink
 from .source import Source
 

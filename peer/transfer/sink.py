@@ -9,8 +9,9 @@ import shutil
 from pathlib import Path
 from typing import BinaryIO, Protocol, Sequence
 
+from sendit_protocol.messages import FileEntry
+
 from ..errors import PeerError, UsageError
-from .messages import FileEntry
 
 PART_SUFFIX = ".part"
 #: ``-o -``: the one file goes to standard output.

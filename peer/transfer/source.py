@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
+from sendit_protocol.messages import MAX_FILES, FileEntry, InvalidMessage, check_name
+
 from ..errors import UsageError
-from .messages import MAX_FILES, FileEntry, InvalidMessage, check_name
 
 STDIN = "-"
 

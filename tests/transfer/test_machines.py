@@ -14,11 +14,11 @@ from aiortc import RTCDataChannel
 from peer.errors import Cancelled, ConnectionFailed, ExitCode, PeerError, VerificationFailed
 from peer.progress import Reporter
 from peer.signalling.link import Link
-from peer.transfer.digest import digest_bytes
 from peer.transfer.machines import ProtocolViolation, Receiver, Sender
-from peer.transfer.messages import FileEntry
 from peer.transfer.sink import DirectorySink
 from peer.transfer.source import collect
+from sendit_protocol.digest import digest_bytes
+from sendit_protocol.messages import FileEntry
 
 TIMEOUT = 20.0
 

@@ -7,7 +7,7 @@ import json
 
 from peer.errors import Cancelled
 from peer.progress import HumanReporter, JsonReporter
-from peer.transfer.messages import FileEntry
+from sendit_protocol.messages import FileEntry
 
 
 def test_text_from_the_peer_cannot_drive_the_terminal() -> None:

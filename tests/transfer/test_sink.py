@@ -11,8 +11,8 @@ from typing import Iterator
 import pytest
 
 from peer.errors import PeerError, UsageError
-from peer.transfer.messages import FileEntry
 from peer.transfer.sink import DirectorySink, StreamSink
+from sendit_protocol.messages import FileEntry
 
 NAME_MAX = 255  # ext4 and tmpfs, where the tests run
 

@@ -9,8 +9,8 @@ import json
 import pytest
 
 from helpers.vectors import VECTORS, pattern
-from peer.transfer.digest import BLOCK_SIZE, BlockDigest, digest_bytes
-from peer.transfer.messages import InvalidMessage, neutralised, parse_message
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, digest_bytes
+from sendit_protocol.messages import InvalidMessage, neutralised, parse_message
 from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 

@@ -1,4 +1,4 @@
-"""web/js/transfer/protocol.js against docs/protocol-vectors.json, run in Chromium
+"""web/js/protocol/protocol.js against docs/protocol-vectors.json, run in Chromium
 (the runner is tests/web/harness/protocol.js)."""
 
 from __future__ import annotations

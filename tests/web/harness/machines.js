@@ -8,7 +8,7 @@
  * Each exported scenario returns what happened as plain data; the test judges it.
  */
 
-import { BLOCK_SIZE, BlockDigest } from "/js/transfer/protocol.js";
+import { BLOCK_SIZE, BlockDigest } from "/js/protocol/protocol.js";
 import { Receiver, Sender, TransferError } from "/js/transfer/machines.js";
 import { until, within } from "./common.js";
 

@@ -1,9 +1,9 @@
 /**
  * Runs docs/protocol-vectors.json (handed in by the test) against the real
- * /js/transfer/protocol.js, and lists every case that came out differently.
+ * /js/protocol/protocol.js, and lists every case that came out differently.
  */
 
-import * as p from "/js/transfer/protocol.js";
+import * as p from "/js/protocol/protocol.js";
 
 const pattern = (n) => {
   const bytes = new Uint8Array(n);

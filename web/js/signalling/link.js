@@ -5,7 +5,7 @@
  * @module signalling/link
  */
 
-import { CHANNEL_LABEL } from "../transfer/protocol.js";
+import { CHANNEL_LABEL } from "../protocol/protocol.js";
 
 const OPEN_TIMEOUT_MS = 30000;
 

@@ -5,7 +5,7 @@
  * @module transfer/machines
  */
 
-import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, neutralised, parseMessage } from "./protocol.js";
+import { BLOCK_SIZE, BlockDigest, PROTOCOL_VERSION, ProtocolError, neutralised, parseMessage } from "../protocol/protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
 export const CHUNK_SIZE = 65536;

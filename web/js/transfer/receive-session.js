@@ -9,7 +9,7 @@
 import { ServerError, ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { Receiver } from "./machines.js";
-import { InvalidCode, formatCode, normalizeCode } from "./protocol.js";
+import { InvalidCode, formatCode, normalizeCode } from "../protocol/protocol.js";
 import { Run } from "./run.js";
 
 /**

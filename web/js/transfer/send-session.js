@@ -9,7 +9,7 @@
 import { ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { Sender } from "./machines.js";
-import { neutralised } from "./protocol.js";
+import { neutralised } from "../protocol/protocol.js";
 import { Run } from "./run.js";
 
 /**

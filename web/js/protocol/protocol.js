@@ -2,7 +2,7 @@
  * The SendIt protocol as docs/PROTOCOL.md defines it: code parsing, data-channel
  * messages and the block digest. No DOM and no network here, so the vectors in
  * docs/protocol-vectors.json can test it directly in the browser.
- * @module transfer/protocol
+ * @module protocol/protocol
  */
 
 export const PROTOCOL_VERSION = 1;
