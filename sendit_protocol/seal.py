@@ -19,7 +19,6 @@ from .errors import Tampered
 
 IV_LENGTH = 12
 TAG_LENGTH = 16
-SEALED_KINDS = ("offer", "answer", "candidate")
 
 
 def seal(key: bytes, kind: str, plaintext: bytes, *, random: Callable[[int], bytes] = os.urandom) -> str:
