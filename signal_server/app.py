@@ -13,11 +13,11 @@ from .pool.cors import CorsPolicy
 from .pool.quotas import UploadQuotas
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
-from .signalling.events import SignallingEvents
+from .signalling.events import RelayHook, SignallingEvents
 from .signalling.joins import JoinPolicy
 from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
-from .signalling.registry import CodeRegistry
+from .signalling.registry import SlotRegistry
 from .signalling.transport import GuardedServer, OriginPolicy, TransportLimits
 
 # Nothing but this server may supply script, style, images or connections: no inline
@@ -60,11 +60,12 @@ async def add_security_headers(_request: web.Request, response: web.StreamRespon
     response.headers.update(SECURITY_HEADERS)
 
 
-def create_app(config: ServerConfig) -> web.Application:
+def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> web.Application:
     """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``).
 
     The composition root: the plain objects (registry, join policy, pool store) are
-    built here from ``config`` and handed to the adapters that serve them."""
+    built here from ``config`` and handed to the adapters that serve them.
+    ``relay_hook`` is for tests alone (see :data:`RelayHook`)."""
     app = web.Application()
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
@@ -74,7 +75,7 @@ def create_app(config: ServerConfig) -> web.Application:
         OriginPolicy(config.allowed_origins, config.trusted_proxies),
     )
     sio.attach(app)
-    registry = CodeRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
+    registry = SlotRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))
     signalling = SignallingEvents(
         sio,
@@ -83,6 +84,7 @@ def create_app(config: ServerConfig) -> web.Application:
         Quota(config.max_connections_per_address, "connections"),
         ice_servers=config.ice_servers,
         trusted_proxies=config.trusted_proxies,
+        relay_hook=relay_hook,
     )
     app[SIGNALLING_KEY] = signalling
 
