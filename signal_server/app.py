@@ -3,10 +3,13 @@ file exchange pool."""
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
+
+from sendit_protocol.words import WORDS
 
 from .config import ServerConfig
 from .pool.cors import CorsPolicy
@@ -46,6 +49,10 @@ SECURITY_HEADERS = {
 }
 
 SIGNALLING_KEY = web.AppKey("signalling", SignallingEvents)
+#: The code words for the pages (docs/PROTOCOL.md 1), from the installed package: a page
+#: has no package to read them from, and the repository keeps no copy.
+WORDS_JSON = json.dumps(WORDS, separators=(",", ":")).encode()
+WORDS_CACHE = "public, max-age=86400"
 
 
 def web_root() -> Path:
@@ -54,6 +61,10 @@ def web_root() -> Path:
     if packaged.is_dir():
         return packaged
     return Path(__file__).resolve().parent.parent / "web"
+
+
+async def words(_request: web.Request) -> web.Response:
+    return web.Response(body=WORDS_JSON, content_type="application/json", headers={"Cache-Control": WORDS_CACHE})
 
 
 async def add_security_headers(_request: web.Request, response: web.StreamResponse) -> None:
@@ -103,6 +114,7 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
+    app.router.add_get("/words.json", words)
     store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
     routes = PoolRoutes(
         store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies
