@@ -73,14 +73,13 @@ import psutil
 import socketio
 
 from sendit_protocol.handshake import Handshake
+from sendit_protocol.signals import PROTOCOL_VERSION
 from signal_server.__main__ import event_loop
 
 from .config import BenchConfig
 from .results import Result, median
 
 SECTION = "signalling"
-#: The protocol version ``create`` and ``join`` name.
-VERSION = 2
 KB = 1000
 ROOT = Path(__file__).resolve().parent.parent
 #: Load generator processes. Measured at 1,000 pairings on the idle 2-core machine: one
@@ -294,9 +293,9 @@ async def _pairing(sender: Member, receiver: Member, start_at: float) -> dict[st
     receiver.expect()
     assert sender.peer_joined is not None and sender.complete is not None and receiver.complete is not None
     began = time.monotonic()
-    created = await sender.request("create", {"version": VERSION})
+    created = await sender.request("create", {"version": PROTOCOL_VERSION})
     created_at = time.monotonic()
-    await receiver.request("join", {"version": VERSION, "slot": created["slot"], "pake": EXCHANGE.join_pake})
+    await receiver.request("join", {"version": PROTOCOL_VERSION, "slot": created["slot"], "pake": EXCHANGE.join_pake})
     await sender.peer_joined
     paired_at = time.monotonic()
     # As the peers do (PROTOCOL.md 3.3): the sender sends everything at once; the
@@ -354,7 +353,7 @@ async def _generate(url: str, indices: list[int], total: int, spread: float) -> 
         while line := (await reader.readline()).decode().split():
             command = line[0]
             if command == "codes":
-                await asyncio.gather(*(s.request("create", {"version": VERSION}) for s in senders))
+                await asyncio.gather(*(s.request("create", {"version": PROTOCOL_VERSION}) for s in senders))
                 tell({"codes": len(senders)})
             elif command == "withdraw":
                 await asyncio.gather(*(s.request("leave", {}) for s in senders))
