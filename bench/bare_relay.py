@@ -78,9 +78,9 @@ class BareRelay:
         return {"ok": True}
 
     async def forget(self, sid: str) -> None:
-        code = self.held.pop(sid, None)
-        if code is not None:
-            self.waiting.pop(code, None)
+        slot = self.held.pop(sid, None)
+        if slot is not None:
+            self.waiting.pop(slot, None)
         peer = self.peers.pop(sid, None)
         if peer is not None:
             self.peers.pop(peer, None)
