@@ -39,9 +39,9 @@ memory at start-up, SDPs of ~3 KB shaped like a browser's, sealed to ~4 KB of ba
 replayed by every pairing: the server checks only their envelope.
 
 **Pairings per second** is the number completed over the time from the first
-``create`` to the last completion, so it cannot exceed N / spread by much. Percentiles are over all N pairings
-(``statistics.quantiles``, inclusive); any failed pairing is reported and fails the
-target.
+``create`` to the last completion, so it cannot exceed N / spread by much. Percentiles
+are over all N pairings (``statistics.quantiles``, inclusive); any failed pairing is
+reported and fails the target.
 
 Also reported: server CPU per pairing (the server's CPU time over the timed phase / N),
 the least noisy view of what our code adds; in ``Result.detail`` each server's
@@ -611,9 +611,11 @@ def _rows(n: int, spread: float, ours: list[Measured], bare: list[Measured]) -> 
         "rounds": len(ours),
         "generators": min(GENERATORS, n),
         "spread_s": spread,
-        "sealed_offer_chars": len(EXCHANGE.sender[2]["data"]),
-        "sealed_answer_chars": len(EXCHANGE.answer[0]["data"]),
-        "signals": {"sender": len(EXCHANGE.sender), "receiver": len(EXCHANGE.receiver)},
+        # What each side sends, in order: each signal's type and the length of its data.
+        "signals": {
+            "sender": [f"{s['type']} {len(s['data'])}" for s in EXCHANGE.sender],
+            "receiver": [f"{s['type']} {len(s['data'])}" for s in EXCHANGE.receiver],
+        },
     }
 
     def row(
