@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from . import b64
 from .codes import InvalidCode, parse_slot
 from .errors import ERROR_ID, ErrorId, ProtocolError
 from .messages import utf16_length
@@ -24,12 +25,12 @@ SIGNAL_TYPES = ("pake", "confirm", "offer", "answer", "candidate")
 #: of 65,536 ASCII characters (an SDP is ASCII) some 87,500.
 MIN_DATA = 4
 MAX_DATA = 200_000
+#: A PAKE message: a side byte and a 32-byte element.
+PAKE_BYTES = 33
 MAX_REASON = 200
-#: RFC 4648 section 4, padded; with a length that is a multiple of 4, at most two ``=``
-#: at the end make a whole last quantum.
+#: The alphabet, and padding only at the end; with a length that is a multiple of 4, at
+#: most two ``=`` make a whole last quantum.
 _BASE64 = re.compile(r"[A-Za-z0-9+/]*={0,2}")
-#: A PAKE message (a side byte and a 32-byte element) in base64: 44 characters, unpadded.
-_PAKE = re.compile(r"[A-Za-z0-9+/]{44}")
 
 
 class InvalidPayload(ProtocolError):
@@ -112,18 +113,28 @@ def _check_version(payload: Any) -> None:
 
 
 def _base64(value: Any, what: str, shortest: int, longest: int) -> str:
+    """Base64 that :func:`b64.decode` takes, checked without decoding all of it (the
+    server never reads ``data``): of well-shaped text only the last quantum can be
+    spelt other than its bytes' one spelling."""
     if not isinstance(value, str):
         raise InvalidPayload(f"{what} must be a string")
     if not shortest <= utf16_length(value) <= longest:
         raise InvalidPayload(f"{what} must be {shortest} to {longest} characters")
-    if len(value) % 4 or not _BASE64.fullmatch(value):
-        raise InvalidPayload(f"{what} must be base64 (RFC 4648, padded, no white space)")
+    try:
+        if len(value) % 4 or not _BASE64.fullmatch(value):
+            raise b64.InvalidBase64("not base64")
+        b64.decode(value[-4:])
+    except b64.InvalidBase64:
+        raise InvalidPayload(f"{what} must be base64 (RFC 4648, padded, canonical, no white space)") from None
     return value
 
 
 def _pake(value: Any) -> str:
-    if not isinstance(value, str) or not _PAKE.fullmatch(value):
-        raise InvalidPayload("pake must be 33 bytes in base64 (44 characters)")
+    try:
+        if len(b64.decode(value)) != PAKE_BYTES:
+            raise b64.InvalidBase64("not a PAKE message")
+    except b64.InvalidBase64:
+        raise InvalidPayload(f"pake must be {PAKE_BYTES} bytes in base64") from None
     return value
 
 
