@@ -21,7 +21,20 @@ const SHAPE = "a code is a number and three words";
 const lowerAscii = (text) => text.replace(/[A-Z]/g, (letter) => letter.toLowerCase());
 
 /** The canonical form of a slot and its words: `4821-river-fox-lunar`. */
-export const formatCode = (slot, words) => [slot, ...words].join("-");
+export const formatCode = (slot, words) => [String(slot), ...words].join("-");
+
+/**
+ * A slot as the wire carries it (the server's `create` answer), checked strictly: a
+ * string of 1 to 4 ASCII digits without a leading zero.
+ * @param {unknown} text
+ * @returns {number}
+ */
+export function parseSlot(text) {
+  if (typeof text !== "string" || !/^[1-9][0-9]{0,3}$/.test(text)) {
+    throw new InvalidCode(`a slot is a number from 1 to ${MAX_SLOT}, without leading zeros`);
+  }
+  return Number(text);
+}
 
 export class CodeWords {
   #words;
@@ -41,7 +54,7 @@ export class CodeWords {
    * What a person typed, read as a code: separators, case and four-letter prefixes
    * forgiven; anything else refused with an InvalidCode naming what is wrong.
    * @param {string} text
-   * @returns {{slot: string, words: string[], canonical: string}}
+   * @returns {{slot: number, words: string[], canonical: string}}
    */
   parse(text) {
     if (typeof text !== "string") throw new InvalidCode(SHAPE);
@@ -56,7 +69,7 @@ export class CodeWords {
       throw new InvalidCode(`"${number}" is not a code number: a code begins with a number from 1 to ${MAX_SLOT}`);
     }
     const words = typed.map((part) => this.#word(part));
-    return { slot: String(slot), words, canonical: formatCode(slot, words) };
+    return { slot, words, canonical: formatCode(slot, words) };
   }
 
   #word(part) {

@@ -86,7 +86,9 @@ function checkedFields(kind, fields) {
     }
     return { candidate: checkedCandidate(fields.candidate) };
   }
-  if (!isPlainObject(fields) || !hasExactly(fields, ["sdp"])) throw new InvalidFields(`an ${kind} holds exactly its sdp`);
+  if (!isPlainObject(fields) || !hasExactly(fields, ["sdp"])) {
+    throw new InvalidFields(`an ${kind} holds exactly its sdp`);
+  }
   const { sdp } = fields;
   if (typeof sdp !== "string" || sdp.length < 1 || sdp.length > MAX_SDP) {
     throw new InvalidFields(`an sdp is a string of 1 to ${MAX_SDP} characters`);
@@ -197,7 +199,7 @@ export class Handshake {
         return { send: [this.#confirm()], open: null };
       }
       if (this.#state === State.WAITING_FOR_CONFIRM && type === "confirm") {
-        this.#checkConfirm(data);
+        await this.#checkConfirm(data);
         return { send: [], open: null };
       }
       if (this.#state === State.TRUSTED && (type === ROLES[this.#peer].description || type === "candidate")) {
@@ -226,16 +228,10 @@ export class Handshake {
       if (kind !== (this.#sealed === 0 ? description : "candidate")) {
         throw new TypeError(`a ${this.#role} seals its ${description} once, first, then candidates`);
       }
-      let checked;
-      try {
-        checked = checkedFields(kind, fields);
-      } catch (error) {
-        if (error instanceof InvalidFields) throw new TypeError(error.message);
-        throw error;
-      }
+      const checked = await refusing(() => checkedFields(kind, fields), InvalidFields, (e) => new TypeError(e.message));
       const plaintext = utf8(JSON.stringify({ n: this.#sealed, ...checked }));
       this.#sealed++;
-      return { type: kind, data: toBase64(await seal(this.#sealKey, kind, plaintext, this.#random(IV_LENGTH))) };
+      return { type: kind, data: await seal(this.#sealKey, kind, plaintext, this.#random(IV_LENGTH)) };
     });
   }
 
@@ -268,21 +264,12 @@ export class Handshake {
   }
 
   async #finish(pake) {
-    let message;
-    try {
-      message = fromBase64(pake);
-    } catch (error) {
-      if (error instanceof EncodingError) throw new BadHandshake("the handshake message is not base64");
-      throw error;
-    }
-    try {
-      this.#keys = await deriveKeys(await this.#spake2.finish(message));
-    } catch (error) {
-      if (error instanceof BadMessage) throw new BadHandshake(error.message);
-      throw error;
-    }
+    const notBase64 = () => new BadHandshake("the handshake message is not base64");
+    const message = await refusing(() => fromBase64(pake), EncodingError, notBase64);
+    const key = await refusing(() => this.#spake2.finish(message), BadMessage, (e) => new BadHandshake(e.message));
+    this.#keys = await deriveKeys(key);
     const [mine, theirs] = this.#role === "sender" ? ["sealA", "sealB"] : ["sealB", "sealA"];
-    [this.#sealKey, this.#openKey] = await Promise.all([importSealKey(this.#keys[mine]), importSealKey(this.#keys[theirs])]);
+    [this.#sealKey, this.#openKey] = await Promise.all([mine, theirs].map((name) => importSealKey(this.#keys[name])));
     this.#setState(State.WAITING_FOR_CONFIRM);
   }
 
@@ -294,14 +281,9 @@ export class Handshake {
     return { type: "confirm", data: toBase64(this.#confirmation(this.#role)) };
   }
 
-  #checkConfirm(data) {
-    let confirmation;
-    try {
-      confirmation = fromBase64(data);
-    } catch (error) {
-      if (error instanceof EncodingError) throw new BadHandshake("the confirmation is not base64");
-      throw error;
-    }
+  async #checkConfirm(data) {
+    const notBase64 = () => new BadHandshake("the confirmation is not base64");
+    const confirmation = await refusing(() => fromBase64(data), EncodingError, notBase64);
     if (confirmation.length !== CONFIRM_LENGTH) throw new BadHandshake(`a confirmation is ${CONFIRM_LENGTH} bytes`);
     if (!sameBytesConstantTime(this.#confirmation(this.#peer), confirmation)) {
       throw new WrongCode("the confirmation does not match: the two sides hold different codes");
@@ -310,36 +292,25 @@ export class Handshake {
   }
 
   async #open(kind, data) {
-    let blob;
-    try {
-      blob = fromBase64(data);
-    } catch (error) {
-      if (error instanceof EncodingError) throw new Tampered("a sealed signal is not base64");
-      throw error;
-    }
-    const inner = parseObject(await opened(this.#openKey, kind, blob));
-    const { n, ...fields } = inner;
+    const plaintext = await refusing(() => open(this.#openKey, kind, data), SealBroken, (e) => new Tampered(e.message));
+    const { n, ...fields } = parseObject(plaintext);
     if (n !== this.#opened) throw new Tampered(`sealed signal number ${n} where ${this.#opened} was next`);
     if (kind !== (n === 0 ? ROLES[this.#peer].description : "candidate")) {
       throw new Tampered(`a ${kind} as sealed signal number ${n}`);
     }
-    let checked;
-    try {
-      checked = checkedFields(kind, fields);
-    } catch (error) {
-      if (error instanceof InvalidFields) throw new Tampered(`a sealed ${kind} breaks its schema: ${error.message}`);
-      throw error;
-    }
+    const broken = (error) => new Tampered(`a sealed ${kind} breaks its schema: ${error.message}`);
+    const checked = await refusing(() => checkedFields(kind, fields), InvalidFields, broken);
     this.#opened++;
     return { type: kind, ...checked };
   }
 }
 
-async function opened(key, kind, blob) {
+/** What `run()` returns; an error of class `kind` it throws becomes `refusal(error)`. */
+async function refusing(run, kind, refusal) {
   try {
-    return await open(key, kind, blob);
+    return await run();
   } catch (error) {
-    if (error instanceof SealBroken) throw new Tampered(error.message);
+    if (error instanceof kind) throw refusal(error);
     throw error;
   }
 }

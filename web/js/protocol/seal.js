@@ -6,7 +6,7 @@
  * @module protocol/seal
  */
 
-import { concat, utf8 } from "./bytes.js";
+import { EncodingError, concat, fromBase64, toBase64, utf8 } from "./bytes.js";
 import { hkdf } from "./kdf.js";
 
 const KEY_LENGTH = 32;
@@ -46,30 +46,38 @@ export const importSealKey = (raw) => crypto.subtle.importKey("raw", raw, "AES-G
 const gcm = (iv, type) => ({ name: "AES-GCM", iv, additionalData: utf8(type), tagLength: 8 * TAG_LENGTH });
 
 /**
- * IV || ciphertext || tag of `plaintext`, for a signal of type `type`.
+ * The `data` of a sealed signal of type `type`: base64(IV || ciphertext || tag).
  * @param {CryptoKey} key
  * @param {string} type
  * @param {Uint8Array} plaintext
  * @param {Uint8Array} iv 12 random bytes, never used twice with one key
- * @returns {Promise<Uint8Array>}
+ * @returns {Promise<string>}
  */
 export async function seal(key, type, plaintext, iv) {
   if (iv.length !== IV_LENGTH) throw new TypeError(`an IV is ${IV_LENGTH} bytes`);
-  return concat(iv, new Uint8Array(await crypto.subtle.encrypt(gcm(iv, type), key, plaintext)));
+  return toBase64(concat(iv, new Uint8Array(await crypto.subtle.encrypt(gcm(iv, type), key, plaintext))));
 }
 
 /**
- * The plaintext of a blob `seal` made with the same key and type; SealBroken otherwise.
+ * The plaintext of a sealed signal's `data`; SealBroken unless `seal` made it, in its
+ * one base64 spelling, with this key and type.
  * @param {CryptoKey} key
  * @param {string} type
- * @param {Uint8Array} blob
+ * @param {unknown} data
  * @returns {Promise<Uint8Array>}
  */
-export async function open(key, type, blob) {
-  if (blob.length < IV_LENGTH + TAG_LENGTH) throw new SealBroken("a sealed signal is too short");
+export async function open(key, type, data) {
+  let sealed;
   try {
-    const iv = blob.subarray(0, IV_LENGTH);
-    return new Uint8Array(await crypto.subtle.decrypt(gcm(iv, type), key, blob.subarray(IV_LENGTH)));
+    sealed = fromBase64(data);
+  } catch (error) {
+    if (error instanceof EncodingError) throw new SealBroken("a sealed signal is not base64");
+    throw error;
+  }
+  if (sealed.length < IV_LENGTH + TAG_LENGTH) throw new SealBroken("a sealed signal is too short");
+  const iv = sealed.subarray(0, IV_LENGTH);
+  try {
+    return new Uint8Array(await crypto.subtle.decrypt(gcm(iv, type), key, sealed.subarray(IV_LENGTH)));
   } catch (error) {
     if (error.name === "OperationError") throw new SealBroken("a signal failed its seal check");
     throw error;

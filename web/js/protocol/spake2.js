@@ -13,11 +13,21 @@
  * @module protocol/spake2
  */
 
-import { concat, randomBytes, utf8 } from "./bytes.js";
+import { concat, fromHex, randomBytes } from "./bytes.js";
 import { hkdf, sha256 } from "./kdf.js";
 
-/** A peer's SPAKE2 message that must not be used (see the module's description). */
-export class BadMessage extends Error {}
+/** A peer's SPAKE2 message that must not be used (see the module's description);
+ * `check` names the check that refused it: length, side, canonical, on-curve, identity,
+ * subgroup or reflection. */
+export class BadMessage extends Error {
+  /** @type {string} */
+  check;
+
+  constructor(check, message) {
+    super(message);
+    this.check = check;
+  }
+}
 
 /** The field's prime p = 2^255 - 19 and the prime-order subgroup's order L. */
 const P = 2n ** 255n - 19n;
@@ -32,12 +42,17 @@ const mod = (a) => {
   return r < 0n ? r + P : r;
 };
 
-/** `base`^`exponent` mod p, square and multiply (exponents here are public constants). */
+/** `base`^`exponent` mod p, four bits at a time (exponents here are public constants). */
 function power(base, exponent) {
+  const table = [1n, base % P];
+  for (let i = 2; i < 16; i++) table.push((table[i - 1] * base) % P);
   let result = 1n;
-  for (let bit = BigInt(exponent.toString(2).length - 1); bit >= 0n; bit--) {
+  for (let shift = BigInt(Math.ceil(exponent.toString(2).length / 4) * 4 - 4); shift >= 0n; shift -= 4n) {
     result = (result * result) % P;
-    if ((exponent >> bit) & 1n) result = (result * base) % P;
+    result = (result * result) % P;
+    result = (result * result) % P;
+    result = (result * result) % P;
+    result = (result * table[Number((exponent >> shift) & 15n)]) % P;
   }
   return result;
 }
@@ -91,15 +106,24 @@ function double([X1, Y1, Z1]) {
   return [(e * f) % P, (g * h) % P, (f * g) % P, (e * h) % P];
 }
 
-/** [scalar]point for 0 <= scalar < 2^256, four bits at a time: the same additions and
- * doublings whatever the scalar's bits. */
-function multiply(point, scalar) {
+/** The multiples [0]point .. [15]point. */
+function multiples(point) {
   const table = [IDENTITY, point];
   for (let i = 2; i < 16; i++) table.push(add(table[i - 1], point));
+  return table;
+}
+
+/** [s1]P1 + [s2]P2 + ... for `terms` [[P1, s1], ...], each 0 <= s < 2^256, four bits at a
+ * time with the doublings shared (Straus): the same additions and doublings whatever
+ * the scalars' bits. */
+function combine(...terms) {
+  const tables = terms.map(([point]) => multiples(point));
   let sum = IDENTITY;
   for (let shift = 252n; shift >= 0n; shift -= 4n) {
     sum = double(double(double(double(sum))));
-    sum = add(sum, table[Number((scalar >> shift) & 15n)]);
+    terms.forEach(([, scalar], i) => {
+      sum = add(sum, tables[i][Number((scalar >> shift) & 15n)]);
+    });
   }
   return sum;
 }
@@ -124,36 +148,33 @@ function encode([X, Y, Z]) {
 const littleEndian = (bytes) => bytes.reduceRight((value, byte) => (value << 8n) | BigInt(byte), 0n);
 const bigEndian = (bytes) => bytes.reduce((value, byte) => (value << 8n) | BigInt(byte), 0n);
 
-/** The point of a peer's 32 bytes, or a BadMessage saying what is wrong with them. */
-function decodeInbound(bytes) {
+/** The point of 32 bytes in their one canonical encoding (RFC 8032 5.1.3, strictly). */
+function decode(bytes) {
   const value = littleEndian(bytes);
   const y = value & ((1n << 255n) - 1n);
-  if (y >= P) throw new BadMessage("the handshake element is not canonically encoded");
+  if (y >= P) throw new BadMessage("canonical", "the handshake element is not canonically encoded");
   let x = recoverX(y);
-  if (x === null) throw new BadMessage("the handshake element is not on the curve");
-  if ((x & 1n) !== value >> 255n) x = mod(-x);
-  const point = fromAffine(x, y);
-  // x = 0 with the sign bit set decodes but spells the point another way.
-  if (!sameBytes(encode(point), bytes)) throw new BadMessage("the handshake element is not canonically encoded");
-  if (isIdentity(point)) throw new BadMessage("the handshake element is the identity");
-  if (!isIdentity(multiply(point, L))) throw new BadMessage("the handshake element is not in the prime-order subgroup");
+  if (x === null) throw new BadMessage("on-curve", "the handshake element is not on the curve");
+  // With y < p, the one way the bytes can differ from the point's own encoding: x = 0
+  // has no negative, so its sign bit set is a second spelling of the point.
+  if (x === 0n && value >> 255n) {
+    throw new BadMessage("canonical", "the handshake element is not canonically encoded");
+  }
+  if ((x & 1n) !== value >> 255n) x = P - x;
+  return fromAffine(x, y);
+}
+
+/** The point of a peer's 32 bytes, or a BadMessage saying what is wrong with them. */
+function decodeInbound(bytes) {
+  const point = decode(bytes);
+  if (isIdentity(point)) throw new BadMessage("identity", "the handshake element is the identity");
+  if (!isIdentity(combine([point, L]))) {
+    throw new BadMessage("subgroup", "the handshake element is not in the prime-order subgroup");
+  }
   return point;
 }
 
 const sameBytes = (a, b) => a.length === b.length && a.every((byte, i) => byte === b[i]);
-
-/** The package's arbitrary_element(seed): y from 48 bytes of HKDF, tried upwards until
- * (the even x, y) is on the curve and [8] of it (now in the subgroup) is not the identity. */
-async function arbitraryElement(seed) {
-  const y = bigEndian(await hkdf(utf8(seed), "SPAKE2 arbitrary element", 48)) % P;
-  for (let plus = 0n; ; plus++) {
-    const candidateY = (y + plus) % P;
-    const x = recoverX(candidateY);
-    if (x === null) continue;
-    const multiple = double(double(double(fromAffine(x & 1n ? P - x : x, candidateY))));
-    if (!isIdentity(multiple)) return multiple;
-  }
-}
 
 /** The generator B: y = 4/5 and the even x. */
 const BASE = (() => {
@@ -162,12 +183,18 @@ const BASE = (() => {
   return fromAffine(x & 1n ? P - x : x, y);
 })();
 
-let blinding = null;
-/** M and N, derived once per page (a few milliseconds) rather than written out. */
-const blindingElements = () => {
-  blinding ??= Promise.all([arbitraryElement("M"), arbitraryElement("N")]).then(([M, N]) => ({ M, N }));
-  return blinding;
-};
+/**
+ * M and N as the package encodes them: its arbitrary_element for the seeds "M" and "N"
+ * (y from HKDF of the seed, tried upwards until on the curve, times 8). Written out,
+ * since deriving them costs a page a few milliseconds; tests/web/test_spake2.py derives
+ * them from the seeds with the package and checks these.
+ */
+export const BLINDING = Object.freeze({
+  M: "15cfd18e385952982b6a8f8c7854963b58e34388c8e6dae891db756481a02312",
+  N: "f04f2e7eb734b2a8f8b472eaf9c3c632576ac64aea650b496a8a20ff00e583c3",
+});
+const M = decode(fromHex(BLINDING.M));
+const N = decode(fromHex(BLINDING.N));
 
 const passwordScalar = async (password) => bigEndian(await hkdf(password, "SPAKE2 pw", 48)) % L;
 
@@ -195,7 +222,7 @@ export class Spake2 {
     this.#passwordScalar = passwordScalar;
     this.#scalar = scalar;
     this.#element = element;
-    this.message = concat(utf8(side), element);
+    this.message = concat(Uint8Array.of(side.charCodeAt(0)), element);
   }
 
   /**
@@ -207,9 +234,9 @@ export class Spake2 {
    */
   static async start(side, password, { idA, idB, entropy = randomBytes }) {
     if (!(side in SIDES)) throw new TypeError(`no SPAKE2 side ${side}`);
-    const [{ M, N }, pwScalar] = await Promise.all([blindingElements(), passwordScalar(password)]);
+    const pwScalar = await passwordScalar(password);
     const scalar = bigEndian(entropy(64)) % L;
-    const element = encode(add(multiply(BASE, scalar), multiply(side === "A" ? M : N, pwScalar)));
+    const element = encode(combine([BASE, scalar], [side === "A" ? M : N, pwScalar]));
     return new Spake2(side, password, idA, idB, pwScalar, scalar, element);
   }
 
@@ -223,15 +250,20 @@ export class Spake2 {
     if (this.#finished) throw new Error("SPAKE2 finish may be called once");
     this.#finished = true;
     if (!(inbound instanceof Uint8Array) || inbound.length !== MESSAGE_LENGTH) {
-      throw new BadMessage(`a handshake message is ${MESSAGE_LENGTH} bytes`);
+      throw new BadMessage("length", `a handshake message is ${MESSAGE_LENGTH} bytes`);
     }
-    if (inbound[0] !== SIDES[this.#side].charCodeAt(0)) throw new BadMessage("the handshake message is not from the other side");
+    if (inbound[0] !== SIDES[this.#side].charCodeAt(0)) {
+      throw new BadMessage("side", "the handshake message is not from the other side");
+    }
     const bytes = inbound.subarray(1);
     const point = decodeInbound(bytes);
-    if (sameBytes(bytes, this.#element)) throw new BadMessage("the handshake message is our own, reflected");
-    const { M, N } = await blindingElements();
-    const unblinded = add(point, multiply(this.#side === "A" ? N : M, (L - this.#passwordScalar) % L));
-    const shared = encode(multiply(unblinded, this.#scalar));
+    if (sameBytes(bytes, this.#element)) {
+      throw new BadMessage("reflection", "the handshake message is our own, reflected");
+    }
+    // [x](Y - [pw]N) as [x]Y + [x(L - pw) mod L]N: the same point, since both are in the
+    // subgroup of order L, with one run of doublings instead of two.
+    const unblinding = (this.#scalar * (L - this.#passwordScalar)) % L;
+    const shared = encode(combine([point, this.#scalar], [this.#side === "A" ? N : M, unblinding]));
     const [X, Y] = this.#side === "A" ? [this.#element, bytes] : [bytes, this.#element];
     const hashes = await Promise.all([this.#password, this.#idA, this.#idB].map(sha256));
     return sha256(concat(...hashes, X, Y, shared));
