@@ -7,8 +7,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from helpers.browser import run_harness
 from helpers.vectors import VECTORS
+from sendit_protocol.errors import WrongCode
+from sendit_protocol.handshake import Handshake
 
 CODE = "4821-river-fox-lunar"
 
@@ -63,3 +67,101 @@ async def test_misuse_is_refused_without_ending_the_handshake_and_a_failure_is_f
         "afterFailure": "tampered",
         "state": "failed",
     }
+
+
+class Page:
+    """The page's Handshake, driven from here through the harness."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+
+    async def begin(self, role: str, code: str) -> str:
+        pake: str = await run_harness(self.page, "handshake.js", "begin", {"role": role, "code": code})
+        return pake
+
+    async def act(self, call: str, *args: Any) -> Any:
+        outcome = await run_harness(self.page, "handshake.js", "act", {"call": call, "args": list(args)})
+        assert "errorId" not in outcome, outcome
+        return outcome["result"]
+
+    async def refuses(self, call: str, *args: Any) -> str:
+        outcome = await run_harness(self.page, "handshake.js", "act", {"call": call, "args": list(args)})
+        assert outcome["state"] == "failed", outcome
+        error_id: str = outcome["errorId"]
+        return error_id
+
+
+OFFER = "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=caf\u00e9 \U0001f600\r\na=fingerprint:sha-256 AB:CD\r\n"
+ANSWER = "v=0\r\no=- 3 4 IN IP4 127.0.0.1\r\ns=-\r\na=fingerprint:sha-256 12:34\r\n"
+CANDIDATE = {
+    "candidate": "candidate:1 1 udp 1 127.0.0.1 5 typ host",
+    "sdpMid": "0",
+    "sdpMLineIndex": 0,
+    "usernameFragment": "u",
+}
+
+
+async def test_a_python_sender_and_a_page_receiver_agree(page: Any) -> None:
+    """Random entropy and IVs, against sendit_protocol.handshake: what the vectors fix, varied."""
+    js = Page(page)
+    for _ in range(3):
+        sender = Handshake("sender", CODE)
+        signals = sender.peer_joined(await js.begin("receiver", CODE))
+        signals += [sender.seal("offer", {"sdp": OFFER}), sender.seal("candidate", {"candidate": CANDIDATE})]
+        replies, opened = [], []
+        for signal in signals:
+            step = await js.act("receive", signal)
+            replies += step["send"]
+            opened.append(step["open"])
+        assert opened == [None, None, {"type": "offer", "sdp": OFFER}, {"type": "candidate", "candidate": CANDIDATE}]
+        replies += [
+            await js.act("seal", "answer", {"sdp": ANSWER}),
+            await js.act("seal", "candidate", {"candidate": None}),
+        ]
+        assert [sender.receive(reply)[1] for reply in replies] == [
+            None,
+            {"type": "answer", "sdp": ANSWER},
+            {"type": "candidate", "candidate": None},
+        ]
+        assert sender.trusted
+
+
+async def test_a_page_sender_and_a_python_receiver_agree(page: Any) -> None:
+    js = Page(page)
+    for _ in range(3):
+        await js.begin("sender", CODE)
+        receiver = Handshake("receiver", CODE)
+        signals = await js.act("peerJoined", receiver.pake)
+        signals += [await js.act("seal", "offer", {"sdp": OFFER})]
+        replies, opened = [], []
+        for signal in signals:
+            send, inner = receiver.receive(signal)
+            replies += send
+            opened.append(inner)
+        assert opened == [None, None, {"type": "offer", "sdp": OFFER}] and receiver.trusted
+        replies += [receiver.seal("answer", {"sdp": ANSWER}), receiver.seal("candidate", {"candidate": CANDIDATE})]
+        steps = [await js.act("receive", reply) for reply in replies]
+        assert steps == [
+            {"send": [], "open": None},
+            {"send": [], "open": {"type": "answer", "sdp": ANSWER}},
+            {"send": [], "open": {"type": "candidate", "candidate": CANDIDATE}},
+        ]
+
+
+async def test_other_words_are_a_wrong_code_on_either_side(page: Any) -> None:
+    js = Page(page)
+    # The page receives with other words: it learns of it from the sender's confirmation.
+    sender = Handshake("sender", CODE)
+    pake, confirm = sender.peer_joined(await js.begin("receiver", "4821-river-fox-lunch"))
+    reply = (await js.act("receive", pake))["send"]
+    assert await js.refuses("receive", confirm) == "wrong-code"
+    with pytest.raises(WrongCode):
+        sender.receive(reply[0])
+    # The page sends to a receiver with another slot: the page learns of it the same way.
+    await js.begin("sender", CODE)
+    receiver = Handshake("receiver", "4822-river-fox-lunar")
+    pake, confirm = await js.act("peerJoined", receiver.pake)
+    reply, _ = receiver.receive(pake)
+    with pytest.raises(WrongCode):
+        receiver.receive(confirm)
+    assert await js.refuses("receive", reply[0]) == "wrong-code"

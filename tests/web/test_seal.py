@@ -18,7 +18,9 @@ async def test_js_seal_runner_can_fail(page: Any) -> None:
     broken = copy.deepcopy(VECTORS["seal"])
     broken["accepted"] = broken["accepted"][:1]
     broken["accepted"][0]["iv"] = "00" * 12
-    broken["tampered"] = [{**broken["tampered"][0], "why": "the good data", "data": VECTORS["seal"]["accepted"][0]["data"]}]
+    broken["tampered"] = [
+        {**broken["tampered"][0], "why": "the good data", "data": VECTORS["seal"]["accepted"][0]["data"]}
+    ]
     failures = await run_harness(page, "seal.js", "runSeal", broken)
     assert len(failures) == 2 and failures[1] == "opened: the good data", failures
 

@@ -133,3 +133,22 @@ export async function misuse({ code }) {
   const afterFailure = await refusal(receiver.receive({ type: "pake", data: sender.pake }));
   return { ...early, ...later, offer: offer.type, wrong, afterFailure, state: receiver.state };
 }
+
+/** The one Handshake the calls below drive, across calls from the test. */
+let live = null;
+
+/** A new Handshake to drive; its pake. */
+export async function begin({ role, code }) {
+  live = await Handshake.create(role, code);
+  return live.pake;
+}
+
+/** `live[call](...args)`: its result, or the error id it threw, and where it stands. */
+export async function act({ call, args }) {
+  const standing = () => ({ state: live.state, trusted: live.trusted });
+  try {
+    return { result: await live[call](...args), ...standing() };
+  } catch (error) {
+    return { errorId: error.errorId ?? `${error.name}: ${error.message}`, ...standing() };
+  }
+}

@@ -94,7 +94,8 @@ function add([X1, Y1, Z1, T1], [X2, Y2, Z2, T2]) {
   return [(e * f) % P, (g * h) % P, (f * g) % P, (e * h) % P];
 }
 
-function double([X1, Y1, Z1]) {
+/** Doubling reads no T: `withT` false skips it, for a point only doubled again. */
+function double([X1, Y1, Z1], withT = true) {
   const a = (X1 * X1) % P;
   const b = (Y1 * Y1) % P;
   const c = (2n * Z1 * Z1) % P;
@@ -103,7 +104,7 @@ function double([X1, Y1, Z1]) {
   const g = b - a;
   const f = g - c;
   const h = -a - b;
-  return [(e * f) % P, (g * h) % P, (f * g) % P, (e * h) % P];
+  return [(e * f) % P, (g * h) % P, (f * g) % P, withT ? (e * h) % P : null];
 }
 
 /** The multiples [0]point .. [15]point. */
@@ -120,7 +121,7 @@ function combine(...terms) {
   const tables = terms.map(([point]) => multiples(point));
   let sum = IDENTITY;
   for (let shift = 252n; shift >= 0n; shift -= 4n) {
-    sum = double(double(double(double(sum))));
+    sum = double(double(double(double(sum, false), false), false));
     terms.forEach(([, scalar], i) => {
       sum = add(sum, tables[i][Number((scalar >> shift) & 15n)]);
     });
