@@ -1,6 +1,6 @@
 /**
  * What the harness modules share: deadlines on waits, failures turned into plain data
- * (only plain data crosses back to the Python test), and comparing plain data.
+ * (only plain data crosses back to the Python test), comparing plain data, and hex.
  */
 
 /** Rejects if `promise` has not settled within `ms`: a guard, never a synchronisation. */
@@ -36,6 +36,8 @@ export function thrown(run) {
     return error.message;
   }
 }
+
+export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 const sortKeys = (v) =>
   Array.isArray(v)

@@ -4,10 +4,11 @@
  * through /js/protocol/handshake.js too; lists every case that came out differently.
  */
 
-import { fromHex, toBase64, toHex, utf8 } from "/js/protocol/bytes.js";
-import { Handshake } from "/js/protocol/handshake.js";
+import { fromHex, toBase64, utf8 } from "/js/protocol/bytes.js";
+import { Handshake, RECEIVER_ID, SENDER_ID } from "/js/protocol/handshake.js";
 import { deriveKeys } from "/js/protocol/seal.js";
 import { BLINDING, BadMessage, Spake2 } from "/js/protocol/spake2.js";
+import { toHex } from "./common.js";
 
 /** An entropy source that returns `hex`, once, and only for the 64 bytes the package asks. */
 function fixedEntropy(hex) {
@@ -61,7 +62,7 @@ export async function runHostile(hostile) {
   const failures = [];
   for (const c of hostile.cases) {
     const side = c.role === "sender" ? "A" : "B";
-    const ids = { idA: utf8("sendit/v2/sender"), idB: utf8("sendit/v2/receiver") };
+    const ids = { idA: utf8(SENDER_ID), idB: utf8(RECEIVER_ID) };
     const spake2 = await Spake2.start(side, utf8(c.code), { ...ids, entropy: fixedEntropy(c.entropy) });
     const bySpake2 = await refusal(() => spake2.finish(fromHex(c.message)));
     if (bySpake2 !== c.refused_by) failures.push(`${c.name}: Spake2 ${bySpake2}, not ${c.refused_by}`);

@@ -1,5 +1,5 @@
 /**
- * Bytes as the v2 handshake handles them: hex (the vectors), base64 (signals on the
+ * Bytes as the v2 handshake handles them: hex (constants), base64 (signals on the
  * wire, RFC 4648 section 4 with padding and nothing else), UTF-8, joining, and random
  * bytes from the browser's CSPRNG.
  * @module protocol/bytes
@@ -7,8 +7,6 @@
 
 /** Text that is not the encoding it should be. */
 export class EncodingError extends Error {}
-
-export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** @param {string} hex @returns {Uint8Array} */
 export function fromHex(hex) {

@@ -9,8 +9,9 @@
 /** What a person typed cannot be a code; the message says why in their words. */
 export class InvalidCode extends Error {}
 
+/** Longer input is refused unread (UTF-16 units, as `maxlength` counts). */
 export const MAX_INPUT = 100;
-export const WORDS_IN_CODE = 3;
+const WORDS_IN_CODE = 3;
 const LIST_LENGTH = 2048;
 const PREFIX_LENGTH = 4;
 const MAX_SLOT = 9999;
@@ -36,6 +37,7 @@ export function parseSlot(text) {
   return Number(text);
 }
 
+/** The code words (the list the page fetched) and what is done with them. */
 export class CodeWords {
   #words;
   #known;
