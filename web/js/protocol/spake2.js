@@ -205,8 +205,8 @@ const N = decode(fromHex(BLINDING.N));
 const passwordScalar = async (password) => bigEndian(await hkdf(password, "SPAKE2 pw", 48)) % L;
 
 /**
- * One side of an exchange: `start` makes the outbound message, `finish` takes the peer's
- * and gives the 32-byte key, once.
+ * One side of an exchange, made by `Spake2.start` (which makes the outbound message);
+ * `finish` takes the peer's and gives the 32-byte key, once.
  */
 export class Spake2 {
   #side;
