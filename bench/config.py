@@ -33,6 +33,8 @@ class BenchConfig:
     attack_seconds: float = 10.0
     #: One side's PAKE takes milliseconds: many runs steady the median.
     pake_runs: int = 51
+    #: The page's runs each load a fresh page, a fraction of a second: fewer of them.
+    pake_page_runs: int = 21
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:
