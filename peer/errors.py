@@ -58,3 +58,7 @@ class Cancelled(PeerError):
     """Someone cancelled or declined the transfer."""
 
     exit_code = ExitCode.CANCELLED
+
+
+class ProtocolViolation(PeerError):
+    """The other side broke docs/PROTOCOL.md; it has been told, where it could be."""

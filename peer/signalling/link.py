@@ -17,7 +17,10 @@ from typing import Any, Callable, Literal, Sequence
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from ..errors import ConnectionFailed
+from sendit_protocol.messages import clip
+
+from ..channel import Inbox
+from ..errors import ConnectionFailed, ProtocolViolation
 from .client import SignallingClient
 from .localip import offering
 
@@ -39,25 +42,31 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 class Link:
     """An open peer-to-peer data channel and the connection that carries it.
 
-    aiortc hands out a message the moment it arrives, with nobody listening yet if the
-    channel has only just opened; so messages are kept from the start until
-    :meth:`hand_over` passes them on.
+    Its messages are kept in :attr:`inbox` from the moment the channel opens. A channel
+    the peer should not have opened (docs/PROTOCOL.md 3: there is only one) is a fault
+    of the link, reported to whoever listens with :meth:`on_fault`.
     """
 
     pc: RTCPeerConnection
     channel: RTCDataChannel
-    early: list[bytes | str] = field(default_factory=list)
+    inbox: Inbox = field(init=False)
+    fault: str | None = field(init=False, default=None)
+    _fault_handler: Callable[[str], None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.channel.on("message", self.early.append)
+        self.inbox = Inbox(self.channel)
 
-    def hand_over(self, handler: Callable[[bytes | str], None]) -> None:
-        """From now on ``handler`` gets every message, starting with those kept so far."""
-        self.channel.remove_listener("message", self.early.append)
-        for data in self.early:
-            handler(data)
-        self.early.clear()
-        self.channel.on("message", handler)
+    def on_fault(self, handler: Callable[[str], None]) -> None:
+        """Call ``handler(problem)`` for a fault, now if one happened already."""
+        self._fault_handler = handler
+        if self.fault is not None:
+            handler(self.fault)
+
+    def refuse(self, problem: str) -> None:
+        if self.fault is None:
+            self.fault = problem
+            if self._fault_handler is not None:
+                self._fault_handler(problem)
 
 
 def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
@@ -125,6 +134,8 @@ class LinkSetup:
     # Candidates that came before the remote description they belong to.
     early_candidates: list[dict[str, Any] | None] = field(init=False, default_factory=list)
     applying: asyncio.Task[None] | None = field(init=False, default=None)
+    channels: int = field(init=False, default=0)
+    link: Link | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.opened = asyncio.get_running_loop().create_future()
@@ -183,12 +194,20 @@ class LinkSetup:
     def on_open(self, channel: RTCDataChannel) -> None:
         # Synchronously, before the first message can be dispatched to nobody; and only
         # for the first channel to open, since a Link keeps every message it is given.
-        if not self.opened.done():
-            self.opened.set_result(Link(pc=self.pc, channel=channel))
+        if self.link is None and not self.opened.done():
+            self.link = Link(pc=self.pc, channel=channel)
+            self.opened.set_result(self.link)
 
     def on_channel(self, channel: RTCDataChannel) -> None:
-        if channel.label == CHANNEL_LABEL:
+        """The receiver takes the sender's one channel; any other is the peer's fault."""
+        self.channels += 1
+        problem = channel_problem(channel, expected=self.role == "receiver" and self.channels == 1)
+        if problem is None:
             self.watch(channel)
+        elif self.link is not None:
+            self.link.refuse(problem)
+        else:
+            self.refuse(problem)
 
     def on_connection_state(self) -> None:
         if self.pc.connectionState == "failed":
@@ -201,6 +220,10 @@ class LinkSetup:
     def fail(self, message: str) -> None:
         if not self.opened.done():
             self.opened.set_exception(ConnectionFailed(message))
+
+    def refuse(self, problem: str) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(ProtocolViolation(f"protocol error: {problem}"))
 
     async def until_open(self) -> Link:
         try:
@@ -222,6 +245,19 @@ class LinkSetup:
     def on_state_after_open(self) -> None:
         if self.pc.connectionState == "closed" and self.applying is not None:
             self.applying.cancel()
+
+
+def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
+    """What is wrong with a channel the peer opened, if anything (docs/PROTOCOL.md 3)."""
+    if not expected:
+        return "the other side opened a second data channel"
+    if channel.label != CHANNEL_LABEL:
+        return f"the data channel is labelled {clip(channel.label, 40)!r}, not {CHANNEL_LABEL!r}"
+    if not channel.ordered:
+        return "the data channel is unordered"
+    if channel.maxRetransmits is not None or channel.maxPacketLifeTime is not None:
+        return "the data channel is unreliable"
+    return None
 
 
 async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:

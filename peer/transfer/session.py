@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from sendit_protocol.errors import ErrorId
 from sendit_protocol.messages import FileEntry
 
 from ..ending import set_once, settle, unless_ended
@@ -18,8 +18,7 @@ from .machines import Receiver, Sender, Transfer
 from .sink import Sink
 from .source import Source
 
-# How long a side that sent the transfer's last message waits for the peer to close.
-CLOSE_GRACE = 1.0
+T = TypeVar("T", bound=Transfer)
 
 
 @dataclass
@@ -53,22 +52,21 @@ class Session:
         )
         self.signalling.on("cancelled", self._cancelled)
         self.signalling.on("expired", lambda _: self.stop(CodeRefused("the code expired before anyone used it")))
-        self.signalling.on("disconnect", self._disconnected)
+        self.signalling.on(
+            "disconnect", lambda _: self.stop(ConnectionFailed("lost the connection to the SendIt server"))
+        )
 
     def _cancelled(self, data: Any) -> None:
         reason = data.get("reason") if isinstance(data, dict) else None
         by = data.get("by") if isinstance(data, dict) else None
         self.stop(Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
 
-    def _disconnected(self, _: Any) -> None:
-        # Once the peers are connected directly the server is no longer needed.
-        if self.link is None:
-            self.stop(ConnectionFailed("lost the connection to the SendIt server"))
-
     def stop(self, error: PeerError) -> None:
-        """End the run early because of what the server says."""
-        if settle(self.stopped, error) and self.transfer is not None:
-            self.transfer.end(error)
+        """End the run early because of what the server says, until the channel is open:
+        from then on only the channel decides (docs/PROTOCOL.md 3), and the transfer
+        goes on without the server."""
+        if self.link is None:
+            settle(self.stopped, error)
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the run is stopped first."""
@@ -78,22 +76,26 @@ class Session:
         self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
         return self.link
 
+    def start(self, transfer: T) -> T:
+        """``transfer`` runs on the open link; a channel the peer should not have opened
+        ends it as a protocol error."""
+        assert self.link is not None
+        self.transfer = transfer
+        self.link.on_fault(lambda problem: transfer.fail(ErrorId.PROTOCOL_ERROR, problem))
+        return transfer
+
     async def tell_server_cancel(self, reason: str) -> None:
-        """After the channel's last word (see :meth:`linger`), so it cannot be overtaken."""
-        await self.linger()
+        """After the channel is closed, so that our last word on it cannot be overtaken."""
+        await self.close_transfer()
         await self.signalling.tell("cancel", {"reason": reason})
 
-    async def linger(self) -> None:
-        """If this side sent the transfer's last word, give the peer a moment to read it
-        and close first: the server's news of our leaving could overtake it otherwise."""
-        transfer, link = self.transfer, self.link
-        if transfer is None or not transfer.told_peer or link is None or link.channel.readyState != "open":
-            return
-        transfer.told_peer = False  # once is enough
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        link.channel.once("close", lambda: set_once(closed, None))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(closed, CLOSE_GRACE)
+    async def close_transfer(self) -> None:
+        if self.transfer is not None:
+            try:
+                await self.transfer.close()
+            except asyncio.CancelledError:
+                # The run is over already: Ctrl-C now only cuts the wait short.
+                _cancellation_handled()
 
     async def __aenter__(self) -> Session:
         await self.signalling.connect(self.options.server)
@@ -109,11 +111,7 @@ class Session:
                     self.transfer.cancel(reason)
                 await self.tell_server_cancel(reason)
                 raise Cancelled("cancelled") from None
-            try:
-                await self.linger()
-            except asyncio.CancelledError:
-                # The run is over already: Ctrl-C now only cuts the wait short.
-                _cancellation_handled()
+            await self.close_transfer()
         finally:
             if self.link is not None:
                 await self.link.pc.close()
@@ -138,7 +136,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         await session.until(joined)
         report.peer_joined()
         link = await session.open(created["ice_servers"])
-        session.transfer = Sender(link, sources, report)
+        session.transfer = session.start(Sender(link.channel, sources, report, inbox=link.inbox))
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
@@ -156,7 +154,7 @@ async def receive(
         joined = await session.signalling.request("join", {"code": code})
         report.peer_joined()
         link = await session.open(joined["ice_servers"])
-        session.transfer = Receiver(link, sink, decide, report)
+        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
         files = await session.until(session.transfer.run())
         if files is None:
             await session.tell_server_cancel("the receiver declined")
