@@ -122,11 +122,15 @@ class Transfer:
         self.channel = channel
         self.inbox = inbox or Inbox(channel)
         self.state: State = self.start
+        #: How it ended, if not well: the id of the cancel or error sent or received
+        #: (``cancelled`` for a cancel without one), or ``peer-left``.
+        self.error_id: str | None = None
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed_message = closed_message
         # This side sent the transfer's last message: it must leave before we close.
         self._last_word = False
         self._closed = asyncio.Event()
+        self._listening = False
         self._drained = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
         self._heard = 0
@@ -141,22 +145,26 @@ class Transfer:
     def _on_close(self) -> None:
         self._closed.set()
         self._drained.set()
-        self.abort(ConnectionFailed(self.closed_message))
+        # Before listening, the messages kept from before the close come first.
+        if self._listening:
+            self.abort(ConnectionFailed(self.closed_message))
 
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
-        if self.channel.readyState != "open":
-            self._on_close()
         self.inbox.hand_over(self._guarded)
+        self._listening = True
+        if self._closed.is_set() or self.channel.readyState == "closed":
+            self._on_close()
 
     def send(self, message: dict[str, Any]) -> None:
         if self.channel.readyState == "open" and not self.ended.done():
             self.channel.send(encode_message(message))
 
-    def finish(self, state: State, error: PeerError | None = None) -> bool:
+    def finish(self, state: State, error: PeerError | None = None, error_id: str | None = None) -> bool:
         """End in ``state``: successfully without ``error``; the first call wins."""
         if not settle(self.ended, error):
             return False
+        self.error_id = error_id
         self._set_state(state)
         if self._watch is not None:
             self._watch.cancel()
@@ -172,7 +180,7 @@ class Transfer:
         if not self.ended.done():
             self.send(message)
             self._last_word = True
-            self.finish(state, error)
+            self.finish(state, error, message.get("error_id"))
 
     def cancel(self, reason: str, error_id: ErrorId = ErrorId.CANCELLED, error: PeerError | None = None) -> None:
         """We call it off: tell the peer ``cancel``, and stop."""
@@ -185,8 +193,9 @@ class Transfer:
         self.last_word(told, self.failed, error or ProtocolViolation(f"protocol error: {message}"))
 
     def abort(self, error: PeerError) -> None:
-        """Something outside the channel ended the transfer: tell nobody."""
-        self.finish(self.failed, error)
+        """Something outside the channel ended the transfer (the channel closed, or went
+        silent): tell nobody."""
+        self.finish(self.failed, error, ErrorId.PEER_LEFT)
 
     def refuse(self, error: PeerError) -> None:
         """A failure of this side's own (its disk, its files): the peer hears ``error.told``."""
@@ -211,13 +220,14 @@ class Transfer:
             self.refuse(error)
 
     def _ended_by_peer(self, message: dict[str, Any]) -> None:
-        self.finish(self.cancelled if message["type"] == "cancel" else self.failed, remote_end(message))
+        state = self.cancelled if message["type"] == "cancel" else self.failed
+        self.finish(state, remote_end(message), message["error_id"])
 
     def on_text(self, message: dict[str, Any]) -> None:
         raise NotImplementedError
 
     def on_bytes(self, data: bytes) -> None:
-        raise NotImplementedError
+        raise InvalidMessage("unexpected binary message")
 
     def watch_for_stalls(self) -> None:
         """From now until the end, abort if neither messages arrive nor sent bytes leave
@@ -311,9 +321,9 @@ class Sender(Transfer):
         self.report = report
         self.answer_seconds = answer_seconds
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # Files whose file-end went out, and those of them the receiver verified.
+        # Files whose file-end went out; of them, those the receiver verified (delivered).
         self._ended_files = 0
-        self._verified = 0
+        self.delivered = 0
         self.channel.bufferedAmountLowThreshold = LOW_WATER
 
     async def run(self) -> None:
@@ -383,10 +393,10 @@ class Sender(Transfer):
             self._answered(kind)
         elif kind == "file-ok":
             self._file_ok(message["index"])
-        elif kind == "done" and self._verified == len(self.sources):
+        elif kind == "done" and self.delivered == len(self.sources):
             self.finish(SenderState.DELIVERED)
         elif kind == "done":
-            raise InvalidMessage(f"done after {self._verified} of {len(self.sources)} files were verified")
+            raise InvalidMessage(f"done after {self.delivered} of {len(self.sources)} files were verified")
         else:
             raise InvalidMessage(f"unexpected {kind} while sending")
 
@@ -401,12 +411,12 @@ class Sender(Transfer):
 
     def _file_ok(self, index: int) -> None:
         """Delivered: its file-end went out, and the receiver verified it."""
-        if index != self._verified:
-            raise InvalidMessage(f"expected file-ok {self._verified}, got file-ok {index}")
+        if index != self.delivered:
+            raise InvalidMessage(f"expected file-ok {self.delivered}, got file-ok {index}")
         if index >= self._ended_files:
             raise InvalidMessage(f"file-ok {index} before its file-end")
         self.report.file_done(index, self.sources[index].entry)
-        self._verified += 1
+        self.delivered += 1
 
 
 class Receiver(Transfer):

@@ -87,10 +87,12 @@ class FakeChannel:
         self._schedule()
 
     def close(self) -> None:
-        if self.readyState in ("closing", "closed"):
-            return
-        self.readyState = "closing"
-        self._schedule()
+        """Both ends stop taking new messages; what either had queued is delivered, then
+        both are closed (as a stream reset answered by the other side)."""
+        for end in (self, self.peer):
+            if end is not None and end.readyState == "open":
+                end.readyState = "closing"
+                end._schedule()
 
     def _schedule(self) -> None:
         if not self._scheduled:
@@ -109,19 +111,15 @@ class FakeChannel:
             self.bufferedAmount -= size_of(data)
             if before > self.bufferedAmountLowThreshold >= self.bufferedAmount:
                 self.emit("bufferedamountlow")
-            if self.peer is not None and self.peer.readyState != "closed":
+            if self.peer is not None:
                 self.peer.emit("message", data)
         if self._queue:
             self._schedule()
-        elif self.readyState == "closing":
-            self._closed()
-            if self.peer is not None:
-                self.peer._closed()
-
-    def _closed(self) -> None:
-        if self.readyState != "closed":
-            self.readyState = "closed"
-            self.emit("close")
+        elif self.readyState == "closing" and (self.peer is None or not self.peer._queue):
+            for end in (self, self.peer):
+                if end is not None and end.readyState != "closed":
+                    end.readyState = "closed"
+                    end.emit("close")
 
 
 def channel_pair() -> tuple[FakeChannel, FakeChannel]:
