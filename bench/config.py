@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECTIONS = ("throughput", "signalling", "pool", "memory", "attack")
+SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake")
 MB = 1_000_000
 
 
@@ -31,6 +31,8 @@ class BenchConfig:
     memory_size: int = 1000 * MB
     #: Seconds of legit pairings without a flood, and then as long with each flood.
     attack_seconds: float = 10.0
+    #: One side's PAKE takes milliseconds: many runs steady the median.
+    pake_runs: int = 51
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:
