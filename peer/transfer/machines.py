@@ -33,7 +33,7 @@ from sendit_protocol.messages import (
 
 from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
-from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed
+from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
 from .sink import FileWriter, Sink
 from .source import Source
@@ -99,8 +99,12 @@ def violation(error: InvalidMessage) -> ProtocolViolation:
     return ProtocolViolation(words or f"protocol error: {error}")
 
 
-def remote_end(message: dict[str, Any]) -> PeerError:
-    """The error that a ``cancel`` or ``error`` from the other side ends the transfer with."""
+def remote_end(message: dict[str, Any], role: str) -> PeerError:
+    """The error that a ``cancel`` or ``error`` from the other side ends the transfer with,
+    decided on its id (the words are the peer's, shown neutralised)."""
+    found = untrusted(message["error_id"], role)
+    if found is not None:
+        return found
     if message["type"] == "cancel":
         return Cancelled(message["reason"] or "cancelled by the other side")
     text = message["message"]
@@ -221,7 +225,7 @@ class Transfer:
 
     def _ended_by_peer(self, message: dict[str, Any]) -> None:
         state = self.cancelled if message["type"] == "cancel" else self.failed
-        self.finish(state, remote_end(message), message["error_id"])
+        self.finish(state, remote_end(message, self.role), message["error_id"])
 
     def on_text(self, message: dict[str, Any]) -> None:
         raise NotImplementedError

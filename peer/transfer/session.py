@@ -6,13 +6,15 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
+from sendit_protocol.codes import Code, InvalidCode, format_slot, generate_words, parse_slot
 from sendit_protocol.errors import ErrorId
-from sendit_protocol.messages import FileEntry
+from sendit_protocol.handshake import Handshake
+from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry
 
 from ..ending import set_once, settle, unless_ended
-from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
+from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError, Untrusted, untrusted
 from ..progress import Reporter
-from ..signalling.client import SignallingClient
+from ..signalling.client import ServerRefused, SignallingClient
 from ..signalling.link import Link, Role, open_link
 from .machines import Receiver, Sender, Transfer
 from .sink import Sink
@@ -57,9 +59,13 @@ class Session:
         )
 
     def _cancelled(self, data: Any) -> None:
-        reason = data.get("reason") if isinstance(data, dict) else None
-        by = data.get("by") if isinstance(data, dict) else None
-        self.stop(Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
+        """Decided on the id: a handshake the other side found broken ends this side as
+        its own would (wrong code, tampering), with this side's words."""
+        fields = data if isinstance(data, dict) else {}
+        reason, by = fields.get("reason"), fields.get("by")
+        error_id = fields.get("error_id")
+        ended = untrusted(error_id, self.role) if isinstance(error_id, str) else None
+        self.stop(ended or Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
 
     def stop(self, error: PeerError) -> None:
         """End the run early because of what the server says, until the channel is open:
@@ -72,17 +78,28 @@ class Session:
         """The result of ``awaitable``, unless the run is stopped first."""
         return await unless_ended(awaitable, self.stopped)
 
-    async def open(self, ice_servers: Sequence[dict[str, Any]]) -> Link:
-        self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
+    async def open(
+        self, ice_servers: Sequence[dict[str, Any]], handshake: Handshake, joined: str | None = None
+    ) -> Link:
+        opening = open_link(self.signalling, ice_servers, handshake, self.options.local_ips, joined)
+        self.link = await self.until(opening)
         return self.link
 
     def start(self, transfer: T) -> T:
-        """``transfer`` runs on the open link; a channel the peer should not have opened
-        ends it as a protocol error."""
+        """``transfer`` runs on the open link, and ends with the link's fault, if any."""
         assert self.link is not None
         self.transfer = transfer
-        self.link.on_fault(lambda problem: transfer.fail(ErrorId.PROTOCOL_ERROR, problem))
+        self.link.on_fault(self._fault)
         return transfer
+
+    def _fault(self, error: PeerError) -> None:
+        """A signal that broke the handshake after all (tampering): the other side hears
+        ``cancel`` with the id; another channel than the one: ``protocol-error``."""
+        assert self.transfer is not None
+        if isinstance(error, Untrusted):
+            self.transfer.cancel(error.reason, error.error_id, error)
+        else:
+            self.transfer.fail(ErrorId.PROTOCOL_ERROR, error.told, error)
 
     async def tell_server_cancel(self, reason: str) -> None:
         """After the channel is closed, so that our last word on it cannot be overtaken."""
@@ -112,6 +129,9 @@ class Session:
                 await self.tell_server_cancel(reason)
                 raise Cancelled("cancelled") from None
             await self.close_transfer()
+            if isinstance(error, Untrusted):
+                # Found here or told by the other side: either way the server hears why.
+                await self.signalling.tell("cancel", {"error_id": error.error_id.value, "reason": error.reason})
         finally:
             if self.link is not None:
                 await self.link.pc.close()
@@ -127,33 +147,46 @@ def _cancellation_handled() -> None:
 
 
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
-    """Get a code, wait for the receiver, and deliver ``sources``; raises PeerError on failure."""
+    """Get a slot, make the code's words, wait for the receiver, and deliver ``sources``;
+    raises PeerError on failure."""
     async with Session(options, "sender") as session:
-        created = await session.signalling.request("create")
-        report.code(created["code"], share_link(options.server, created["code"]), created["expires_in"])
-        joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        session.signalling.on("peer_joined", lambda _: set_once(joined, None))
-        await session.until(joined)
+        created = await session.signalling.request("create", {"version": PROTOCOL_VERSION})
+        code = Code(slot=_slot(created.get("slot")), words=generate_words()).canonical
+        report.code(code, share_link(options.server, code), created["expires_in"])
+        handshake = Handshake("sender", code)
+        joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        session.signalling.on("peer_joined", lambda data: set_once(joined, data))
+        receiver = await session.until(joined)
         report.peer_joined()
-        link = await session.open(created["ice_servers"])
+        pake = receiver.get("pake") if isinstance(receiver, dict) else None
+        link = await session.open(created["ice_servers"], handshake, joined=pake if isinstance(pake, str) else "")
         session.transfer = session.start(Sender(link.channel, sources, report, inbox=link.inbox))
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
 
 
+def _slot(text: Any) -> int:
+    try:
+        return parse_slot(text)
+    except InvalidCode:
+        raise ServerRefused("the server gave no slot for a code") from None
+
+
 async def receive(
     options: PeerOptions,
-    code: str,
+    code: Code,
     sink: Sink,
     decide: Callable[[list[FileEntry]], Awaitable[bool]],
     report: Reporter,
 ) -> None:
-    """Join ``code`` and take the sender's files into ``sink``; raises PeerError on failure."""
+    """Join ``code``'s slot and take the sender's files into ``sink``; raises PeerError on failure."""
     async with Session(options, "receiver") as session:
-        joined = await session.signalling.request("join", {"code": code})
+        handshake = Handshake("receiver", code.canonical)
+        join = {"version": PROTOCOL_VERSION, "slot": format_slot(code.slot), "pake": handshake.pake}
+        joined = await session.signalling.request("join", join)
         report.peer_joined()
-        link = await session.open(joined["ice_servers"])
+        link = await session.open(joined["ice_servers"], handshake)
         session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
         files = await session.until(session.transfer.run())
         if files is None:
