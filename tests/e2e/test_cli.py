@@ -24,8 +24,17 @@ from helpers.peers import (
     tree_of,
 )
 from helpers.server import RunningServer, free_port, running_server, server_process
+from signal_server.app import SIGNALLING_KEY
 
 pytestmark = pytest.mark.process
+# What a dead peer takes to notice: STALL_SECONDS, and time to exit.
+STALLED = 30.0
+SERVER_NEWS = [
+    ("peer_left", {"role": "receiver"}),
+    ("cancelled", {"by": "receiver", "reason": "the server says so", "error_id": "cancelled"}),
+    ("done", {}),
+    ("expired", {"slot": "1"}),
+]
 
 
 async def send_and_receive(
@@ -193,10 +202,11 @@ async def big_transfer(server: str, tmp_path: Path, *receive_args: str) -> tuple
 
 
 async def test_killed_sender_ends_the_receiver_and_leaves_no_file(server: RunningServer, tmp_path: Path) -> None:
+    """Once connected only the channel decides: the stalled connection says the sender is gone."""
     sender, receiver, out = await big_transfer(server.url, tmp_path)
     sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=10) == CONNECTION
-    assert receiver.error == "the sender left before the transfer finished"
+    assert await receiver.finish(timeout=STALLED) == CONNECTION
+    assert receiver.error == "the connection stalled: nothing moved for 10 s"
     assert list(out.iterdir()) == []
     await sender.finish()
 
@@ -204,7 +214,7 @@ async def test_killed_sender_ends_the_receiver_and_leaves_no_file(server: Runnin
 async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path: Path) -> None:
     sender, receiver, out = await big_transfer(server.url, tmp_path, "--keep-partial")
     sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=10) == CONNECTION
+    assert await receiver.finish(timeout=STALLED) == CONNECTION
     assert [p.name for p in out.iterdir()] == ["big.bin.part"]
     assert (out / "big.bin.part").stat().st_size >= 1_000_000
     await sender.finish()
@@ -213,8 +223,8 @@ async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path:
 async def test_killed_receiver_ends_the_sender(server: RunningServer, tmp_path: Path) -> None:
     sender, receiver, out = await big_transfer(server.url, tmp_path)
     receiver.signal(signal.SIGKILL)
-    assert await sender.finish(timeout=10) == CONNECTION
-    assert sender.error == "the receiver left before the transfer finished"
+    assert await sender.finish(timeout=STALLED) == CONNECTION
+    assert sender.error == "the connection stalled: nothing moved for 10 s"
     await receiver.finish()
 
 
@@ -248,16 +258,19 @@ async def test_transfer_survives_the_server_going_away(tmp_path: Path) -> None:
     assert (out / "big.bin").read_bytes() == bytes(300_000_000)
 
 
-async def test_a_peer_lost_while_the_server_is_gone_is_noticed(tmp_path: Path) -> None:
-    """Without the server to say the sender left, the stalled connection says it."""
-    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
-        sender, receiver, out = await big_transfer(server.url, tmp_path)
-        server.process.kill()
-    sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=20) == CONNECTION
-    assert receiver.error == "the connection stalled: nothing moved for 10 s"
-    assert list(out.iterdir()) == []
-    await sender.finish()
+async def test_once_connected_the_servers_news_is_ignored(server: RunningServer, tmp_path: Path) -> None:
+    """peer_left, cancelled, done, expired and a lost socket: the transfer goes on without the server."""
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    sio = server.app[SIGNALLING_KEY].sio
+    peers = [sid for sid, _ in sio.manager.get_participants("/", None)]
+    assert len(peers) == 2
+    for sid in peers:
+        for event, data in SERVER_NEWS:
+            await sio.emit(event, data, to=sid)
+        await sio.disconnect(sid)
+    assert await receiver.finish() == OK, receiver.stderr
+    assert await sender.finish() == OK, sender.stderr
+    assert (out / "big.bin").read_bytes() == bytes(300_000_000)
 
 
 async def test_existing_file_is_not_overwritten(server: RunningServer, tmp_path: Path) -> None:
