@@ -30,12 +30,16 @@ export async function ask(socket, event, payload = {}) {
 
 /**
  * Connect to the paired peer. The sender makes the offer and the channel; the
- * receiver answers. Resolves `{pc, channel}` with the channel open.
+ * receiver answers. Resolves `{pc, channel}` with the channel open. A receiver takes
+ * the first channel it is offered, whatever it is (the Receiver checks it); any other
+ * channel goes to `onExtraChannel` once the first is open, and fails the connection
+ * before.
  * @param {import("./socketio.js").SocketClient} socket
  * @param {RTCIceServer[]} iceServers exactly what the server handed out
  * @param {"sender"|"receiver"} role
+ * @param {{onExtraChannel?: (channel: RTCDataChannel) => void}} [options]
  */
-export function openChannel(socket, iceServers, role) {
+export function openChannel(socket, iceServers, role, { onExtraChannel = () => {} } = {}) {
   const pc = new RTCPeerConnection({ iceServers });
   let queued = [];
   // Signals are handled strictly one after another: a candidate must not be applied
@@ -100,8 +104,12 @@ export function openChannel(socket, iceServers, role) {
         await ask(socket, "signal", { type: "offer", sdp: pc.localDescription.sdp });
       });
     } else {
+      let offered = false;
       pc.addEventListener("datachannel", ({ channel }) => {
-        if (channel.label === CHANNEL_LABEL) opened(channel);
+        if (!offered) opened(channel);
+        else if (settled) onExtraChannel(channel);
+        else fail("the sender opened more than one data channel");
+        offered = true;
       });
     }
   });

@@ -6,6 +6,7 @@
  */
 
 import { TotalProgress, baseName, count, el, fileRow, formatBytes, formatDuration, setStatus } from "../ui/dom.js";
+import { endingWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -31,13 +32,6 @@ const REFUSALS = {
 
 /** Leaving the page now would cut the transfer off. */
 const UNDER_WAY = new Set([ReceivePhase.WAITING_FOR_OFFER, ReceivePhase.OFFERED, ReceivePhase.RECEIVING]);
-
-function failure(reason) {
-  const damaged = /hash mismatch: (.*)$/.exec(reason);
-  return damaged
-    ? `Failed: "${damaged[1]}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`
-    : `Failed: ${reason}.`;
-}
 
 export function setupReceivePage() {
   const status = $("receive-status");
@@ -90,8 +84,8 @@ export function setupReceivePage() {
       saved[0]?.focus();
     },
     [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
-    [ReceivePhase.CANCELLED]: ({ reason }) => ended(failure(reason), "error"),
-    [ReceivePhase.FAILED]: ({ reason }) => ended(failure(reason), "error"),
+    [ReceivePhase.CANCELLED]: (ending) => ended(endingWords("receiver", ending), "error"),
+    [ReceivePhase.FAILED]: (ending) => ended(endingWords("receiver", ending), "error"),
   };
 
   const session = new ReceiveSession({

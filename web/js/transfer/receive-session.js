@@ -8,8 +8,9 @@
 
 import { ServerError, ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
-import { Receiver } from "./machines.js";
-import { InvalidCode, formatCode, normalizeCode } from "../protocol/protocol.js";
+import { Receiver, ReceiverState } from "./machines.js";
+import { InvalidCode, formatCode, neutralised, normalizeCode } from "../protocol/protocol.js";
+import { ErrorId } from "../protocol/errors.js";
 import { Run } from "./run.js";
 
 /**
@@ -21,7 +22,10 @@ import { Run } from "./run.js";
  * receive can join again. Then connecting, waiting-for-offer {}; offered {files,
  * totalBytes} (the manifest's entries) until accept() or decline(); receiving
  * {totalBytes}; then one ending: received {files}; declined {} (this side declined);
- * cancelled {reason} (the sender called it off); failed {reason} (words for the person).
+ * cancelled (the sender called it off) or failed, both {reason, errorId, said, file}:
+ * `reason` is the words to fall back on, `errorId` why (null when the server or the
+ * network ended it), `said` the sender's own words if it ended the receive (else null),
+ * `file` the name of the file it concerns (the one being received), or null.
  */
 export const ReceivePhase = Object.freeze({
   IDLE: "idle",
@@ -36,6 +40,9 @@ export const ReceivePhase = Object.freeze({
   CANCELLED: "cancelled",
   FAILED: "failed",
 });
+
+/** The detail of a cancelled or failed receive. */
+const ending = (reason, errorId = null, said = null, file = null) => ({ reason, errorId, said, file });
 
 const ENDINGS = new Set([ReceivePhase.RECEIVED, ReceivePhase.DECLINED, ReceivePhase.CANCELLED, ReceivePhase.FAILED]);
 const MAY_JOIN = new Set([ReceivePhase.IDLE, ReceivePhase.REFUSED]);
@@ -108,42 +115,71 @@ export class ReceiveSession {
     this.#decide?.(false);
   }
 
+  /** The server decides until the channel is open; from then on only the channel does. */
+  #listen(socket) {
+    const run = this.#run;
+    socket.on("cancelled", ({ reason }) => {
+      if (!run.transfer) run.end(ReceivePhase.CANCELLED, ending("the sender cancelled", "cancelled", reason ? neutralised(reason) : ""));
+    });
+    socket.on("peer_left", () => {
+      if (!run.transfer) this.#fail("the sender left before the transfer started");
+    });
+    socket.on("disconnect", () => {
+      if (!run.transfer) this.#fail("lost the connection to the server");
+    });
+  }
+
+  /** Failed before the channel opened. */
   #fail(reason) {
-    this.#run.transfer?.abort(reason);
-    this.#run.end(ReceivePhase.FAILED, { reason });
+    this.#run.end(ReceivePhase.FAILED, ending(reason));
   }
 
   async #receive(socket, iceServers) {
     const run = this.#run;
+    this.#listen(socket);
+    run.set(ReceivePhase.CONNECTING);
+    let pc, channel;
     try {
-      socket.on("cancelled", ({ by, reason }) => {
-        const why = by === "sender" ? "the sender cancelled" : reason || "cancelled";
-        run.transfer?.abort(why);
-        run.end(ReceivePhase.CANCELLED, { reason: why });
-      });
-      socket.on("peer_left", () => this.#fail("the sender left before the transfer finished"));
-      run.set(ReceivePhase.CONNECTING);
-      const { pc, channel } = await openChannel(socket, iceServers, "receiver");
-      run.pc = pc;
-      if (run.endedMeanwhile()) return;
-      run.set(ReceivePhase.WAITING_FOR_OFFER);
-      const offered = [];
-      run.transfer = new Receiver(channel, {
-        onManifest: (files) => {
-          offered.push(...files);
-          return this.#offer(files);
+      ({ pc, channel } = await openChannel(socket, iceServers, "receiver", {
+        onExtraChannel: (extra) => {
+          extra.close();
+          run.transfer.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
         },
-        onProgress: this.#onProgress,
-        onFile: (index, blob) => this.#onFile({ index, entry: offered[index], blob }),
-      });
-      const files = await run.transfer.run();
-      if (files) {
-        run.end(ReceivePhase.RECEIVED, { files }, ask(socket, "done").catch(() => {}));
-      } else {
-        run.end(ReceivePhase.DECLINED, {}, ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
-      }
+      }));
     } catch (error) {
       this.#fail(error.message);
+      return;
+    }
+    run.pc = pc;
+    if (run.endedMeanwhile()) return;
+    run.set(ReceivePhase.WAITING_FOR_OFFER);
+    const offered = [];
+    const verified = [];
+    const receiver = new Receiver(channel, {
+      onManifest: (files) => {
+        offered.push(...files);
+        return this.#offer(files);
+      },
+      onProgress: this.#onProgress,
+      onFile: (index, blob) => {
+        verified.push(index);
+        this.#onFile({ index, entry: offered[index], blob });
+      },
+    });
+    run.transfer = receiver;
+    try {
+      const files = await receiver.run();
+      if (files) {
+        // The server learns the pair is finished; the channel already knows.
+        const told = ask(socket, "done").catch(() => {});
+        run.end(ReceivePhase.RECEIVED, { files }, Promise.all([told, receiver.closed]));
+      } else {
+        run.end(ReceivePhase.DECLINED, {}, receiver.closed);
+      }
+    } catch (error) {
+      const { message, errorId = null, said = null } = error;
+      const phase = receiver.state === ReceiverState.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED;
+      run.end(phase, ending(message, errorId, said, offered[verified.length]?.name), receiver.closed);
     }
   }
 

@@ -6,6 +6,7 @@
 
 import { qrSvg } from "../ui/qr.js";
 import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly, takeDrops } from "../ui/dom.js";
+import { endingWords } from "../ui/words.js";
 import { SendPhase, SendSession } from "./send-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -59,7 +60,8 @@ export function setupSendPage() {
       shown.progress.finish();
       ended(`Delivered: ${count(files.length, "file")} received and verified.`, "ok");
     },
-    [SendPhase.FAILED]: ({ reason }) => ended(`Failed: ${reason}.`, "error"),
+    [SendPhase.DECLINED]: () => ended("The receiver declined the files.", "error"),
+    [SendPhase.FAILED]: (ending) => ended(endingWords("sender", ending), "error"),
     [SendPhase.CANCELLED]: () => ended("Cancelled. The receiver has been told.", "error"),
     [SendPhase.EXPIRED]: () => ended("This code expired before anyone used it. Start again for a new code.", "error"),
   };
@@ -75,8 +77,11 @@ export function setupSendPage() {
 
   const addFiles = (list) => {
     // Files dropped again while the code is on its way join the same code.
-    if (!session.addFiles(list)) return;
-    for (const file of list) {
+    const taken = session.addFiles(list);
+    if (taken.length < list.length && session.takesFiles) {
+      setStatus(status, "A file of the same name is already on the list (or the list is full): it was left out.", "error");
+    }
+    for (const file of taken) {
       const row = fileRow(file);
       rows.push(row);
       $("send-files").append(row.row);

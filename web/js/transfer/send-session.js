@@ -8,16 +8,20 @@
 
 import { ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
-import { Sender } from "./machines.js";
-import { neutralised } from "../protocol/protocol.js";
+import { Sender, SenderState } from "./machines.js";
+import { MAX_FILES } from "../protocol/protocol.js";
 import { Run } from "./run.js";
 
 /**
  * Where a send is. Each phase's `detail`:
  * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (seconds);
  * connecting, awaiting-accept {}; sending {totalBytes}; then one ending:
- * delivered {files}; failed {reason} (words for the person); cancelled {} (this side
- * cancelled); expired {} (nobody used the code in time).
+ * delivered {files}; declined {} (the receiver declined); cancelled {} (this side
+ * cancelled); expired {} (nobody used the code in time); failed {reason, errorId,
+ * said, file}: `reason` is the words to fall back on, `errorId` why (null when the
+ * server or the network ended it), `said` the receiver's own words if it ended the
+ * send (else null), `file` the name of the file it concerns (the first not yet
+ * delivered), or null.
  */
 export const SendPhase = Object.freeze({
   IDLE: "idle",
@@ -27,12 +31,19 @@ export const SendPhase = Object.freeze({
   AWAITING_ACCEPT: "awaiting-accept",
   SENDING: "sending",
   DELIVERED: "delivered",
+  DECLINED: "declined",
   FAILED: "failed",
   CANCELLED: "cancelled",
   EXPIRED: "expired",
 });
 
-const ENDINGS = new Set([SendPhase.DELIVERED, SendPhase.FAILED, SendPhase.CANCELLED, SendPhase.EXPIRED]);
+const ENDINGS = new Set([
+  SendPhase.DELIVERED,
+  SendPhase.DECLINED,
+  SendPhase.FAILED,
+  SendPhase.CANCELLED,
+  SendPhase.EXPIRED,
+]);
 /** Until the receiver turns up, more files join the same offer. */
 const OPEN_TO_FILES = new Set([SendPhase.IDLE, SendPhase.REQUESTING_CODE, SendPhase.WAITING_FOR_RECEIVER]);
 
@@ -71,29 +82,45 @@ export class SendSession {
   }
 
   /**
-   * Add files to the offer; the first call asks the server for a code. Returns false
-   * (and takes nothing) once the receiver has arrived or the send has ended.
+   * Add files to the offer; the first call asks the server for a code. Returns the files
+   * it took: none once the receiver has arrived or the send has ended, and never a
+   * second file of a name already offered, nor more than MAX_FILES in all.
    * @param {File[]} files
+   * @returns {File[]}
    */
   addFiles(files) {
-    if (!this.takesFiles || !files.length) return false;
-    this.#files.push(...files);
+    if (!this.takesFiles) return [];
+    // Every receiver refuses an offer with two files of one name.
+    const names = new Set(this.#files.map((f) => f.name));
+    const taken = [];
+    for (const file of files) {
+      if (names.has(file.name) || this.#files.length + taken.length >= MAX_FILES) continue;
+      names.add(file.name);
+      taken.push(file);
+    }
+    if (!taken.length) return [];
+    this.#files.push(...taken);
     if (this.phase === SendPhase.IDLE) this.#requestCode();
-    return true;
+    return taken;
   }
 
-  /** Stop the send and tell the receiver, over the channel and through the server. */
+  /** Stop the send and tell the receiver: over the channel once it is open, else through the server. */
   cancel() {
     const run = this.#run;
     if (run.over) return;
     const reason = "the sender cancelled";
-    run.transfer?.cancel(reason);
+    if (run.transfer) {
+      run.transfer.cancel(reason);
+      run.end(SendPhase.CANCELLED, {}, run.transfer.closed);
+      return;
+    }
     const told = run.socket?.connected ? ask(run.socket, "cancel", { reason }).catch(() => {}) : undefined;
     run.end(SendPhase.CANCELLED, {}, told);
   }
 
+  /** Failed before the channel opened: the server or the network ended it. */
   #fail(reason) {
-    this.#run.end(SendPhase.FAILED, { reason });
+    this.#run.end(SendPhase.FAILED, { reason, errorId: null, said: null, file: null });
   }
 
   async #requestCode() {
@@ -114,42 +141,53 @@ export class SendSession {
     run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn });
   }
 
+  /** The server decides until the channel is open; from then on only the channel does. */
   #listen(socket, iceServers) {
     const run = this.#run;
+    const untilOpen = (handler) => (payload) => {
+      if (!run.transfer) handler(payload);
+    };
     socket.on("peer_joined", () => this.#connect(iceServers));
-    socket.on("expired", () => run.end(SendPhase.EXPIRED));
-    socket.on("cancelled", ({ reason }) => {
-      run.transfer?.abort(`the receiver cancelled${reason ? `: ${neutralised(reason)}` : ""}`);
-      if (!run.transfer) this.#fail("the receiver cancelled");
-    });
-    socket.on("peer_left", () => {
-      run.transfer?.abort("the receiver left before the transfer finished");
-      if (!run.transfer) this.#fail("the receiver left before the transfer started");
-    });
-    socket.on("disconnect", () => {
-      // Once the data channel is up the server is no longer needed.
-      if (!run.transfer) this.#fail("lost the connection to the server");
-    });
+    socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
+    socket.on("cancelled", untilOpen(() => this.#fail("the receiver cancelled")));
+    socket.on("peer_left", untilOpen(() => this.#fail("the receiver left before the transfer started")));
+    socket.on("disconnect", untilOpen(() => this.#fail("lost the connection to the server")));
   }
 
   async #connect(iceServers) {
     const run = this.#run;
     if (!run.set(SendPhase.CONNECTING)) return;
+    let pc, channel;
     try {
-      const { pc, channel } = await openChannel(run.socket, iceServers, "sender");
-      run.pc = pc;
-      if (run.endedMeanwhile()) return;
-      run.set(SendPhase.AWAITING_ACCEPT);
-      const files = this.files;
-      run.transfer = new Sender(channel, files, {
-        onAccepted: () => run.set(SendPhase.SENDING, { totalBytes: files.reduce((sum, f) => sum + f.size, 0) }),
-        onProgress: this.#onProgress,
-        onDelivered: this.#onDelivered,
-      });
-      await run.transfer.run();
-      run.end(SendPhase.DELIVERED, { files });
+      ({ pc, channel } = await openChannel(run.socket, iceServers, "sender"));
     } catch (error) {
       this.#fail(error.message);
+      return;
+    }
+    run.pc = pc;
+    if (run.endedMeanwhile()) return;
+    run.set(SendPhase.AWAITING_ACCEPT);
+    const files = this.files;
+    let delivered = 0;
+    const sender = new Sender(channel, files, {
+      onAccepted: () => run.set(SendPhase.SENDING, { totalBytes: files.reduce((sum, f) => sum + f.size, 0) }),
+      onProgress: this.#onProgress,
+      onDelivered: (index) => {
+        delivered += 1;
+        this.#onDelivered(index);
+      },
+    });
+    run.transfer = sender;
+    try {
+      await sender.run();
+      run.end(SendPhase.DELIVERED, { files }, sender.closed);
+    } catch (error) {
+      if (sender.state === SenderState.DECLINED) {
+        run.end(SendPhase.DECLINED, {}, sender.closed);
+      } else {
+        const { message: reason, errorId = null, said = null } = error;
+        run.end(SendPhase.FAILED, { reason, errorId, said, file: files[delivered]?.name ?? null }, sender.closed);
+      }
     }
   }
 }
