@@ -77,7 +77,9 @@ class MemoryChannel extends EventTarget {
 
   send(data) {
     if (this.readyState !== "open") throw new DOMException("the channel is not open", "InvalidStateError");
-    this.#sent.push(typeof data === "string" ? data : new Uint8Array(ArrayBuffer.isView(data) ? data : new Uint8Array(data)).slice());
+    if (typeof data === "string") this.#sent.push(data);
+    else if (ArrayBuffer.isView(data)) this.#sent.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength).slice());
+    else this.#sent.push(new Uint8Array(data.slice(0)));
     this.#wake();
   }
 
@@ -133,15 +135,14 @@ const kindOf = (data) => (typeof data === "string" ? parsed(data).type : "binary
 
 /** The person of a receiver case: asked once, answers when a `decide` step says so. */
 function person() {
-  let answer = null;
-  let asked = false;
+  let markAsked;
+  const asked = new Promise((resolve) => (markAsked = resolve));
   return {
-    ask: () => {
-      asked = true;
-      return new Promise((resolve) => (answer = resolve));
-    },
-    answer: async (channel, decision) => {
-      await channel.until(() => asked, "the machine to ask its person");
+    ask: () => new Promise((answer) => markAsked(answer)),
+    answer: async (decision) => {
+      const answer = await within(asked, WAIT_MS, "the machine to ask its person").catch((error) => {
+        throw new Mismatch(error.message);
+      });
       answer(decision === "accept");
     },
   };
@@ -227,7 +228,7 @@ function input(channel, machine, step) {
 }
 
 async function awaitStep(channel, step, asker, testCase) {
-  if ("decide" in step) await asker.answer(channel, step.decide);
+  if ("decide" in step) await asker.answer(step.decide);
   else if ("out" in step) await expectOut(channel, step);
   else if ("out_bytes" in step) await expectBytes(channel, step.out_bytes);
   else if ("out_manifest" in step) await expectManifest(channel, testCase.files);

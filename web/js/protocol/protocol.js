@@ -55,7 +55,7 @@ const isInt = (value) => Number.isSafeInteger(value);
 const encoder = new TextEncoder();
 
 /** Bytes of `text` in UTF-8: what a message's length is counted in. */
-export const utf8Length = (text) => encoder.encode(text).length;
+const utf8Length = (text) => encoder.encode(text).length;
 
 /** A text message over MAX_MESSAGE bytes; one of at most a third of it in units cannot be. */
 const oversize = (data) => data.length * 3 > MAX_MESSAGE && utf8Length(data) > MAX_MESSAGE;

@@ -112,6 +112,7 @@ export function setupReceivePage() {
   $("decline").addEventListener("click", () => session.decline());
   $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));
+  window.addEventListener("pagehide", () => session.leave());
   window.addEventListener("beforeunload", (event) => {
     if (UNDER_WAY.has(session.phase)) event.preventDefault();
   });

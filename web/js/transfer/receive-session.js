@@ -72,6 +72,11 @@ export class ReceiveSession {
     return this.#run.phase;
   }
 
+  /** The page is closing: cut the connection at once, so the other side learns it now. */
+  leave() {
+    this.#run.closeNow();
+  }
+
   /**
    * Join the transfer waiting under `text` (a code as typed, or as a link carries it).
    * Does nothing unless idle or refused.

@@ -67,6 +67,12 @@ export class Run {
     return true;
   }
 
+  /** The page is going away: close the connections now, so that the peer's channel
+   * closes at once, not when ICE gives up on this page (some 30 s later). */
+  closeNow() {
+    this.#close();
+  }
+
   #close() {
     this.pc?.close();
     this.socket?.close();

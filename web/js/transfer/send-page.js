@@ -118,4 +118,5 @@ export function setupSendPage() {
   });
   $("cancel-send").addEventListener("click", () => session.cancel());
   $("send-again").addEventListener("click", () => location.assign("/"));
+  window.addEventListener("pagehide", () => session.leave());
 }

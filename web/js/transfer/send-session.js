@@ -71,6 +71,11 @@ export class SendSession {
     return this.#run.phase;
   }
 
+  /** The page is closing: cut the connection at once, so the other side learns it now. */
+  leave() {
+    this.#run.closeNow();
+  }
+
   /** The files on offer so far (a copy). */
   get files() {
     return [...this.#files];
