@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECTIONS = ("throughput", "signalling", "pool", "memory", "attack")
+SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake")
 MB = 1_000_000
 
 
@@ -31,6 +31,10 @@ class BenchConfig:
     memory_size: int = 1000 * MB
     #: Seconds of legit pairings without a flood, and then as long with each flood.
     attack_seconds: float = 10.0
+    #: One side's PAKE takes milliseconds: many runs steady the median.
+    pake_runs: int = 51
+    #: The page's runs each load a fresh page, a fraction of a second: fewer of them.
+    pake_page_runs: int = 21
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:

@@ -54,3 +54,21 @@ class ProtocolError(Exception):
         super().__init__(message)
         if error_id is not None:
             self.error_id = error_id
+
+
+class WrongCode(ProtocolError):
+    """The peer's key confirmation does not match: the two sides hold different codes."""
+
+    error_id = ErrorId.WRONG_CODE
+
+
+class Tampered(ProtocolError):
+    """A signal broke the handshake after a good confirmation, or failed its seal check."""
+
+    error_id = ErrorId.TAMPERED
+
+
+class BadHandshake(ProtocolError):
+    """The peer's handshake message is no valid message of the other side."""
+
+    error_id = ErrorId.BAD_HANDSHAKE

@@ -11,19 +11,6 @@ import pytest
 from helpers.vectors import VECTORS, pattern
 from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, digest_bytes
 from sendit_protocol.messages import InvalidMessage, neutralised, parse_message
-from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
-
-
-@pytest.mark.parametrize("case", VECTORS["codes"]["valid"], ids=lambda c: repr(c["input"]))
-def test_code_vectors_parse(case: dict) -> None:
-    assert normalize_code(case["input"]) == case["canonical"]
-    assert format_code(case["canonical"]) == case["display"]
-
-
-@pytest.mark.parametrize("case", VECTORS["codes"]["invalid"], ids=lambda c: c["why"])
-def test_code_vectors_refused(case: dict) -> None:
-    with pytest.raises(InvalidCode):
-        normalize_code(case["input"])
 
 
 @pytest.mark.parametrize("case", VECTORS["digests"]["cases"], ids=lambda c: str(c["size"]))

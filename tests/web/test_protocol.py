@@ -3,20 +3,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
-
-import pytest
+from typing import Any
 
 from helpers.browser import run_harness
-from helpers.server import RunningServer
 from helpers.vectors import VECTORS
-
-
-@pytest.fixture
-async def page(server: RunningServer, new_person: Callable[[], Awaitable[Any]]) -> Any:
-    page = await (await new_person()).new_page()
-    await page.goto(server.url + "/")
-    return page
 
 
 async def test_js_protocol_matches_vectors(page: Any) -> None:

@@ -1,6 +1,6 @@
 /**
- * What the harness modules share: deadlines on waits, and failures turned into plain
- * data, since only plain data crosses back to the Python test.
+ * What the harness modules share: deadlines on waits, failures turned into plain data
+ * (only plain data crosses back to the Python test), comparing plain data, and hex.
  */
 
 /** Rejects if `promise` has not settled within `ms`: a guard, never a synchronisation. */
@@ -36,3 +36,15 @@ export function thrown(run) {
     return error.message;
   }
 }
+
+export const toHex = (bytes) => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+const sortKeys = (v) =>
+  Array.isArray(v)
+    ? v.map(sortKeys)
+    : v && typeof v === "object"
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])]))
+      : v;
+
+/** Plain data equal whatever the order of object keys. */
+export const deepEqual = (a, b) => JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b));
