@@ -22,13 +22,6 @@ CHUNK_SIZE = 65536  # machines.js CHUNK_SIZE
 HIGH_WATER = 4 * MiB  # machines.js HIGH_WATER
 
 
-@pytest.fixture
-async def page(server: RunningServer, new_person: Callable[[], Awaitable[Any]]) -> Any:
-    page = await (await new_person()).new_page()
-    await page.goto(server.url + "/")
-    return page
-
-
 def check_progress(events: list[dict[str, int]], sizes: list[int], total_key: str) -> None:
     """Per file, progress never goes back and ends at the file's size; totals add up."""
     last_total = 0

@@ -9,6 +9,17 @@
 export const ERROR_ID = /^[a-z][a-z0-9-]{0,39}$/;
 
 export const ErrorId = Object.freeze({
+  // Server acknowledgements.
+  INVALID_PAYLOAD: "invalid-payload",
+  CODE_NOT_FOUND: "code-not-found",
+  CODE_USED: "code-used",
+  TOO_MANY_ATTEMPTS: "too-many-attempts",
+  TOO_MANY_CODES: "too-many-codes",
+  NO_FREE_SLOT: "no-free-slot",
+  // The handshake.
+  WRONG_CODE: "wrong-code",
+  TAMPERED: "tampered",
+  BAD_HANDSHAKE: "bad-handshake",
   // The transfer (data channel).
   PROTOCOL_ERROR: "protocol-error",
   HASH_MISMATCH: "hash-mismatch",
@@ -21,6 +32,7 @@ export const ErrorId = Object.freeze({
   NEW_PROTOCOL: "new-protocol",
   // Outcomes only this side knows of: nobody is told them over the channel.
   PEER_LEFT: "peer-left",
+  NO_PATH: "no-path",
 });
 
 /** A refusal with its id; `message` is its words. */

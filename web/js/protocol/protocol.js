@@ -1,7 +1,8 @@
 /**
- * The SendIt protocol as docs/PROTOCOL.md defines it: code parsing, data-channel
- * messages and the block digest. No DOM and no network here, so the vectors in
- * docs/protocol-vectors.json can test it directly in the browser.
+ * The data channel's side of the SendIt protocol (docs/PROTOCOL.md): its messages, the
+ * manifest split into messages that fit and put together again, and the block digest;
+ * the twin of sendit_protocol/messages.py and digest.py. No DOM and no network here,
+ * so the vectors in docs/protocol-vectors.json can test it directly in the browser.
  * @module protocol/protocol
  */
 
@@ -17,39 +18,6 @@ export const MAX_FILES = 10000;
 const MAX_NAME = 1024;
 const MAX_TYPE = 255;
 const MAX_TEXT = 200;
-
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const CODE_LENGTH = 10;
-const MAX_CODE_INPUT = 40;
-const LOOKALIKES = { I: "1", L: "1", O: "0" };
-const IGNORED = new Set([" ", "-", "_", "\t", ".", "\u00a0"]);
-
-/** The text cannot be a SendIt code. */
-export class InvalidCode extends Error {}
-
-/**
- * Whatever a person typed to the canonical code (no separators).
- * @param {string} text
- * @returns {string}
- */
-export function normalizeCode(text) {
-  if (typeof text !== "string" || text.length > MAX_CODE_INPUT) throw new InvalidCode("not a code");
-  let code = "";
-  for (let char of text) {
-    if (IGNORED.has(char)) continue;
-    // Only ASCII is upper-cased: Unicode case mapping would read "ı" as I, then 1.
-    if (char < "\u0080") char = LOOKALIKES[char.toUpperCase()] ?? char.toUpperCase();
-    if (!ALPHABET.includes(char)) throw new InvalidCode(`a code has no "${char}"`);
-    code += char;
-  }
-  if (code.length !== CODE_LENGTH) throw new InvalidCode(`a code has ${CODE_LENGTH} letters and digits`);
-  return code;
-}
-
-/** Canonical code to display form, `K7QM4XTB9R` -> `K7QM4-XTB9R`. */
-export function formatCode(code) {
-  return `${code.slice(0, 5)}-${code.slice(5)}`;
-}
 
 const isInt = (value) => Number.isSafeInteger(value);
 const encoder = new TextEncoder();

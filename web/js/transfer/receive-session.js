@@ -1,31 +1,33 @@
 /**
- * One receive, from start to end: join a code, open the channel, show the offer, run
- * the Receiver, tell the server, close. No DOM: the page hands it the code and the
- * person's decision, and renders the phase it reports. The counterpart of `receive`
- * in peer/transfer/session.py.
+ * One receive, from start to end: read the code, join its slot, run the handshake and
+ * open the channel, show the offer, run the Receiver, tell the server, close. No DOM:
+ * the page hands it the code and the person's decision, and renders the phase it
+ * reports. The counterpart of `receive` in peer/transfer/session.py.
  * @module transfer/receive-session
  */
 
+import { InvalidCode } from "../protocol/codes.js";
+import { ErrorId } from "../protocol/errors.js";
+import { Handshake } from "../protocol/handshake.js";
+import { PROTOCOL_VERSION } from "../protocol/protocol.js";
 import { ServerError, ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
+import { codeWords } from "../signalling/words.js";
 import { Receiver, ReceiverState } from "./machines.js";
-import { InvalidCode, formatCode, neutralised, normalizeCode } from "../protocol/protocol.js";
-import { ErrorId } from "../protocol/errors.js";
-import { Run } from "./run.js";
+import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
  * Where a receive is. Each phase's `detail`:
- * idle {}; joining {code} (display form); refused {reason, by} when the code was not
- * taken: `by` is "code" (not a SendIt code: `reason` says why), "server" (`reason` is
- * the server's error text, `retryAfter` its seconds to wait or null) or "network" (the
- * server could not be reached); a refused
- * receive can join again. Then connecting, waiting-for-offer {}; offered {files,
- * totalBytes} (the manifest's entries) until accept() or decline(); receiving
- * {totalBytes}; then one ending: received {files}; declined {} (this side declined);
- * cancelled (the sender called it off) or failed, both {reason, errorId, said, file}:
- * `reason` is the words to fall back on, `errorId` why (null when the server or the
- * network ended it), `said` the sender's own words if it ended the receive (else null),
- * `file` the name of the file it concerns (the one being received), or null.
+ * idle {}; joining {code} (canonical form); refused {reason, by, errorId, retryAfter}
+ * when the code was not taken, nothing having been sent that could use it up: `by` is
+ * "code" (what was typed is no code: `reason` says why, naming the word that is not a
+ * code word), "server" (the server's `errorId` and words, `retryAfter` its seconds to
+ * wait or null) or "network" (the server could not be reached); a refused receive can
+ * join again. Then connecting, waiting-for-offer {}; offered {files, totalBytes} (the
+ * manifest's entries) until accept() or decline(); receiving {totalBytes}; then one
+ * ending: received {files}; declined {} (this side declined); cancelled (the sender
+ * called it off) or failed, a Run ending (see run.js) whose `file` is the one being
+ * received.
  */
 export const ReceivePhase = Object.freeze({
   IDLE: "idle",
@@ -40,9 +42,6 @@ export const ReceivePhase = Object.freeze({
   CANCELLED: "cancelled",
   FAILED: "failed",
 });
-
-/** The detail of a cancelled or failed receive. */
-const ending = (reason, errorId = null, said = null, file = null) => ({ reason, errorId, said, file });
 
 const ENDINGS = new Set([ReceivePhase.RECEIVED, ReceivePhase.DECLINED, ReceivePhase.CANCELLED, ReceivePhase.FAILED]);
 const MAY_JOIN = new Set([ReceivePhase.IDLE, ReceivePhase.REFUSED]);
@@ -79,35 +78,38 @@ export class ReceiveSession {
 
   /**
    * Join the transfer waiting under `text` (a code as typed, or as a link carries it).
-   * Does nothing unless idle or refused.
+   * Does nothing unless idle or refused. A code that does not read as one is refused
+   * here, before anything is sent: a typo never uses up the slot.
    */
   async join(text) {
     const run = this.#run;
     if (!MAY_JOIN.has(run.phase)) return;
-    let code;
-    try {
-      code = formatCode(normalizeCode(text));
-    } catch (error) {
-      if (!(error instanceof InvalidCode)) throw error;
-      run.set(ReceivePhase.REFUSED, { reason: error.message, by: "code" });
-      return;
-    }
-    run.set(ReceivePhase.JOINING, { code });
-    let joined;
-    try {
-      run.socket = await SocketClient.connect(this.#origin);
-      joined = await ask(run.socket, "join", { code });
-    } catch (error) {
-      // Nothing has started: the person may correct the code and try again.
+    const refuse = (reason, by, { errorId = null, retryAfter = null } = {}) => {
       run.socket?.close();
       run.socket = null;
-      const refusal = error instanceof ServerError
-        ? { reason: error.message, by: "server", retryAfter: error.retryAfter }
-        : { reason: error.message, by: "network" };
-      run.set(ReceivePhase.REFUSED, refusal);
+      run.set(ReceivePhase.REFUSED, { reason, by, errorId, retryAfter });
+    };
+    let code;
+    try {
+      code = (await codeWords(this.#origin)).parse(text);
+    } catch (error) {
+      if (error instanceof InvalidCode) refuse(error.message, "code");
+      else refuse(error.message, "network");
       return;
     }
-    await this.#receive(run.socket, joined.ice_servers);
+    run.set(ReceivePhase.JOINING, { code: code.canonical });
+    let joined, handshake;
+    try {
+      handshake = await Handshake.create("receiver", code.canonical);
+      run.socket = await SocketClient.connect(this.#origin);
+      joined = await ask(run.socket, "join", { version: PROTOCOL_VERSION, slot: String(code.slot), pake: handshake.pake });
+    } catch (error) {
+      // Nothing has started: the person may correct the code and try again.
+      if (error instanceof ServerError) refuse(error.message, "server", error);
+      else refuse(error.message, "network");
+      return;
+    }
+    await this.#receive(run.socket, joined.ice_servers, handshake);
   }
 
   /** Take the offered files. */
@@ -123,43 +125,45 @@ export class ReceiveSession {
   /** The server decides until the channel is open; from then on only the channel does. */
   #listen(socket) {
     const run = this.#run;
-    socket.on("cancelled", ({ reason }) => {
-      if (!run.transfer) run.end(ReceivePhase.CANCELLED, ending("the sender cancelled", "cancelled", reason ? neutralised(reason) : ""));
-    });
-    socket.on("peer_left", () => {
-      if (!run.transfer) this.#fail("the sender left before the transfer started");
-    });
-    socket.on("disconnect", () => {
-      if (!run.transfer) this.#fail("lost the connection to the server");
-    });
+    const untilOpen = (handler) => (payload) => {
+      if (!run.transfer) handler(payload);
+    };
+    socket.on(
+      "cancelled",
+      untilOpen((payload) => {
+        const cancelled = cancelledByPeer(payload, "the sender cancelled");
+        run.end(cancelled.errorId === ErrorId.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED, cancelled);
+      }),
+    );
+    socket.on("peer_left", untilOpen(() => run.end(ReceivePhase.FAILED, ending("the sender left before the transfer started"))));
+    socket.on("disconnect", untilOpen(() => run.end(ReceivePhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  /** Failed before the channel opened. */
-  #fail(reason) {
-    this.#run.end(ReceivePhase.FAILED, ending(reason));
-  }
-
-  async #receive(socket, iceServers) {
+  async #receive(socket, iceServers, handshake) {
     const run = this.#run;
     this.#listen(socket);
     run.set(ReceivePhase.CONNECTING);
     let pc, channel;
     try {
-      ({ pc, channel } = await openChannel(socket, iceServers, "receiver", {
+      ({ pc, channel } = await openChannel({
+        socket,
+        iceServers,
+        role: "receiver",
+        handshake,
         onExtraChannel: (extra) => {
           extra.close();
-          run.transfer.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
+          run.transfer?.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
         },
       }));
     } catch (error) {
-      this.#fail(error.message);
+      run.refuse(ReceivePhase.FAILED, error);
       return;
     }
     run.pc = pc;
     if (run.endedMeanwhile()) return;
     run.set(ReceivePhase.WAITING_FOR_OFFER);
     const offered = [];
-    const verified = [];
+    let verified = 0;
     const receiver = new Receiver(channel, {
       onManifest: (files) => {
         offered.push(...files);
@@ -167,7 +171,7 @@ export class ReceiveSession {
       },
       onProgress: this.#onProgress,
       onFile: (index, blob) => {
-        verified.push(index);
+        verified += 1;
         this.#onFile({ index, entry: offered[index], blob });
       },
     });
@@ -182,9 +186,8 @@ export class ReceiveSession {
         run.end(ReceivePhase.DECLINED, {}, receiver.closed);
       }
     } catch (error) {
-      const { message, errorId = null, said = null } = error;
       const phase = receiver.state === ReceiverState.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED;
-      run.end(phase, ending(message, errorId, said, offered[verified.length]?.name), receiver.closed);
+      run.end(phase, endingOf(error, { file: offered[verified]?.name ?? null }), receiver.closed);
     }
   }
 

@@ -1,27 +1,28 @@
 /**
- * One send, from start to end: get a code from the server, wait for the receiver,
- * open the channel, run the Sender, close. No DOM: the page hands it files and a
- * cancel, and renders the phase it reports. The counterpart of `send` in
- * peer/transfer/session.py.
+ * One send, from start to end: get a slot from the server and draw the code's words,
+ * wait for the receiver, run the handshake and open the channel, run the Sender,
+ * close. No DOM: the page hands it files and a cancel, and renders the phase it
+ * reports. The counterpart of `send` in peer/transfer/session.py.
  * @module transfer/send-session
  */
 
+import { formatCode, parseSlot } from "../protocol/codes.js";
+import { Handshake } from "../protocol/handshake.js";
+import { MAX_FILES, PROTOCOL_VERSION } from "../protocol/protocol.js";
 import { ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
+import { codeWords } from "../signalling/words.js";
 import { Sender, SenderState } from "./machines.js";
-import { MAX_FILES } from "../protocol/protocol.js";
-import { Run } from "./run.js";
+import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
  * Where a send is. Each phase's `detail`:
- * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (seconds);
- * connecting, awaiting-accept {}; sending {totalBytes}; then one ending:
- * delivered {files}; declined {} (the receiver declined); cancelled {} (this side
- * cancelled); expired {} (nobody used the code in time); failed {reason, errorId,
- * said, file}: `reason` is the words to fall back on, `errorId` why (null when the
- * server or the network ended it), `said` the receiver's own words if it ended the
- * send (else null), `file` the name of the file it concerns (the first not yet
- * delivered), or null.
+ * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (`code` in its
+ * canonical form, `expiresIn` in seconds); connecting, awaiting-accept {}; sending
+ * {totalBytes}; then one ending: delivered {files}; declined {} (the receiver
+ * declined); cancelled {} (this side cancelled); expired {} (nobody used the code in
+ * time); failed, a Run ending (see run.js) whose `file` is the first file not yet
+ * delivered.
  */
 export const SendPhase = Object.freeze({
   IDLE: "idle",
@@ -71,11 +72,6 @@ export class SendSession {
     return this.#run.phase;
   }
 
-  /** The page is closing: cut the connection at once, so the other side learns it now. */
-  leave() {
-    this.#run.closeNow();
-  }
-
   /** The files on offer so far (a copy). */
   get files() {
     return [...this.#files];
@@ -84,6 +80,11 @@ export class SendSession {
   /** True while files can still join the offer. */
   get takesFiles() {
     return OPEN_TO_FILES.has(this.phase);
+  }
+
+  /** The page is closing: cut the connection at once, so the other side learns it now. */
+  leave() {
+    this.#run.closeNow();
   }
 
   /**
@@ -123,50 +124,48 @@ export class SendSession {
     run.end(SendPhase.CANCELLED, {}, told);
   }
 
-  /** Failed before the channel opened: the server or the network ended it. */
-  #fail(reason) {
-    this.#run.end(SendPhase.FAILED, { reason, errorId: null, said: null, file: null });
-  }
-
   async #requestCode() {
     const run = this.#run;
     run.set(SendPhase.REQUESTING_CODE);
-    let created;
+    let created, words;
     try {
-      run.socket = await SocketClient.connect(this.#origin);
+      [words, run.socket] = await Promise.all([codeWords(this.#origin), SocketClient.connect(this.#origin)]);
       if (run.endedMeanwhile()) return;
-      created = await ask(run.socket, "create");
+      created = await ask(run.socket, "create", { version: PROTOCOL_VERSION });
     } catch (error) {
-      this.#fail(`could not get a code (${error.message})`);
+      run.end(SendPhase.FAILED, endingOf(error, { reason: `could not get a code (${error.message})` }));
       return;
     }
     if (run.endedMeanwhile()) return;
-    const { code, expires_in: expiresIn, ice_servers: iceServers } = created;
-    this.#listen(run.socket, iceServers);
-    run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn });
+    // The words are drawn here and never leave this page but in the code the person gives.
+    const code = formatCode(parseSlot(created.slot), words.generate());
+    const handshake = await Handshake.create("sender", code);
+    if (run.endedMeanwhile()) return;
+    this.#listen(run.socket, created.ice_servers, handshake);
+    run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn: created.expires_in });
   }
 
   /** The server decides until the channel is open; from then on only the channel does. */
-  #listen(socket, iceServers) {
+  #listen(socket, iceServers, handshake) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
       if (!run.transfer) handler(payload);
     };
-    socket.on("peer_joined", () => this.#connect(iceServers));
+    socket.on("peer_joined", ({ pake }) => this.#connect(iceServers, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
-    socket.on("cancelled", untilOpen(() => this.#fail("the receiver cancelled")));
-    socket.on("peer_left", untilOpen(() => this.#fail("the receiver left before the transfer started")));
-    socket.on("disconnect", untilOpen(() => this.#fail("lost the connection to the server")));
+    socket.on("cancelled", untilOpen((payload) => run.end(SendPhase.FAILED, cancelledByPeer(payload, "the receiver cancelled"))));
+    socket.on("peer_left", untilOpen(() => run.end(SendPhase.FAILED, ending("the receiver left before the transfer started"))));
+    socket.on("disconnect", untilOpen(() => run.end(SendPhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  async #connect(iceServers) {
+  async #connect(iceServers, handshake, peerPake) {
     const run = this.#run;
     if (!run.set(SendPhase.CONNECTING)) return;
     let pc, channel;
     try {
-      ({ pc, channel } = await openChannel(run.socket, iceServers, "sender"));
+      ({ pc, channel } = await openChannel({ socket: run.socket, iceServers, role: "sender", handshake, peerPake }));
     } catch (error) {
-      this.#fail(error.message);
+      run.refuse(SendPhase.FAILED, error);
       return;
     }
     run.pc = pc;
@@ -187,12 +186,8 @@ export class SendSession {
       await sender.run();
       run.end(SendPhase.DELIVERED, { files }, sender.closed);
     } catch (error) {
-      if (sender.state === SenderState.DECLINED) {
-        run.end(SendPhase.DECLINED, {}, sender.closed);
-      } else {
-        const { message: reason, errorId = null, said = null } = error;
-        run.end(SendPhase.FAILED, { reason, errorId, said, file: files[delivered]?.name ?? null }, sender.closed);
-      }
+      if (sender.state === SenderState.DECLINED) run.end(SendPhase.DECLINED, {}, sender.closed);
+      else run.end(SendPhase.FAILED, endingOf(error, { file: files[delivered]?.name ?? null }), sender.closed);
     }
   }
 }
