@@ -29,7 +29,7 @@ from signal_server.signalling.transport import SOCKETIO_SETTINGS
 
 #: Same lifetime as the real server's default; only reported, never enforced.
 CODE_TTL = 600.0
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+SLOTS = 9999
 
 
 class BareRelay:
@@ -37,44 +37,44 @@ class BareRelay:
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
-        self.waiting: dict[str, str] = {}  # code -> sender sid
-        self.held: dict[str, str] = {}  # sender sid -> its waiting code
+        self.waiting: dict[str, str] = {}  # slot -> sender sid
+        self.held: dict[str, str] = {}  # sender sid -> its waiting slot
         self.peers: dict[str, str] = {}  # sid -> the other member's sid
         for event in ("create", "join", "signal", "leave", "disconnect"):
             sio.on(event, getattr(self, event))
 
     async def create(self, sid: str, _payload: Any = None) -> dict[str, Any]:
-        # Random enough that 1,000 concurrent codes never collide in practice; the
-        # display form matches ours (two groups of five) so acknowledgements weigh the same.
-        raw = "".join(ALPHABET[b % 32] for b in secrets.token_bytes(10))
-        code = f"{raw[:5]}-{raw[5:]}"
-        self.waiting[code] = sid
-        self.held[sid] = code
+        # A random free slot, as ours draws it.
+        slot = str(secrets.randbelow(SLOTS) + 1)
+        while slot in self.waiting:
+            slot = str(secrets.randbelow(SLOTS) + 1)
+        self.waiting[slot] = sid
+        self.held[sid] = slot
         now = time.time()
-        return {"ok": True, "code": code, "expires_at": now + CODE_TTL, "expires_in": CODE_TTL, "ice_servers": []}
+        return {"ok": True, "slot": slot, "expires_at": now + CODE_TTL, "expires_in": CODE_TTL, "ice_servers": []}
 
     async def join(self, sid: str, payload: Any = None) -> dict[str, Any]:
-        code = payload.get("code") if isinstance(payload, dict) else None
-        sender = self.waiting.pop(code, None) if isinstance(code, str) else None
+        slot = payload.get("slot") if isinstance(payload, dict) else None
+        sender = self.waiting.pop(slot, None) if isinstance(slot, str) else None
         if sender is None:
-            return {"ok": False, "error": "code not found or expired"}
+            return {"ok": False, "error": "code not found or expired", "error_id": "code-not-found"}
         self.held.pop(sender, None)
         self.peers[sender] = sid
         self.peers[sid] = sender
-        await self.sio.emit("peer_joined", {}, to=sender)
-        return {"ok": True, "code": code, "ice_servers": []}
+        await self.sio.emit("peer_joined", {"pake": payload.get("pake")}, to=sender)
+        return {"ok": True, "ice_servers": []}
 
     async def signal(self, sid: str, payload: Any = None) -> dict[str, Any]:
         peer = self.peers.get(sid)
         if peer is None:
-            return {"ok": False, "error": "not paired"}
+            return {"ok": False, "error": "not paired", "error_id": "not-paired"}
         await self.sio.emit("signal", payload, to=peer)
         return {"ok": True}
 
     async def forget(self, sid: str) -> None:
-        code = self.held.pop(sid, None)
-        if code is not None:
-            self.waiting.pop(code, None)
+        slot = self.held.pop(sid, None)
+        if slot is not None:
+            self.waiting.pop(slot, None)
         peer = self.peers.pop(sid, None)
         if peer is not None:
             self.peers.pop(peer, None)

@@ -26,12 +26,14 @@ Each N runs ``ROUNDS`` rounds per server, alternating bare and ours; the table s
 the medians and ``Result.runs`` every round.
 
 **Pairing latency** spans, for one pairing, from the moment the sender emits ``create``
-until nothing is outstanding: the receiver has joined with the code (handed over
-in-process, as if read out instantly), the sender has had ``peer_joined``, each side
-has sent its SDP (offer, and the answer once the offer arrived; ~3 KB each, shaped like
-a browser's) followed by three ICE candidates and the null end-of-candidates without
+until nothing is outstanding: the receiver has joined the slot with its PAKE message
+(the slot handed over in-process, as if read out instantly), the sender has had
+``peer_joined``, the sender has sent its PAKE message, its confirmation and its sealed
+offer, the receiver (once the offer arrived) its confirmation and its sealed answer
+(each description ~3 KB, shaped like a browser's, sealed as protocol 2 seals it), each
+followed by three sealed ICE candidates and the sealed null end-of-candidates without
 waiting (trickle, as a browser does), every one of those requests is acknowledged
-``ok``, and each side holds all five signals of the other. **Pairings per second** is
+``ok``, and each side holds all the signals of the other. **Pairings per second** is
 the number completed over the time from the first ``create`` to the last completion,
 so it cannot exceed N / spread by much. Percentiles are over all N pairings
 (``statistics.quantiles``, inclusive); any failed pairing is reported and fails the
@@ -50,6 +52,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import gc
 import json
@@ -163,31 +166,51 @@ def _sdp(kind: str, ufrag: str) -> str:
     return text
 
 
+def _sealed(kind: str, n: int, fields: dict[str, Any]) -> dict[str, Any]:
+    """A signal as protocol 2 seals it: the server relays base64 of a 12-byte IV, the
+    ciphertext (as long as the JSON it hides) and a 16-byte tag, and never opens it, so
+    bytes of that length stand for it."""
+    plaintext = json.dumps({"n": n, **fields}).encode()
+    return {"type": kind, "data": base64.b64encode(bytes(12) + plaintext + bytes(16)).decode()}
+
+
+def _handshake(kind: str) -> dict[str, Any]:
+    """A PAKE message (33 bytes) or a confirmation (32), in base64."""
+    return {"type": kind, "data": base64.b64encode(bytes(33 if kind == "pake" else 32)).decode()}
+
+
 def _candidates(ufrag: str, port: int) -> list[dict[str, Any]]:
-    """Three trickled candidates (PROTOCOL.md 2.3) and the null end-of-candidates."""
+    """Three trickled candidates (PROTOCOL.md 2.3) and the null end-of-candidates, sealed
+    after their side's description."""
     lines = [
         f"candidate:1 1 udp 2122260223 127.0.0.1 {port} typ host generation 0 ufrag {ufrag} network-id 1",
         f"candidate:2 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active generation 0 ufrag {ufrag} network-id 1",
         f"candidate:3 1 udp 1686052607 198.51.100.7 {port + 1} typ srflx raddr 127.0.0.1 rport {port} "
         f"generation 0 ufrag {ufrag} network-id 1",
     ]
-    signals: list[dict[str, Any]] = [
-        {
-            "type": "candidate",
-            "candidate": {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag},
-        }
-        for line in lines
+    candidates: list[dict[str, Any] | None] = [
+        {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag} for line in lines
     ]
-    signals.append({"type": "candidate", "candidate": None})
-    return signals
+    candidates.append(None)
+    return [_sealed("candidate", n, {"candidate": candidate}) for n, candidate in enumerate(candidates, 1)]
 
 
-OFFER = {"type": "offer", "sdp": _sdp("offer", "sNdR")}
-ANSWER = {"type": "answer", "sdp": _sdp("answer", "rCvR")}
-SENDER_TRICKLE = _candidates("sNdR", 54321)
-RECEIVER_TRICKLE = _candidates("rCvR", 54400)
-#: Signals each side sends, and so expects from the other.
-SIGNALS_PER_SIDE = 1 + len(SENDER_TRICKLE)
+SDP = _sdp("offer", "sNdR")
+CREATE = {"version": 2}
+#: What the receiver's join carries to the sender.
+PAKE = _handshake("pake")["data"]
+#: What each side sends, in order (docs/PROTOCOL.md 3): the receiver answers the offer.
+FROM_SENDER = [
+    _handshake("pake"),
+    _handshake("confirm"),
+    _sealed("offer", 0, {"sdp": SDP}),
+    *_candidates("sNdR", 54321),
+]
+FROM_RECEIVER = [
+    _handshake("confirm"),
+    _sealed("answer", 0, {"sdp": _sdp("answer", "rCvR")}),
+    *_candidates("rCvR", 54400),
+]
 
 
 # --- The load generator (runs in its own process) --------------------------------------
@@ -199,22 +222,25 @@ class Member:
     def __init__(self, session: aiohttp.ClientSession) -> None:
         self.sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, http_session=session)
         self.signals: list[dict[str, Any]] = []
+        #: How many signals make the other side's whole share.
+        self.expected = 0
         self.offer: asyncio.Future[None] | None = None
         self.complete: asyncio.Future[None] | None = None
         self.peer_joined: asyncio.Future[None] | None = None
         self.sio.on("signal", self._on_signal)
         self.sio.on("peer_joined", self._on_peer_joined)
 
-    def expect(self) -> None:
+    def expect(self, signals: int) -> None:
         loop = asyncio.get_running_loop()
         self.signals = []
+        self.expected = signals
         self.offer, self.complete, self.peer_joined = (loop.create_future() for _ in range(3))
 
     async def _on_signal(self, data: Any = None) -> None:
         self.signals.append(data)
         if isinstance(data, dict) and data.get("type") == "offer":
             _settle(self.offer)
-        if len(self.signals) == SIGNALS_PER_SIDE:
+        if len(self.signals) == self.expected:
             _settle(self.complete)
 
     async def _on_peer_joined(self, _data: Any = None) -> None:
@@ -245,19 +271,19 @@ def _settle(future: asyncio.Future[Any] | None, value: Any = None) -> None:
 async def _pairing(sender: Member, receiver: Member, start_at: float) -> dict[str, float]:
     """One timed pairing; times in seconds from the ``create``."""
     await asyncio.sleep(max(0.0, start_at - time.monotonic()))
-    sender.expect()
-    receiver.expect()
+    sender.expect(len(FROM_RECEIVER))
+    receiver.expect(len(FROM_SENDER))
     assert sender.peer_joined is not None and receiver.offer is not None
     assert sender.complete is not None and receiver.complete is not None
     began = time.monotonic()
-    created = await sender.request("create", {})
+    created = await sender.request("create", CREATE)
     created_at = time.monotonic()
-    await receiver.request("join", {"code": created["code"]})
+    await receiver.request("join", {"version": 2, "slot": created["slot"], "pake": PAKE})
     await sender.peer_joined
     paired_at = time.monotonic()
-    acks = await sender.trickle([OFFER, *SENDER_TRICKLE])
+    acks = await sender.trickle(FROM_SENDER)
     await receiver.offer
-    acks += await receiver.trickle([ANSWER, *RECEIVER_TRICKLE])
+    acks += await receiver.trickle(FROM_RECEIVER)
     answers = await asyncio.wait_for(asyncio.gather(*acks), REQUEST_TIMEOUT)
     await asyncio.wait_for(asyncio.gather(sender.complete, receiver.complete), REQUEST_TIMEOUT)
     ended = time.monotonic()
@@ -266,7 +292,7 @@ async def _pairing(sender: Member, receiver: Member, start_at: float) -> dict[st
         raise RuntimeError(f"signal refused: {refused[0]!r}")
     # Relayed verbatim and in order (each handler task records its signal before its
     # first await, and tasks start in arrival order).
-    if sender.signals != [ANSWER, *RECEIVER_TRICKLE] or receiver.signals != [OFFER, *SENDER_TRICKLE]:
+    if sender.signals != FROM_RECEIVER or receiver.signals != FROM_SENDER:
         raise RuntimeError("signals arrived altered or out of order")
     return {
         "began": began,
@@ -304,7 +330,7 @@ async def _generate(url: str, indices: list[int], total: int, spread: float) -> 
         while line := (await reader.readline()).decode().split():
             command = line[0]
             if command == "codes":
-                await asyncio.gather(*(s.request("create", {}) for s in senders))
+                await asyncio.gather(*(s.request("create", CREATE) for s in senders))
                 tell({"codes": len(senders)})
             elif command == "withdraw":
                 await asyncio.gather(*(s.request("leave", {}) for s in senders))
@@ -562,8 +588,8 @@ def _rows(n: int, spread: float, ours: list[Measured], bare: list[Measured]) -> 
         "rounds": len(ours),
         "generators": min(GENERATORS, n),
         "spread_s": spread,
-        "sdp_chars": len(OFFER["sdp"]),
-        "signals_per_side": SIGNALS_PER_SIDE,
+        "sdp_chars": len(SDP),
+        "signals": {"sender": len(FROM_SENDER), "receiver": len(FROM_RECEIVER)},
     }
 
     def row(

@@ -3,21 +3,24 @@ file exchange pool."""
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
+
+from sendit_protocol.words import WORDS
 
 from .config import ServerConfig
 from .pool.cors import CorsPolicy
 from .pool.quotas import UploadQuotas
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
-from .signalling.events import SignallingEvents
+from .signalling.events import RelayHook, SignallingEvents
 from .signalling.joins import JoinPolicy
 from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
-from .signalling.registry import CodeRegistry
+from .signalling.registry import SlotRegistry
 from .signalling.transport import GuardedServer, OriginPolicy, TransportLimits
 
 # Nothing but this server may supply script, style, images or connections: no inline
@@ -46,6 +49,10 @@ SECURITY_HEADERS = {
 }
 
 SIGNALLING_KEY = web.AppKey("signalling", SignallingEvents)
+#: The code words for the pages (docs/PROTOCOL.md 1), from the installed package: a page
+#: has no package to read them from, and the repository keeps no copy.
+WORDS_JSON = json.dumps(WORDS, separators=(",", ":")).encode()
+WORDS_CACHE = "public, max-age=86400"
 
 
 def web_root() -> Path:
@@ -56,15 +63,20 @@ def web_root() -> Path:
     return Path(__file__).resolve().parent.parent / "web"
 
 
+async def words(_request: web.Request) -> web.Response:
+    return web.Response(body=WORDS_JSON, content_type="application/json", headers={"Cache-Control": WORDS_CACHE})
+
+
 async def add_security_headers(_request: web.Request, response: web.StreamResponse) -> None:
     response.headers.update(SECURITY_HEADERS)
 
 
-def create_app(config: ServerConfig) -> web.Application:
+def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> web.Application:
     """Build the application; the caller runs it (``web.run_app`` or an ``AppRunner``).
 
     The composition root: the plain objects (registry, join policy, pool store) are
-    built here from ``config`` and handed to the adapters that serve them."""
+    built here from ``config`` and handed to the adapters that serve them.
+    ``relay_hook`` is for tests alone (see :data:`RelayHook`)."""
     app = web.Application()
     # on_response_prepare sees every response, error pages and static files included.
     app.on_response_prepare.append(add_security_headers)
@@ -74,7 +86,7 @@ def create_app(config: ServerConfig) -> web.Application:
         OriginPolicy(config.allowed_origins, config.trusted_proxies),
     )
     sio.attach(app)
-    registry = CodeRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
+    registry = SlotRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))
     signalling = SignallingEvents(
         sio,
@@ -83,6 +95,7 @@ def create_app(config: ServerConfig) -> web.Application:
         Quota(config.max_connections_per_address, "connections"),
         ice_servers=config.ice_servers,
         trusted_proxies=config.trusted_proxies,
+        relay_hook=relay_hook,
     )
     app[SIGNALLING_KEY] = signalling
 
@@ -101,6 +114,7 @@ def create_app(config: ServerConfig) -> web.Application:
         return web.FileResponse(root / "index.html")
 
     app.router.add_get("/", index)
+    app.router.add_get("/words.json", words)
     store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
     routes = PoolRoutes(
         store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies

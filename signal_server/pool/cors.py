@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .refusal import Refusal
+
 ALLOWED_METHODS = ("GET", "POST")
 # Multipart uploads need no preflight; Content-Type is the one header a caller may add.
 ALLOWED_HEADERS = ("content-type",)
@@ -12,8 +14,10 @@ EXPOSED_HEADERS = ("Content-Disposition", "Content-Length")
 PREFLIGHT_MAX_AGE = 600
 
 
-class CorsRefused(Exception):
+class CorsRefused(Refusal):
     """A preflight the policy does not allow; ``str(error)`` says why."""
+
+    error_id = "cors-refused"
 
 
 @dataclass(frozen=True)

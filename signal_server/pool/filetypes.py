@@ -20,6 +20,8 @@ import uuid
 from dataclasses import dataclass
 from typing import BinaryIO, Callable, Iterator
 
+from .refusal import Refusal
+
 #: Enough for every signature below (tar's mark is at 257).
 HEAD_SIZE = 4096
 TEXT_CHUNK = 1 << 20
@@ -61,8 +63,16 @@ _PAGE_SPACE = b" \t\n\r\f"
 _NOT_TEXT = bytes(set(range(32)) - {0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x1A, 0x1B})
 
 
-class TypeRefused(Exception):
-    """A file the pool does not take; ``str(error)`` says why, for the uploader."""
+class TypeRefused(Refusal):
+    """A file the pool does not take, for its content; ``str(error)`` says why, for the uploader."""
+
+    error_id = "file-type-refused"
+
+
+class NameRefused(TypeRefused):
+    """A file the pool does not take, for its name."""
+
+    error_id = "file-name-refused"
 
 
 @dataclass(frozen=True)
@@ -377,7 +387,7 @@ def check_name(name: str) -> None:
     """Refuse a (cleaned) file name whose extension would run when opened."""
     extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     if extension in RISKY_EXTENSIONS:
-        raise TypeRefused(f"files named .{extension} are refused: they run when opened")
+        raise NameRefused(f"files named .{extension} are refused: they run when opened")
 
 
 def identify(file: BinaryIO) -> str:

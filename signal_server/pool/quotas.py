@@ -18,6 +18,8 @@ from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
+from .refusal import Refusal
+
 log = logging.getLogger(__name__)
 
 #: The span that ``QuotaLimits.per_minute`` counts uploads over, in seconds.
@@ -38,12 +40,12 @@ class QuotaLimits:
     per_minute: int = 10
 
 
-class QuotaExceeded(Exception):
+class QuotaExceeded(Refusal):
     """An upload refused because its address is at a quota; ``str(error)`` is for the
-    uploader."""
+    uploader, ``error_id`` names the quota."""
 
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, error_id: str, retry_after: int | None = None) -> None:
+        super().__init__(message, error_id)
         #: Whole seconds after which the address may upload again; None when that
         #: depends on others (someone taking a file) or on the uploader's own uploads.
         self.retry_after = retry_after
@@ -101,6 +103,7 @@ class UploadQuotas:
             self._refuse(
                 key,
                 f"{limits.in_flight} uploads in flight",
+                "too-many-uploads-in-flight",
                 f"your address already has {limits.in_flight} uploads in progress: "
                 "wait for one to finish, then try again",
             )
@@ -108,6 +111,7 @@ class UploadQuotas:
             self._refuse(
                 key,
                 f"{limits.held} files held",
+                "too-many-files-held",
                 f"your address already has {limits.held} files in the pool, or on their way, "
                 "that nobody has taken yet: try again once someone has taken one",
             )
@@ -117,6 +121,7 @@ class UploadQuotas:
             self._refuse(
                 key,
                 f"{limits.per_minute} uploads per minute",
+                "rate-limited",
                 f"your address started {limits.per_minute} uploads in the last minute: try again in {wait} s",
                 wait,
             )
@@ -125,13 +130,13 @@ class UploadQuotas:
         self._starts[key] = starts
         self._starts.move_to_end(key)
 
-    def _refuse(self, key: str, quota: str, message: str, retry_after: int | None = None) -> None:
+    def _refuse(self, key: str, quota: str, error_id: str, message: str, retry_after: int | None = None) -> None:
         logged = self._logged.setdefault(key, set())
         if quota not in logged:
             logged.add(quota)
             # repr: behind a trusted proxy the address is whatever the proxy passed on.
             log.warning("pool: %r reached its quota of %s; refusing more from it", key, quota)
-        raise QuotaExceeded(message, retry_after)
+        raise QuotaExceeded(message, error_id, retry_after)
 
     def _recent(self, key: str, now: float) -> deque[float]:
         """The starts of ``key`` within the window (a new deque if none)."""

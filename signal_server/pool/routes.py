@@ -1,5 +1,5 @@
 """aiohttp adapter of the pool: each handler validates, calls :class:`PoolStore`, and
-answers; refusals are JSON ``{"error": ...}`` with their status."""
+answers; refusals are JSON ``{"error": words, "error_id": id}`` with their status."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from .cors import CorsPolicy, CorsRefused
 from .filenames import clean_name, content_disposition
 from .filetypes import TypeRefused, check_name
 from .quotas import QuotaExceeded
+from .refusal import Refusal
 from .store import (
     Claim,
     EmptyFile,
@@ -48,12 +49,17 @@ MULTIPART_OVERHEAD = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-class BadRequest(Exception):
-    """A request that is not a well-formed upload or download."""
+class BadRequest(Refusal):
+    """A request that is not a well-formed upload or download (each kind its own id)."""
+
+    def __init__(self, message: str, error_id: str) -> None:
+        super().__init__(message, error_id)
 
 
-class TooSlow(Exception):
+class TooSlow(Refusal):
     """An upload that stalled, or crawled, past the stall timeout."""
+
+    error_id = "upload-too-slow"
 
     def __init__(self, timeout: float) -> None:
         super().__init__(
@@ -62,10 +68,11 @@ class TooSlow(Exception):
         )
 
 
-STATUSES: tuple[tuple[type[Exception], int], ...] = (
+STATUSES: tuple[tuple[type[Refusal], int], ...] = (
     (BadRequest, 400),
     (EmptyFile, 400),
     (TokenRefused, 403),
+    (CorsRefused, 403),
     (NothingToGive, 404),
     (TooSlow, 408),
     (FileTooLarge, 413),
@@ -76,12 +83,13 @@ STATUSES: tuple[tuple[type[Exception], int], ...] = (
 )
 
 
-def refusal(error: Exception) -> web.Response:
+def refusal(error: Refusal) -> web.Response:
+    """The answer to a refused request: its status, its words and its id."""
     status = next(status for kind, status in STATUSES if isinstance(error, kind))
     headers = dict(NO_STORE)
     if isinstance(error, QuotaExceeded) and error.retry_after is not None:
         headers["Retry-After"] = str(error.retry_after)
-    return web.json_response({"error": str(error)}, status=status, headers=headers)
+    return web.json_response({"error": str(error), "error_id": error.error_id}, status=status, headers=headers)
 
 
 def content_type(mime: str) -> str:
@@ -102,7 +110,10 @@ def _file_name(part: BodyPartReader) -> str:
     """The cleaned name of the file in ``part``, refused if the pool does not take it."""
     encoding = part.headers.get("Content-Transfer-Encoding", "binary").lower()
     if encoding not in ("binary", "8bit", "7bit"):
-        raise BadRequest(f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are")
+        raise BadRequest(
+            f"Content-Transfer-Encoding {encoding!r} is not supported: send the bytes as they are",
+            "unsupported-encoding",
+        )
     name = clean_name(part.filename)
     check_name(name)
     return name
@@ -144,7 +155,7 @@ class PoolRoutes:
         except ConnectionResetError:
             # Routine, not a server error: aiohttp would log a traceback for it.
             log.info("pool: an upload was cut off by its client; nothing kept")
-            return refusal(BadRequest("the upload was cut off"))
+            return refusal(BadRequest("the upload was cut off", "upload-cut-off"))
         answer = {"id": entry.id, "name": entry.name, "size": entry.size, "type": entry.type, "token": token}
         return web.json_response(answer, status=201, headers=NO_STORE)
 
@@ -154,7 +165,7 @@ class PoolRoutes:
         if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
             raise FileTooLarge(limit)
         if request.content_type != "multipart/form-data":
-            raise BadRequest('send the file as multipart/form-data, in a field named "file"')
+            raise BadRequest('send the file as multipart/form-data, in a field named "file"', "not-multipart")
         self.store.check_room()
 
     async def _take_upload(self, request: web.Request, uploader: str) -> tuple[Entry, str]:
@@ -165,13 +176,13 @@ class PoolRoutes:
             reader = await request.multipart()
             part = await _next_file_part(reader)
             if part is None:
-                raise BadRequest('missing the multipart field "file"')
+                raise BadRequest('missing the multipart field "file"', "no-file-field")
             name = _file_name(part)
         async with self.store.uploading(name, uploader) as upload:
             async with self._reading(deadline.when()) as deadline:
                 await self._receive(part, upload, deadline)
                 if await _next_file_part(reader) is not None:
-                    raise BadRequest("send one file per upload")
+                    raise BadRequest("send one file per upload", "several-files")
             return await upload.commit()
 
     @contextlib.asynccontextmanager
@@ -183,7 +194,7 @@ class PoolRoutes:
             async with asyncio.timeout_at(when) as deadline:
                 yield deadline
         except (ValueError, HttpProcessingError) as error:  # aiohttp's words for a malformed body
-            raise BadRequest(f"malformed multipart body: {error}") from None
+            raise BadRequest(f"malformed multipart body: {error}", "malformed-body") from None
         except TimeoutError:
             log.info("pool: an upload was too slow and was cut off; nothing kept")
             raise TooSlow(self.stall_timeout) from None
@@ -191,7 +202,7 @@ class PoolRoutes:
     async def download(self, request: web.Request) -> web.StreamResponse:
         token = request.query.get("token")
         if not token:
-            return refusal(BadRequest('missing the "token" query parameter'))
+            return refusal(BadRequest('missing the "token" query parameter', "no-token"))
         try:
             async with self.store.claiming(token) as claim:
                 response = await self._start_download(request, claim)
@@ -293,7 +304,7 @@ class PoolRoutes:
                 request.headers.get("Access-Control-Request-Headers"),
             )
         except CorsRefused as error:
-            return web.json_response({"error": str(error)}, status=403)
+            return refusal(error)
         return web.Response(status=204, headers=headers)
 
     async def add_cors_headers(self, request: web.Request, response: web.StreamResponse) -> None:

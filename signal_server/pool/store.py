@@ -53,6 +53,7 @@ from typing import BinaryIO, Iterable
 from .filenames import clean_name
 from .filetypes import KNOWN_TYPES, identify
 from .quotas import UploadQuotas
+from .refusal import Refusal
 from .tokens import TokenBook, new_token, token_key, write_durably
 
 log = logging.getLogger(__name__)
@@ -96,31 +97,41 @@ class Stats:
     types: dict[str, int] = field(default_factory=dict)
 
 
-class PoolError(Exception):
-    """A request the pool refuses; ``str(error)`` is the message for the client."""
+class PoolError(Refusal):
+    """A request the store refuses."""
 
 
 class FileTooLarge(PoolError):
+    error_id = "file-too-large"
+
     def __init__(self, limit: int) -> None:
         super().__init__(f"the file is too large: the limit is {limit} bytes ({limit / MB:g} MB)")
 
 
 class PoolFull(PoolError):
+    error_id = "pool-full"
+
     def __init__(self) -> None:
         super().__init__("the pool is full: wait until someone takes a file, then try again")
 
 
 class EmptyFile(PoolError):
+    error_id = "empty-file"
+
     def __init__(self) -> None:
         super().__init__("the file is empty")
 
 
 class TokenRefused(PoolError):
+    error_id = "token-refused"
+
     def __init__(self) -> None:
         super().__init__("this token is unknown or already spent: give a file to get a token")
 
 
 class NothingToGive(PoolError):
+    error_id = "pool-empty"
+
     def __init__(self) -> None:
         super().__init__("no file from someone else is in the pool yet; your token stays valid")
 
@@ -128,6 +139,8 @@ class NothingToGive(PoolError):
 class Unavailable(PoolError):
     """A download that failed on the server's side before sending anything: the file and
     the token stay as they were."""
+
+    error_id = "unavailable"
 
     def __init__(self) -> None:
         super().__init__("the server could not send a file just now; your token stays valid: try again")

@@ -1,6 +1,6 @@
 """socket.io adapter: validates each event, then asks the registry or the join policy, and relays.
 
-All pairing logic lives in :class:`CodeRegistry` and :class:`JoinPolicy`, and the count of
+All pairing logic lives in :class:`SlotRegistry` and :class:`JoinPolicy`, and the count of
 connections per address in a :class:`Quota`, all handed in (built in ``app.create_app``);
 this module only turns events into their calls, and their answers into acknowledgements,
 refusals and notifications.
@@ -15,19 +15,68 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
+from sendit_protocol import signals
+from sendit_protocol.codes import format_slot
+from sendit_protocol.errors import ErrorId, ProtocolError
+
 from ..addresses import client_address, limit_key
-from . import payloads
-from .codes import format_code
 from .joins import JoinPolicy, TooManyAttempts
 from .quotas import Quota
-from .registry import CodeRegistry, Pairing, RegistryError
+from .registry import (
+    AlreadyPaired,
+    CodeNotFound,
+    CodeUsed,
+    NoFreeSlot,
+    NotPaired,
+    Pairing,
+    PeerNotConnected,
+    RegistryError,
+    SlotRegistry,
+    TooManyOpenCodes,
+)
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
-#: What a client refused a connection is told.
-TOO_MANY_CONNECTIONS = "too many connections from your address"
 Handler = Callable[[str, Any], Awaitable[Ack]]
+#: A test's hand on the relay: given the sending member's role and a signal, the signal
+#: its peer gets instead. Never set in production (no flag or variable sets it).
+RelayHook = Callable[[str, dict[str, Any]], dict[str, Any]]
+
+#: What a client is told of each refusal of the registry and the join policy: its id and
+#: its words (a payload's refusal carries both itself). Clients decide on the id.
+REFUSALS: dict[type[Exception], tuple[ErrorId, str]] = {
+    CodeNotFound: (ErrorId.CODE_NOT_FOUND, "code not found or expired"),
+    CodeUsed: (ErrorId.CODE_USED, "code already used"),
+    TooManyAttempts: (ErrorId.TOO_MANY_ATTEMPTS, "too many attempts"),
+    AlreadyPaired: (ErrorId.ALREADY_HOLDING, "already holding a code; leave it first"),
+    TooManyOpenCodes: (ErrorId.TOO_MANY_CODES, "too many open codes"),
+    NoFreeSlot: (ErrorId.NO_FREE_SLOT, "every code number is in use; try again in a few minutes"),
+    NotPaired: (ErrorId.NOT_PAIRED, "not paired"),
+    PeerNotConnected: (ErrorId.PEER_NOT_CONNECTED, "peer not connected"),
+}
+#: What a client refused a connection is told (as its CONNECT_ERROR's ``message``).
+TOO_MANY_CONNECTIONS = "too many connections from your address"
+
+
+def refusal(error: ProtocolError | RegistryError | TooManyAttempts) -> Ack:
+    """The failed acknowledgement that tells a client of ``error``."""
+    if isinstance(error, ProtocolError):
+        return {"ok": False, "error": str(error), "error_id": str(error.error_id)}
+    error_id, words = REFUSALS[type(error)]
+    ack: Ack = {"ok": False, "error": words, "error_id": error_id.value}
+    if isinstance(error, TooManyAttempts):
+        ack["retry_after"] = error.retry_after
+    return ack
+
+
+class ConnectionRefused(socketio.exceptions.ConnectionRefusedError):
+    """A refused connection whose CONNECT_ERROR carries an error id: python-socketio
+    sends ``error_args`` as the packet's data, but builds it from a message alone."""
+
+    def __init__(self, error_id: ErrorId, message: str) -> None:
+        super().__init__(message)
+        self.error_args = {"message": message, "error_id": error_id.value}
 
 
 def _acknowledged(handler: Handler) -> Handler:
@@ -39,12 +88,10 @@ def _acknowledged(handler: Handler) -> Handler:
             # An event carries one object; more arguments would make the call raise
             # TypeError, and the client would never get its acknowledgement.
             if len(args) > 1:
-                raise payloads.InvalidPayload("expected one object")
+                raise signals.InvalidPayload("expected one object")
             return await handler(sid, args[0] if args else None)
-        except TooManyAttempts as error:
-            return {"ok": False, "error": str(error), "retry_after": error.retry_after}
-        except (payloads.InvalidPayload, RegistryError) as error:
-            return {"ok": False, "error": str(error)}
+        except (ProtocolError, RegistryError, TooManyAttempts) as error:
+            return refusal(error)
 
     return wrapper
 
@@ -55,12 +102,13 @@ class SignallingEvents:
     def __init__(
         self,
         sio: socketio.AsyncServer,
-        registry: CodeRegistry,
+        registry: SlotRegistry,
         joins: JoinPolicy,
         connections: Quota,
         *,
         ice_servers: list[dict[str, Any]],
         trusted_proxies: frozenset[str],
+        relay_hook: RelayHook | None = None,
     ) -> None:
         self.sio = sio
         self.registry = registry
@@ -68,9 +116,10 @@ class SignallingEvents:
         self.connections = connections
         self.ice_servers = ice_servers
         self.trusted_proxies = trusted_proxies
+        self.relay_hook = relay_hook
         #: Each connection's address as the limits count it (see addresses.limit_key).
         self._keys: dict[str, str] = {}
-        self._new_code = asyncio.Event()
+        self._new_slot = asyncio.Event()
         self._expiry_task: asyncio.Task[None] | None = None
         sio.on("connect", self.on_connect)
         sio.on("disconnect", self.on_disconnect)
@@ -85,8 +134,8 @@ class SignallingEvents:
             sio.on(event, _acknowledged(handler))
 
     def start(self) -> None:
-        """Start telling senders when their codes expire (needs a running loop)."""
-        self._expiry_task = asyncio.create_task(self._expire_codes())
+        """Start telling senders when their slots expire (needs a running loop)."""
+        self._expiry_task = asyncio.create_task(self._expire_slots())
 
     async def close(self) -> None:
         if self._expiry_task is not None:
@@ -97,7 +146,7 @@ class SignallingEvents:
         key = limit_key(client_address(environ.get("aiohttp.request"), self.trusted_proxies))
         if not self.connections.acquire(key):
             # The client sees this message as its CONNECT_ERROR; no disconnect follows.
-            raise socketio.exceptions.ConnectionRefusedError(TOO_MANY_CONNECTIONS)
+            raise ConnectionRefused(ErrorId.TOO_MANY_CONNECTIONS, TOO_MANY_CONNECTIONS)
         self._keys[sid] = key
 
     async def on_disconnect(self, sid: str, _reason: Any = None) -> None:
@@ -107,45 +156,37 @@ class SignallingEvents:
         await self._leave(sid)
 
     async def on_create(self, sid: str, payload: Any) -> Ack:
-        payloads.empty(payload)
+        signals.create(payload)
         pairing = self.registry.create(sid, self._keys.get(sid, ""))
-        self._new_code.set()
-        # Codes are secrets until used: never logged.
-        log.info("code created for %s (%d codes held)", sid, len(self.registry))
+        self._new_slot.set()
+        log.info("slot created for %s (%d slots held)", sid, len(self.registry))
         return {
             "ok": True,
-            "code": format_code(pairing.code),
+            "slot": format_slot(pairing.slot),
             "expires_at": pairing.expires_at,
             "expires_in": pairing.expires_at - self.registry.now(),
             "ice_servers": self.ice_servers,
         }
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
-        text = payloads.join_code(payload)
-        pairing = self.joins.join(text, sid, self._keys.get(sid, ""))
+        # Nothing of a join is logged: a client that sent its whole code by mistake is
+        # refused (the payload has no field for it), and its words go nowhere.
+        join = signals.join(payload)
+        pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
         log.info("%s joined %s", sid, pairing.sender)
-        await self.sio.emit("peer_joined", {}, to=pairing.sender)
-        return {"ok": True, "code": format_code(pairing.code), "ice_servers": self.ice_servers}
-
-    def _paired(self, sid: str) -> Pairing:
-        pairing = self.registry.pairing_of(sid)
-        if pairing is None:
-            raise RegistryError("not paired")
-        return pairing
+        await self.sio.emit("peer_joined", {"pake": join.pake}, to=pairing.sender)
+        return {"ok": True, "ice_servers": self.ice_servers}
 
     async def on_signal(self, sid: str, payload: Any) -> Ack:
-        signal = payloads.signal(payload)
-        pairing = self._paired(sid)
-        if not pairing.used:  # a sender whose code nobody has joined yet
-            raise RegistryError("not paired")
-        peer = pairing.peer_of(sid)
-        if peer is None:
-            raise RegistryError("peer not connected")
+        signal = signals.signal(payload)
+        pairing = self.registry.paired(sid)
+        peer = pairing.relay_to(sid)
+        if self.relay_hook is not None:
+            signal = self.relay_hook(pairing.role_of(sid), signal)
         await self.sio.emit("signal", signal, to=peer)
         return {"ok": True}
 
-    async def _end(self, sid: str, event: str, data: dict[str, Any]) -> Ack:
-        pairing = self._paired(sid)
+    async def _end(self, sid: str, pairing: Pairing, event: str, data: dict[str, Any]) -> Ack:
         peer = pairing.peer_of(sid)
         self.registry.end(sid)
         if peer is not None:
@@ -153,16 +194,20 @@ class SignallingEvents:
         return {"ok": True}
 
     async def on_cancel(self, sid: str, payload: Any) -> Ack:
-        reason = payloads.cancel_reason(payload)
-        role = self._paired(sid).role_of(sid)
-        return await self._end(sid, "cancelled", {"by": role, "reason": reason})
+        cancel = signals.cancel(payload)
+        pairing = self.registry.paired(sid)
+        told = {"by": pairing.role_of(sid), "reason": cancel.reason, "error_id": cancel.error_id}
+        return await self._end(sid, pairing, "cancelled", told)
 
     async def on_done(self, sid: str, payload: Any) -> Ack:
-        payloads.empty(payload)
-        return await self._end(sid, "done", {})
+        signals.empty(payload)
+        pairing = self.registry.paired(sid)
+        if not pairing.used:  # done with what? nobody joined
+            raise NotPaired()
+        return await self._end(sid, pairing, "done", {})
 
     async def on_leave(self, sid: str, payload: Any) -> Ack:
-        payloads.empty(payload)
+        signals.empty(payload)
         await self._leave(sid)
         return {"ok": True}
 
@@ -171,18 +216,18 @@ class SignallingEvents:
         if departure is not None and departure.peer is not None:
             await self.sio.emit("peer_left", {"role": departure.role}, to=departure.peer)
 
-    async def _expire_codes(self) -> None:
+    async def _expire_slots(self) -> None:
         while True:
             deadline = self.registry.next_deadline()
-            self._new_code.clear()
+            self._new_slot.clear()
             if deadline is None:
-                await self._new_code.wait()
+                await self._new_slot.wait()
                 continue
             try:
-                await asyncio.wait_for(self._new_code.wait(), max(0.0, deadline - self.registry.now()))
+                await asyncio.wait_for(self._new_slot.wait(), max(0.0, deadline - self.registry.now()))
             except TimeoutError:
                 pass
             for pairing in self.registry.expire():
-                log.info("code of %s expired", pairing.sender)
+                log.info("slot of %s expired", pairing.sender)
                 if pairing.sender is not None:
-                    await self.sio.emit("expired", {"code": format_code(pairing.code)}, to=pairing.sender)
+                    await self.sio.emit("expired", {"slot": format_slot(pairing.slot)}, to=pairing.sender)

@@ -1,59 +1,83 @@
-"""The code registry: which two members share a code, and for how long a code waits.
+"""The slot registry: which two members share a slot, and for how long a slot waits.
 
-A plain object with an injectable clock; it knows nothing of socket.io. Members are
+A plain object with an injectable clock and randomness; it knows nothing of socket.io,
+and nothing of a code but its slot (the words never reach the server). Members are
 opaque strings (the server uses socket.io session ids).
 """
 
 from __future__ import annotations
 
+import secrets
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from .codes import generate_code
+from sendit_protocol.codes import SLOT_MAX, SLOT_MIN
+
 from .quotas import Quota
+
+#: Random draws before a slot is picked from the list of free ones: with most slots free
+#: the first draw almost always finds one, and the list keeps a nearly full space cheap.
+DRAWS = 32
 
 
 class RegistryError(Exception):
-    """A request the registry refuses; ``str(error)`` is the message for the client."""
+    """A request the registry refuses (the adapter words each kind for the client)."""
 
 
 class CodeNotFound(RegistryError):
-    def __init__(self) -> None:
-        super().__init__("code not found or expired")
+    """No slot of that number waits for a receiver (never created, expired or withdrawn)."""
 
 
 class CodeUsed(RegistryError):
-    def __init__(self) -> None:
-        super().__init__("code already used")
+    """The slot's one receiver has joined already."""
 
 
 class AlreadyPaired(RegistryError):
-    def __init__(self) -> None:
-        super().__init__("already holding a code; leave it first")
+    """The member holds a slot already."""
 
 
 class TooManyOpenCodes(RegistryError):
-    def __init__(self) -> None:
-        super().__init__("too many open codes")
+    """The address holds as many waiting slots as it may."""
+
+
+class NoFreeSlot(RegistryError):
+    """Every slot is taken."""
+
+
+class NotPaired(RegistryError):
+    """The member holds no slot, or (where a pair is needed) none that a receiver joined."""
+
+
+class PeerNotConnected(RegistryError):
+    """The member's peer has left."""
 
 
 @dataclass
 class Pairing:
-    """One code: its sender, its receiver once joined, and when it stops waiting."""
+    """One slot: its sender, its receiver once joined, and when it stops waiting."""
 
-    code: str
+    slot: int
     sender: str | None
     expires_at: float
     receiver: str | None = None
-    #: Set once a receiver has joined; a code is never joined twice.
+    #: Set once a receiver has joined; a slot is never joined twice.
     used: bool = False
-    #: The address the code counts against while it waits; None once it no longer waits.
+    #: The address the slot counts against while it waits; None once it no longer waits.
     owner: str | None = None
 
     def peer_of(self, member: str) -> str | None:
         return self.receiver if member == self.sender else self.sender
+
+    def relay_to(self, member: str) -> str:
+        """Where ``member``'s signals go: its joined peer, still connected."""
+        if not self.used:  # a sender whose slot nobody has joined yet
+            raise NotPaired()
+        peer = self.peer_of(member)
+        if peer is None:
+            raise PeerNotConnected()
+        return peer
 
     def role_of(self, member: str) -> str:
         return "sender" if member == self.sender else "receiver"
@@ -68,69 +92,90 @@ class Departure:
     role: str
 
 
-class CodeRegistry:
-    """Creates codes, pairs one receiver with each, and forgets pairs when both leave.
+class SlotRegistry:
+    """Gives out slots, pairs one receiver with each, and forgets pairs when both leave.
 
-    With ``open_codes``, the codes waiting for a receiver are capped per address: each
-    counts against its creator's address from ``create`` until it is joined, expires or
-    is withdrawn."""
+    A slot is taken from ``create`` until its pair is forgotten, so a joined slot stays
+    used (``code-used``) while either member is left. With ``open_codes``, the slots
+    waiting for a receiver are capped per address: each counts against its creator's
+    address from ``create`` until it is joined, expires or is withdrawn."""
 
     def __init__(
         self,
         ttl: float,
         clock: Callable[[], float] = time.time,
-        generate: Callable[[], str] = generate_code,
+        random: Callable[[int], int] = secrets.randbelow,
         open_codes: Quota | None = None,
+        slots: range = range(SLOT_MIN, SLOT_MAX + 1),
     ) -> None:
         self.ttl = ttl
         self.open_codes = open_codes
+        self.slots = slots
         self._clock = clock
-        self._generate = generate
-        self._by_code: dict[str, Pairing] = {}
+        #: ``random(n)``: an integer in [0, n), uniform.
+        self._random = random
+        self._by_slot: dict[int, Pairing] = {}
         self._by_member: dict[str, Pairing] = {}
-        # Every code gets the same lifetime, so creation order is deadline order.
+        # Every slot gets the same lifetime, so creation order is deadline order.
         self._deadlines: deque[Pairing] = deque()
 
     def __len__(self) -> int:
-        return len(self._by_code)
+        return len(self._by_slot)
 
     def now(self) -> float:
         """The registry's clock, on which ``expires_at`` and deadlines are given."""
         return self._clock()
 
     def create(self, sender: str, address: str = "") -> Pairing:
-        """A new code held by ``sender`` (connected from ``address``, as the cap on open
+        """A new slot held by ``sender`` (connected from ``address``, as the cap on open
         codes counts it), waiting ``ttl`` seconds for a receiver."""
         if sender in self._by_member:
             raise AlreadyPaired()
+        if len(self._by_slot) >= len(self.slots):
+            raise NoFreeSlot()
         if self.open_codes is not None and not self.open_codes.acquire(address):
             raise TooManyOpenCodes()
-        code = self._generate()
-        while code in self._by_code:
-            code = self._generate()
-        pairing = Pairing(code=code, sender=sender, expires_at=self._clock() + self.ttl, owner=address)
-        self._by_code[code] = pairing
+        slot = self._free_slot()
+        pairing = Pairing(slot=slot, sender=sender, expires_at=self._clock() + self.ttl, owner=address)
+        self._by_slot[slot] = pairing
         self._by_member[sender] = pairing
         self._deadlines.append(pairing)
         return pairing
 
-    def lookup(self, code: str) -> Pairing | None:
-        return self._by_code.get(code)
+    def _free_slot(self) -> int:
+        """A slot drawn uniformly among the free ones (there is one). Each way of drawing
+        is uniform among them, so their mixture is too."""
+        for _ in range(DRAWS):
+            slot = self.slots[self._random(len(self.slots))]
+            if slot not in self._by_slot:
+                return slot
+        free = [slot for slot in self.slots if slot not in self._by_slot]
+        return free[self._random(len(free))]
+
+    def lookup(self, slot: int) -> Pairing | None:
+        return self._by_slot.get(slot)
 
     def pairing_of(self, member: str) -> Pairing | None:
         return self._by_member.get(member)
 
-    def join(self, code: str, receiver: str) -> Pairing:
-        """Pair ``receiver`` with the sender of ``code``; a code admits one receiver ever."""
+    def paired(self, member: str) -> Pairing:
+        """``member``'s pairing, or :class:`NotPaired`."""
+        pairing = self._by_member.get(member)
+        if pairing is None:
+            raise NotPaired()
+        return pairing
+
+    def join(self, slot: int, receiver: str) -> Pairing:
+        """Pair ``receiver`` with the sender of ``slot``; a slot admits one receiver ever."""
         if receiver in self._by_member:
             raise AlreadyPaired()
-        pairing = self._by_code.get(code)
+        pairing = self._by_slot.get(slot)
         if pairing is None:
             raise CodeNotFound()
         if pairing.used:
             raise CodeUsed()
         if self._clock() >= pairing.expires_at:
-            # Left for expire(), so the sender is still told the code expired.
+            # Left for expire(), so the sender is still told the slot expired.
             raise CodeNotFound()
         pairing.receiver = receiver
         pairing.used = True
@@ -139,24 +184,24 @@ class CodeRegistry:
         return pairing
 
     def _stop_waiting(self, pairing: Pairing) -> None:
-        """The code no longer waits for a receiver: it stops counting against its owner."""
+        """The slot no longer waits for a receiver: it stops counting against its owner."""
         if pairing.owner is not None and self.open_codes is not None:
             self.open_codes.release(pairing.owner)
         pairing.owner = None
 
     def _drop_settled(self) -> None:
-        """Drop codes from the deadline queue that no longer wait (joined or forgotten)."""
+        """Drop slots from the deadline queue that no longer wait (joined or forgotten)."""
         queue = self._deadlines
-        while queue and (queue[0].used or self._by_code.get(queue[0].code) is not queue[0]):
+        while queue and (queue[0].used or self._by_slot.get(queue[0].slot) is not queue[0]):
             queue.popleft()
 
     def next_deadline(self) -> float | None:
-        """When the next waiting code expires, if any code is waiting."""
+        """When the next waiting slot expires, if any slot is waiting."""
         self._drop_settled()
         return self._deadlines[0].expires_at if self._deadlines else None
 
     def expire(self) -> list[Pairing]:
-        """Remove every code whose wait is over without a receiver; return them."""
+        """Remove every slot whose wait is over without a receiver; return them."""
         now = self._clock()
         expired = []
         self._drop_settled()
@@ -179,10 +224,10 @@ class CodeRegistry:
         else:
             pairing.receiver = None
         if pairing.sender is None and pairing.receiver is None:
-            del self._by_code[pairing.code]
+            del self._by_slot[pairing.slot]
             self._stop_waiting(pairing)
         elif not pairing.used:
-            # A sender who leaves before anyone joined takes the code with it.
+            # A sender who leaves before anyone joined takes the slot with it.
             self._forget(pairing)
         return Departure(peer=peer, role=role)
 
@@ -194,7 +239,7 @@ class CodeRegistry:
         return pairing
 
     def _forget(self, pairing: Pairing) -> None:
-        self._by_code.pop(pairing.code, None)
+        self._by_slot.pop(pairing.slot, None)
         self._stop_waiting(pairing)
         for member in (pairing.sender, pairing.receiver):
             if member is not None and self._by_member.get(member) is pairing:

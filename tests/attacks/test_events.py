@@ -1,8 +1,8 @@
 """Every socket.io event, and names that are none, with arbitrary JSON payloads, through
 real python-socketio clients (a sender and a receiver, paired or not) against a real
-server: every acknowledgement is the protocol's shape with a documented error, what a
-peer is relayed is a valid signal, nothing logs a traceback, and a legit pairing is
-served afterwards."""
+server: every acknowledgement is the protocol's shape with a documented error id, what a
+peer is relayed is a valid signal (and what a sender is handed on joining, a valid
+PAKE message), nothing logs a traceback, and a legit pairing is served afterwards."""
 
 from __future__ import annotations
 
@@ -16,17 +16,16 @@ from hypothesis import strategies as st
 from helpers.fuzz import EVENTS, FUZZ, JSON, NAMES, PAYLOADS
 from helpers.measure import legit_pairing, tracebacks
 from helpers.server import Client, RunningServer, running_server
-from signal_server.signalling import payloads
+from sendit_protocol import signals
+from signal_server.signalling.events import REFUSALS
 from signal_server.signalling.transport import RESERVED_EVENTS
 
-#: The errors docs/PROTOCOL.md 2.1 lists, besides ``invalid payload: <what>``.
-DOCUMENTED_ERRORS = {
-    "already holding a code; leave it first",
-    "code not found or expired",
-    "code already used",
-    "too many attempts",
-    "not paired",
-    "peer not connected",
+#: The refusals of docs/PROTOCOL.md 2, by id: their one wording, or (a payload's) none.
+DOCUMENTED = {
+    **{error_id.value: words for error_id, words in REFUSALS.values()},
+    "invalid-payload": None,
+    "old-protocol": str(signals.OldProtocol()),
+    "new-protocol": str(signals.NewProtocol()),
 }
 #: What an event carries: nothing, one value, or (refused) more than one.
 ARGUMENTS = st.one_of(st.none(), PAYLOADS.map(lambda payload: (payload,)), st.tuples(JSON, JSON))
@@ -47,9 +46,14 @@ async def fuzzed() -> AsyncIterator[RunningServer]:
 def check_ack(event: str, ack: Any) -> None:
     assert isinstance(ack, dict) and isinstance(ack.get("ok"), bool), (event, ack)
     if not ack["ok"]:
-        error = ack.get("error")
-        assert error in DOCUMENTED_ERRORS or str(error).startswith("invalid payload: "), (event, ack)
-        assert set(ack) == {"ok", "error"}, ack
+        error_id, error = ack.get("error_id"), ack.get("error")
+        assert error_id in DOCUMENTED, (event, ack)
+        if DOCUMENTED[error_id] is None:
+            assert isinstance(error, str) and error.startswith("invalid payload: "), (event, ack)
+        else:
+            assert error == DOCUMENTED[error_id], (event, ack)
+        extra = {"retry_after"} if error_id == "too-many-attempts" else set()
+        assert set(ack) == {"ok", "error", "error_id", *extra}, ack
 
 
 async def act(client: Client, event: str, arguments: tuple[Any, ...] | None) -> None:
@@ -63,8 +67,8 @@ async def act(client: Client, event: str, arguments: tuple[Any, ...] | None) -> 
 
 async def pair_maybe(sender: Client, receiver: Client, paired: bool) -> None:
     if paired:
-        created = await sender.call("create")
-        assert (await receiver.call("join", {"code": created["code"]}))["ok"]
+        created = await sender.create()
+        assert (await receiver.join(created["slot"]))["ok"]
 
 
 @FUZZ
@@ -87,7 +91,11 @@ async def test_any_event_with_any_payload_is_answered_in_the_protocols_shape(
                 check_ack("signal", await member.call("signal", {}))
                 while member.pending("signal"):
                     relayed = await member.next("signal")
-                    assert payloads.signal(relayed) == relayed, relayed
+                    assert signals.signal(relayed) == relayed, relayed
+                while member.pending("peer_joined"):
+                    handed = await member.next("peer_joined")
+                    assert set(handed) == {"pake"}, handed
+                    assert signals.join({"version": 2, "slot": "1", **handed}).pake == handed["pake"]
         finally:
             for member in members.values():
                 await member.close()
@@ -96,6 +104,6 @@ async def test_any_event_with_any_payload_is_answered_in_the_protocols_shape(
 
 async def test_after_the_fuzz_a_legit_pairing_is_served(fuzzed: RunningServer) -> None:
     sender = await Client().connect(fuzzed.url)
-    check_ack("join", await sender.call("join", {"code": "\u202e" * 40}))
+    check_ack("join", await sender.call("join", {"version": 2, "slot": "\u202e" * 40, "pake": "\u202e" * 44}))
     await sender.close()
     assert await legit_pairing(fuzzed.url) < 1.0

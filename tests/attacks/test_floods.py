@@ -10,12 +10,11 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from helpers.attacks import ATTACKER_ADDRESS, ONE_BYTE, WRONG_CODE
+from helpers.attacks import ATTACKER_ADDRESS, ONE_BYTE, used_slot
 from helpers.measure import LEGIT_FILE, MiB, Siege, besiege, legit_exchange
 from helpers.pool import pool_area, pool_stats, pool_upload
 from helpers.raw import RawSocket
 from helpers.server import server_process
-from signal_server.signalling.events import TOO_MANY_CONNECTIONS
 
 pytestmark = pytest.mark.process
 
@@ -52,7 +51,8 @@ async def test_a_flood_of_binary_attachments_is_refused_before_it_is_buffered() 
 
 async def test_a_receiver_that_never_reads_is_dropped_while_its_peer_floods_it() -> None:
     async with server_process() as server:
-        siege = await besiege(server, "stalled", seconds=10, bytes=100 * MiB)
+        # Bounded by the bytes: the seconds are a ceiling for a loaded machine.
+        siege = await besiege(server, "stalled", seconds=30, bytes=100 * MiB)
     assert siege.tally["bytes_sent"] >= 100 * MiB
     # The server owes one client 1 MiB at most, the kernel buffers some more: a pair is
     # dropped every ~10 MB relayed.
@@ -69,12 +69,13 @@ async def test_a_reserved_connect_cannot_choose_the_address_the_join_limit_count
         assert_bounded(siege)
         # Every guess the attacker's sockets sent after their fake address counted for
         # nothing; the attacker's own address still has its three, and then no more.
-        guesser = await RawSocket.open(server.url, source=ATTACKER_ADDRESS)
-        try:
-            answers = [(await guesser.call("join", WRONG_CODE))["error"] for _ in range(4)]
-        finally:
-            await guesser.close()
-        assert answers == ["code not found or expired"] * 3 + ["too many attempts"]
+        async with used_slot(server.url) as guess:
+            guesser = await RawSocket.open(server.url, source=ATTACKER_ADDRESS)
+            try:
+                answers = [(await guesser.call("join", guess))["error_id"] for _ in range(4)]
+            finally:
+                await guesser.close()
+        assert answers == ["code-used"] * 3 + ["too-many-attempts"]
 
 
 async def test_ten_megabytes_of_malformed_frames_cost_the_log_a_few_lines() -> None:
@@ -108,7 +109,7 @@ async def test_connections_past_the_cap_of_one_address_are_refused_with_its_word
     async with server_process("--max-connections-per-address", str(CONNECTION_CAP)) as server:
         siege = await besiege(server, "idle", seconds=5, count=CONNECTION_CAP + 50)
     assert siege.tally["held"] == CONNECTION_CAP, siege.tally
-    assert siege.tally["refusals"] == {TOO_MANY_CONNECTIONS: 50}, siege.tally
+    assert siege.tally["refusals"] == {"too-many-connections": 50}, siege.tally
     # Once for the address, however many of its connections knock.
     assert len(cap_warnings(siege, f"holds {CONNECTION_CAP} connections")) == 1, attackers_lines(siege)
     assert_bounded(siege)
@@ -130,13 +131,13 @@ async def test_open_codes_past_the_cap_of_one_address_are_refused_while_others_c
         siege = await besiege(server, "codes", seconds=5, count=40)
     assert siege.tally["held"] == 40, siege.tally
     assert siege.tally["accepted"] == 20, siege.tally
-    assert siege.tally["refusals"] == {"too many open codes": 20}, siege.tally
+    assert siege.tally["refusals"] == {"too-many-codes": 20}, siege.tally
     assert len(cap_warnings(siege, "holds 20 open codes")) == 1, attackers_lines(siege)
     # Every legit pairing created its code from 127.0.0.1 while the attacker was at its cap.
     assert_bounded(siege)
 
 
-async def test_guessing_codes_meets_a_growing_backoff_that_spares_other_addresses() -> None:
+async def test_guessing_slots_meets_a_growing_backoff_that_spares_other_addresses() -> None:
     # Defaults: 20 free failures per 60 s, then 1 s of waiting, doubled per failure.
     async with server_process() as server:
         siege = await besiege(server, "guesses", seconds=8)
@@ -144,9 +145,9 @@ async def test_guessing_codes_meets_a_growing_backoff_that_spares_other_addresse
     assert len(waits) >= 3 and waits == [2**n for n in range(len(waits))], siege.tally
     # The server looked at a guess only when the last wait had run out.
     assert siege.tally["guesses_answered"] == 20 + len(waits) - 1, siege.tally
-    assert set(siege.tally["refusals"]) == {"too many attempts"}, siege.tally
+    assert set(siege.tally["refusals"]) == {"too-many-attempts"}, siege.tally
     assert len(cap_warnings(siege, "failed 20 times")) == 1, attackers_lines(siege)
-    # Every legit pairing joined a real code from 127.0.0.1, at once, meanwhile.
+    # Every legit pairing joined a real slot from 127.0.0.1, at once, meanwhile.
     assert_bounded(siege)
 
 
@@ -163,11 +164,7 @@ async def test_one_address_cannot_fill_the_pool(tmp_path: Path) -> None:
     tally = siege.tally
     assert tally["statuses"]["201"] == tally["accepted"] == UPLOADS_PER_MINUTE, tally
     assert tally["statuses"]["429"] >= 100 and set(tally["statuses"]) == {"201", "429"}, tally
-    refusals = list(tally["refusals"])
-    assert all(
-        r.startswith(f"your address started {UPLOADS_PER_MINUTE} uploads in the last minute: try again in ")
-        for r in refusals
-    ), refusals
+    assert list(tally["refusals"]) == ["rate-limited"], tally
     [retry_after] = tally["retry_after"]
     assert 50 <= retry_after <= 60, tally
     # Each legit exchange gave one file and took one: what is left is the attacker's quota.
@@ -192,9 +189,7 @@ async def test_uploads_that_stall_hold_the_places_of_their_own_address_only(tmp_
     # Three in flight at a time, each cut off after 2 s of silence: a few rounds of them.
     assert tally["statuses"]["408"] >= 6 and tally["statuses"]["429"] >= 100, tally
     assert set(tally["statuses"]) == {"408", "429"}, tally
-    assert list(tally["refusals"]) == [
-        "your address already has 3 uploads in progress: wait for one to finish, then try again"
-    ], tally
+    assert list(tally["refusals"]) == ["too-many-uploads-in-flight"], tally
     # In-flight refusals are answered from the headers alone, with no wait to count down.
     assert tally["slowest_refusal"] < 0.5 and set(tally["retry_after"]) == {0}, tally
     # Nothing of the stalled uploads is left; the pool holds the last legit file only.

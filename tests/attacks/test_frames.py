@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from helpers.fuzz import FUZZ, JSON, NAMES, PAYLOADS
 from helpers.measure import legit_pairing, tracebacks
 from helpers.raw import RawSocket
-from helpers.server import RunningServer, running_server
+from helpers.server import RunningServer, join_payload, running_server
+from sendit_protocol.errors import ERROR_ID
 
 #: A connect to a namespace the server does not have: it answers with a CONNECT_ERROR
 #: at any point of a session, joined or not, which tells "still open" from "dropped".
@@ -74,7 +75,7 @@ async def _outcome(raw: RawSocket, frames: list[str | bytes]) -> str:
         if isinstance(frame, str) and frame.startswith("43"):
             ack = json.loads(frame[frame.index("[") :])
             assert isinstance(ack, list) and len(ack) == 1 and isinstance(ack[0]["ok"], bool), frame
-            assert ack[0]["ok"] or isinstance(ack[0]["error"], str), frame
+            assert ack[0]["ok"] or (isinstance(ack[0]["error"], str) and ERROR_ID.fullmatch(ack[0]["error_id"])), frame
 
 
 @FUZZ
@@ -110,14 +111,15 @@ async def test_frames_read_with_a_refused_one_are_not_handled() -> None:
     """The server drops a client at the first frame outside the protocol, and what that
     client sent after it, already read, is not handled: its guesses count for nothing."""
     async with running_server(max_failed_joins=2) as server:
+        # Nobody holds a slot on this server: any is a wrong guess.
         raw = await RawSocket.open(server.url)
-        guess = "42" + json.dumps(["join", {"code": "AAAAA-AAAAA"}])
+        guess = "42" + json.dumps(["join", join_payload("1")])
         raw.write_frames(["42[]", guess, guess, guess])
         assert await raw.closed_by_server()
         await raw.close()
         honest = await RawSocket.open(server.url)
         try:
-            assert (await honest.call("join", {"code": "AAAAA-AAAAA"}))["error"] == "code not found or expired"
+            assert (await honest.call("join", join_payload("1")))["error_id"] == "code-not-found"
         finally:
             await honest.close()
 

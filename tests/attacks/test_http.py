@@ -1,7 +1,8 @@
 """Every HTTP route, through aiohttp's client with arbitrary paths, headers, tokens,
 preflights and multipart shapes: no 5xx but the documented 503 and 507, the pool's
-refusals are its JSON ``{"error": ...}``, every response carries the security headers,
-nothing logs a traceback, and the pool still takes and gives a file afterwards."""
+refusals are its JSON ``{"error": ..., "error_id": ...}``, every response carries the
+security headers, nothing logs a traceback, and the pool still takes and gives a file
+afterwards."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from helpers.fuzz import FUZZ
 from helpers.measure import legit_pairing, tracebacks
 from helpers.pool import pool_download, pool_upload
 from helpers.server import RunningServer, running_server
+from sendit_protocol.errors import ERROR_ID
 from signal_server.app import SECURITY_HEADERS
 from signal_server.pool.routes import STATUSES
 
@@ -51,7 +53,9 @@ HEADERS = st.dictionaries(
     max_size=4,
 )
 PATHS = st.one_of(
-    st.sampled_from(["/", "/pool", "/index.html", "/pool.html", "/js/app.js", "/css", "/js/", *(p for _, p in API)]),
+    st.sampled_from(
+        ["/", "/pool", "/index.html", "/pool.html", "/js/app.js", "/css", "/js/", "/words.json", *(p for _, p in API)]
+    ),
     st.lists(st.sampled_from(["..", "%2e%2e", "js", "index.html", "%00", "~", "//", "%2F"]), max_size=5).map(
         lambda parts: "/" + "/".join(parts)
     ),
@@ -162,7 +166,8 @@ async def test_any_request_is_answered_without_a_server_error(
     if (method, route) in API and status >= 400:
         assert status in POOL_REFUSALS, status
         refusal = json.loads(content)
-        assert set(refusal) == {"error"} and isinstance(refusal["error"], str), refusal
+        assert set(refusal) == {"error", "error_id"} and isinstance(refusal["error"], str), refusal
+        assert isinstance(refusal["error_id"], str) and ERROR_ID.fullmatch(refusal["error_id"]), refusal
     if route == "/api/upload" and status == 201:
         assert set(json.loads(content)) >= {"token", "name", "size"}
 

@@ -12,15 +12,15 @@ Floods (what was found, issue 13):
   binary frames, on one connection after another;
 - ``stalled``: a pair whose receiver never reads, while its sender relays 60 KB offers;
 - ``reserved``: the reserved event ``connect`` with a 200 KB fake address, then wrong
-  codes guessed on the same socket;
+  slots guessed on the same socket;
 - ``malformed``: ``42[]`` frames back to back, as fast as the wire takes them;
 - ``origins``: WebSocket upgrades from pages of other sites;
 - ``idle``: ``count`` open sockets from one address, answering pings, doing nothing
   (past the connection cap, each refusal is tallied);
 - ``bare``: ``count`` Engine.IO sessions at a time that never join the namespace, so no
   cap on connections counts them, each held until the server ends it;
-- ``codes``: ``count`` sockets from one address, each creating a code and holding it;
-- ``guesses``: wrong codes guessed back to back on one socket, through the backoff;
+- ``codes``: ``count`` sockets from one address, each creating a slot and holding it;
+- ``guesses``: wrong slots guessed back to back on one socket, through the backoff;
 - ``pool-fill``: one-byte uploads to the pool, one after another, up to ``count``;
 - ``pool-block``: ``count`` uploads at a time that send their part headers and then
   nothing, each sent again as soon as it is answered;
@@ -47,15 +47,16 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import aiohttp
 
 from .raw import RawSocket
+from .server import CREATE, join_payload
 
 ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 ATTACHMENTS = "459999999999-" + '["create",{"_placeholder":true,"num":0}]'
 ATTACHMENT = b"\xa5" * (255 * 1024)
-STALLED_SDP = "a" * 60_000
+#: A 60 KB sealed offer, as the signal carries it.
+STALLED_DATA = "A" * 60_000
 #: A 200 KB address of the attacker's choosing, as the issue's run used.
 FAKE_ADDRESS = "192.0.2." + "1" * 200_000
-WRONG_CODE = {"code": "AAAAA-AAAAA"}
 GUESSES_PER_SOCKET = 3
 MALFORMED = "42[]"
 #: Frames per connection of the malformed flood: 640 KB on the wire.
@@ -97,7 +98,7 @@ class Tally:
     #: What the server granted: upgrades from a hostile origin (the ``origins`` flood
     #: wants 0), codes created, uploads taken (201).
     accepted: int = 0
-    #: The documented errors the server answered with, and how often.
+    #: The error ids the server answered with, and how often.
     refusals: dict[str, int] = field(default_factory=dict)
     #: The wait the server asked for at the start of each run of refusals: the join
     #: acknowledgement's ``retry_after``, the pool's Retry-After (0: none given).
@@ -108,7 +109,7 @@ class Tally:
     slowest_refusal: float = 0.0
     #: Seconds the longest-lived session that never joined the namespace lasted.
     longest_unjoined: float = 0.0
-    #: Wrong codes the server looked at (``code not found or expired``).
+    #: Wrong slots the server looked at (answered ``code-used``).
     guesses_answered: int = 0
     #: Pairs whose non-reading receiver the server dropped.
     dropped: int = 0
@@ -116,8 +117,8 @@ class Tally:
     held: int = 0
     seconds: float = 0.0
 
-    def refused_with(self, error: str) -> None:
-        self.refusals[error] = self.refusals.get(error, 0) + 1
+    def refused_with(self, error_id: str) -> None:
+        self.refusals[error_id] = self.refusals.get(error_id, 0) + 1
 
     def answered(self, status: int) -> None:
         self.statuses[str(status)] = self.statuses.get(str(status), 0) + 1
@@ -139,6 +140,24 @@ class Budget:
 
 
 CLOSED = (ConnectionError, aiohttp.ClientError, AssertionError, RuntimeError)
+
+
+@contextlib.asynccontextmanager
+async def used_slot(url: str) -> AsyncIterator[dict[str, Any]]:
+    """A join of a slot the attacker created and joined itself, held for the block:
+    every guess of it is a failed join (``code-used``), whatever slots legit clients
+    hold meanwhile, where a slot made up might be one of theirs."""
+    sender = await RawSocket.open(url, source=ATTACKER_ADDRESS)
+    try:
+        receiver = await RawSocket.open(url, source=ATTACKER_ADDRESS)
+        try:
+            slot = (await sender.call("create", CREATE))["slot"]
+            assert (await receiver.call("join", join_payload(slot)))["ok"]
+            yield join_payload(slot)
+        finally:
+            await receiver.close()
+    finally:
+        await sender.close()
 
 
 @contextlib.asynccontextmanager
@@ -172,12 +191,12 @@ async def _stalled(url: str, tally: Tally, budget: Budget) -> None:
         )
         tally.connections += 2
         try:
-            created = await sender.call("create")
-            assert (await receiver.call("join", {"code": created["code"]}))["ok"]
+            created = await sender.call("create", CREATE)
+            assert (await receiver.call("join", join_payload(created["slot"])))["ok"]
             receiver.stop_reading()
             while not budget.spent(tally):
-                ack = await sender.call("signal", {"type": "offer", "sdp": STALLED_SDP})
-                tally.bytes_sent += len(STALLED_SDP)
+                ack = await sender.call("signal", {"type": "offer", "data": STALLED_DATA})
+                tally.bytes_sent += len(STALLED_DATA)
                 if not ack["ok"]:  # the receiver is gone: "peer not connected"
                     tally.dropped += 1
                     break
@@ -193,8 +212,9 @@ async def _reserved(url: str, tally: Tally, budget: Budget) -> None:
             await raw.send(frame)
             tally.bytes_sent += len(frame)
             for _ in range(GUESSES_PER_SOCKET):
-                ack = await raw.call("join", WRONG_CODE)
-                tally.guesses_answered += ack.get("error") == "code not found or expired"
+                # Any answer is one too many: the socket should be gone.
+                await raw.call("join", join_payload("1"))
+                tally.guesses_answered += 1
 
 
 async def _malformed(url: str, tally: Tally, budget: Budget) -> None:
@@ -226,7 +246,7 @@ async def _join_namespace(raw: RawSocket) -> str | None:
     answer = await raw.receive()
     assert isinstance(answer, str), answer
     if answer.startswith("44"):  # CONNECT_ERROR
-        return str(json.loads(answer[2:])["message"])
+        return str(json.loads(answer[2:])["error_id"])
     assert answer.startswith("40{"), answer
     return None
 
@@ -236,11 +256,11 @@ async def _nothing(_raw: RawSocket, _tally: Tally) -> None:
 
 
 async def _create(raw: RawSocket, tally: Tally) -> None:
-    ack = await raw.call("create")
+    ack = await raw.call("create", CREATE)
     if ack["ok"]:
         tally.accepted += 1
     else:
-        tally.refused_with(ack["error"])
+        tally.refused_with(ack["error_id"])
 
 
 async def _hold(
@@ -332,24 +352,24 @@ async def _bare(url: str, tally: Tally, budget: Budget) -> None:
 
 
 async def _guesses(url: str, tally: Tally, budget: Budget, ready: Callable[[], None]) -> None:
-    """Wrong codes back to back; under way once the server makes the address wait."""
-    async with _connection(url, tally) as raw:
+    """Wrong slots back to back; under way once the server makes the address wait."""
+    async with used_slot(url) as guess, _connection(url, tally) as raw:
         refusing = False
         while not budget.spent(tally):
-            ack = await raw.call("join", WRONG_CODE)
-            if ack.get("error") == "code not found or expired":
+            ack = await raw.call("join", guess)
+            if ack.get("error_id") == "code-used":
                 tally.guesses_answered += 1
                 refusing = False
                 continue
-            tally.refused_with(ack["error"])
+            tally.refused_with(ack["error_id"])
             if not refusing:
                 refusing = True
                 tally.retry_after.append(ack.get("retry_after", 0))
                 ready()
 
 
-def _pool_refusal(tally: Tally, refusing: bool, error: str, retry_after: str | None) -> None:
-    tally.refused_with(error)
+def _pool_refusal(tally: Tally, refusing: bool, error_id: str, retry_after: str | None) -> None:
+    tally.refused_with(error_id)
     if not refusing:
         tally.retry_after.append(int(retry_after or 0))
 
@@ -372,7 +392,7 @@ async def _pool_fill(url: str, tally: Tally, budget: Budget, ready: Callable[[],
                 tally.accepted += 1
                 refusing = False
                 continue
-            _pool_refusal(tally, refusing, answer["error"], response.headers.get("Retry-After"))
+            _pool_refusal(tally, refusing, answer["error_id"], response.headers.get("Retry-After"))
             refusing = True
             ready()
 
@@ -415,7 +435,7 @@ async def _pool_block(url: str, tally: Tally, budget: Budget, ready: Callable[[]
             tally.answered(status)
             if status == 429:
                 tally.slowest_refusal = max(tally.slowest_refusal, time.monotonic() - began)
-                _pool_refusal(tally, refusing, answer["error"], headers.get("Retry-After"))
+                _pool_refusal(tally, refusing, answer["error_id"], headers.get("Retry-After"))
                 refusing = True
                 ready()
             else:

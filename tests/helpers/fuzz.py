@@ -7,6 +7,7 @@ ones left behind (hence the function-scoped fixture is wanted, not a mistake).""
 
 from __future__ import annotations
 
+import base64
 import os
 from typing import Any
 
@@ -25,7 +26,22 @@ FUZZ = settings.get_profile(os.environ.get("SENDIT_FUZZ", "attacks"))
 
 EVENTS = ("create", "join", "signal", "cancel", "done", "leave")
 #: Words the server looks for, so that generated payloads reach past the first check.
-WORDS = ("offer", "answer", "candidate", "code", "type", "sdp", "reason", "sdpMid", "sdpMLineIndex")
+WORDS = (
+    *("version", "slot", "pake", "type", "data", "reason", "error_id", "code"),
+    *("pake", "confirm", "offer", "answer", "candidate", "cancelled", "wrong-code"),
+)
+#: Base64 of the protocol's alphabet and padding, some of it well formed.
+BASE64 = st.one_of(
+    st.binary(max_size=60).map(lambda data: base64.b64encode(data).decode()),
+    st.binary(min_size=33, max_size=33).map(lambda data: base64.b64encode(data).decode()),  # a PAKE message
+    st.text(alphabet="ABCXYZabcxyz0189+/=-_ \n", max_size=60),
+)
+SLOTS = st.one_of(
+    st.integers(1, 9999).map(str),
+    st.integers(-10, 100_000),
+    st.from_regex(r"0?[0-9]{1,5}", fullmatch=True),
+    st.text(max_size=8),
+)
 
 
 def _scalars() -> st.SearchStrategy[Any]:
@@ -36,7 +52,7 @@ def _scalars() -> st.SearchStrategy[Any]:
         st.floats(allow_nan=False, allow_infinity=False),
         st.text(max_size=40),
         st.sampled_from(WORDS),
-        st.from_regex(r"[A-Z0-9]{5}-[A-Z0-9]{5}", fullmatch=True),
+        BASE64,
     )
 
 
@@ -49,36 +65,29 @@ JSON = st.recursive(
     ),
     max_leaves=12,
 )
+#: A version, right or not.
+VERSIONS = st.one_of(st.just(2), st.integers(-1, 4), st.just(2.0), JSON)
+#: Fields beside the listed ones, which the server must refuse.
+EXTRA = {"extra": JSON, "code": st.text(max_size=30)}
 
 #: Payloads shaped like the protocol's, some fields right and some wrong.
-SIGNALS = st.one_of(
-    st.fixed_dictionaries({"type": st.sampled_from(["offer", "answer"]), "sdp": JSON}),
+SHAPED = st.one_of(
+    st.fixed_dictionaries({}, optional={"version": VERSIONS, **EXTRA}),
+    st.fixed_dictionaries({"version": VERSIONS}, optional={"slot": SLOTS, "pake": st.one_of(BASE64, JSON), **EXTRA}),
     st.fixed_dictionaries(
-        {"type": st.just("candidate"), "candidate": st.one_of(st.none(), JSON)},
-        optional={"extra": JSON},
+        {"type": st.one_of(st.sampled_from(WORDS), JSON)},
+        optional={"data": st.one_of(BASE64, JSON), **EXTRA},
     ),
     st.fixed_dictionaries(
-        {
-            "type": st.just("candidate"),
-            "candidate": st.fixed_dictionaries(
-                {},
-                optional={
-                    "candidate": JSON,
-                    "sdpMid": JSON,
-                    "sdpMLineIndex": st.one_of(st.integers(-5, 300), JSON),
-                    "usernameFragment": JSON,
-                },
-            ),
-        }
+        {},
+        optional={
+            "reason": st.one_of(st.text(max_size=210), JSON),
+            "error_id": st.one_of(st.sampled_from(WORDS), JSON),
+            **EXTRA,
+        },
     ),
 )
-PAYLOADS = st.one_of(
-    JSON,
-    SIGNALS,
-    st.fixed_dictionaries({"code": JSON}),
-    st.fixed_dictionaries({"reason": JSON}),
-    st.text(min_size=30, max_size=300).map(lambda text: {"code": text}),
-)
+PAYLOADS = st.one_of(JSON, SHAPED)
 #: Event names: the protocol's, and others (not the reserved ones python-socketio's
 #: client will not send; the frame fuzz sends those).
 NAMES = st.one_of(

@@ -16,7 +16,7 @@ from .pool import pool_download, pool_upload
 from .server import Client, ServerProcess, wait_until
 
 MiB = 1024 * 1024
-ANSWER = {"type": "answer", "sdp": "v=0"}
+ANSWER = {"type": "answer", "data": "djA9"}
 LEGIT_FILE = b"a file of a legit user\n" * 1000
 #: Something a legit client does, timed: its seconds, given the server's URL.
 Legit = Callable[[str], Awaitable[float]]
@@ -31,9 +31,9 @@ async def legit_pairing(url: str) -> float:
     try:
         await sender.connect(url)
         await receiver.connect(url)
-        created = await sender.call("create")
+        created = await sender.create()
         assert created["ok"], created
-        joined = await receiver.call("join", {"code": created["code"]})
+        joined = await receiver.join(created["slot"])
         assert joined["ok"], joined
         await sender.next("peer_joined")
         assert (await receiver.call("signal", ANSWER))["ok"]
@@ -104,11 +104,11 @@ class RssWatch:
 
 async def log_since(server: ServerProcess, mark: int) -> list[str]:
     """The server's log lines from line ``mark`` on, once all it wrote is read: the line
-    of a code created last, by a client of our own, has arrived."""
+    of a slot created last, by a client of our own, has arrived."""
     marker = await Client().connect(server.url)
     try:
-        assert (await marker.call("create"))["ok"]
-        written = f"code created for {marker.sio.get_sid()} "
+        assert (await marker.create())["ok"]
+        written = f"slot created for {marker.sio.get_sid()} "
     finally:
         await marker.close()
     await wait_until(lambda: any(written in line for line in server.log[mark:]), "the log to catch up")

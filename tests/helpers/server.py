@@ -4,6 +4,7 @@ real socket.io clients."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import dataclasses
 import shutil
@@ -19,10 +20,21 @@ from aiohttp import web
 
 from signal_server.app import create_app
 from signal_server.config import ServerConfig
+from signal_server.signalling.events import RelayHook
 
 from .config import defaults
 
 EVENT_TIMEOUT = 10.0
+#: A receiver's PAKE message as ``join`` carries it (a side byte and 32 bytes): the
+#: server relays it without looking inside, so any 33 bytes do.
+PAKE = base64.b64encode(b"B" + bytes(range(32))).decode()
+#: What a protocol 2 sender's ``create`` carries.
+CREATE = {"version": 2}
+
+
+def join_payload(slot: str, pake: str = PAKE) -> dict[str, Any]:
+    """What a protocol 2 receiver's ``join`` of ``slot`` carries."""
+    return {"version": 2, "slot": slot, "pake": pake}
 
 
 @dataclasses.dataclass
@@ -33,15 +45,16 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def running_server(**overrides: Any) -> AsyncIterator[RunningServer]:
-    """The whole application (web UI, signalling and pool) on 127.0.0.1, a free port."""
+async def running_server(*, relay_hook: RelayHook | None = None, **overrides: Any) -> AsyncIterator[RunningServer]:
+    """The whole application (web UI, signalling and pool) on 127.0.0.1, a free port;
+    ``overrides`` are settings, ``relay_hook`` the test's hand on the relay."""
     scratch = None
     if "pool_dir" not in overrides:
         # Never the real data directory: each server gets a pool of its own.
         scratch = overrides["pool_dir"] = Path(tempfile.mkdtemp(prefix="sendit-pool-"))
     # Defaults as if no flag or variable were given: the environment does not reach in.
     config = defaults(host="127.0.0.1", port=0, **overrides)
-    app = create_app(config)
+    app = create_app(config, relay_hook=relay_hook)
     runner = web.AppRunner(app, access_log=None, lingering_time=config.refusal_linger)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -75,6 +88,14 @@ class Client:
         if payload is None:
             return await self.sio.call(event, timeout=EVENT_TIMEOUT)
         return await self.sio.call(event, payload, timeout=EVENT_TIMEOUT)
+
+    async def create(self) -> Any:
+        """``create`` as a protocol 2 sender sends it; the acknowledgement."""
+        return await self.call("create", CREATE)
+
+    async def join(self, slot: str, pake: str = PAKE) -> Any:
+        """``join`` as a protocol 2 receiver sends it; the acknowledgement."""
+        return await self.call("join", join_payload(slot, pake))
 
     async def next(self, event: str, timeout: float = EVENT_TIMEOUT) -> Any:
         """The next ``event`` the server sent (waits for it)."""

@@ -60,7 +60,8 @@ async def test_same_origin_only_by_default() -> None:
             server.url + "/api/upload", headers={"Origin": SITE, "Access-Control-Request-Method": "POST"}
         ) as response:
             assert response.status == 403
-            assert "may not use this API" in (await response.json())["error"]
+            answer = await response.json()
+            assert "may not use this API" in answer["error"] and answer["error_id"] == "cors-refused"
             assert "Access-Control-Allow-Origin" not in response.headers
 
 

@@ -119,7 +119,7 @@ async def test_a_60_mb_upload_is_refused_without_being_held_in_memory(tmp_path: 
         status, answer = await post_whole_body(server.url, 60 * MB)
         peak = peak_rss(server.process.pid)
         assert status == 413, answer
-        assert "too large" in answer["error"]
+        assert "too large" in answer["error"] and answer["error_id"] == "file-too-large"
         growth = peak - before
         print(f"server RSS {before / MB:.1f} MB before, peak {peak / MB:.1f} MB: grew {growth / MB:.1f} MB")
         assert growth < 16 * MB
@@ -191,7 +191,7 @@ async def test_a_download_that_fails_before_sending_keeps_the_file_and_the_token
                 status, _, body = await pool_download(fresh_connection, server.url, taker["token"])
         finally:
             process.rlimit(psutil.RLIMIT_NOFILE, limits)
-        assert status == 503 and b"your token stays valid" in body
+        assert status == 503 and b"your token stays valid" in body and b'"error_id": "unavailable"' in body
         assert (await pool_stats(http, server.url))["count"] == 2
         assert len(pool_area(pool, "files")) == len(pool_area(pool, "tokens")) == 2
         assert pool_area(pool, "claimed") == []

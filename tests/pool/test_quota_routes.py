@@ -64,7 +64,7 @@ async def test_files_held_by_one_address_are_capped_and_freed_as_they_are_taken(
         for number in range(3):
             assert (await upload_from(http, server, A, b"from a %d\n" % number))[0] == 201
         status, headers, answer = await upload_from(http, server, A, b"one too many\n")
-        assert status == 429
+        assert status == 429 and answer["error_id"] == "too-many-files-held"
         assert answer["error"] == (
             "your address already has 3 files in the pool, or on their way, that nobody has taken yet: "
             "try again once someone has taken one"
@@ -90,6 +90,7 @@ async def test_uploads_per_minute_are_capped_with_a_time_to_come_back(http: aioh
         wait = int(headers["Retry-After"])
         assert 0 < wait <= 60
         assert answer["error"] == f"your address started 10 uploads in the last minute: try again in {wait} s"
+        assert answer["error_id"] == "rate-limited"
         await assert_kept(http, server, 10)
         # Nothing of A's was lost, and B is not held back by A.
         assert (await another_address_still_gives_and_takes(http, server)).startswith(b"from a")
@@ -140,7 +141,7 @@ async def test_stalled_uploads_hold_places_of_their_own_address_only(
         # part headers, each is refused at once and holds nothing.
         for number in range(20):
             status, headers, answer = await answer_of(await stalled_upload(server, A, part_headers=number % 2 == 0))
-            assert status == 429
+            assert status == 429 and answer["error_id"] == "too-many-uploads-in-flight"
             assert answer["error"] == (
                 "your address already has 3 uploads in progress: wait for one to finish, then try again"
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import os
 import zipfile
@@ -135,7 +136,7 @@ async def test_only_your_own_file_is_404_and_the_token_stays_valid(
     for _ in range(2):
         status, headers, body = await pool_download(http, server.url, mine["token"])
         assert status == 404 and headers["Content-Type"].startswith("application/json")
-        assert b"no file from someone else" in body
+        assert b"no file from someone else" in body and json.loads(body)["error_id"] == "pool-empty"
     await pool_upload(http, server.url, b"theirs")
     status, _, data = await pool_download(http, server.url, mine["token"])
     assert status == 200 and data == b"theirs"
@@ -151,6 +152,7 @@ async def test_spent_and_unknown_tokens_are_403_and_take_nothing(
     for token in (a["token"], "not-a-token", a["token"] + "x"):
         status, _, body = await pool_download(http, server.url, token)
         assert status == 403 and b"unknown or already spent" in body
+        assert json.loads(body)["error_id"] == "token-refused"
     assert (await pool_stats(http, server.url))["count"] == 2
 
 
@@ -158,7 +160,8 @@ async def test_download_without_token_is_400(server: RunningServer, http: aiohtt
     for query in ("", "?token=", "?other=1"):
         async with http.get(server.url + "/api/download" + query) as response:
             assert response.status == 400
-            assert "token" in (await response.json())["error"]
+            answer = await response.json()
+            assert "token" in answer["error"] and answer["error_id"] == "no-token"
 
 
 async def test_head_does_not_take_a_file(server: RunningServer, http: aiohttp.ClientSession) -> None:
@@ -171,19 +174,19 @@ async def test_head_does_not_take_a_file(server: RunningServer, http: aiohttp.Cl
 
 
 @pytest.mark.parametrize(
-    "case, complaint",
+    "case, error_id, complaint",
     [
-        ("other field only", 'missing the multipart field "file"'),
-        ("no parts", 'missing the multipart field "file"'),
-        ("two files", "one file per upload"),
-        ("empty file", "the file is empty"),
-        ("base64", "Content-Transfer-Encoding"),
-        ("broken", "malformed multipart body"),
-        ("control character in a header", "malformed multipart body"),
+        ("other field only", "no-file-field", 'missing the multipart field "file"'),
+        ("no parts", "no-file-field", 'missing the multipart field "file"'),
+        ("two files", "several-files", "one file per upload"),
+        ("empty file", "empty-file", "the file is empty"),
+        ("base64", "unsupported-encoding", "Content-Transfer-Encoding"),
+        ("broken", "malformed-body", "malformed multipart body"),
+        ("control character in a header", "malformed-body", "malformed multipart body"),
     ],
 )
 async def test_malformed_uploads_are_400(
-    server: RunningServer, http: aiohttp.ClientSession, case: str, complaint: str
+    server: RunningServer, http: aiohttp.ClientSession, case: str, error_id: str, complaint: str
 ) -> None:
     file_part = b'Content-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nhello'
     body, headers = {
@@ -205,7 +208,7 @@ async def test_malformed_uploads_are_400(
     }[case]()
     status, answer = await post_raw(http, server, body, headers)
     assert status == 400
-    assert complaint in answer["error"]
+    assert complaint in answer["error"] and answer["error_id"] == error_id
     await assert_nothing_kept(http, server)
 
 
@@ -223,13 +226,13 @@ async def test_upload_that_is_not_multipart_is_400(
     server: RunningServer, http: aiohttp.ClientSession, content_type: str
 ) -> None:
     status, answer = await post_raw(http, server, b'{"file": "x"}', {"Content-Type": content_type})
-    assert status == 400 and "multipart/form-data" in answer["error"]
+    assert status == 400 and "multipart/form-data" in answer["error"] and answer["error_id"] == "not-multipart"
 
 
 async def test_too_large_by_content_length_is_refused_before_reading(http: aiohttp.ClientSession) -> None:
     async with running_server(pool_max_file_size=1000) as server:
         status, answer = await pool_upload(http, server.url, b"a" * 200_000)
-        assert status == 413 and "limit is 1000 bytes" in answer["error"]
+        assert status == 413 and "limit is 1000 bytes" in answer["error"] and answer["error_id"] == "file-too-large"
         await assert_nothing_kept(http, server)
 
 
@@ -280,6 +283,8 @@ async def test_refused_types_are_415(
     status, answer = await pool_upload(http, server.url, data, name)
     assert status == 415
     assert complaint in answer["error"]
+    # Refused for its name (the complaint names the extension) or for its content.
+    assert answer["error_id"] == ("file-name-refused" if complaint.startswith(".") else "file-type-refused")
     await assert_nothing_kept(http, server)
 
 
@@ -288,7 +293,7 @@ async def test_pool_full_by_files_is_507(http: aiohttp.ClientSession) -> None:
         _, a = await pool_upload(http, server.url, b"a")
         await pool_upload(http, server.url, b"b")
         status, answer = await pool_upload(http, server.url, b"c")
-        assert status == 507 and "pool is full" in answer["error"]
+        assert status == 507 and "pool is full" in answer["error"] and answer["error_id"] == "pool-full"
         await assert_nothing_kept(http, server, count=2)
         await pool_download(http, server.url, a["token"])
         assert (await pool_upload(http, server.url, b"c"))[0] == 201
@@ -516,7 +521,7 @@ async def test_a_slow_upload_is_cut_off_and_frees_its_place(
             yield b""
 
         status, answer = await asyncio.wait_for(pool_upload(http, server.url, slow()), 10)
-        assert status == 408 and "too slow" in answer["error"]
+        assert status == 408 and "too slow" in answer["error"] and answer["error_id"] == "upload-too-slow"
         assert "upload was too slow" in caplog.text
         await assert_nothing_kept(http, server)
         assert (await pool_upload(http, server.url, b"a"))[0] == 201

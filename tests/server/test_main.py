@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from helpers.server import Client, free_port
+from helpers.server import PAKE, Client, free_port
 
 pytestmark = pytest.mark.process
 
@@ -41,7 +41,7 @@ async def test_console_script_serves_the_web_ui_from_env_config() -> None:
                 async with http.get(f"http://127.0.0.1:{port}{path}") as response:
                     assert response.status == 200, path
         client = await Client().connect(f"http://127.0.0.1:{port}")
-        ack = await client.call("create", {})
+        ack = await client.create()
         await client.close()
         assert 41 <= ack["expires_in"] <= 42
         assert ack["ice_servers"] == [{"urls": "stun:127.0.0.1:3478"}]
@@ -96,9 +96,9 @@ async def test_the_open_file_limit_is_raised_so_idle_sockets_cannot_starve_the_r
             try:
                 sender = await Client().connect(f"http://127.0.0.1:{port}")
                 receiver = await Client().connect(f"http://127.0.0.1:{port}")
-                code = (await sender.call("create"))["code"]
-                assert (await receiver.call("join", {"code": code}))["ok"]
-                assert await sender.next("peer_joined") == {}
+                slot = (await sender.create())["slot"]
+                assert (await receiver.join(slot))["ok"]
+                assert await sender.next("peer_joined") == {"pake": PAKE}
                 async with http.get(f"http://127.0.0.1:{port}/") as response:
                     assert response.status == 200
                 await sender.close()

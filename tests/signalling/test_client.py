@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers.server import running_server
+from helpers.server import join_payload, running_server
 from peer.errors import CodeRefused
 from peer.signalling.client import ServerRefused, SignallingClient
 
@@ -26,9 +26,10 @@ async def test_too_many_attempts_says_how_long_to_wait() -> None:
         client = SignallingClient()
         await client.connect(server.url)
         try:
+            # Nobody holds a slot on this server: any is a wrong guess.
             with pytest.raises(CodeRefused, match="^code not found or expired$"):
-                await client.request("join", {"code": "AAAAA-AAAAA"})
+                await client.request("join", join_payload("1"))
             with pytest.raises(CodeRefused, match="^too many attempts: wait 30 s before trying another code$"):
-                await client.request("join", {"code": "AAAAA-AAAAA"})
+                await client.request("join", join_payload("1"))
         finally:
             await client.close()

@@ -6,6 +6,7 @@ A real server (``running_server``) and real python-socketio clients on loopback.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import re
@@ -15,45 +16,55 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 import socketio
 
-from helpers.server import EVENT_TIMEOUT, Client, RunningServer, running_server, wait_until
+from helpers.measure import log_since
+from helpers.server import EVENT_TIMEOUT, PAKE, Client, RunningServer, running_server, server_process, wait_until
 from signal_server.app import SIGNALLING_KEY
-from signal_server.signalling.codes import normalize_code
-from signal_server.signalling.registry import CodeRegistry
+from signal_server.signalling.events import RelayHook
+from signal_server.signalling.registry import SlotRegistry
 
 Connect = Callable[..., Awaitable[Client]]
 ICE_SERVERS = [
     {"urls": "stun:stun.example.org:3478"},
     {"urls": ["turn:turn.example.org:3478"], "username": "u", "credential": "c"},
 ]
-DISPLAY = re.compile(r"[0-9A-HJKMNP-TV-Z]{5}-[0-9A-HJKMNP-TV-Z]{5}")
-OFFER = {"type": "offer", "sdp": "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n"}
-ANSWER = {"type": "answer", "sdp": "v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\n"}
-NOT_FOUND = {"ok": False, "error": "code not found or expired"}
-USED = {"ok": False, "error": "code already used"}
-NOT_PAIRED = {"ok": False, "error": "not paired"}
+SLOT = re.compile(r"[1-9][0-9]{0,3}")
+
+
+def sealed(text: str) -> str:
+    """What a signal's ``data`` looks like: base64 (the server never opens it)."""
+    return base64.b64encode(text.encode()).decode()
+
+
+OFFER = {"type": "offer", "data": sealed("a sealed offer")}
+ANSWER = {"type": "answer", "data": sealed("a sealed answer")}
+
+
+def refused(error_id: str, error: str) -> dict[str, Any]:
+    return {"ok": False, "error": error, "error_id": error_id}
+
+
+NOT_FOUND = refused("code-not-found", "code not found or expired")
+USED = refused("code-used", "code already used")
+NOT_PAIRED = refused("not-paired", "not paired")
+NOT_CONNECTED = refused("peer-not-connected", "peer not connected")
+OLD = refused("old-protocol", "this peer speaks an older SendIt protocol; update it")
+NEW = refused("new-protocol", "this server speaks an older SendIt protocol than this peer")
 #: The first wait past the allowance in the tests of the limit: long enough that it never
 #: ends within a test, so every refusal says the same.
 BACKOFF = 60.0
-TOO_MANY = {"ok": False, "error": "too many attempts", "retry_after": 60}
-TOO_MANY_CODES = {"ok": False, "error": "too many open codes"}
+TOO_MANY = {**refused("too-many-attempts", "too many attempts"), "retry_after": 60}
+TOO_MANY_CODES = refused("too-many-codes", "too many open codes")
+HOLDING = refused("already-holding", "already holding a code; leave it first")
+TOO_MANY_CONNECTIONS = {"message": "too many connections from your address", "error_id": "too-many-connections"}
 PROXY = frozenset({"127.0.0.1"})
-HOLDING = {"ok": False, "error": "already holding a code; leave it first"}
 OK = {"ok": True}
 
 
 def candidate(n: int) -> dict[str, Any]:
-    return {
-        "type": "candidate",
-        "candidate": {
-            "candidate": f"candidate:{n} 1 udp 2122260223 127.0.0.1 {40000 + n} typ host",
-            "sdpMid": "0",
-            "sdpMLineIndex": 0,
-            "usernameFragment": "frag",
-        },
-    }
+    return {"type": "candidate", "data": sealed(f"a sealed candidate {n:04}")}
 
 
-def registry_of(server: RunningServer) -> CodeRegistry:
+def registry_of(server: RunningServer) -> SlotRegistry:
     return server.app[SIGNALLING_KEY].registry
 
 
@@ -61,10 +72,23 @@ def sid_of(client: Client) -> str:
     return client.sio.get_sid()
 
 
+def unknown_slot(server: RunningServer) -> str:
+    """A slot nobody holds."""
+    registry = registry_of(server)
+    return str(next(slot for slot in registry.slots if registry.lookup(slot) is None))
+
+
+def assert_refused(ack: Any, error_id: str) -> None:
+    assert ack["ok"] is False and ack["error_id"] == error_id, ack
+    assert set(ack) == {"ok", "error", "error_id"} and isinstance(ack["error"], str), ack
+
+
 @contextlib.asynccontextmanager
-async def serving(**overrides: Any) -> AsyncIterator[tuple[RunningServer, Connect]]:
+async def serving(
+    relay_hook: RelayHook | None = None, **overrides: Any
+) -> AsyncIterator[tuple[RunningServer, Connect]]:
     """A server with ``overrides`` and a factory of clients (optionally with HTTP headers)."""
-    async with running_server(**overrides) as server:
+    async with running_server(relay_hook=relay_hook, **overrides) as server:
         clients: list[Client] = []
 
         async def connect(headers: dict[str, str] | None = None) -> Client:
@@ -82,26 +106,15 @@ async def serving(**overrides: Any) -> AsyncIterator[tuple[RunningServer, Connec
                 await client.close()
 
 
-async def paired(connect: Connect) -> tuple[Client, Client, str]:
-    """A sender and a receiver sharing a code (display form); peer_joined consumed."""
+async def paired(connect: Connect, pake: str = PAKE) -> tuple[Client, Client, str]:
+    """A sender and a receiver sharing a slot; peer_joined consumed."""
     sender, receiver = await connect(), await connect()
-    created = await sender.call("create")
+    created = await sender.create()
     assert created["ok"], created
-    joined = await receiver.call("join", {"code": created["code"]})
+    joined = await receiver.join(created["slot"], pake)
     assert joined["ok"], joined
-    assert await sender.next("peer_joined") == {}
-    return sender, receiver, created["code"]
-
-
-async def create_until(client: Client, wanted: Callable[[str], bool]) -> str:
-    """Create codes (leaving each unwanted one) until one satisfies ``wanted``."""
-    for _ in range(200):
-        created = await client.call("create")
-        assert created["ok"], created
-        if wanted(created["code"]):
-            return created["code"]
-        assert await client.call("leave") == OK
-    raise AssertionError("no suitable code in 200 tries")
+    assert await sender.next("peer_joined") == {"pake": pake}
+    return sender, receiver, created["slot"]
 
 
 # --- create and join ------------------------------------------------------------------------
@@ -110,94 +123,129 @@ async def create_until(client: Client, wanted: Callable[[str], bool]) -> str:
 async def test_signalling_create_ack() -> None:
     async with serving(code_ttl=300, ice_servers=ICE_SERVERS) as (server, connect):
         sender = await connect()
-        created = await sender.call("create")
+        created = await sender.create()
         assert created["ok"] is True
-        assert DISPLAY.fullmatch(created["code"]), created
+        assert SLOT.fullmatch(created["slot"]), created
         assert 299 <= created["expires_in"] <= 300
         assert abs(created["expires_at"] - (time.time() + 300)) < 5
         assert created["ice_servers"] == ICE_SERVERS
-        assert set(created) == {"ok", "code", "expires_at", "expires_in", "ice_servers"}
+        assert set(created) == {"ok", "slot", "expires_at", "expires_in", "ice_servers"}
         registry = registry_of(server)
         assert len(registry) == 1
         pairing = registry.pairing_of(sid_of(sender))
-        assert pairing is not None and pairing.code == normalize_code(created["code"])
+        assert pairing is not None and pairing.slot == int(created["slot"])
 
 
 async def test_signalling_create_default_ice_servers_empty(connect: Connect) -> None:
     sender = await connect()
-    created = await sender.call("create", {})
+    created = await sender.call("create", {"version": 2.0})
     assert created["ok"] and created["ice_servers"] == []
     assert 599 <= created["expires_in"] <= 600
 
 
-async def test_signalling_join_notifies_sender() -> None:
+async def test_signalling_join_hands_the_receivers_pake_to_the_sender() -> None:
     async with serving(ice_servers=ICE_SERVERS) as (server, connect):
         sender, receiver = await connect(), await connect()
-        created = await sender.call("create")
+        created = await sender.create()
         assert sender.pending("peer_joined") == 0
-        joined = await receiver.call("join", {"code": created["code"]})
-        assert joined == {"ok": True, "code": created["code"], "ice_servers": ICE_SERVERS}
-        assert await sender.next("peer_joined") == {}
+        pake = base64.b64encode(b"B" + b"\xff" * 32).decode()
+        joined = await receiver.join(created["slot"], pake)
+        assert joined == {"ok": True, "ice_servers": ICE_SERVERS}
+        assert await sender.next("peer_joined") == {"pake": pake}
         assert receiver.pending("peer_joined") == 0
         pairing = registry_of(server).pairing_of(sid_of(receiver))
         assert pairing is registry_of(server).pairing_of(sid_of(sender))
 
 
-@pytest.mark.parametrize("variant", ["lowercase", "spaces", "letter O for zero", "I and L for one"])
-async def test_signalling_join_typed_variants(connect: Connect, variant: str) -> None:
-    sender, receiver = await connect(), await connect()
-    if variant == "lowercase":
-        code = await create_until(sender, lambda c: any(ch.isalpha() for ch in c))
-        typed = code.lower()
-    elif variant == "spaces":
-        code = await create_until(sender, lambda c: True)
-        typed = "  " + " ".join(code.replace("-", "")) + " "
-    elif variant == "letter O for zero":
-        code = await create_until(sender, lambda c: "0" in c)
-        typed = code.replace("0", "O").replace("-", "")
-    else:
-        code = await create_until(sender, lambda c: "1" in c)
-        typed = code.replace("1", "I", 1).replace("1", "l")
-    assert typed != code
-    joined = await receiver.call("join", {"code": typed})
-    assert joined["ok"], (typed, joined)
-    assert joined["code"] == code
-    assert await sender.next("peer_joined") == {}
+@pytest.mark.parametrize(
+    ("event", "payload", "answer"),
+    [
+        ("create", None, OLD),
+        ("create", {}, OLD),
+        ("create", {"version": 1}, OLD),
+        ("create", {"version": 3}, NEW),
+        ("join", {"code": "K7QM4-XTB9R"}, OLD),
+        ("join", {"version": 1, "slot": "1", "pake": PAKE}, OLD),
+        ("join", {"version": 3, "slot": "1", "pake": PAKE}, NEW),
+    ],
+    ids=repr,
+)
+async def test_signalling_a_peer_of_another_protocol_is_told_so(
+    connect: Connect, event: str, payload: Any, answer: dict[str, Any]
+) -> None:
+    client = await connect()
+    assert await client.call(event, payload) == answer
 
 
-async def test_signalling_join_unknown_or_malformed(server: RunningServer, connect: Connect) -> None:
+async def test_signalling_a_join_that_is_no_join_is_refused_and_not_counted() -> None:
+    """A whole code, a slot spelt otherwise, an extra field: invalid, and no guess."""
+    async with serving(max_failed_joins=1, failed_join_backoff=BACKOFF) as (server, connect):
+        sender, receiver = await connect(), await connect()
+        slot = (await sender.create())["slot"]
+        for payload in (
+            {"version": 2, "slot": f"{slot}-squirrel-umbrella-kangaroo", "pake": PAKE},
+            {"version": 2, "slot": "0" + slot, "pake": PAKE},
+            {"version": 2, "slot": int(slot), "pake": PAKE},
+            {"version": 2, "slot": slot, "pake": PAKE, "code": f"{slot}-squirrel-umbrella-kangaroo"},
+            {"version": 2, "slot": slot, "pake": PAKE[:-4]},
+            {"version": 2, "slot": slot},
+        ):
+            assert_refused(await receiver.call("join", payload), "invalid-payload")
+        assert sender.pending("peer_joined") == 0
+        assert (await receiver.join(slot))["ok"]
+
+
+async def test_signalling_join_unknown_slot(server: RunningServer, connect: Connect) -> None:
     sender, stranger = await connect(), await connect()
-    created = await sender.call("create")
-    assert await stranger.call("join", {"code": "00000-00000"}) == NOT_FOUND
-    assert await stranger.call("join", {"code": "hello"}) == NOT_FOUND
-    assert await stranger.call("join", {"code": "U" * 10}) == NOT_FOUND
+    created = await sender.create()
+    assert await stranger.join(unknown_slot(server)) == NOT_FOUND
     assert registry_of(server).pairing_of(sid_of(stranger)) is None
-    assert not registry_of(server).lookup(normalize_code(created["code"])).used
+    assert not registry_of(server).lookup(int(created["slot"])).used
     assert sender.pending("peer_joined") == 0
 
 
 async def test_signalling_one_code_per_client(server: RunningServer, connect: Connect) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, _ = await paired(connect)
     other = await connect()
-    other_code = (await other.call("create"))["code"]
-    assert await sender.call("create") == HOLDING
-    assert await sender.call("join", {"code": other_code}) == HOLDING
-    assert await receiver.call("create") == HOLDING
-    assert await receiver.call("join", {"code": other_code}) == HOLDING
-    assert await other.call("join", {"code": other_code}) == HOLDING
+    other_slot = (await other.create())["slot"]
+    assert await sender.create() == HOLDING
+    assert await sender.join(other_slot) == HOLDING
+    assert await receiver.create() == HOLDING
+    assert await receiver.join(other_slot) == HOLDING
+    assert await other.join(other_slot) == HOLDING
     assert len(registry_of(server)) == 2
     assert other.pending("peer_joined") == 0
+
+
+async def test_signalling_no_free_slot(server: RunningServer, connect: Connect) -> None:
+    registry = registry_of(server)
+    # Every slot but one held by members with no socket, 20 per address: what
+    # 9,998 senders would hold.
+    for n in range(len(registry.slots) - 1):
+        registry.create(f"holder {n}", f"address {n // 20}")
+    last, one_too_many = await connect(), await connect()
+    assert (await last.create())["ok"]
+    assert await one_too_many.create() == refused(
+        "no-free-slot", "every code number is in use; try again in a few minutes"
+    )
+    assert registry.pairing_of(sid_of(one_too_many)) is None
+    assert await last.call("leave", {}) == OK
+    assert (await one_too_many.create())["ok"]
 
 
 # --- relaying ---------------------------------------------------------------------------------
 
 
-async def test_signalling_relays_offer_answer_and_candidates_in_order(connect: Connect) -> None:
+async def test_signalling_relays_every_signal_exactly_and_in_order(connect: Connect) -> None:
     sender, receiver, _ = await paired(connect)
-    assert await sender.call("signal", {**OFFER, "extra": "dropped"}) == OK
-    assert await receiver.next("signal") == OFFER
-    assert await receiver.call("signal", ANSWER) == OK
-    assert await sender.next("signal") == ANSWER
+    for kind in ("pake", "confirm", "offer"):
+        signal = {"type": kind, "data": sealed(f"the sender's {kind}")}
+        assert await sender.call("signal", signal) == OK
+        assert await receiver.next("signal") == signal
+    for kind in ("confirm", "answer"):
+        signal = {"type": kind, "data": sealed(f"the receiver's {kind}")}
+        assert await receiver.call("signal", signal) == OK
+        assert await sender.next("signal") == signal
 
     count = 200
     acks: dict[str, list[Any]] = {"sender": [], "receiver": []}
@@ -205,37 +253,72 @@ async def test_signalling_relays_offer_answer_and_candidates_in_order(connect: C
     async def trickle(name: str, client: Client, base: int) -> None:
         for n in range(count):  # back to back: nothing awaits an acknowledgement
             await client.sio.emit("signal", candidate(base + n), callback=acks[name].append)
-        await client.sio.emit("signal", {"type": "candidate", "candidate": None}, callback=acks[name].append)
 
     await asyncio.gather(trickle("sender", sender, 0), trickle("receiver", receiver, 1000))
 
-    expected_at_receiver = [candidate(n) for n in range(count)]
-    expected_at_sender = [candidate(1000 + n) for n in range(count)]
-    end = {"type": "candidate", "candidate": None}
-    assert [await receiver.next("signal") for _ in range(count + 1)] == expected_at_receiver + [end]
-    assert [await sender.next("signal") for _ in range(count + 1)] == expected_at_sender + [end]
+    assert [await receiver.next("signal") for _ in range(count)] == [candidate(n) for n in range(count)]
+    assert [await sender.next("signal") for _ in range(count)] == [candidate(1000 + n) for n in range(count)]
     # A round trip on each socket: every earlier acknowledgement has arrived before it.
-    assert await sender.call("create") == HOLDING
-    assert await receiver.call("create") == HOLDING
-    assert acks["sender"] == [OK] * (count + 1)
-    assert acks["receiver"] == [OK] * (count + 1)
+    assert await sender.create() == HOLDING
+    assert await receiver.create() == HOLDING
+    assert acks["sender"] == [OK] * count
+    assert acks["receiver"] == [OK] * count
     assert sender.pending("signal") == 0 and receiver.pending("signal") == 0
 
 
+async def test_signalling_the_largest_signal_is_relayed_and_one_larger_refused(connect: Connect) -> None:
+    sender, receiver, _ = await paired(connect)
+    largest = {"type": "offer", "data": "A" * 200_000}
+    assert await sender.call("signal", largest) == OK
+    assert await receiver.next("signal") == largest
+    assert_refused(await sender.call("signal", {"type": "offer", "data": "A" * 200_004}), "invalid-payload")
+    assert receiver.pending("signal") == 0
+
+
+async def test_signalling_unknown_fields_are_refused_not_dropped(connect: Connect) -> None:
+    """Issue 12's conformance finding: the server rebuilt signals from the fields it
+    knew. Now a signal is relayed as it was sent, or refused."""
+    sender, receiver, _ = await paired(connect)
+    for extra in ({"sdp": "v=0"}, {"candidate": None}, {"from": "admin"}):
+        ack = await sender.call("signal", {**OFFER, **extra})
+        assert_refused(ack, "invalid-payload")
+        assert repr(next(iter(extra))) in ack["error"]
+    assert await sender.call("signal", OFFER) == OK
+    assert await receiver.next("signal") == OFFER
+    assert receiver.pending("signal") == 0
+
+
+async def test_signalling_the_relay_hook_sees_every_signal_and_changes_what_is_relayed() -> None:
+    seen: list[tuple[str, dict[str, Any]]] = []
+
+    def flip_a_byte(role: str, signal: dict[str, Any]) -> dict[str, Any]:
+        seen.append((role, signal))
+        data = bytearray(base64.b64decode(signal["data"]))
+        data[0] ^= 1
+        return {**signal, "data": base64.b64encode(data).decode()}
+
+    async with serving(relay_hook=flip_a_byte) as (server, connect):
+        sender, receiver, _ = await paired(connect)
+        assert await sender.call("signal", OFFER) == OK
+        assert await receiver.next("signal") == {"type": "offer", "data": sealed("` sealed offer")}
+        assert await receiver.call("signal", ANSWER) == OK
+        assert await sender.next("signal") == {"type": "answer", "data": sealed("` sealed answer")}
+        assert seen == [("sender", OFFER), ("receiver", ANSWER)]
+        # Refused signals never reach it.
+        assert_refused(await sender.call("signal", {"type": "offer"}), "invalid-payload")
+        assert len(seen) == 2
+
+
 async def test_signalling_third_client_cannot_join_nor_listen(server: RunningServer, connect: Connect) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, slot = await paired(connect)
     third = await connect()
-    assert await third.call("join", {"code": code}) == USED
-    assert await third.call("join", {"code": code.lower()}) == USED
+    assert await third.join(slot) == USED
 
     assert await sender.call("signal", OFFER) == OK
     assert await receiver.call("signal", ANSWER) == OK
     assert await receiver.next("signal") == OFFER
     assert await sender.next("signal") == ANSWER
-    marker = {
-        "type": "candidate",
-        "candidate": {"candidate": "marker", "sdpMid": None, "sdpMLineIndex": None, "usernameFragment": None},
-    }
+    marker = candidate(7)
     assert await sender.call("signal", marker) == OK
     assert await receiver.next("signal") == marker
     # A round trip on the third client's own socket: anything sent to it is in by now.
@@ -247,9 +330,9 @@ async def test_signalling_third_client_cannot_join_nor_listen(server: RunningSer
     # Still used after the receiver has left.
     assert await receiver.call("leave") == OK
     assert await sender.next("peer_left") == {"role": "receiver"}
-    assert await third.call("join", {"code": code}) == USED
+    assert await third.join(slot) == USED
     assert sender.pending("peer_joined") == 0
-    assert await sender.call("signal", OFFER) == {"ok": False, "error": "peer not connected"}
+    assert await sender.call("signal", OFFER) == NOT_CONNECTED
 
 
 async def test_signalling_signal_before_pairing(server: RunningServer, connect: Connect) -> None:
@@ -257,9 +340,9 @@ async def test_signalling_signal_before_pairing(server: RunningServer, connect: 
     assert await loner.call("signal", OFFER) == NOT_PAIRED
     assert await loner.call("cancel") == NOT_PAIRED
     assert await loner.call("done") == NOT_PAIRED
-    # A sender whose code nobody has joined yet is not paired either.
+    # A sender whose slot nobody has joined yet is not paired either.
     sender = await connect()
-    await sender.call("create")
+    await sender.create()
     assert await sender.call("signal", OFFER) == NOT_PAIRED
     assert len(registry_of(server)) == 1
 
@@ -270,43 +353,48 @@ BAD_PAYLOADS: list[tuple[str, Any]] = [
     ("create", "x"),
     ("create", 7),
     ("create", [1, 2]),
-    ("join", {}),
-    ("join", {"code": 1234567890}),
-    ("join", {"code": "0" * 41}),
-    ("join", {"code": ""}),
-    ("join", "K7QM4-XTB9R"),
+    ("create", {"version": "2"}),
+    ("create", {"version": 2, "slot": "1"}),
+    ("join", {"version": 2}),
+    ("join", {"version": 2, "slot": 1234, "pake": PAKE}),
+    ("join", {"version": 2, "slot": "10000", "pake": PAKE}),
+    ("join", {"version": 2, "slot": "", "pake": PAKE}),
+    ("join", {"version": 2, "slot": "1", "pake": "QUJD"}),
+    ("join", "4821"),
     ("signal", {}),
-    ("signal", {"type": "bye"}),
-    ("signal", {"type": "offer", "sdp": ""}),
-    ("signal", {"type": "offer", "sdp": "v" * 65_537}),
-    ("signal", {"type": "answer", "sdp": None}),
-    ("signal", {"type": "candidate", "candidate": "candidate:1"}),
-    ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMLineIndex": True}}),
-    ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMLineIndex": 256}}),
-    ("signal", {"type": "candidate", "candidate": {"candidate": "c" * 1025}}),
-    ("signal", {"type": "candidate", "candidate": {"candidate": "c", "sdpMid": "m" * 65}}),
-    ("signal", {"type": "candidate", "candidate": {"candidate": "c", "usernameFragment": "u" * 257}}),
+    ("signal", {"type": "bye", "data": "QUJD"}),
+    ("signal", {"type": "offer", "data": ""}),
+    ("signal", {"type": "offer", "data": "QUJ"}),
+    ("signal", {"type": "offer", "data": "QU JD"}),
+    ("signal", {"type": "offer", "data": "A" * 200_004}),
+    ("signal", {"type": "answer", "data": None}),
+    ("signal", {"type": "offer", "sdp": "v=0"}),
+    ("signal", {"type": "candidate", "data": "QUJD", "candidate": None}),
     ("signal", "offer"),
     ("cancel", {"reason": "r" * 201}),
+    ("cancel", {"reason": "\U0001f600" * 101}),
     ("cancel", {"reason": 5}),
+    ("cancel", {"error_id": "Wrong Code"}),
+    ("cancel", {"by": "sender"}),
     ("cancel", "bored"),
     ("done", "yes"),
     ("done", [True]),
+    ("done", {"now": True}),
     ("leave", "now"),
     ("leave", 0),
+    ("leave", {"slot": "1"}),
 ]
 
 
 async def test_signalling_bad_payloads_refused_state_unchanged(server: RunningServer, connect: Connect) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, _ = await paired(connect)
     registry = registry_of(server)
     pairing = registry.pairing_of(sid_of(sender))
     for event, payload in BAD_PAYLOADS:
         for client in (sender, receiver):
             ack = await client.call(event, payload)
-            assert ack["ok"] is False, (event, payload, ack)
+            assert_refused(ack, "invalid-payload")
             assert ack["error"].startswith("invalid payload: "), (event, payload, ack)
-            assert set(ack) == {"ok", "error"}
     # Nothing changed and nobody was told anything.
     assert len(registry) == 1
     assert registry.pairing_of(sid_of(sender)) is pairing
@@ -326,18 +414,18 @@ async def test_signalling_bad_payloads_before_pairing(server: RunningServer, con
     client = await connect()
     for event, payload in BAD_PAYLOADS:
         ack = await client.call(event, payload)
-        assert ack["ok"] is False and ack["error"].startswith("invalid payload: "), (event, ack)
+        assert_refused(ack, "invalid-payload")
     assert len(registry_of(server)) == 0
-    assert (await client.call("create"))["ok"]
+    assert (await client.create())["ok"]
 
 
 @pytest.mark.parametrize("event", ["create", "join", "signal", "cancel", "done", "leave"])
 async def test_signalling_extra_arguments_refused(connect: Connect, event: str) -> None:
     """An event carries one object; a second argument is a bad payload, still acknowledged."""
     client = await connect()
-    ack = await client.sio.call(event, ({}, {}), timeout=EVENT_TIMEOUT)
-    assert ack["ok"] is False and ack["error"].startswith("invalid payload: "), ack
-    assert (await client.call("create"))["ok"]
+    ack = await client.sio.call(event, ({"version": 2}, {}), timeout=EVENT_TIMEOUT)
+    assert ack == refused("invalid-payload", "invalid payload: expected one object")
+    assert (await client.create())["ok"]
 
 
 async def test_signalling_unknown_event_ignored(server: RunningServer, connect: Connect) -> None:
@@ -353,25 +441,44 @@ async def test_signalling_unknown_event_ignored(server: RunningServer, connect: 
 
 
 async def test_signalling_sender_cancel(server: RunningServer, connect: Connect) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, slot = await paired(connect)
     assert await sender.call("cancel", {"reason": "changed my mind"}) == OK
-    assert await receiver.next("cancelled") == {"by": "sender", "reason": "changed my mind"}
+    assert await receiver.next("cancelled") == {"by": "sender", "reason": "changed my mind", "error_id": "cancelled"}
     assert sender.pending("cancelled") == 0
     assert len(registry_of(server)) == 0
     assert await receiver.call("signal", ANSWER) == NOT_PAIRED
     assert await sender.call("cancel") == NOT_PAIRED
     stranger = await connect()
-    assert await stranger.call("join", {"code": code}) == NOT_FOUND
-    # Neither holds a code any more.
-    assert (await sender.call("create"))["ok"]
-    assert (await receiver.call("create"))["ok"]
+    assert await stranger.join(slot) == NOT_FOUND
+    # Neither holds a slot any more.
+    assert (await sender.create())["ok"]
+    assert (await receiver.create())["ok"]
 
 
 async def test_signalling_receiver_cancel_without_reason(server: RunningServer, connect: Connect) -> None:
     sender, receiver, _ = await paired(connect)
     assert await receiver.call("cancel") == OK
-    assert await sender.next("cancelled") == {"by": "receiver", "reason": ""}
+    assert await sender.next("cancelled") == {"by": "receiver", "reason": "", "error_id": "cancelled"}
     assert len(registry_of(server)) == 0
+
+
+async def test_signalling_cancel_carries_why(connect: Connect) -> None:
+    sender, receiver, _ = await paired(connect)
+    why = {"error_id": "wrong-code", "reason": "the code does not match"}
+    assert await receiver.call("cancel", why) == OK
+    assert await sender.next("cancelled") == {"by": "receiver", **why}
+
+
+async def test_signalling_a_reason_is_counted_in_utf16_units(connect: Connect) -> None:
+    """Issue 12's conformance finding: a reason of 101 emoji (202 UTF-16 units, 101 code
+    points) was relayed."""
+    sender, receiver, _ = await paired(connect)
+    ack = await sender.call("cancel", {"reason": "\U0001f600" * 101})
+    assert_refused(ack, "invalid-payload")
+    assert "reason" in ack["error"]
+    assert receiver.pending("cancelled") == 0
+    assert await sender.call("cancel", {"reason": "\U0001f600" * 100}) == OK
+    assert (await receiver.next("cancelled"))["reason"] == "\U0001f600" * 100
 
 
 async def test_signalling_done(server: RunningServer, connect: Connect) -> None:
@@ -384,23 +491,34 @@ async def test_signalling_done(server: RunningServer, connect: Connect) -> None:
     assert await sender.call("signal", OFFER) == NOT_PAIRED
 
 
+async def test_signalling_done_before_anyone_joined_is_refused(server: RunningServer, connect: Connect) -> None:
+    """Issue 12's conformance finding: ``done`` from a sender whose code nobody joined was
+    answered ok. Nothing was done: it is refused, and the slot still waits."""
+    sender, receiver = await connect(), await connect()
+    slot = (await sender.create())["slot"]
+    assert await sender.call("done", {}) == NOT_PAIRED
+    assert registry_of(server).pairing_of(sid_of(sender)) is not None
+    assert (await receiver.join(slot))["ok"]
+    assert await sender.next("peer_joined") == {"pake": PAKE}
+
+
 @pytest.mark.parametrize("leaver", ["sender", "receiver"])
 async def test_signalling_peer_left_on_disconnect(server: RunningServer, connect: Connect, leaver: str) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, slot = await paired(connect)
     gone, stays = (sender, receiver) if leaver == "sender" else (receiver, sender)
     await gone.close()
     assert await stays.next("peer_left") == {"role": leaver}
     assert len(registry_of(server)) == 1
-    assert await stays.call("signal", OFFER) == {"ok": False, "error": "peer not connected"}
+    assert await stays.call("signal", OFFER) == NOT_CONNECTED
     stranger = await connect()
-    assert await stranger.call("join", {"code": code}) == USED
+    assert await stranger.join(slot) == USED
     assert await stays.call("leave") == OK
     assert len(registry_of(server)) == 0
 
 
 @pytest.mark.parametrize("first", ["sender", "receiver"])
 async def test_signalling_forgets_pair_after_both_leave(server: RunningServer, connect: Connect, first: str) -> None:
-    sender, receiver, code = await paired(connect)
+    sender, receiver, slot = await paired(connect)
     one, other = (sender, receiver) if first == "sender" else (receiver, sender)
     assert await one.call("leave") == OK
     assert await other.next("peer_left") == {"role": first}
@@ -411,45 +529,45 @@ async def test_signalling_forgets_pair_after_both_leave(server: RunningServer, c
     assert registry_of(server).pairing_of(sid_of(sender)) is None
     assert registry_of(server).pairing_of(sid_of(receiver)) is None
     stranger = await connect()
-    assert await stranger.call("join", {"code": code}) == NOT_FOUND
+    assert await stranger.join(slot) == NOT_FOUND
     assert await one.call("leave") == OK  # leaving twice is harmless
 
 
-async def test_signalling_sender_leaving_before_join_kills_code(server: RunningServer, connect: Connect) -> None:
+async def test_signalling_sender_leaving_before_join_frees_the_slot(server: RunningServer, connect: Connect) -> None:
     sender, receiver = await connect(), await connect()
-    code = (await sender.call("create"))["code"]
+    slot = (await sender.create())["slot"]
     assert await sender.call("leave") == OK
     assert len(registry_of(server)) == 0
-    assert await receiver.call("join", {"code": code}) == NOT_FOUND
+    assert await receiver.join(slot) == NOT_FOUND
 
 
 # --- expiry -----------------------------------------------------------------------------------
 
 
-async def test_signalling_code_expires() -> None:
+async def test_signalling_slot_expires() -> None:
     async with serving(code_ttl=0.5) as (server, connect):
         sender, receiver = await connect(), await connect()
-        created = await sender.call("create")
+        created = await sender.create()
         assert 0 < created["expires_in"] <= 0.5
-        assert await sender.next("expired") == {"code": created["code"]}
+        assert await sender.next("expired") == {"slot": created["slot"]}
         assert len(registry_of(server)) == 0
-        assert await receiver.call("join", {"code": created["code"]}) == NOT_FOUND
+        assert await receiver.join(created["slot"]) == NOT_FOUND
         assert receiver.pending("expired") == 0
         # The sender holds nothing any more and may start again.
-        assert (await sender.call("create"))["ok"]
+        assert (await sender.create())["ok"]
 
 
-async def test_signalling_expiry_follows_each_code() -> None:
+async def test_signalling_expiry_follows_each_slot() -> None:
     async with serving(code_ttl=0.5) as (server, connect):
         first, second, receiver = await connect(), await connect(), await connect()
-        one = (await first.call("create"))["code"]
-        assert await first.next("expired") == {"code": one}
-        # A code created while the expiry task idles is noticed, and a joined one
+        one = (await first.create())["slot"]
+        assert await first.next("expired") == {"slot": one}
+        # A slot created while the expiry task idles is noticed, and a joined one
         # never expires.
-        two = (await second.call("create"))["code"]
-        assert (await receiver.call("join", {"code": two}))["ok"]
-        three = (await first.call("create"))["code"]
-        assert await first.next("expired") == {"code": three}
+        two = (await second.create())["slot"]
+        assert (await receiver.join(two))["ok"]
+        three = (await first.create())["slot"]
+        assert await first.next("expired") == {"slot": three}
         assert second.pending("expired") == 0
         assert registry_of(server).pairing_of(sid_of(second)) is not None
         assert await second.call("signal", OFFER) == OK
@@ -461,46 +579,46 @@ async def test_signalling_expiry_follows_each_code() -> None:
 
 async def test_signalling_failed_joins_limited() -> None:
     async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF) as (server, connect):
-        sender, receiver, used_code = await paired(connect)
+        _, _, used_slot = await paired(connect)
         other_sender, guesser = await connect(), await connect()
-        waiting = (await other_sender.call("create"))["code"]
-        assert await guesser.call("join", {"code": used_code}) == USED
-        assert await guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
-        assert await guesser.call("join", {"code": "not a code"}) == NOT_FOUND
-        # Even the right code is not looked at now.
-        assert await guesser.call("join", {"code": waiting}) == TOO_MANY
-        assert not registry_of(server).lookup(normalize_code(waiting)).used
+        waiting = (await other_sender.create())["slot"]
+        assert await guesser.join(used_slot) == USED
+        assert await guesser.join(unknown_slot(server)) == NOT_FOUND
+        assert await guesser.join(unknown_slot(server)) == NOT_FOUND
+        # Even the right slot is not looked at now.
+        assert await guesser.join(waiting) == TOO_MANY
+        assert not registry_of(server).lookup(int(waiting)).used
         assert other_sender.pending("peer_joined") == 0
         # Every client here comes from 127.0.0.1: it is the address that is limited.
         newcomer = await connect()
-        assert await newcomer.call("join", {"code": waiting}) == TOO_MANY
+        assert await newcomer.join(waiting) == TOO_MANY
 
 
 async def test_signalling_forwarded_for_honoured_from_trusted_proxy() -> None:
     async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
         sender = await connect()
-        code = (await sender.call("create"))["code"]
+        slot = (await sender.create())["slot"]
         # The proxy appends the address it saw; what stands left of it is the client's claim.
         attacker = await connect({"X-Forwarded-For": "203.0.113.9, 198.51.100.7"})
         for _ in range(3):
-            assert await attacker.call("join", {"code": "00000-00000"}) == NOT_FOUND
-        assert await attacker.call("join", {"code": code}) == TOO_MANY
+            assert await attacker.join(unknown_slot(server)) == NOT_FOUND
+        assert await attacker.join(slot) == TOO_MANY
         # The same address through the proxy is the same client, whatever it claims.
         again = await connect({"X-Forwarded-For": "203.0.113.10, 198.51.100.7"})
-        assert await again.call("join", {"code": code}) == TOO_MANY
+        assert await again.join(slot) == TOO_MANY
         friend = await connect({"X-Forwarded-For": "198.51.100.8"})
-        joined = await friend.call("join", {"code": code})
+        joined = await friend.join(slot)
         assert joined["ok"], joined
-        assert await sender.next("peer_joined") == {}
+        assert await sender.next("peer_joined") == {"pake": PAKE}
 
 
 async def test_a_port_a_balancer_appends_does_not_make_another_address() -> None:
     async with serving(max_failed_joins=1, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
         first = await connect({"X-Forwarded-For": "203.0.113.9:5678"})
-        assert await first.call("join", {"code": "00000-00000"}) == NOT_FOUND
+        assert await first.join(unknown_slot(server)) == NOT_FOUND
         for hop in ("203.0.113.9:443", "203.0.113.9", "[2001:db8::1]:443, 203.0.113.9:9"):
             other_port = await connect({"X-Forwarded-For": hop})
-            assert await other_port.call("join", {"code": "00000-00000"}) == TOO_MANY, hop
+            assert await other_port.join(unknown_slot(server)) == TOO_MANY, hop
 
 
 @pytest.mark.parametrize(
@@ -512,13 +630,13 @@ async def test_signalling_forwarded_for_ignored_unless_from_trusted_proxy(truste
         connect,
     ):
         sender = await connect()
-        code = (await sender.call("create"))["code"]
+        slot = (await sender.create())["slot"]
         attacker = await connect({"X-Forwarded-For": "198.51.100.7"})
         for _ in range(3):
-            assert await attacker.call("join", {"code": "00000-00000"}) == NOT_FOUND
+            assert await attacker.join(unknown_slot(server)) == NOT_FOUND
         # A fresh forged header does not buy fresh attempts.
         forged = await connect({"X-Forwarded-For": "198.51.100.8"})
-        assert await forged.call("join", {"code": code}) == TOO_MANY
+        assert await forged.join(slot) == TOO_MANY
         assert sender.pending("peer_joined") == 0
 
 
@@ -526,25 +644,26 @@ async def test_signalling_a_success_does_not_reset_the_failures_of_its_address()
     async with serving(max_failed_joins=3, failed_join_backoff=BACKOFF, trusted_proxies=PROXY) as (server, connect):
         guesser, accomplice = await connect(forwarded("203.0.113.9")), await connect(forwarded("198.51.100.9"))
         for _ in range(2):
-            assert await guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
-        own = (await accomplice.call("create"))["code"]
-        assert (await guesser.call("join", {"code": own}))["ok"]
+            assert await guesser.join(unknown_slot(server)) == NOT_FOUND
+        own = (await accomplice.create())["slot"]
+        assert (await guesser.join(own))["ok"]
         other_guesser = await connect(forwarded("203.0.113.9"))
-        assert await other_guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
-        assert await other_guesser.call("join", {"code": "00000-00000"}) == TOO_MANY
+        assert await other_guesser.join(unknown_slot(server)) == NOT_FOUND
+        assert await other_guesser.join(unknown_slot(server)) == TOO_MANY
 
 
 async def test_signalling_the_wait_ends_long_before_the_window() -> None:
     async with serving(max_failed_joins=2, failed_join_backoff=0.05, failed_join_window=600) as (server, connect):
         guesser = await connect()
+        slot = unknown_slot(server)
         for _ in range(2):
-            assert await guesser.call("join", {"code": "00000-00000"}) == NOT_FOUND
-        refused = await guesser.call("join", {"code": "00000-00000"})
-        assert refused == {"ok": False, "error": "too many attempts", "retry_after": 1}
+            assert await guesser.join(slot) == NOT_FOUND
+        answer = await guesser.join(slot)
+        assert answer == {**TOO_MANY, "retry_after": 1}
         # Refusals are not failures: asked again until the 50 ms are over, it is looked at.
         deadline = time.monotonic() + 5
-        while (answer := await guesser.call("join", {"code": "00000-00000"})) != NOT_FOUND:
-            assert answer == refused and time.monotonic() < deadline
+        while (again := await guesser.join(slot)) != NOT_FOUND:
+            assert again == answer and time.monotonic() < deadline
 
 
 # --- caps per address -----------------------------------------------------------------------
@@ -569,10 +688,10 @@ async def refused_connection(server: RunningServer, address: str) -> Any:
 
 async def pair_from(connect: Connect, sender_at: str, receiver_at: str) -> None:
     sender, receiver = await connect(forwarded(sender_at)), await connect(forwarded(receiver_at))
-    created = await sender.call("create")
+    created = await sender.create()
     assert created["ok"], created
-    assert (await receiver.call("join", {"code": created["code"]}))["ok"]
-    assert await sender.next("peer_joined") == {}
+    assert (await receiver.join(created["slot"]))["ok"]
+    assert await sender.next("peer_joined") == {"pake": PAKE}
     assert await sender.call("signal", OFFER) == OK
     assert await receiver.next("signal") == OFFER
 
@@ -583,7 +702,7 @@ async def test_signalling_connections_are_capped_per_address(caplog: pytest.LogC
         held = [await connect(forwarded(crowd)) for _ in range(3)]
         with caplog.at_level(logging.WARNING, logger="signal_server.signalling.quotas"):
             for _ in range(2):
-                assert await refused_connection(server, crowd) == {"message": "too many connections from your address"}
+                assert await refused_connection(server, crowd) == TOO_MANY_CONNECTIONS
         assert len(caplog.records) == 1, "logged once, not per refusal"
         assert crowd in caplog.records[0].getMessage() and "3 connections" in caplog.records[0].getMessage()
         # The same /64 is one address; another address is not affected, and pairs.
@@ -599,9 +718,7 @@ async def test_signalling_an_ipv6_subscriber_shares_one_connection_cap() -> None
     async with serving(max_connections_per_address=2, trusted_proxies=PROXY) as (server, connect):
         await connect(forwarded("2001:db8:0:1::1"))
         await connect(forwarded("2001:db8:0:1::2"))
-        assert await refused_connection(server, "2001:db8:0:1:ffff::3") == {
-            "message": "too many connections from your address"
-        }
+        assert await refused_connection(server, "2001:db8:0:1:ffff::3") == TOO_MANY_CONNECTIONS
         assert (await connect(forwarded("2001:db8:0:2::1"))).sio.connected
 
 
@@ -609,19 +726,79 @@ async def test_signalling_open_codes_are_capped_per_address(caplog: pytest.LogCa
     crowd = "203.0.113.6"
     async with serving(max_open_codes_per_address=2, trusted_proxies=PROXY) as (server, connect):
         senders = [await connect(forwarded(crowd)) for _ in range(3)]
-        codes = [(await sender.call("create"))["code"] for sender in senders[:2]]
+        slots = [(await sender.create())["slot"] for sender in senders[:2]]
         with caplog.at_level(logging.WARNING, logger="signal_server.signalling.quotas"):
             for _ in range(3):
-                assert await senders[2].call("create") == TOO_MANY_CODES
+                assert await senders[2].create() == TOO_MANY_CODES
         assert len(caplog.records) == 1 and "2 open codes" in caplog.records[0].getMessage()
         assert registry_of(server).pairing_of(sid_of(senders[2])) is None
         await pair_from(connect, "198.51.100.6", "192.0.2.6")
-        # A code joined no longer waits, and no longer counts.
+        # A slot joined no longer waits, and no longer counts.
         receiver = await connect(forwarded("192.0.2.7"))
-        assert (await receiver.call("join", {"code": codes[0]}))["ok"]
-        assert (await senders[2].call("create"))["ok"]
-        assert await senders[0].call("create") == HOLDING
-        # Nor does a code withdrawn.
+        assert (await receiver.join(slots[0]))["ok"]
+        assert (await senders[2].create())["ok"]
+        assert await senders[0].create() == HOLDING
+        # Nor does a slot withdrawn.
         assert await senders[1].call("leave") == OK
-        assert (await senders[1].call("create"))["ok"]
-        assert await (await connect(forwarded(crowd))).call("create") == TOO_MANY_CODES
+        assert (await senders[1].create())["ok"]
+        assert await (await connect(forwarded(crowd))).create() == TOO_MANY_CODES
+
+
+# --- what the log never holds ---------------------------------------------------------------
+
+#: Words of the list, long enough that no session id or number holds them by chance.
+WORDS = ("squirrel", "umbrella", "kangaroo")
+
+
+async def a_run_with_known_words(url: str) -> list[str]:
+    """A pairing through ``url`` whose clients send the words, and what carries them, in
+    every way a client might (by mistake, or as the protocol has them sealed), then
+    cancel; returns the texts the log must not hold."""
+    sender, receiver = await Client().connect(url), await Client().connect(url)
+    try:
+        slot = (await sender.create())["slot"]
+        code = "-".join((slot, *WORDS))
+        pake = base64.b64encode(b"B" + code.encode()[:32].ljust(32, b".")).decode()
+        secret = sealed(f"an offer sealed under {code}")
+        assert await receiver.call("join", {"code": code}) == OLD
+        for mistake in (
+            {"version": 2, "slot": code, "pake": pake},
+            {"version": 2, "slot": slot, "pake": pake, "code": code},
+            {"version": 2, "slot": slot, "pake": pake, "words": list(WORDS)},
+        ):
+            assert_refused(
+                await receiver.call("join", mistake), "invalid-payload" if "version" in mistake else "old-protocol"
+            )
+        assert (await receiver.join(slot, pake))["ok"]
+        assert await sender.next("peer_joined") == {"pake": pake}
+        assert await sender.call("signal", {"type": "offer", "data": secret}) == OK
+        assert (await receiver.next("signal"))["data"] == secret
+        assert_refused(await sender.call("signal", {"type": "offer", "data": secret, "sdp": code}), "invalid-payload")
+        assert await receiver.call("cancel", {"reason": f"not {code}", "error_id": "wrong-code"}) == OK
+        assert (await sender.next("cancelled"))["error_id"] == "wrong-code"
+    finally:
+        await sender.close()
+        await receiver.close()
+    return [*WORDS, pake, secret, base64.b64encode(code.encode()).decode()[:20]]
+
+
+def assert_nowhere(secrets: list[str], log: str) -> None:
+    assert "joined" in log, "the run was logged (else this test could not fail)"
+    for secret in secrets:
+        assert secret not in log, (secret, log)
+
+
+async def test_the_servers_log_never_holds_the_words_nor_what_a_join_or_signal_carries(
+    server: RunningServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG):
+        secrets = await a_run_with_known_words(server.url)
+    assert_nowhere(secrets, caplog.text)
+
+
+@pytest.mark.process
+async def test_a_server_processs_log_never_holds_the_words() -> None:
+    async with server_process("--log-level", "debug") as server:
+        secrets = await a_run_with_known_words(server.url)
+        log = await log_since(server, 0)
+    assert_nowhere(secrets, "".join(log))

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from helpers.clock import FakeClock
-from signal_server.signalling.codes import format_code
 from signal_server.signalling.joins import JoinPolicy, TooManyAttempts
 from signal_server.signalling.ratelimit import Backoff, FailureLimiter
-from signal_server.signalling.registry import AlreadyPaired, CodeNotFound, CodeRegistry, CodeUsed
+from signal_server.signalling.registry import AlreadyPaired, CodeNotFound, CodeUsed, SlotRegistry
 
 TTL = 600.0
 WINDOW = 60.0
@@ -24,75 +23,76 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def joins(clock: FakeClock) -> JoinPolicy:
-    return JoinPolicy(CodeRegistry(TTL, clock=clock), FailureLimiter(Backoff(LIMIT, WINDOW), clock=clock))
+    return JoinPolicy(SlotRegistry(TTL, clock=clock), FailureLimiter(Backoff(LIMIT, WINDOW), clock=clock))
 
 
-def waiting_code(joins: JoinPolicy, sender: str = "sender") -> str:
-    return joins.registry.create(sender).code
+def waiting_slot(joins: JoinPolicy, sender: str = "sender") -> int:
+    return joins.registry.create(sender).slot
 
 
-def test_a_join_in_any_typed_form_pairs_and_counts_nothing(joins: JoinPolicy) -> None:
-    code = waiting_code(joins)
-    typed = " " + format_code(code).lower().replace("-", " - ") + " "
-    pairing = joins.join(typed, "receiver", GUESSER)
+def unknown_slot(joins: JoinPolicy) -> int:
+    return next(slot for slot in joins.registry.slots if joins.registry.lookup(slot) is None)
+
+
+def test_a_join_pairs_and_counts_nothing(joins: JoinPolicy) -> None:
+    pairing = joins.join(waiting_slot(joins), "receiver", GUESSER)
     assert pairing.receiver == "receiver" and pairing.used
     assert len(joins.limiter) == 0
 
 
-@pytest.mark.parametrize("text", ["K7QM4-XTB9R", "not a code", "K7QM4", "ı" * 10])
-def test_a_wrong_or_malformed_code_is_not_found_and_counts(joins: JoinPolicy, text: str) -> None:
-    waiting_code(joins)
+def test_an_unknown_slot_is_not_found_and_counts(joins: JoinPolicy) -> None:
+    waiting_slot(joins)
     with pytest.raises(CodeNotFound):
-        joins.join(text, "guesser", GUESSER)
+        joins.join(unknown_slot(joins), "guesser", GUESSER)
     assert len(joins.limiter) == 1
 
 
-def test_a_used_code_counts(joins: JoinPolicy) -> None:
-    code = waiting_code(joins)
-    joins.join(code, "receiver", "198.51.100.1")
+def test_a_used_slot_counts(joins: JoinPolicy) -> None:
+    slot = waiting_slot(joins)
+    joins.join(slot, "receiver", "198.51.100.1")
     with pytest.raises(CodeUsed):
-        joins.join(code, "late", GUESSER)
+        joins.join(slot, "late", GUESSER)
     assert len(joins.limiter) == 1
 
 
-def test_an_expired_code_counts(joins: JoinPolicy, clock: FakeClock) -> None:
-    code = waiting_code(joins)
+def test_an_expired_slot_counts(joins: JoinPolicy, clock: FakeClock) -> None:
+    slot = waiting_slot(joins)
     clock.now += TTL
     with pytest.raises(CodeNotFound):
-        joins.join(code, "late", GUESSER)
+        joins.join(slot, "late", GUESSER)
     assert len(joins.limiter) == 1
 
 
-def test_holding_a_code_already_is_refused_but_not_counted(joins: JoinPolicy) -> None:
-    waiting_code(joins, "holder")
-    code = waiting_code(joins, "other")
+def test_holding_a_slot_already_is_refused_but_not_counted(joins: JoinPolicy) -> None:
+    waiting_slot(joins, "holder")
+    slot = waiting_slot(joins, "other")
     with pytest.raises(AlreadyPaired):
-        joins.join(code, "holder", GUESSER)
+        joins.join(slot, "holder", GUESSER)
     assert len(joins.limiter) == 0
 
 
 def fail(joins: JoinPolicy, times: int, address: str = GUESSER) -> None:
     for _ in range(times):
         with pytest.raises(CodeNotFound):
-            joins.join("00000-00000", "guesser", address)
+            joins.join(unknown_slot(joins), "guesser", address)
 
 
-def test_past_the_limit_even_the_right_code_is_refused_until_the_wait_is_over(
+def test_past_the_limit_even_the_right_slot_is_refused_until_the_wait_is_over(
     joins: JoinPolicy, clock: FakeClock
 ) -> None:
-    code = waiting_code(joins)
+    slot = waiting_slot(joins)
     fail(joins, LIMIT)
-    with pytest.raises(TooManyAttempts, match="too many attempts") as refused:
-        joins.join(code, "guesser", GUESSER)
+    with pytest.raises(TooManyAttempts) as refused:
+        joins.join(slot, "guesser", GUESSER)
     assert refused.value.retry_after == 1
-    # Refused before the registry was asked: the code still waits for its receiver.
-    assert not joins.registry.lookup(code).used
-    assert joins.join(code, "receiver", "198.51.100.1").receiver == "receiver"
+    # Refused before the registry was asked: the slot still waits for its receiver.
+    assert not joins.registry.lookup(slot).used
+    assert joins.join(slot, "receiver", "198.51.100.1").receiver == "receiver"
     clock.advance(1)  # one second, not the whole window
     with pytest.raises(CodeUsed):  # asked again, and counted again
-        joins.join(code, "guesser", GUESSER)
+        joins.join(slot, "guesser", GUESSER)
     with pytest.raises(TooManyAttempts) as refused:
-        joins.join(code, "guesser", GUESSER)
+        joins.join(slot, "guesser", GUESSER)
     assert refused.value.retry_after == 2
 
 
@@ -100,29 +100,29 @@ def test_the_wait_is_said_in_whole_seconds_rounded_up(joins: JoinPolicy, clock: 
     fail(joins, LIMIT)
     clock.advance(0.75)
     with pytest.raises(TooManyAttempts) as refused:
-        joins.join("00000-00000", "guesser", GUESSER)
+        joins.join(unknown_slot(joins), "guesser", GUESSER)
     assert refused.value.retry_after == 1  # 0.25 s left: never "0"
     clock.advance(0.25)
     fail(joins, 1)
     clock.advance(0.5)
     with pytest.raises(TooManyAttempts) as refused:
-        joins.join("00000-00000", "guesser", GUESSER)
+        joins.join(unknown_slot(joins), "guesser", GUESSER)
     assert refused.value.retry_after == 2  # 1.5 s left
 
 
 def test_a_success_does_not_reset_the_failures_of_its_address(joins: JoinPolicy) -> None:
-    """Behind one address, a guesser could otherwise clear its count with a code of its own."""
+    """Behind one address, a guesser could otherwise clear its count with a slot of its own."""
     fail(joins, LIMIT - 1)
-    joins.join(waiting_code(joins, "accomplice"), "guesser's own receiver", GUESSER)
+    joins.join(waiting_slot(joins, "accomplice"), "guesser's own receiver", GUESSER)
     fail(joins, 1)
     with pytest.raises(TooManyAttempts):
-        joins.join(waiting_code(joins), "receiver", GUESSER)
+        joins.join(waiting_slot(joins), "receiver", GUESSER)
 
 
 def test_the_limit_counts_an_ipv6_subscriber_as_one_address(joins: JoinPolicy) -> None:
     for host in range(LIMIT):
         fail(joins, 1, f"2001:db8:0:1::{host + 1}")
-    code = waiting_code(joins)
+    slot = waiting_slot(joins)
     with pytest.raises(TooManyAttempts):
-        joins.join(code, "guesser", "2001:db8:0:1:ffff::1")
-    assert joins.join(code, "receiver", "2001:db8:0:2::1").receiver == "receiver"
+        joins.join(slot, "guesser", "2001:db8:0:1:ffff::1")
+    assert joins.join(slot, "receiver", "2001:db8:0:2::1").receiver == "receiver"

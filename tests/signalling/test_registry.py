@@ -1,18 +1,23 @@
-"""signal_server.signalling.registry: codes, one-shot pairing, expiry and departures, on a fake clock."""
+"""signal_server.signalling.registry: slots, one-shot pairing, expiry and departures, on a fake clock."""
 
 from __future__ import annotations
+
+from collections import Counter
 
 import pytest
 
 from helpers.clock import FakeClock
-from signal_server.signalling.codes import ALPHABET, CODE_LENGTH
+from sendit_protocol.codes import SLOT_MAX, SLOT_MIN
 from signal_server.signalling.quotas import Quota
 from signal_server.signalling.registry import (
     AlreadyPaired,
     CodeNotFound,
-    CodeRegistry,
     CodeUsed,
+    NoFreeSlot,
+    NotPaired,
+    PeerNotConnected,
     RegistryError,
+    SlotRegistry,
     TooManyOpenCodes,
 )
 
@@ -27,33 +32,79 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def registry(clock: FakeClock) -> CodeRegistry:
-    return CodeRegistry(TTL, clock=clock)
+def registry(clock: FakeClock) -> SlotRegistry:
+    return SlotRegistry(TTL, clock=clock)
 
 
-def test_registry_create_issues_a_waiting_code(registry: CodeRegistry, clock: FakeClock) -> None:
+def test_registry_create_issues_a_waiting_slot(registry: SlotRegistry, clock: FakeClock) -> None:
     pairing = registry.create("alice")
-    assert len(pairing.code) == CODE_LENGTH and set(pairing.code) <= set(ALPHABET)
+    assert type(pairing.slot) is int and SLOT_MIN <= pairing.slot <= SLOT_MAX
     assert pairing.sender == "alice"
     assert pairing.receiver is None
     assert not pairing.used
     assert pairing.expires_at == clock.now + TTL
-    assert registry.lookup(pairing.code) is pairing
+    assert registry.lookup(pairing.slot) is pairing
     assert registry.pairing_of("alice") is pairing
     assert len(registry) == 1
     assert registry.next_deadline() == clock.now + TTL
 
 
-def test_registry_create_never_reuses_a_live_code(clock: FakeClock) -> None:
-    issued = iter(["AAAAAAAAAA", "AAAAAAAAAA", "BBBBBBBBBB"])
-    registry = CodeRegistry(TTL, clock=clock, generate=lambda: next(issued))
-    assert registry.create("alice").code == "AAAAAAAAAA"
-    assert registry.create("bob").code == "BBBBBBBBBB"
+def test_registry_create_never_reuses_a_live_slot(clock: FakeClock) -> None:
+    drawn = iter([0, 0, 0, 2])
+    registry = SlotRegistry(TTL, clock=clock, random=lambda n: next(drawn), slots=range(1, 4))
+    assert registry.create("alice").slot == 1
+    assert registry.create("bob").slot == 3
 
 
-def test_registry_join_pairs_receiver_with_sender(registry: CodeRegistry) -> None:
+def test_registry_slots_are_drawn_uniformly_among_the_free_ones(clock: FakeClock) -> None:
+    registry = SlotRegistry(TTL, clock=clock, slots=range(1, 11))
+    for held in range(5):
+        registry.create(f"holder {held}")
+    free = set(range(1, 11)) - {registry.pairing_of(f"holder {n}").slot for n in range(5)}
+    drawn: Counter[int] = Counter()
+    for n in range(5000):
+        drawn[registry.create(f"sender {n}").slot] += 1
+        registry.leave(f"sender {n}")
+    assert set(drawn) == free
+    # 1,000 expected each; 5 standard deviations are 141.
+    assert all(800 < count < 1200 for count in drawn.values()), drawn
+
+
+def test_registry_a_nearly_full_space_still_gives_its_last_slots(clock: FakeClock) -> None:
+    """Past the random draws, the free slots are listed: however unlucky the draws."""
+    registry = SlotRegistry(TTL, clock=clock, random=lambda n: 0, slots=range(1, 101))
+    slots = [registry.create(f"sender {n}").slot for n in range(100)]
+    assert sorted(slots) == list(range(1, 101))
+
+
+def test_registry_no_free_slot(clock: FakeClock) -> None:
+    registry = SlotRegistry(TTL, clock=clock, open_codes=Quota(10, "open codes"), slots=range(1, 4))
+    for n in range(3):
+        registry.create(f"sender {n}", HOME)
+    with pytest.raises(NoFreeSlot):
+        registry.create("one too many", HOME)
+    assert registry.pairing_of("one too many") is None and len(registry) == 3
+    assert registry.open_codes is not None and registry.open_codes.held(HOME) == 3
+    # A joined slot is still taken; one forgotten is free again.
+    registry.join(registry.pairing_of("sender 0").slot, "receiver")
+    with pytest.raises(NoFreeSlot):
+        registry.create("one too many", OTHER)
+    freed = registry.pairing_of("sender 1").slot
+    registry.leave("sender 1")
+    assert registry.create("one too many", OTHER).slot == freed
+
+
+def test_registry_the_whole_space_is_1_to_9999(registry: SlotRegistry) -> None:
+    assert registry.slots == range(1, 10_000)
+    slots = {registry.create(f"sender {n}").slot for n in range(9999)}
+    assert slots == set(range(1, 10_000))
+    with pytest.raises(NoFreeSlot):
+        registry.create("one too many")
+
+
+def test_registry_join_pairs_receiver_with_sender(registry: SlotRegistry) -> None:
     pairing = registry.create("alice")
-    joined = registry.join(pairing.code, "bob")
+    joined = registry.join(pairing.slot, "bob")
     assert joined is pairing
     assert pairing.receiver == "bob" and pairing.used
     assert registry.pairing_of("bob") is pairing
@@ -63,73 +114,71 @@ def test_registry_join_pairs_receiver_with_sender(registry: CodeRegistry) -> Non
     assert pairing.role_of("bob") == "receiver"
 
 
-def test_registry_join_is_one_shot(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    registry.join(code, "bob")
-    with pytest.raises(CodeUsed) as error:
-        registry.join(code, "carol")
-    assert str(error.value) == "code already used"
+def test_registry_join_is_one_shot(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    registry.join(slot, "bob")
+    with pytest.raises(CodeUsed):
+        registry.join(slot, "carol")
     assert registry.pairing_of("carol") is None
-    assert registry.lookup(code).receiver == "bob"
+    assert registry.lookup(slot).receiver == "bob"
 
 
-def test_registry_join_stays_used_after_receiver_left(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    registry.join(code, "bob")
+def test_registry_join_stays_used_after_receiver_left(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    registry.join(slot, "bob")
     registry.leave("bob")
     with pytest.raises(CodeUsed):
-        registry.join(code, "carol")
+        registry.join(slot, "carol")
     with pytest.raises(CodeUsed):
-        registry.join(code, "bob")
+        registry.join(slot, "bob")
     assert registry.pairing_of("carol") is None
-    assert registry.lookup(code).receiver is None
+    assert registry.lookup(slot).receiver is None
 
 
-def test_registry_join_stays_used_after_sender_left(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    registry.join(code, "bob")
+def test_registry_join_stays_used_after_sender_left(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    registry.join(slot, "bob")
     registry.leave("alice")
     with pytest.raises(CodeUsed):
-        registry.join(code, "carol")
+        registry.join(slot, "carol")
 
 
-def test_registry_join_unknown_code(registry: CodeRegistry) -> None:
-    registry.create("alice")
-    with pytest.raises(CodeNotFound) as error:
-        registry.join("0000000000", "bob")
-    assert str(error.value) == "code not found or expired"
+def test_registry_join_unknown_slot(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    with pytest.raises(CodeNotFound):
+        registry.join(slot % SLOT_MAX + 1, "bob")
     assert registry.pairing_of("bob") is None
 
 
-def test_registry_join_expired_code(registry: CodeRegistry, clock: FakeClock) -> None:
-    code = registry.create("alice").code
+def test_registry_join_expired_slot(registry: SlotRegistry, clock: FakeClock) -> None:
+    slot = registry.create("alice").slot
     clock.advance(TTL - 0.001)
     assert registry.expire() == []
     clock.advance(0.001)
     with pytest.raises(CodeNotFound):
-        registry.join(code, "bob")
+        registry.join(slot, "bob")
     assert registry.pairing_of("bob") is None
 
 
-def test_registry_failed_join_of_due_code_still_reports_it_expired(registry: CodeRegistry, clock: FakeClock) -> None:
+def test_registry_failed_join_of_due_slot_still_reports_it_expired(registry: SlotRegistry, clock: FakeClock) -> None:
     """A join arriving between the deadline and expire() must not swallow the expiry:
     the sender is told through expire(), whose result the server turns into `expired`."""
     pairing = registry.create("alice")
     clock.advance(TTL + 1)
     with pytest.raises(CodeNotFound):
-        registry.join(pairing.code, "bob")
+        registry.join(pairing.slot, "bob")
     assert registry.expire() == [pairing]
     assert registry.pairing_of("alice") is None
     assert len(registry) == 0
 
 
-def test_registry_expire_returns_only_due_codes(registry: CodeRegistry, clock: FakeClock) -> None:
+def test_registry_expire_returns_only_due_slots(registry: SlotRegistry, clock: FakeClock) -> None:
     first = registry.create("s1")
     clock.advance(100)
     second = registry.create("s2")
     clock.advance(100)
     joined = registry.create("s3")
-    registry.join(joined.code, "r3")
+    registry.join(joined.slot, "r3")
     clock.advance(100)
     third = registry.create("s4")
 
@@ -138,27 +187,27 @@ def test_registry_expire_returns_only_due_codes(registry: CodeRegistry, clock: F
     clock.now = first.expires_at
     assert registry.expire() == [first]
     assert registry.next_deadline() == second.expires_at
-    assert registry.lookup(first.code) is None
+    assert registry.lookup(first.slot) is None
     assert registry.pairing_of("s1") is None
 
     clock.now = third.expires_at + 1
     assert registry.expire() == [second, third]
     assert registry.next_deadline() is None
     assert registry.expire() == []
-    # A joined code does not expire.
-    assert registry.lookup(joined.code) is joined
+    # A joined slot does not expire.
+    assert registry.lookup(joined.slot) is joined
     assert registry.pairing_of("s3") is joined and registry.pairing_of("r3") is joined
     assert len(registry) == 1
 
 
-def test_registry_next_deadline_skips_settled_codes(registry: CodeRegistry, clock: FakeClock) -> None:
+def test_registry_next_deadline_skips_settled_slots(registry: SlotRegistry, clock: FakeClock) -> None:
     assert registry.next_deadline() is None
     first = registry.create("s1")
     clock.advance(10)
     second = registry.create("s2")
     clock.advance(10)
     third = registry.create("s3")
-    registry.join(first.code, "r1")
+    registry.join(first.slot, "r1")
     assert registry.next_deadline() == second.expires_at
     registry.leave("s2")
     assert registry.next_deadline() == third.expires_at
@@ -166,22 +215,22 @@ def test_registry_next_deadline_skips_settled_codes(registry: CodeRegistry, cloc
     assert registry.next_deadline() is None
 
 
-def test_registry_leave_before_join_kills_code(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
+def test_registry_leave_before_join_kills_slot(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
     departure = registry.leave("alice")
     assert departure is not None and departure.peer is None
     assert departure.role == "sender"
     assert len(registry) == 0
     assert registry.pairing_of("alice") is None
     with pytest.raises(CodeNotFound):
-        registry.join(code, "bob")
+        registry.join(slot, "bob")
     assert registry.expire() == []
     assert registry.next_deadline() is None
 
 
-def test_registry_leave_after_join_names_peer_and_role(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    registry.join(code, "bob")
+def test_registry_leave_after_join_names_peer_and_role(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    registry.join(slot, "bob")
 
     departure = registry.leave("alice")
     assert departure is not None
@@ -197,12 +246,12 @@ def test_registry_leave_after_join_names_peer_and_role(registry: CodeRegistry) -
     assert departure.peer is None
     assert departure.role == "receiver"
     assert len(registry) == 0
-    assert registry.lookup(code) is None
+    assert registry.lookup(slot) is None
 
 
-def test_registry_receiver_leaving_first(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    registry.join(code, "bob")
+def test_registry_receiver_leaving_first(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    registry.join(slot, "bob")
     departure = registry.leave("bob")
     assert departure is not None and departure.peer == "alice" and departure.role == "receiver"
     assert len(registry) == 1
@@ -211,46 +260,45 @@ def test_registry_receiver_leaving_first(registry: CodeRegistry) -> None:
     assert len(registry) == 0
 
 
-def test_registry_leave_unknown_member(registry: CodeRegistry) -> None:
+def test_registry_leave_unknown_member(registry: SlotRegistry) -> None:
     assert registry.leave("nobody") is None
     registry.create("alice")
     assert registry.leave("nobody") is None
     assert len(registry) == 1
 
 
-def test_registry_end_forgets_pair_for_both(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    pairing = registry.join(code, "bob")
+def test_registry_end_forgets_pair_for_both(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
+    pairing = registry.join(slot, "bob")
     assert registry.end("bob") is pairing
     assert len(registry) == 0
     assert registry.pairing_of("alice") is None and registry.pairing_of("bob") is None
     assert registry.leave("alice") is None and registry.leave("bob") is None
     assert registry.end("alice") is None
     with pytest.raises(CodeNotFound):
-        registry.join(code, "carol")
+        registry.join(slot, "carol")
     # Both may start again.
     registry.create("alice")
     registry.create("bob")
     assert len(registry) == 2
 
 
-def test_registry_end_before_join(registry: CodeRegistry) -> None:
+def test_registry_end_before_join(registry: SlotRegistry) -> None:
     pairing = registry.create("alice")
     assert registry.end("alice") is pairing
     assert len(registry) == 0
     assert registry.next_deadline() is None
 
 
-def test_registry_member_holds_one_code(registry: CodeRegistry) -> None:
-    code = registry.create("alice").code
-    with pytest.raises(AlreadyPaired) as error:
-        registry.create("alice")
-    assert str(error.value) == "already holding a code; leave it first"
+def test_registry_member_holds_one_slot(registry: SlotRegistry) -> None:
+    slot = registry.create("alice").slot
     with pytest.raises(AlreadyPaired):
-        registry.join(code, "alice")  # not even her own code
+        registry.create("alice")
+    with pytest.raises(AlreadyPaired):
+        registry.join(slot, "alice")  # not even her own slot
 
-    other = registry.create("carol").code
-    registry.join(code, "bob")
+    other = registry.create("carol").slot
+    registry.join(slot, "bob")
     with pytest.raises(AlreadyPaired):
         registry.create("bob")
     with pytest.raises(AlreadyPaired):
@@ -258,11 +306,33 @@ def test_registry_member_holds_one_code(registry: CodeRegistry) -> None:
     # Refusals change nothing.
     assert len(registry) == 2
     assert not registry.lookup(other).used
-    assert registry.pairing_of("bob").code == code
+    assert registry.pairing_of("bob").slot == slot
+
+
+def test_registry_paired_and_where_signals_go(registry: SlotRegistry) -> None:
+    with pytest.raises(NotPaired):
+        registry.paired("alice")
+    pairing = registry.create("alice")
+    assert registry.paired("alice") is pairing
+    with pytest.raises(NotPaired):  # nobody joined yet
+        pairing.relay_to("alice")
+    registry.join(pairing.slot, "bob")
+    assert pairing.relay_to("alice") == "bob" and pairing.relay_to("bob") == "alice"
+    registry.leave("bob")
+    with pytest.raises(PeerNotConnected):
+        pairing.relay_to("alice")
 
 
 def test_registry_errors_are_registry_errors() -> None:
-    for error in (CodeNotFound(), CodeUsed(), AlreadyPaired(), TooManyOpenCodes()):
+    for error in (
+        CodeNotFound(),
+        CodeUsed(),
+        AlreadyPaired(),
+        TooManyOpenCodes(),
+        NoFreeSlot(),
+        NotPaired(),
+        PeerNotConnected(),
+    ):
         assert isinstance(error, RegistryError)
 
 
@@ -270,36 +340,36 @@ def test_registry_errors_are_registry_errors() -> None:
 
 
 @pytest.fixture
-def capped(clock: FakeClock) -> CodeRegistry:
-    return CodeRegistry(TTL, clock=clock, open_codes=Quota(OPEN_CODES, "open codes"))
+def capped(clock: FakeClock) -> SlotRegistry:
+    return SlotRegistry(TTL, clock=clock, open_codes=Quota(OPEN_CODES, "open codes"))
 
 
-def fill(registry: CodeRegistry, address: str = HOME) -> list[str]:
-    """Create codes from ``address`` up to the cap; returns their senders."""
+def fill(registry: SlotRegistry, address: str = HOME) -> list[str]:
+    """Create slots from ``address`` up to the cap; returns their senders."""
     senders = [f"{address} sender {n}" for n in range(OPEN_CODES)]
     for sender in senders:
         registry.create(sender, address)
     return senders
 
 
-def test_registry_caps_the_codes_an_address_has_waiting(capped: CodeRegistry) -> None:
+def test_registry_caps_the_codes_an_address_has_waiting(capped: SlotRegistry) -> None:
     fill(capped)
-    with pytest.raises(TooManyOpenCodes, match="^too many open codes$"):
+    with pytest.raises(TooManyOpenCodes):
         capped.create("one too many", HOME)
     assert capped.pairing_of("one too many") is None and len(capped) == OPEN_CODES
     assert capped.create("neighbour", OTHER).sender == "neighbour"
 
 
-def test_registry_a_refused_create_takes_no_slot(capped: CodeRegistry) -> None:
+def test_registry_a_refused_create_takes_no_slot(capped: SlotRegistry) -> None:
     holder = fill(capped)[0]
     with pytest.raises(AlreadyPaired):
         capped.create(holder, OTHER)
     assert capped.open_codes is not None and capped.open_codes.held(OTHER) == 0
 
 
-def test_registry_a_joined_code_no_longer_counts(capped: CodeRegistry) -> None:
+def test_registry_a_joined_slot_no_longer_counts(capped: SlotRegistry) -> None:
     senders = fill(capped)
-    capped.join(capped.pairing_of(senders[0]).code, "receiver")
+    capped.join(capped.pairing_of(senders[0]).slot, "receiver")
     assert capped.create("next", HOME).owner == HOME
     # It stops counting once, however the pair then ends.
     capped.leave(senders[0])
@@ -309,7 +379,7 @@ def test_registry_a_joined_code_no_longer_counts(capped: CodeRegistry) -> None:
 
 
 @pytest.mark.parametrize("how", ["expired", "sender left", "ended", "sender left after failed join"])
-def test_registry_a_code_that_stops_waiting_no_longer_counts(capped: CodeRegistry, clock: FakeClock, how: str) -> None:
+def test_registry_a_slot_that_stops_waiting_no_longer_counts(capped: SlotRegistry, clock: FakeClock, how: str) -> None:
     senders = fill(capped)
     if how == "expired":
         clock.advance(TTL)
@@ -319,9 +389,9 @@ def test_registry_a_code_that_stops_waiting_no_longer_counts(capped: CodeRegistr
     elif how == "ended":
         capped.end(senders[0])
     else:
-        clock.advance(TTL)  # due, not yet expired: the join fails, the code still counts
+        clock.advance(TTL)  # due, not yet expired: the join fails, the slot still counts
         with pytest.raises(CodeNotFound):
-            capped.join(capped.pairing_of(senders[0]).code, "late")
+            capped.join(capped.pairing_of(senders[0]).slot, "late")
         capped.leave(senders[0])
     assert capped.create("next", HOME).sender == "next"
     assert capped.open_codes is not None

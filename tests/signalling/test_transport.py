@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from engineio.packet import MESSAGE, Packet
 
+from helpers.measure import legit_pairing
 from helpers.raw import SOCKET_PATH, RawSocket
-from helpers.server import Client, RunningServer, running_server
+from helpers.server import CREATE, Client, RunningServer, join_payload, running_server
 from signal_server.signalling.transport import PACKET_OVERHEAD, CountedQueue
 
 REFUSED = [
@@ -39,27 +40,16 @@ async def raw(server: RunningServer) -> AsyncIterator[RawSocket]:
     await socket.close()
 
 
-async def pair(connect: Any) -> None:
-    """A legit pairing, start to end: the server still serves others."""
-    sender, receiver = await connect(), await connect()
-    created = await sender.call("create")
-    joined = await receiver.call("join", {"code": created["code"]})
-    assert joined["ok"], joined
-    await sender.next("peer_joined")
-    assert (await receiver.call("signal", {"type": "answer", "sdp": "v=0"}))["ok"]
-    assert await sender.next("signal") == {"type": "answer", "sdp": "v=0"}
-
-
 @pytest.mark.parametrize("frame", REFUSED)
 async def test_a_frame_outside_the_protocol_disconnects_its_client_and_nobody_else(
-    raw: RawSocket, frame: str | bytes, connect: Any, caplog: pytest.LogCaptureFixture
+    server: RunningServer, raw: RawSocket, frame: str | bytes, connect: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
     bystander = await connect()
     with caplog.at_level(logging.WARNING):
         await raw.send(frame)
         assert await raw.closed_by_server()
-    await pair(connect)
-    assert (await bystander.call("create"))["ok"]
+    await legit_pairing(server.url)
+    assert (await bystander.create())["ok"]
     refusals = [r for r in caplog.records if r.name == "signal_server.signalling.transport"]
     assert len(refusals) == 1, [r.getMessage() for r in caplog.records]
     line = refusals[0].getMessage()
@@ -85,19 +75,20 @@ async def test_a_reserved_connect_cannot_choose_the_address_the_join_limit_count
                 assert await raw.closed_by_server()
             finally:
                 await raw.close()
+        # Nobody holds a slot on this server: any is a wrong guess.
         guesser = await Client().connect(server.url)
         try:
             for _ in range(2):
-                assert (await guesser.call("join", {"code": "AAAAA-AAAAA"}))["error"] == "code not found or expired"
-            assert (await guesser.call("join", {"code": "AAAAA-AAAAA"}))["error"] == "too many attempts"
+                assert (await guesser.join("1"))["error_id"] == "code-not-found"
+            assert (await guesser.join("1"))["error_id"] == "too-many-attempts"
         finally:
             await guesser.close()
 
 
 async def test_a_well_formed_session_over_raw_frames_is_served(raw: RawSocket) -> None:
     """The guard refuses what is outside the protocol, not hand-written clients."""
-    created = await raw.call("create")
-    assert created["ok"] and created["code"]
+    created = await raw.call("create", CREATE)
+    assert created["ok"] and created["slot"]
 
 
 # --- origins ---------------------------------------------------------------------------
@@ -116,7 +107,7 @@ async def test_the_servers_own_pages_and_clients_without_an_origin_are_served(
     host = server.url.split("://", 1)[1]
     for origin in (f"{scheme}://{host}", None):
         raw = await RawSocket.open(server.url, origin=origin)
-        assert (await raw.call("create"))["ok"]
+        assert (await raw.call("create", CREATE))["ok"]
         await raw.close()
 
 
@@ -125,20 +116,20 @@ async def test_the_servers_own_pages_and_clients_without_an_origin_are_served(
 
 async def test_a_client_that_stops_reading_is_dropped_once_it_owes_the_bound(connect: Any) -> None:
     sender = await connect()
-    created = await sender.call("create")
+    created = await sender.create()
     server_url = sender.sio.connection_url
     stalled = await RawSocket.open(server_url)
     try:
-        assert (await stalled.call("join", {"code": created["code"]}))["ok"]
+        assert (await stalled.call("join", join_payload(created["slot"])))["ok"]
         await sender.next("peer_joined")
         stalled.stop_reading()
-        sdp = "a" * 60_000
+        data = "A" * 60_000
         # The bound is 1 MiB; the kernel buffers some megabytes more on loopback.
         sent = 0
         while not sender.pending("peer_left"):
             assert sent < 60_000_000, "the server kept queueing 60 MB for a client that reads nothing"
-            ack = await sender.call("signal", {"type": "offer", "sdp": sdp})
-            sent += len(sdp)
+            ack = await sender.call("signal", {"type": "offer", "data": data})
+            sent += len(data)
             if not ack["ok"]:
                 break
         assert await sender.next("peer_left") == {"role": "receiver"}
@@ -154,7 +145,7 @@ async def test_a_connection_that_never_joins_the_namespace_is_dropped() -> None:
         try:
             assert await idle.closed_by_server(timeout=5)
             # A joined connection stays: the same wait passes without it being cut.
-            assert (await joined.call("create"))["ok"]
+            assert (await joined.call("create", CREATE))["ok"]
         finally:
             await idle.close()
             await joined.close()
@@ -176,7 +167,7 @@ async def test_a_client_that_leaves_the_namespace_is_cut() -> None:
         await leaver.close()
         # Its place under the cap is free again.
         after = await RawSocket.open(server.url)
-        assert (await after.call("create"))["ok"]
+        assert (await after.call("create", CREATE))["ok"]
         await after.close()
 
 

@@ -34,32 +34,36 @@ async def test_attachment_names(server: RunningServer, new_person: Person) -> No
 async def test_types_sorted_and_refusals_explained(server: RunningServer, new_person: Person) -> None:
     page = await pool_module_page(new_person, server.url)
     types = {"text/plain": 1, "image/png": 3, "application/pdf": 1}
-    refusals = {  # status: the server's message
-        "0": "could not reach the server",
-        "400": "send one file per upload",
-        "403": "x",
-        "404": "x",
-        "408": "x",
-        "503": "x",
-        "413": "the file is too large: the limit is 1000 bytes (0.001 MB)",
-        "415": "this looks like an ELF executable: executables are refused",
-        "507": "x",
-        "500": "the server answered 500",
+    refusals = {  # error id: the server's words (ids no server sends for failures with no answer)
+        "unreachable": "could not reach the server",
+        "cut-off": "the download was cut off",
+        "several-files": "send one file per upload",
+        "token-refused": "x",
+        "pool-empty": "x",
+        "upload-too-slow": "x",
+        "unavailable": "x",
+        "file-too-large": "the file is too large: the limit is 1000 bytes (0.001 MB)",
+        "file-type-refused": "this looks like an ELF executable: executables are refused",
+        "file-name-refused": "files named .exe are refused: they run when opened",
+        "pool-full": "x",
+        "an-id-of-a-newer-server": "a refusal of the future",
+        "toString": "an id that is a property of every object",
     }
     result = await run_harness(page, "pool-api.js", "typesAndWords", {"types": types, "refusals": refusals})
     assert result["types"] == [["image/png", 3], ["application/pdf", 1], ["text/plain", 1]]
     assert result["none"] == []
     words = result["words"]
-    assert "Check your connection" in words["0"]
-    assert "send one file per upload" in words["400"]
-    assert "already used" in words["403"]
-    assert "Your token is kept" in words["404"]
-    assert "too slow" in words["408"] and "nothing was kept" in words["408"]
-    assert "Your token is kept" in words["503"]
-    assert words["413"] == "This file is too large: the limit is 1000 bytes (0.001 MB)."
-    assert "ELF executable" in words["415"]
-    assert "pool is full" in words["507"]
-    assert "the server answered 500" in words["500"]
+    assert "Check your connection" in words["unreachable"] and "cut off" in words["cut-off"]
+    assert words["several-files"] == "The server could not take this: send one file per upload."
+    assert "already used" in words["token-refused"]
+    assert "Your token is kept" in words["pool-empty"]
+    assert "too slow" in words["upload-too-slow"] and "nothing was kept" in words["upload-too-slow"]
+    assert "Your token is kept" in words["unavailable"]
+    assert words["file-too-large"] == "This file is too large: the limit is 1000 bytes (0.001 MB)."
+    assert "ELF executable" in words["file-type-refused"] and ".exe" in words["file-name-refused"]
+    assert "pool is full" in words["pool-full"]
+    assert words["an-id-of-a-newer-server"] == "The server refused: a refusal of the future."
+    assert words["toString"] == "The server refused: an id that is a property of every object."
 
 
 async def test_api_calls_from_the_browser(new_person: Person) -> None:
@@ -71,6 +75,7 @@ async def test_api_calls_from_the_browser(new_person: Person) -> None:
     assert result["alone"] == {
         "ok": False,
         "status": 404,
+        "errorId": "pool-empty",
         "isPoolError": True,
         "message": "no file from someone else is in the pool yet; your token stays valid",
     }
@@ -82,7 +87,7 @@ async def test_api_calls_from_the_browser(new_person: Person) -> None:
         "blobType": "text/plain",
     }
     assert result["received"][-1] == [result["got"]["size"]] * 2
-    assert result["spent"]["status"] == 403
-    assert result["tooLarge"]["status"] == 413 and "limit is 1000 bytes" in result["tooLarge"]["message"]
-    assert result["refused"]["status"] == 415 and "ELF" in result["refused"]["message"]
+    assert result["spent"]["errorId"] == "token-refused"
+    assert result["tooLarge"]["errorId"] == "file-too-large" and "limit is 1000 bytes" in result["tooLarge"]["message"]
+    assert result["refused"]["errorId"] == "file-type-refused" and "ELF" in result["refused"]["message"]
     assert result["stats"] == {"count": 1, "total_bytes": 5, "types": {"text/plain": 1}, "max_file_size": 1000}

@@ -8,9 +8,9 @@ import * as pool from "/js/pool/api.js";
 /** The file name each Content-Disposition header (or null, no header) gives a download. */
 export const attachmentNames = (headers) => headers.map(pool.attachmentName);
 
-/** sortedTypes of `types` and of nothing; explain()'s words for each refusal, by status. */
+/** sortedTypes of `types` and of nothing; explain()'s words for each refusal, by its id. */
 export function typesAndWords({ types, refusals }) {
-  const said = ([status, message]) => [status, pool.explain(new pool.PoolError(Number(status), message))];
+  const said = ([errorId, message]) => [errorId, pool.explain(new pool.PoolError(400, message, errorId))];
   return {
     types: pool.sortedTypes(types),
     none: pool.sortedTypes(undefined),
@@ -24,7 +24,7 @@ function outcome(promise) {
     (value) => ({ ok: true, value }),
     (error) => {
       const isPoolError = error instanceof pool.PoolError;
-      return { ok: false, status: error.status, message: error.message, isPoolError };
+      return { ok: false, status: error.status, errorId: error.errorId, message: error.message, isPoolError };
     },
   );
 }

@@ -4,32 +4,38 @@
  * @module pool/api
  */
 
-/** A refusal by the pool's API; `status` is the HTTP status, 0 when no answer came. */
+/**
+ * A refusal by the pool's API. `errorId` names it (docs/POOL.md; what the page decides
+ * on), `message` says it in plain words; `status` is the HTTP status, 0 when no answer
+ * came. Failures with no answer get ids of their own, which no server sends.
+ */
 export class PoolError extends Error {
-  constructor(status, message) {
+  constructor(status, message, errorId = null) {
     super(message);
     this.name = "PoolError";
     this.status = status;
+    this.errorId = errorId;
   }
 }
 
-const UNREACHABLE = "could not reach the server";
+const unreachable = () => new PoolError(0, "could not reach the server", "unreachable");
+const cutOff = () => new PoolError(0, "the download was cut off", "cut-off");
 
-/** The `{error}` of a JSON refusal, or a line naming the status. */
-function refusalMessage(status, body) {
-  return typeof body?.error === "string" ? body.error : `the server answered ${status}`;
+/** The PoolError of a JSON refusal `{error, error_id}`, or of a line naming the status. */
+function refused(status, body) {
+  const message = typeof body?.error === "string" ? body.error : `the server answered ${status}`;
+  return new PoolError(status, message, typeof body?.error_id === "string" ? body.error_id : null);
 }
 
 async function refusal(response) {
-  const body = await response.json().catch(() => null);
-  return new PoolError(response.status, refusalMessage(response.status, body));
+  return refused(response.status, await response.json().catch(() => null));
 }
 
 async function request(url) {
   try {
     return await fetch(url, { cache: "no-store" });
   } catch {
-    throw new PoolError(0, UNREACHABLE);
+    throw unreachable();
   }
 }
 
@@ -50,9 +56,9 @@ export function uploadFile(file, onProgress = () => {}) {
     xhr.upload.addEventListener("progress", (event) => onProgress(event.loaded));
     xhr.addEventListener("load", () => {
       if (xhr.status === 201) resolve(xhr.response);
-      else reject(new PoolError(xhr.status, refusalMessage(xhr.status, xhr.response)));
+      else reject(refused(xhr.status, xhr.response));
     });
-    xhr.addEventListener("error", () => reject(new PoolError(0, UNREACHABLE)));
+    xhr.addEventListener("error", () => reject(unreachable()));
     const form = new FormData();
     form.append("file", file, file.name);
     xhr.send(form);
@@ -92,9 +98,9 @@ export async function downloadRandom(token, onProgress = () => {}) {
       onProgress(received, total);
     }
   } catch {
-    throw new PoolError(0, "the download was cut off");
+    throw cutOff();
   }
-  if (received !== total) throw new PoolError(0, "the download was cut off");
+  if (received !== total) throw cutOff();
   const name = attachmentName(response.headers.get("Content-Disposition"));
   return { name, type, size: received, blob: new Blob(chunks, { type }) };
 }
@@ -104,29 +110,36 @@ export function sortedTypes(types) {
   return Object.entries(types ?? {}).sort(([a, m], [b, n]) => n - m || a.localeCompare(b));
 }
 
-/** What a refusal means for the person, in a sentence. */
+const connection = (reason) => `Could not finish: ${reason}. Check your connection and try again.`;
+const cannotTake = (reason) => `The server could not take this: ${reason}.`;
+const notTaken = (reason) => `This type of file is not taken: ${reason}.`;
+
+/** Each refusal's sentence for the person, by its id, given the server's words. */
+const SENTENCES = {
+  unreachable: connection,
+  "cut-off": connection,
+  "not-multipart": cannotTake,
+  "no-file-field": cannotTake,
+  "several-files": cannotTake,
+  "empty-file": cannotTake,
+  "malformed-body": cannotTake,
+  "unsupported-encoding": cannotTake,
+  "upload-cut-off": cannotTake,
+  "no-token": cannotTake,
+  "token-refused": () => "This download token was already used (or is unknown). Give a file to get a new one.",
+  "pool-empty": () => "There is no file from someone else in the pool yet. Your token is kept: try again in a moment.",
+  "upload-too-slow": () =>
+    "The upload was too slow and was cut off; nothing was kept. Try again on a steadier connection.",
+  "file-too-large": (reason) => `This file is too large: ${reason.replace(/^the file is too large: /, "")}.`,
+  "file-type-refused": notTaken,
+  "file-name-refused": notTaken,
+  unavailable: () => "The server could not send a file just now. Your token is kept: try again in a moment.",
+  "pool-full": () => "The pool is full right now. Try again once someone has taken a file.",
+};
+
+/** What a refusal means for the person, in a sentence; one of an id it does not know, in the server's words. */
 export function explain(error) {
   const reason = error?.message ?? String(error);
-  switch (error?.status) {
-    case 0:
-      return `Could not finish: ${reason}. Check your connection and try again.`;
-    case 400:
-      return `The server could not take this: ${reason}.`;
-    case 403:
-      return "This download token was already used (or is unknown). Give a file to get a new one.";
-    case 404:
-      return "There is no file from someone else in the pool yet. Your token is kept: try again in a moment.";
-    case 408:
-      return "The upload was too slow and was cut off; nothing was kept. Try again on a steadier connection.";
-    case 413:
-      return `This file is too large: ${reason.replace(/^the file is too large: /, "")}.`;
-    case 415:
-      return `This type of file is not taken: ${reason}.`;
-    case 503:
-      return "The server could not send a file just now. Your token is kept: try again in a moment.";
-    case 507:
-      return "The pool is full right now. Try again once someone has taken a file.";
-    default:
-      return `The server refused: ${reason}.`;
-  }
+  const sentence = Object.hasOwn(SENTENCES, error?.errorId ?? "") ? SENTENCES[error.errorId] : null;
+  return sentence ? sentence(reason) : `The server refused: ${reason}.`;
 }

@@ -58,7 +58,8 @@ async function give(files) {
   }
   const [file] = files;
   if (file.size > maxFileSize) {
-    setStatus(status, explain(new PoolError(413, `the limit is ${formatBytes(maxFileSize)}`)), "error");
+    const tooLarge = new PoolError(413, `the limit is ${formatBytes(maxFileSize)}`, "file-too-large");
+    setStatus(status, explain(tooLarge), "error");
     return;
   }
   busy = true;
@@ -108,13 +109,12 @@ async function take() {
     setStatus(status, "Here is your random file. It has left the pool: save it now.", "ok");
     save.focus();
   } catch (error) {
-    // 404: nothing from someone else yet, and the token is kept for another try.
-    const spent = error.status === 403;
-    if (spent) {
+    // pool-empty: nothing from someone else yet, and the token is kept for another try.
+    if (error.errorId === "token-refused") {
       localStorage.removeItem(GIVEN_KEY);
       showOnly(VIEWS, "give-view");
     }
-    setStatus(status, explain(error), error.status === 404 ? "info" : "error");
+    setStatus(status, explain(error), error.errorId === "pool-empty" ? "info" : "error");
   } finally {
     $("download-progress").hidden = true;
     $("get-file").disabled = false;
