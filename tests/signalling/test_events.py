@@ -9,15 +9,20 @@ import asyncio
 import base64
 import contextlib
 import logging
+import os
 import re
 import time
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 import socketio
 
 from helpers.measure import log_since
+from helpers.peers import OK as EXITED_OK
+from helpers.peers import start
 from helpers.server import EVENT_TIMEOUT, PAKE, Client, RunningServer, running_server, server_process, wait_until
+from helpers.wiretap import wiretap
 from signal_server.app import SIGNALLING_KEY
 from signal_server.signalling.events import RelayHook
 from signal_server.signalling.registry import SlotRegistry
@@ -802,3 +807,50 @@ async def test_a_server_processs_log_never_holds_the_words() -> None:
         secrets = await a_run_with_known_words(server.url)
         log = await log_since(server, 0)
     assert_nowhere(secrets, "".join(log))
+
+
+#: Every word the server's own code holds (its messages among them): one of them in its
+#: log says nothing of a code, so a code's word that is one is looked for only as part
+#: of the code.
+SERVERS_OWN_WORDS = frozenset(
+    word
+    for source in (Path(__file__).parents[2] / "signal_server").rglob("*.py")
+    for word in re.findall(r"[a-z]+", source.read_text().lower())
+)
+
+
+def carried(frames: list[str]) -> list[str]:
+    """What the PAKE and the seal put on the wire, as sent (base64), and the short ones
+    (PAKE messages, confirmations) in hex too."""
+    found = sorted({value for frame in frames for value in re.findall(r'"(?:pake|data)":"([A-Za-z0-9+/=]+)"', frame)})
+    short = [base64.b64decode(value) for value in found if len(value) <= 44]
+    return [*found, *(raw.hex() for raw in short), *(raw[1:].hex() for raw in short)]
+
+
+def assert_no_word_of(code: str, log: str) -> None:
+    slot, *words = code.split("-")
+    for text in (code, "-".join(words), " ".join(words), f"{slot} {' '.join(words)}"):
+        assert text not in log, (text, log)
+    for word in set(words) - SERVERS_OWN_WORDS:
+        assert not re.search(rf"(?<![A-Za-z]){word}(?![A-Za-z])", log), (word, log)
+
+
+@pytest.mark.process
+async def test_a_whole_transfer_leaves_nothing_of_the_code_in_a_server_processs_log(tmp_path: Path) -> None:
+    """sendit to sendit through a server logging at debug level, every frame between
+    them seen on the way: neither the code nor what its handshake sent is in the log."""
+    (tmp_path / "a.bin").write_bytes(os.urandom(100_000))
+    async with server_process("--log-level", "debug") as server, wiretap(server.url) as tap:
+        sender = await start("send", "--json", str(tmp_path / "a.bin"), server=tap.url)
+        code = await sender.code()
+        receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), code, server=tap.url)
+        assert await asyncio.gather(sender.finish(), receiver.finish()) == [EXITED_OK, EXITED_OK], (
+            sender.stderr,
+            receiver.stderr,
+        )
+        log = "".join(await log_since(server, 0))
+    secrets = carried(tap.frames)
+    # The join's PAKE message, the sender's, two confirmations, the offer and the answer.
+    assert len(secrets) >= 6 + 2 * 4, tap.frames
+    assert_nowhere(secrets, log)
+    assert_no_word_of(code, log)
