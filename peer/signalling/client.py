@@ -87,7 +87,7 @@ class SignallingClient:
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
             raise ConnectionFailed("the SendIt server did not answer") from None
         if not isinstance(ack, dict) or ack.get("ok") is not True:
-            raise _refusal(event, ack if isinstance(ack, dict) else {})
+            raise refusal(event, ack if isinstance(ack, dict) else {})
         return ack
 
     async def tell(self, event: str, payload: dict[str, Any] | None = None) -> None:
@@ -100,7 +100,7 @@ class SignallingClient:
         await self._sio.disconnect()
 
 
-def _refusal(event: str, ack: dict[str, Any]) -> CodeRefused | ServerRefused:
+def refusal(event: str, ack: dict[str, Any]) -> CodeRefused | ServerRefused:
     """The error for a failed acknowledgement: decided on its ``error_id``; its words
     (the server's, shown neutralised) say why."""
     error_id = ack.get("error_id")

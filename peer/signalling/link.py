@@ -21,6 +21,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from sendit_protocol.errors import ProtocolError
 from sendit_protocol.handshake import Handshake
+from sendit_protocol.handshake import State as HandshakeState
 from sendit_protocol.messages import clip
 
 from ..channel import Inbox
@@ -176,6 +177,8 @@ class LinkSetup:
             await self.pc.setLocalDescription(description)
         if self.role == "receiver":
             enlarge_receive_buffers(self.pc)
+        if self.handshake.state is HandshakeState.FAILED:
+            return  # while gathering, the peer's signals broke the handshake: opened says how
         local = self.pc.localDescription
         await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
 
