@@ -41,6 +41,8 @@ class ErrorId(StrEnum):
     CANNOT_SAVE = "cannot-save"
     READ_FAILED = "read-failed"
     CANCELLED = "cancelled"
+    # Local-only: how a run ended, never on the wire.
+    PEER_LEFT = "peer-left"
 
 
 class ProtocolError(Exception):

@@ -1,0 +1,261 @@
+"""The transfer transcripts (docs/protocol-vectors.json ``transcripts``) are well formed.
+
+No machine runs here: each case is checked against the format of the section's
+``_about``, so that a runner (Python's, the page's, a stranger's) can trust every case to
+have one right answer, and a mistake in a case shows here rather than as a runner's
+mysterious failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from helpers.transcripts import CASES, STEP_KINDS, bytes_of, content, kind, matches, offered, text_of
+from helpers.vectors import VECTORS
+from sendit_protocol.digest import digest_bytes
+from sendit_protocol.errors import ERROR_ID, ErrorId
+from sendit_protocol.messages import (
+    FileEntry,
+    InvalidMessage,
+    check_binary,
+    check_name,
+    check_offer,
+    parse_message,
+    split_manifest,
+)
+
+STATES = {
+    "sender": {"delivered", "declined", "cancelled", "failed"},
+    "receiver": {"received", "declined", "cancelled", "failed"},
+}
+ENDED_WELL = {"delivered", "received", "declined"}
+# Beside the step's kind, what else a step may say.
+EXTRAS = {"in": {"size", "invalid"}, "in_text": {"invalid"}, "in_binary": {"invalid"}, "out": {"skip"}}
+ONLY = {"decide": "receiver", "out_bytes": "sender", "out_manifest": "sender"}
+CLOSES = {"in_close", "out_close"}
+MESSAGE_TYPES = {"manifest", "manifest-more", "accept", "decline", "file-end", "file-ok", "done", "cancel", "error"}
+
+
+def named(cases: list[dict[str, Any]]) -> Any:
+    return pytest.mark.parametrize("case", cases, ids=[c["name"] for c in cases])
+
+
+def test_the_section_says_what_it_is() -> None:
+    about = VECTORS["transcripts"]["_about"]
+    assert about and all(isinstance(line, str) for line in about)
+    assert len(CASES) >= 100
+
+
+def test_names_are_unique_and_say_the_role() -> None:
+    names = [case["name"] for case in CASES]
+    assert len(names) == len(set(names))
+    for case in CASES:
+        assert case["name"].startswith(case["role"] + ": ")
+
+
+@named(CASES)
+def test_a_case_has_the_fields_of_its_role(case: dict[str, Any]) -> None:
+    role = case["role"]
+    assert role in STATES
+    required = {"name", "role", "about", "steps", "outcome"} | ({"files"} if role == "sender" else set())
+    assert required <= case.keys() <= required | {"limits"}
+    assert isinstance(case["about"], str) and case["about"]
+    if "limits" in case:
+        ((limit, seconds),) = case["limits"].items()
+        assert limit == {"sender": "answer_seconds", "receiver": "manifest_seconds"}[role]
+        assert 0 < seconds < 5
+
+
+@named([c for c in CASES if c["role"] == "sender"])
+def test_a_sender_offers_what_a_sender_may(case: dict[str, Any]) -> None:
+    files = offered(case)
+    for file in case["files"]:
+        assert {"name", "size", "type"} <= file.keys() <= {"name", "size", "type", "hex", "repeat"}
+        assert ("{}" in file["name"]) == ("repeat" in file)
+    for file in files:
+        assert len(content(file)) == file["size"]
+        check_name(file["name"])
+    check_offer([FileEntry(f["name"], f["size"], f["type"]) for f in files])
+
+
+@named(CASES)
+def test_every_step_is_one_known_kind(case: dict[str, Any]) -> None:
+    for step in case["steps"]:
+        found = STEP_KINDS.intersection(step)
+        assert len(found) == 1, step
+        (what,) = found
+        assert step.keys() - {what} <= EXTRAS.get(what, set()), step
+        assert ONLY.get(what, case["role"]) == case["role"], step
+        check_step(what, step)
+
+
+def check_step(what: str, step: dict[str, Any]) -> None:
+    value = step[what]
+    if what in ("in", "out"):
+        assert isinstance(value, dict) and isinstance(value.get("type"), str)
+    elif what == "in_text":
+        assert isinstance(value, str)
+    elif what in ("in_binary", "out_bytes"):
+        check_bytes(value)
+    elif what == "decide":
+        assert value in ("accept", "decline")
+    elif what == "cancel":
+        assert isinstance(value, str)
+    else:
+        assert value is True
+    if "skip" in step:
+        assert step["skip"] and set(step["skip"]) <= MESSAGE_TYPES | {"binary"}
+    if "size" in step:
+        assert len(text_of({"in": step["in"]}).encode("utf-8")) <= step["size"]
+
+
+def check_bytes(spec: dict[str, Any]) -> None:
+    if "hex" in spec:
+        assert spec.keys() == {"hex"} and spec["hex"] == spec["hex"].lower() and len(spec["hex"]) % 2 == 0
+        bytes.fromhex(spec["hex"])
+    else:
+        assert {"size"} <= spec.keys() <= {"size", "start"}
+        assert spec["size"] >= 0 and spec.get("start", 0) >= 0
+
+
+@named(CASES)
+def test_an_in_message_parses_unless_marked_invalid(case: dict[str, Any]) -> None:
+    for step in case["steps"]:
+        if kind(step) in ("in", "in_text"):
+            assert refused_text(text_of(step)) == step.get("invalid", False), step
+        elif kind(step) == "in_binary":
+            assert refused_binary(bytes_of(step["in_binary"])) == step.get("invalid", False), step
+
+
+def refused_text(text: str) -> bool:
+    try:
+        parse_message(text)
+    except InvalidMessage:
+        return True
+    return False
+
+
+def refused_binary(data: bytes) -> bool:
+    try:
+        check_binary(data)
+    except InvalidMessage:
+        return True
+    return False
+
+
+@named(CASES)
+def test_a_case_ends_with_the_channel_closed(case: dict[str, Any]) -> None:
+    kinds = [kind(step) for step in case["steps"]]
+    assert kinds[-1] in CLOSES
+    assert not CLOSES.intersection(kinds[:-1])
+
+
+@named([c for c in CASES if c["role"] == "receiver"])
+def test_the_answer_is_sent_before_anything_else_arrives(case: dict[str, Any]) -> None:
+    """After the person answers, the runner waits for accept or decline to go out, so that
+    what comes next reaches a receiver that has answered: one right outcome."""
+    steps = case["steps"]
+    for at, step in enumerate(steps):
+        if "decide" in step:
+            assert steps[at + 1] == {"out": {"type": step["decide"]}}
+
+
+@named([c for c in CASES if c["role"] == "sender"])
+def test_a_sender_case_begins_with_its_offer_and_never_needs_pipelining(case: dict[str, Any]) -> None:
+    """The data of file i+1 is expected only after file i's file-ok was given."""
+    steps = case["steps"]
+    assert steps[0] == {"out_manifest": True}
+    acknowledged = 0
+    expected_file = 0
+    for step in steps:
+        if "in" in step and step["in"]["type"] == "file-ok" and step["in"]["index"] == acknowledged:
+            acknowledged += 1
+        if "out" in step and step["out"]["type"] == "file-end":
+            assert step["out"]["index"] == expected_file <= acknowledged
+            expected_file += 1
+
+
+@named([c for c in CASES if c["role"] == "sender"])
+def test_a_senders_expected_data_is_its_files(case: dict[str, Any]) -> None:
+    files = offered(case)
+    data = b""
+    index = 0
+    for step in case["steps"]:
+        if "out_bytes" in step:
+            data += bytes_of(step["out_bytes"])
+        elif "out" in step and step["out"]["type"] == "file-end":
+            assert data == content(files[index])
+            assert matches(step["out"], {"type": "file-end", "index": index, "digest": digest_bytes(data)})
+            data, index = b"", index + 1
+    assert data == b""
+
+
+@named([c for c in CASES if c["role"] == "sender" and len(c["files"]) != len(offered(c))])
+def test_a_repeated_offer_needs_more_than_one_message(case: dict[str, Any]) -> None:
+    """The point of ``repeat``: an offer that only fits as manifest and manifest-more."""
+    files = [FileEntry(f["name"], f["size"], f["type"]) for f in offered(case)]
+    assert len(split_manifest(files)) > 1
+
+
+@named([c for c in CASES if c["role"] == "receiver"])
+def test_what_a_receiver_keeps_is_what_it_was_sent(case: dict[str, Any]) -> None:
+    """Each kept file is the bytes that came for it, and the file-end that closed it carries
+    their digest: a case that keeps a file cannot keep it by a mistake of its own."""
+    arrived = received_files(case["steps"])
+    kept = case["outcome"]["kept"]
+    assert len(kept) <= len(arrived)
+    for file, (data, told) in zip(kept, arrived[: len(kept)], strict=True):
+        assert file.keys() <= {"name", "size", "hex"} and len(content(file)) == file["size"]
+        assert data == content(file)
+        assert told == digest_bytes(data)
+
+
+def received_files(steps: list[dict[str, Any]]) -> list[tuple[bytes, str]]:
+    """What a sender sent per file: the bytes before each file-end, and that file-end's digest."""
+    files, data = [], b""
+    for step in steps:
+        if "in_binary" in step:
+            data += bytes_of(step["in_binary"])
+        elif "in" in step and step["in"]["type"] == "file-end" and not step.get("invalid"):
+            files.append((data, step["in"]["digest"]))
+            data = b""
+    return files
+
+
+@named(CASES)
+def test_an_outcome_uses_known_states_and_ids(case: dict[str, Any]) -> None:
+    outcome = case["outcome"]
+    role = case["role"]
+    assert outcome.keys() == {"state", "error_id", "delivered" if role == "sender" else "kept"}
+    assert outcome["state"] in STATES[role]
+    error_id = outcome["error_id"]
+    if outcome["state"] in ENDED_WELL:
+        assert error_id is None
+        return
+    assert ERROR_ID.fullmatch(error_id)
+    told = endings(case, "in")
+    # An id a peer does not know is still an ending (the case that sends it says so).
+    assert error_id in {e.value for e in ErrorId} or error_id in told["error"] | told["cancel"], error_id
+    if outcome["state"] == "cancelled":
+        assert error_id in told["cancel"] | endings(case, "out")["cancel"]
+
+
+def endings(case: dict[str, Any], direction: str) -> dict[str, set[str]]:
+    """The ids of the cancels and errors that went ``in`` or ``out`` (a cancel's default: cancelled)."""
+    ids: dict[str, set[str]] = {"cancel": set(), "error": set()}
+    for step in case["steps"]:
+        message = step.get(direction)
+        if message and message["type"] in ids and not step.get("invalid"):
+            ids[message["type"]].add(message.get("error_id", ErrorId.CANCELLED.value))
+    return ids
+
+
+@named([c for c in CASES if c["role"] == "sender"])
+def test_delivered_files_are_those_acknowledged(case: dict[str, Any]) -> None:
+    delivered = case["outcome"]["delivered"]
+    assert delivered == list(range(len(delivered)))
+    assert len(delivered) <= len(offered(case))
+    if case["outcome"]["state"] == "delivered":
+        assert len(delivered) == len(offered(case))
