@@ -5,14 +5,14 @@ For each flood, a fresh ``python -m signal_server`` (default options) and two ph
 ``config.attack_seconds`` each: first the baseline, with an attacker process that sends
 nothing, then the flood, from an attacker process of its own connecting from
 127.0.0.2 (tests/helpers/attacks.py). In both, this process runs legit pairings from
-127.0.0.1 one after another (connect a sender and a receiver, create, join,
-peer_joined, one signal relayed; tests/helpers/measure.py) and samples the server's
-RSS. The floods run unbounded in bytes for the phase:
+127.0.0.1 one after another (connect a sender and a receiver, create a slot, join it,
+peer_joined, one signal relayed, in protocol 2's shapes; tests/helpers/measure.py) and
+samples the server's RSS. The floods run unbounded in bytes for the phase:
 
 - binary attachments: an event announcing 9,999,999,999 attachments, then 255 KiB
   binary frames, one connection after another;
 - non-reading client: a pair whose receiver never reads, its sender relaying 60 KB
-  offers, a new pair each time the server drops the receiver;
+  sealed offers, a new pair each time the server drops the receiver;
 - malformed frames: ``42[]`` frames back to back, 64 Ki of them per connection;
 - idle sockets: ``IDLE_SOCKETS`` open sockets from one address, answering pings.
 

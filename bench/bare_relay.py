@@ -2,8 +2,10 @@
 
 ``python -m bench.bare_relay --host 127.0.0.1 --port PORT`` serves the events the
 benchmark uses (``create``, ``join``, ``signal``, ``leave``) with acknowledgements of
-the same shape as SendIt's server (docs/PROTOCOL.md section 2), and nothing more: no
-payload validation, no registry object, no failed-join limit, no expiry, no logging.
+the same shape as SendIt's server in protocol 2 (docs/PROTOCOL.md section 2: a random
+free slot from ``create``, ``peer_joined`` carrying the ``join``'s PAKE message,
+signals relayed as sent), and nothing more: no payload validation (not even of the
+version), no registry object, no failed-join limit, no expiry, no logging.
 Its socket.io server takes our settings (``SOCKETIO_SETTINGS`` of
 ``signal_server.signalling.transport``), without our checks, and is served by aiohttp's
 ``web.run_app`` on the same event loop as ours (uvloop when installed), so the
@@ -29,11 +31,12 @@ from signal_server.signalling.transport import SOCKETIO_SETTINGS
 
 #: Same lifetime as the real server's default; only reported, never enforced.
 CODE_TTL = 600.0
+#: Slots 1..SLOTS, as ours (PROTOCOL.md 1).
 SLOTS = 9999
 
 
 class BareRelay:
-    """The relay: two dicts and an emit."""
+    """The relay: three dicts and an emit."""
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
@@ -44,7 +47,10 @@ class BareRelay:
             sio.on(event, getattr(self, event))
 
     async def create(self, sid: str, _payload: Any = None) -> dict[str, Any]:
-        # A random free slot, as ours draws it.
+        if len(self.waiting) >= SLOTS:
+            return {"ok": False, "error": "every code number is in use", "error_id": "no-free-slot"}
+        # A random free slot, as ours picks one; drawing again on a taken one stays cheap
+        # while most slots are free, as they are at the benchmark's N.
         slot = str(secrets.randbelow(SLOTS) + 1)
         while slot in self.waiting:
             slot = str(secrets.randbelow(SLOTS) + 1)

@@ -11,8 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TextIO
 
+from sendit_protocol.codes import Code, InvalidCode, parse_code
 from sendit_protocol.messages import FileEntry
-from signal_server.signalling.codes import InvalidCode, format_code, normalize_code
 
 from .ending import set_once
 from .errors import Cancelled, ExitCode, PeerError, UsageError
@@ -50,7 +50,12 @@ def _parser() -> argparse.ArgumentParser:
     send_parser.add_argument("--qr", action="store_true", help="also show the share link as a QR code")
 
     receive_parser = commands.add_parser("receive", parents=[common], help="receive the files offered under a code")
-    receive_parser.add_argument("code", metavar="CODE", help="the code, or the share link")
+    receive_parser.add_argument(
+        "code",
+        nargs="+",
+        metavar="CODE",
+        help="the code (4821-river-fox-lunar; a word may be its first four letters), or the share link",
+    )
     receive_parser.add_argument(
         "-o",
         "--output",
@@ -64,17 +69,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _server_and_code(args: argparse.Namespace) -> tuple[str, str | None]:
-    """The server to use, and the code in display form (checked here: a malformed code
-    should not count as a failed attempt on the server)."""
-    code = getattr(args, "code", None)
+def _server_and_code(args: argparse.Namespace) -> tuple[str, Code | None]:
+    """The server to use, and the code, checked here: a typo is refused before anything
+    is sent, so it never burns a slot (and the words never leave this machine)."""
+    words = getattr(args, "code", None)
     server = args.server
-    if code is not None and "#" in code:
-        link, code = code.split("#", 1)
-        server = server or link
-    if code is not None:
+    code = None
+    if words is not None:
+        text = " ".join(words)
+        if "#" in text:
+            link, text = text.split("#", 1)
+            server = server or link
         try:
-            code = format_code(normalize_code(code))
+            code = parse_code(text)
         except InvalidCode as error:
             raise UsageError(f"not a SendIt code: {error}") from None
     return (server or os.environ.get("SENDIT_SERVER") or DEFAULT_SERVER).rstrip("/"), code

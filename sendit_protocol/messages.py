@@ -1,13 +1,18 @@
-"""Data-channel transfer messages (docs/PROTOCOL.md 3.1): parsing and validation."""
+"""Data-channel transfer messages (docs/PROTOCOL.md 3.1): parsing, validation, and the
+manifest split into messages that fit (and put together again)."""
 
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator, Sequence
 
-PROTOCOL_VERSION = 1
+from .errors import ERROR_ID, ErrorId, ProtocolError
+
+PROTOCOL_VERSION = 2
+#: The largest message either way, text in UTF-8 or binary: what every browser takes.
+MAX_MESSAGE = 262_144
 MAX_FILES = 10_000
 MAX_NAME = 1_024
 MAX_TYPE = 255
@@ -24,8 +29,9 @@ _UNSHOWABLE = re.compile(f"[{_CONTROLS}{_BIDI_CONTROLS}]")
 _DIGEST = re.compile(r"[0-9a-f]{64}")
 
 
-class InvalidMessage(ValueError):
-    """A data-channel message that breaks the protocol."""
+class InvalidMessage(ProtocolError, ValueError):
+    """A data-channel message that breaks the protocol (``protocol-error`` unless a
+    manifest's version says otherwise)."""
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,39 @@ def _text(value: Any, field: str) -> str:
     return value
 
 
+def _error_id(value: Any) -> str:
+    """Any well-formed id, known or not: a newer peer may have ids this one does not."""
+    if not isinstance(value, str) or not ERROR_ID.fullmatch(value):
+        raise InvalidMessage("error_id must be lower-case letters, digits and dashes, at most 40")
+    return value
+
+
 def _not_json(constant: str) -> None:
     raise ValueError(f"{constant} is not JSON")
 
 
+def encode_message(message: dict[str, Any]) -> str:
+    """The text sent for ``message``: compact JSON, ASCII only (so its length in UTF-8 is
+    its length in characters)."""
+    return json.dumps(message, separators=(",", ":"))
+
+
+def utf8_length(text: str) -> int:
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_binary(data: bytes) -> bytes:
+    """A binary message: 1 to MAX_MESSAGE bytes."""
+    if not 1 <= len(data) <= MAX_MESSAGE:
+        raise InvalidMessage(f"a binary message must be 1 to {MAX_MESSAGE} bytes, not {len(data)}")
+    return data
+
+
 def parse_message(text: str) -> dict[str, Any]:
     """Parse and validate one text message; the result holds only known fields."""
+    # Each UTF-8 byte is at most one character: only a long text needs counting.
+    if len(text) > MAX_MESSAGE // 4 and utf8_length(text) > MAX_MESSAGE:
+        raise InvalidMessage(f"a message must be at most {MAX_MESSAGE} bytes")
     message = _json_object(text)
     kind = message.get("type")
     # A type that is no string (a list, say) is unknown too, and could not even be looked up.
@@ -132,13 +165,35 @@ def _json_object(text: str) -> dict[str, Any]:
     return message
 
 
-def _manifest(message: dict[str, Any]) -> dict[str, Any]:
+def _version(value: Any) -> int:
+    """Version 2; an older or newer peer is told so in words of its own."""
+    version = 1 if value is None else _integer(value)
+    if version is None:
+        raise InvalidMessage("the manifest's version must be an integer")
+    if version < PROTOCOL_VERSION:
+        raise InvalidMessage("this peer speaks an older SendIt protocol", ErrorId.OLD_PROTOCOL)
+    if version > PROTOCOL_VERSION:
+        raise InvalidMessage("this peer speaks a newer SendIt protocol", ErrorId.NEW_PROTOCOL)
+    return version
+
+
+def _files(message: dict[str, Any], most: int) -> list[FileEntry]:
     files = message.get("files")
-    if _integer(message.get("version")) != PROTOCOL_VERSION:
-        raise InvalidMessage(f"unsupported protocol version {message.get('version')!r}")
-    if not isinstance(files, list) or not 1 <= len(files) <= MAX_FILES:
-        raise InvalidMessage("a manifest lists 1 to 10000 files")
-    return {"type": "manifest", "version": PROTOCOL_VERSION, "files": [_file_entry(f) for f in files]}
+    if not isinstance(files, list) or not 1 <= len(files) <= most:
+        raise InvalidMessage(f"a manifest part lists 1 to {most} files")
+    return [_file_entry(f) for f in files]
+
+
+def _manifest(message: dict[str, Any]) -> dict[str, Any]:
+    version = _version(message.get("version"))
+    count = _integer(message.get("count"))
+    if count is None or not 1 <= count <= MAX_FILES:
+        raise InvalidMessage(f"a manifest's count must be 1 to {MAX_FILES}")
+    return {"type": "manifest", "version": version, "count": count, "files": _files(message, count)}
+
+
+def _manifest_more(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "manifest-more", "files": _files(message, MAX_FILES)}
 
 
 def _no_fields(message: dict[str, Any]) -> dict[str, Any]:
@@ -165,15 +220,24 @@ def _file_end(message: dict[str, Any]) -> dict[str, Any]:
 
 
 def _cancel(message: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "cancel", "reason": _text(message.get("reason", ""), "reason")}
+    return {
+        "type": "cancel",
+        "reason": _text(message.get("reason", ""), "reason"),
+        "error_id": _error_id(message.get("error_id", ErrorId.CANCELLED.value)),
+    }
 
 
 def _error(message: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "error", "message": _text(message.get("message"), "message")}
+    return {
+        "type": "error",
+        "message": _text(message.get("message"), "message"),
+        "error_id": _error_id(message.get("error_id")),
+    }
 
 
 _PARSERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "manifest": _manifest,
+    "manifest-more": _manifest_more,
     "accept": _no_fields,
     "decline": _no_fields,
     "done": _no_fields,
@@ -182,3 +246,76 @@ _PARSERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "cancel": _cancel,
     "error": _error,
 }
+
+
+def check_offer(files: Sequence[FileEntry]) -> None:
+    """What no single entry shows: a name twice, or a name that is a folder of another
+    (``x`` beside ``x/y``): no receiver could save both."""
+    names: set[str] = set()
+    for entry in files:
+        if entry.name in names:
+            raise InvalidMessage(f"the offer names {entry.name} twice")
+        names.add(entry.name)
+    for name in names:
+        for folder in _folders(name):
+            if folder in names:
+                raise InvalidMessage(f"the offer has both {folder} and {name}, which needs {folder} as a folder")
+
+
+def _folders(name: str) -> Iterator[str]:
+    """``a/b/c`` -> ``a``, ``a/b``."""
+    end = name.find("/")
+    while end != -1:
+        yield name[:end]
+        end = name.find("/", end + 1)
+
+
+def _entry_json(entry: FileEntry) -> dict[str, Any]:
+    return {"name": entry.name, "size": entry.size, "type": entry.type}
+
+
+def split_manifest(files: Sequence[FileEntry]) -> list[dict[str, Any]]:
+    """The offer as ``manifest`` and as many ``manifest-more`` as it takes for every
+    message to fit MAX_MESSAGE bytes, each part as full as it can be."""
+    parts: list[list[dict[str, Any]]] = [[]]
+    # What a part costs before its first entry: the first part's envelope, the longer.
+    empty = utf8_length(encode_message({"type": "manifest", "version": PROTOCOL_VERSION, "count": len(files)}))
+    room = MAX_MESSAGE - len(',"files":[]') - empty
+    for entry in map(_entry_json, files):
+        cost = utf8_length(encode_message(entry)) + 1  # the comma before it
+        if cost > room and parts[-1]:
+            parts.append([])
+            room = MAX_MESSAGE - len(',"files":[]') - empty
+        parts[-1].append(entry)
+        room -= cost
+    first = {"type": "manifest", "version": PROTOCOL_VERSION, "count": len(files), "files": parts[0]}
+    return [first] + [{"type": "manifest-more", "files": part} for part in parts[1:]]
+
+
+class ManifestAssembly:
+    """A manifest put together from its parts, checked as a whole once complete."""
+
+    def __init__(self) -> None:
+        self.count: int | None = None
+        self.files: list[FileEntry] = []
+
+    @property
+    def complete(self) -> bool:
+        return self.count is not None and len(self.files) == self.count
+
+    def add(self, message: dict[str, Any]) -> list[FileEntry] | None:
+        """Take one parsed ``manifest`` (first) or ``manifest-more`` (after it); the whole
+        offer once the last part arrived, else ``None``."""
+        first = message["type"] == "manifest"
+        if first != (self.count is None):
+            raise InvalidMessage(f"unexpected {message['type']} while the manifest arrives")
+        if first:
+            self.count = message["count"]
+        assert self.count is not None
+        if len(self.files) + len(message["files"]) > self.count:
+            raise InvalidMessage(f"the manifest has more than the {self.count} files it announced")
+        self.files += message["files"]
+        if not self.complete:
+            return None
+        check_offer(self.files)
+        return self.files

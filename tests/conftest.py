@@ -16,10 +16,12 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 
 from helpers.browser import CHROMIUM, launch_chromium, new_context, serve_harness
+from helpers.links import paired
 from helpers.server import Client, RunningServer, running_server
-from peer.signalling.client import SignallingClient
 from peer.signalling.link import Link, open_link
 
+#: aioice skips loopback unless told; the test namespace has no other address.
+LOOPBACK = ["127.0.0.1"]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -73,20 +75,14 @@ async def connect(server: RunningServer) -> AsyncIterator[Callable[[], Awaitable
 @pytest.fixture
 async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
     """A sender's and a receiver's open channel, paired through the server."""
-    sender, receiver = SignallingClient(), SignallingClient()
-    await sender.connect(server.url)
-    await receiver.connect(server.url)
-    created = await sender.request("create")
-    joined = await receiver.request("join", {"code": created["code"]})
-    pair = await asyncio.gather(
-        open_link(sender, created["ice_servers"], "sender", ["127.0.0.1"]),
-        open_link(receiver, joined["ice_servers"], "receiver", ["127.0.0.1"]),
-    )
-    yield pair
-    for link in pair:
-        await link.pc.close()
-    await sender.close()
-    await receiver.close()
+    async with paired(server.url) as pair:
+        opened = await asyncio.gather(
+            open_link(pair.sender, pair.created["ice_servers"], pair.sender_handshake, LOOPBACK, pair.peer_joined),
+            open_link(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, LOOPBACK),
+        )
+        yield opened
+        for link in opened:
+            await link.pc.close()
 
 
 @pytest.fixture(scope="session")

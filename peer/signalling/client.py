@@ -7,15 +7,22 @@ from typing import Any, Awaitable, Callable
 
 import socketio
 
+from sendit_protocol.errors import ErrorId
+
 from ..errors import CodeRefused, ConnectionFailed
 
 REQUEST_TIMEOUT = 15.0
-_CODE_ERRORS = ("code not found or expired", "code already used", "too many attempts")
+#: Refusals of a code: exit code 3 (the rest are the server refusing, exit code 4).
+_CODE_ERRORS = frozenset({ErrorId.CODE_NOT_FOUND, ErrorId.CODE_USED, ErrorId.TOO_MANY_ATTEMPTS})
 SERVER_EVENTS = ("peer_joined", "signal", "peer_left", "cancelled", "done", "expired", "disconnect")
 
 
 class ServerRefused(ConnectionFailed):
-    """The server answered a request with an error."""
+    """The server answered a request with an error; ``error_id`` says which."""
+
+    def __init__(self, message: str, error_id: str | None = None) -> None:
+        super().__init__(message)
+        self.error_id = error_id
 
 
 class SignallingClient:
@@ -80,14 +87,7 @@ class SignallingClient:
         except (socketio.exceptions.TimeoutError, socketio.exceptions.BadNamespaceError):
             raise ConnectionFailed("the SendIt server did not answer") from None
         if not isinstance(ack, dict) or ack.get("ok") is not True:
-            error = ack.get("error") if isinstance(ack, dict) else None
-            message = str(error or "the server gave no answer")
-            if message in _CODE_ERRORS:
-                retry_after = ack.get("retry_after") if isinstance(ack, dict) else None
-                if isinstance(retry_after, int) and not isinstance(retry_after, bool):
-                    message += f": wait {retry_after} s before trying another code"
-                raise CodeRefused(message)
-            raise ServerRefused(f"the server refused {event}: {message}")
+            raise refusal(event, ack if isinstance(ack, dict) else {})
         return ack
 
     async def tell(self, event: str, payload: dict[str, Any] | None = None) -> None:
@@ -98,3 +98,17 @@ class SignallingClient:
 
     async def close(self) -> None:
         await self._sio.disconnect()
+
+
+def refusal(event: str, ack: dict[str, Any]) -> CodeRefused | ServerRefused:
+    """The error for a failed acknowledgement: decided on its ``error_id``; its words
+    (the server's, shown neutralised) say why."""
+    error_id = ack.get("error_id")
+    error_id = error_id if isinstance(error_id, str) else None
+    message = str(ack.get("error") or "the server gave no answer")
+    if error_id in _CODE_ERRORS:
+        retry_after = ack.get("retry_after")
+        if error_id == ErrorId.TOO_MANY_ATTEMPTS and type(retry_after) is int:
+            message += f": wait {retry_after} s before trying another code"
+        return CodeRefused(message)
+    return ServerRefused(f"the server refused {event}: {message}", error_id)

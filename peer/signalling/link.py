@@ -1,9 +1,11 @@
 """The WebRTC half of signalling: an aiortc connection set up through the server.
 
-The same steps as web/js/signalling/link.js (docs/PROTOCOL.md 2.3): the sender creates the
-channel and the offer, the receiver answers, and remote candidates wait until the
-description they belong to is set. aiortc does not trickle: its description already
-carries every local candidate.
+The same steps as web/js/signalling/link.js (docs/PROTOCOL.md 2.3 and 3): every signal
+goes through the handshake (sendit_protocol.handshake), which confirms that both sides
+hold the same code and seals the descriptions and candidates, so the server can neither
+read nor change them. The sender creates the channel and the offer, the receiver
+answers. aiortc does not trickle (its description carries every local candidate), but
+takes the trickled candidates of a browser.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any, Callable, Literal, Sequence
 from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from ..errors import ConnectionFailed
+from sendit_protocol.errors import ProtocolError
+from sendit_protocol.handshake import Handshake
+from sendit_protocol.handshake import State as HandshakeState
+from sendit_protocol.messages import clip
+
+from ..channel import Inbox
+from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
 from .client import SignallingClient
 from .localip import offering
 
@@ -39,25 +47,33 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 class Link:
     """An open peer-to-peer data channel and the connection that carries it.
 
-    aiortc hands out a message the moment it arrives, with nobody listening yet if the
-    channel has only just opened; so messages are kept from the start until
-    :meth:`hand_over` passes them on.
+    Its messages are kept in :attr:`inbox` from the moment the channel opens. A channel
+    the peer should not have opened (docs/PROTOCOL.md 3: there is only one) is a fault
+    of the link, reported to whoever listens with :meth:`on_fault`.
     """
 
     pc: RTCPeerConnection
     channel: RTCDataChannel
-    early: list[bytes | str] = field(default_factory=list)
+    inbox: Inbox = field(init=False)
+    fault: PeerError | None = field(init=False, default=None)
+    _fault_handler: Callable[[PeerError], None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.channel.on("message", self.early.append)
+        self.inbox = Inbox(self.channel)
 
-    def hand_over(self, handler: Callable[[bytes | str], None]) -> None:
-        """From now on ``handler`` gets every message, starting with those kept so far."""
-        self.channel.remove_listener("message", self.early.append)
-        for data in self.early:
-            handler(data)
-        self.early.clear()
-        self.channel.on("message", handler)
+    def on_fault(self, handler: Callable[[PeerError], None]) -> None:
+        """Call ``handler(error)`` for a fault, now if one happened already."""
+        self._fault_handler = handler
+        if self.fault is not None:
+            handler(self.fault)
+
+    def refuse(self, error: PeerError) -> None:
+        """A fault once open: another channel (ProtocolViolation), or a signal that broke
+        the handshake (Untrusted)."""
+        if self.fault is None:
+            self.fault = error
+            if self._fault_handler is not None:
+                self._fault_handler(error)
 
 
 def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
@@ -91,21 +107,32 @@ Role = Literal["sender", "receiver"]
 async def open_link(
     signalling: SignallingClient,
     ice_servers: Sequence[dict[str, Any]],
-    role: Role,
+    handshake: Handshake,
     local_ips: Sequence[str] | None = None,
+    joined: str | None = None,
 ) -> Link:
-    """Connect to the paired peer; returns once the channel is open."""
-    setup = LinkSetup(signalling, RTCPeerConnection(ice_configuration(ice_servers)), role, local_ips)
+    """Connect to the paired peer; returns once the channel is open. A sender passes
+    the receiver's PAKE message, from ``peer_joined``, as ``joined``."""
+    pc = RTCPeerConnection(ice_configuration(ice_servers))
+    setup = LinkSetup(signalling, pc, handshake, local_ips)
     setup.start_applying_signals()
     try:
-        if role == "sender":
-            await setup.offer()
+        if joined is not None:
+            await setup.offer(joined)
         link = await setup.until_open()
+    except ProtocolError as error:
+        await setup.abandon()
+        raise untrusted_by(error, handshake.role) from None
     except BaseException:
         await setup.abandon()
         raise
     setup.keep_applying_until_closed()
     return link
+
+
+def untrusted_by(error: ProtocolError, role: Role) -> Untrusted:
+    """This side's error for a handshake that failed with ``error``."""
+    return untrusted(error.error_id, role) or Untrusted()
 
 
 @dataclass
@@ -118,24 +145,31 @@ class LinkSetup:
 
     signalling: SignallingClient
     pc: RTCPeerConnection
-    role: Role
+    handshake: Handshake
     local_ips: Sequence[str] | None = None
     opened: asyncio.Future[Link] = field(init=False)
     signals: asyncio.Queue[dict[str, Any]] = field(init=False, default_factory=asyncio.Queue)
-    # Candidates that came before the remote description they belong to.
-    early_candidates: list[dict[str, Any] | None] = field(init=False, default_factory=list)
     applying: asyncio.Task[None] | None = field(init=False, default=None)
+    channels: int = field(init=False, default=0)
+    link: Link | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        self.role: Role = self.handshake.role
         self.opened = asyncio.get_running_loop().create_future()
         self.signalling.on("signal", self.signals.put_nowait)
         self.pc.on("connectionstatechange", self.on_connection_state)
         self.pc.on("datachannel", self.on_channel)
 
-    async def offer(self) -> None:
-        """The sender's first step: its channel, then its offer."""
+    async def offer(self, joined: str) -> None:
+        """The sender's first steps: its PAKE message and confirmation, then its channel
+        and its (sealed) offer."""
+        for signal in self.handshake.peer_joined(joined):
+            await self.send(signal)
         self.watch(self.pc.createDataChannel(CHANNEL_LABEL, ordered=True))
         await self.describe(await self.pc.createOffer())
+
+    async def send(self, signal: dict[str, str]) -> None:
+        await self.signalling.request("signal", signal)
 
     async def describe(self, description: RTCSessionDescription) -> None:
         """Set the local description and send it (it carries every local candidate)."""
@@ -143,8 +177,10 @@ class LinkSetup:
             await self.pc.setLocalDescription(description)
         if self.role == "receiver":
             enlarge_receive_buffers(self.pc)
+        if self.handshake.state is HandshakeState.FAILED:
+            return  # while gathering, the peer's signals broke the handshake: opened says how
         local = self.pc.localDescription
-        await self.signalling.request("signal", {"type": local.type, "sdp": local.sdp})
+        await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
 
     def start_applying_signals(self) -> None:
         self.applying = asyncio.ensure_future(self.apply_signals())
@@ -155,23 +191,20 @@ class LinkSetup:
             await self.apply(await self.signals.get())
 
     async def apply(self, signal: dict[str, Any]) -> None:
-        """Apply one remote signal: a candidate, or a description (answered if an offer)."""
-        if signal.get("type") == "candidate":
-            await self.add_or_keep_candidate(signal.get("candidate"))
+        """Take one relayed signal through the handshake; apply what it opens: a
+        candidate, or a description (answered if an offer). The handshake opens the
+        description first (sealed number 0), so no candidate comes before it."""
+        replies, inner = self.handshake.receive(signal)
+        for reply in replies:
+            await self.send(reply)
+        if inner is None:
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=signal["sdp"], type=signal["type"]))
-        for candidate in self.early_candidates:
-            await add_candidate(self.pc, candidate)
-        self.early_candidates.clear()
-        if signal["type"] == "offer":
+        if inner["type"] == "candidate":
+            await add_candidate(self.pc, inner["candidate"])
+            return
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=inner["sdp"], type=inner["type"]))
+        if inner["type"] == "offer":
             await self.describe(await self.pc.createAnswer())
-
-    async def add_or_keep_candidate(self, candidate: dict[str, Any] | None) -> None:
-        """A candidate before its remote description waits for it; aiortc would refuse it."""
-        if self.pc.remoteDescription is None:
-            self.early_candidates.append(candidate)
-        else:
-            await add_candidate(self.pc, candidate)
 
     def watch(self, channel: RTCDataChannel) -> None:
         """Open the link once ``channel`` is open (it may be already)."""
@@ -183,24 +216,41 @@ class LinkSetup:
     def on_open(self, channel: RTCDataChannel) -> None:
         # Synchronously, before the first message can be dispatched to nobody; and only
         # for the first channel to open, since a Link keeps every message it is given.
-        if not self.opened.done():
-            self.opened.set_result(Link(pc=self.pc, channel=channel))
+        if self.link is None and not self.opened.done():
+            self.link = Link(pc=self.pc, channel=channel)
+            self.opened.set_result(self.link)
 
     def on_channel(self, channel: RTCDataChannel) -> None:
-        if channel.label == CHANNEL_LABEL:
+        """The receiver takes the sender's one channel; any other is the peer's fault."""
+        self.channels += 1
+        problem = channel_problem(channel, expected=self.role == "receiver" and self.channels == 1)
+        if problem is None:
             self.watch(channel)
+        else:
+            self.refuse(ProtocolViolation(f"protocol error: {problem}", told=problem))
 
     def on_connection_state(self) -> None:
         if self.pc.connectionState == "failed":
             self.fail(NO_PATH)
 
     def on_applying_ended(self, task: asyncio.Task[None]) -> None:
-        if not task.cancelled() and task.exception() is not None:
-            self.fail(f"connection setup failed: {task.exception()}")
+        error = None if task.cancelled() else task.exception()
+        if isinstance(error, ProtocolError):
+            self.refuse(untrusted_by(error, self.role))
+        elif error is not None and self.link is None:
+            # Once open, a late candidate aiortc cannot take changes nothing.
+            self.fail(f"connection setup failed: {error}")
 
     def fail(self, message: str) -> None:
         if not self.opened.done():
             self.opened.set_exception(ConnectionFailed(message))
+
+    def refuse(self, error: PeerError) -> None:
+        """The link will not open, or once open has a fault."""
+        if self.link is not None:
+            self.link.refuse(error)
+        elif not self.opened.done():
+            self.opened.set_exception(error)
 
     async def until_open(self) -> Link:
         try:
@@ -222,6 +272,19 @@ class LinkSetup:
     def on_state_after_open(self) -> None:
         if self.pc.connectionState == "closed" and self.applying is not None:
             self.applying.cancel()
+
+
+def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
+    """What is wrong with a channel the peer opened, if anything (docs/PROTOCOL.md 3)."""
+    if not expected:
+        return "the other side opened a second data channel"
+    if channel.label != CHANNEL_LABEL:
+        return f"the data channel is labelled {clip(channel.label, 40)!r}, not {CHANNEL_LABEL!r}"
+    if not channel.ordered:
+        return "the data channel is unordered"
+    if channel.maxRetransmits is not None or channel.maxPacketLifeTime is not None:
+        return "the data channel is unreliable"
+    return None
 
 
 async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:

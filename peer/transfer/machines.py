@@ -1,38 +1,61 @@
-"""The transfer of docs/PROTOCOL.md section 3 over an open aiortc data channel.
+"""The transfer of docs/PROTOCOL.md section 3 over an open data channel.
 
-The same two state machines as web/js/transfer/machines.js. Incoming messages are handled
-synchronously in the channel's message callback, bytes going straight to disk and
-the digest: nothing queues up in memory, and a slow disk slows the sender down
-through SCTP's own flow control.
+The same two state machines as web/js/transfer/machines.js, with the same named states
+and ending verbs: ``cancel`` (we call it off and tell the peer ``cancel``), ``fail``
+(tell the peer ``error``), ``abort`` (something outside the channel ended it: tell
+nobody). Incoming messages are handled synchronously in the channel's message callback,
+bytes going straight to disk and the digest: nothing queues up in memory, and a slow
+disk slows the sender down through SCTP's own flow control.
+
+The machines need only a :class:`peer.channel.Channel`: aiortc's, or the tests' in-memory one.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
+import logging
+from enum import StrEnum
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from sendit_protocol.digest import BlockDigest
-from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry, InvalidMessage, clip, parse_message
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.messages import (
+    FileEntry,
+    InvalidMessage,
+    ManifestAssembly,
+    check_binary,
+    clip,
+    encode_message,
+    parse_message,
+    split_manifest,
+)
 
+from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
-from ..errors import Cancelled, ConnectionFailed, PeerError, VerificationFailed
+from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
-from ..signalling.link import Link
 from .sink import FileWriter, Sink
 from .source import Source
+
+log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 65_536
 HIGH_WATER = 4 * 1024 * 1024
 LOW_WATER = 1024 * 1024
-# Nothing moving for this long means the peer is gone. The server usually says so at
-# once (peer_left); without it, ICE's consent checks would take about 30 s.
+# Nothing moving for this long means the peer is gone: once the channel is open the
+# server's news no longer counts, and ICE's consent checks would take about 30 s.
 STALL_SECONDS = 10.0
+STALL_CHECK_SECONDS = 1.0
 # The phases before the transfer (docs/PROTOCOL.md 3.2). A sender sends its manifest the
 # moment the channel opens, so one that has not within the channel-open limit never will.
 MANIFEST_SECONDS = 30.0
 # A person reads the offer and decides: as long as the code waited for them to join.
 ANSWER_SECONDS = 600.0
+# How long closing may take: our last messages leaving, then (a receiver after done)
+# the sender's close.
+CLOSE_SECONDS = 5.0
+DATA_BEFORE_ACCEPT = "data before accept"
 
 T = TypeVar("T")
 
@@ -42,161 +65,288 @@ def duration(seconds: float) -> str:
     return f"{seconds / 60:g} min" if seconds >= 60 else f"{seconds:g} s"
 
 
-class ProtocolViolation(PeerError):
-    """The other side broke docs/PROTOCOL.md; it has been told."""
+class SenderState(StrEnum):
+    OFFERING = "offering"
+    SENDING = "sending"
+    DELIVERED = "delivered"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
 
 
-def remote_end(message: dict[str, Any]) -> PeerError | None:
-    """The error that a ``cancel`` or ``error`` from the other side ends the transfer with."""
+class ReceiverState(StrEnum):
+    WAITING_FOR_OFFER = "waiting-for-offer"
+    DECIDING = "deciding"
+    RECEIVING = "receiving"
+    RECEIVED = "received"
+    DECLINED = "declined"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+State = SenderState | ReceiverState
+
+
+# What this side's person reads when the other side's manifest has another version.
+_VERSION_WORDS = {
+    ErrorId.OLD_PROTOCOL: "the other side speaks an older SendIt protocol: it needs updating",
+    ErrorId.NEW_PROTOCOL: "the other side speaks a newer SendIt protocol: update sendit",
+}
+
+
+def violation(error: InvalidMessage) -> ProtocolViolation:
+    words = _VERSION_WORDS.get(error.error_id)
+    return ProtocolViolation(words or f"protocol error: {error}")
+
+
+def remote_end(message: dict[str, Any], role: str) -> PeerError:
+    """The error that a ``cancel`` or ``error`` from the other side ends the transfer with,
+    decided on its id (the words are the peer's, shown neutralised)."""
+    found = untrusted(message["error_id"], role)
+    if found is not None:
+        return found
     if message["type"] == "cancel":
-        reason = message["reason"]
-        return Cancelled(reason or "cancelled by the other side")
-    if message["type"] == "error":
-        text = message["message"]
-        if text.startswith("hash mismatch"):
-            return VerificationFailed(f"the receiver found a damaged file ({text})")
-        return PeerError(f"the other side reported an error: {text}")
-    return None
+        return Cancelled(message["reason"] or "cancelled by the other side")
+    text = message["message"]
+    if message["error_id"] == ErrorId.HASH_MISMATCH:
+        return VerificationFailed(f"the other side found a damaged file ({text})")
+    return PeerError(f"the other side reported an error: {text}")
 
 
 class Transfer:
-    """What both ends share: the channel, sending text messages, and how the transfer ends."""
+    """What both ends share: the channel, its state, sending, and how the transfer ends."""
 
-    def __init__(self, link: Link, closed_message: str) -> None:
-        self.link = link
-        self.channel = link.channel
+    role = ""
+    # The states a transfer starts in and ends in, by how it ends.
+    start: State
+    cancelled: State
+    failed: State
+
+    def __init__(self, channel: Channel, closed_message: str, inbox: Inbox | None = None) -> None:
+        self.channel = channel
+        self.inbox = inbox or Inbox(channel)
+        self.state: State = self.start
+        #: How it ended, if not well: the id of the cancel or error sent or received
+        #: (``cancelled`` for a cancel without one), or ``peer-left``.
+        self.error_id: str | None = None
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed_message = closed_message
-        #: This side sent the message that ended the transfer (see Session.linger).
-        self.told_peer = False
+        # This side sent the transfer's last message: it must leave before we close.
+        self._last_word = False
+        self._closed = asyncio.Event()
+        self._listening = False
+        self._drained = asyncio.Event()
+        self._closing: asyncio.Task[None] | None = None
         self._heard = 0
         self._watch: asyncio.Task[None] | None = None
-        self.channel.on("close", lambda: self.end(ConnectionFailed(closed_message)))
+        self.channel.on("close", self._on_close)
+        self.channel.on("bufferedamountlow", self._drained.set)
+
+    def _set_state(self, state: State) -> None:
+        log.debug("%s: %s -> %s", self.role, self.state, state)
+        self.state = state
+
+    def _on_close(self) -> None:
+        self._closed.set()
+        self._drained.set()
+        # Before listening, the messages kept from before the close come first.
+        if self._listening:
+            self.abort(ConnectionFailed(self.closed_message))
 
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
-        if self.channel.readyState != "open":
-            self.end(ConnectionFailed(self.closed_message))
-        self.link.hand_over(self._guarded)
+        self.inbox.hand_over(self._guarded)
+        self._listening = True
+        if self._closed.is_set() or self.channel.readyState == "closed":
+            self._on_close()
 
     def send(self, message: dict[str, Any]) -> None:
-        if self.channel.readyState == "open":
-            self.channel.send(json.dumps(message, separators=(",", ":")))
+        if self.channel.readyState == "open" and not self.ended.done():
+            self.channel.send(encode_message(message))
 
-    def end(self, error: PeerError | None = None) -> None:
-        """Finish: successfully without ``error``; the first call wins."""
-        if settle(self.ended, error):
-            if self._watch is not None:
-                self._watch.cancel()
-            self.closed()
+    def finish(self, state: State, error: PeerError | None = None, error_id: str | None = None) -> bool:
+        """End in ``state``: successfully without ``error``; the first call wins."""
+        if not settle(self.ended, error):
+            return False
+        self.error_id = error_id
+        self._set_state(state)
+        if self._watch is not None:
+            self._watch.cancel()
+        self._drained.set()  # nothing waits for room any more
+        self.release()
+        return True
 
-    def watch_for_stalls(self) -> None:
-        """From now until the end, fail if neither messages arrive nor sent bytes leave
-        for STALL_SECONDS."""
-        self._watch = asyncio.ensure_future(self._watch_for_stalls())
-
-    async def _watch_for_stalls(self) -> None:
-        while True:
-            before = (self._heard, self.channel.bufferedAmount)
-            await asyncio.sleep(STALL_SECONDS)
-            if (self._heard, self.channel.bufferedAmount) == before:
-                self.end(ConnectionFailed(f"the connection stalled: nothing moved for {STALL_SECONDS:g} s"))
-                return
-
-    def closed(self) -> None:
+    def release(self) -> None:
         """Hook: the transfer is over (release files)."""
 
-    def last_word(self, message: dict[str, Any], error: PeerError | None = None) -> None:
+    def last_word(self, message: dict[str, Any], state: State, error: PeerError | None = None) -> None:
         """Send the message that ends the transfer, and end it: the peer knows why."""
         if not self.ended.done():
             self.send(message)
-            self.told_peer = True
-            self.end(error)
+            self._last_word = True
+            self.finish(state, error, message.get("error_id"))
 
-    def cancel(self, reason: str) -> None:
-        """Tell the other side the transfer is off, and stop."""
-        self.last_word({"type": "cancel", "reason": clip(reason)}, Cancelled("the transfer was cancelled"))
+    def cancel(self, reason: str, error_id: ErrorId = ErrorId.CANCELLED, error: PeerError | None = None) -> None:
+        """We call it off: tell the peer ``cancel``, and stop."""
+        message = {"type": "cancel", "reason": clip(reason), "error_id": error_id.value}
+        self.last_word(message, self.cancelled, error or Cancelled("the transfer was cancelled"))
 
-    def stop(self, error: PeerError) -> None:
-        """A local failure: tell the other side (what it may hear), and end with ``error``."""
-        self.last_word({"type": "error", "message": clip(error.told)}, error)
+    def fail(self, error_id: ErrorId, message: str, error: PeerError | None = None) -> None:
+        """Tell the peer ``error`` (mostly: what it did wrong), and stop."""
+        told = {"type": "error", "message": clip(message), "error_id": error_id.value}
+        self.last_word(told, self.failed, error or ProtocolViolation(f"protocol error: {message}"))
 
-    def fail(self, problem: str) -> None:
-        """Tell the other side what it did wrong, and stop."""
-        self.last_word({"type": "error", "message": clip(problem)}, ProtocolViolation(f"protocol error: {problem}"))
+    def abort(self, error: PeerError) -> None:
+        """Something outside the channel ended the transfer (the channel closed, or went
+        silent): tell nobody."""
+        self.finish(self.failed, error, ErrorId.PEER_LEFT)
 
-    def _guarded(self, data: bytes | str) -> None:
+    def refuse(self, error: PeerError) -> None:
+        """A failure of this side's own (its disk, its files): the peer hears ``error.told``."""
+        raise NotImplementedError
+
+    def _guarded(self, data: Message) -> None:
         if self.ended.done():
             return
         self._heard += 1
         try:
             if isinstance(data, str):
                 message = parse_message(data)
-                ended = remote_end(message)
-                if ended:
-                    self.end(ended)
+                if message["type"] in ("cancel", "error"):
+                    self._ended_by_peer(message)
                 else:
                     self.on_text(message)
             else:
-                self.on_bytes(data)
+                self.on_bytes(check_binary(data))
         except InvalidMessage as error:
-            self.fail(str(error))
+            self.fail(error.error_id, str(error), violation(error))
         except PeerError as error:
-            self.stop(error)
+            self.refuse(error)
+
+    def _ended_by_peer(self, message: dict[str, Any]) -> None:
+        state = self.cancelled if message["type"] == "cancel" else self.failed
+        self.finish(state, remote_end(message, self.role), message["error_id"])
 
     def on_text(self, message: dict[str, Any]) -> None:
-        raise InvalidMessage(f"unexpected {message['type']}")
+        raise NotImplementedError
 
     def on_bytes(self, data: bytes) -> None:
         raise InvalidMessage("unexpected binary message")
+
+    def watch_for_stalls(self) -> None:
+        """From now until the end, abort if neither messages arrive nor sent bytes leave
+        for STALL_SECONDS."""
+        self._watch = asyncio.ensure_future(self._watch_for_stalls())
+
+    async def _watch_for_stalls(self) -> None:
+        loop = asyncio.get_running_loop()
+        seen, moved_at = (self._heard, self.channel.bufferedAmount), loop.time()
+        while True:
+            await asyncio.sleep(STALL_CHECK_SECONDS)
+            now = (self._heard, self.channel.bufferedAmount)
+            if now != seen:
+                seen, moved_at = now, loop.time()
+            elif loop.time() - moved_at >= STALL_SECONDS:
+                self.abort(ConnectionFailed(f"the connection stalled: nothing moved for {STALL_SECONDS:g} s"))
+                return
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the transfer ends first: then how it ended."""
         return await unless_ended(awaitable, self.ended)
 
-    async def within(self, seconds: float, awaitable: Awaitable[T], told: dict[str, Any], error: PeerError) -> T:
-        """:meth:`until`, and if ``seconds`` pass first, the peer is told ``told`` and the
-        transfer ends with ``error``."""
-        timer = asyncio.get_running_loop().call_later(seconds, self.last_word, told, error)
+    async def within(self, seconds: float, awaitable: Awaitable[T], on_timeout: Callable[[], None]) -> T:
+        """:meth:`until`, and if ``seconds`` pass first, ``on_timeout`` ends the transfer."""
+        timer = asyncio.get_running_loop().call_later(seconds, on_timeout)
         try:
             result: T = await self.until(awaitable)
             return result
         finally:
             timer.cancel()
 
+    async def run_then_close(self, run: Awaitable[T]) -> T:
+        """``run``, then :meth:`close` however it ended, unless it was cancelled from
+        outside before the transfer ended: then whoever cancelled ends it (and closes)."""
+        try:
+            return await run
+        finally:
+            if self.ended.done():
+                await self.close()
+
+    async def close(self) -> None:
+        """Close the channel as docs/PROTOCOL.md 3.2 says: a side that sent the last word
+        waits until it has left, and a receiver after ``done`` then for the sender to
+        close first, at most CLOSE_SECONDS in all; any other side closes at once."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close())
+        # Shielded: a Ctrl-C now cuts our wait short, not the closing.
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        if self._last_word:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(CLOSE_SECONDS):
+                    self.channel.bufferedAmountLowThreshold = 0
+                    await self.drain(0)
+                    if not self.waits_for_peer_to_close():
+                        # aiortc sends what is queued before the stream reset, whose answer closes it.
+                        self.channel.close()
+                    await self._closed.wait()
+        self.channel.close()
+
+    def waits_for_peer_to_close(self) -> bool:
+        return False
+
+    async def drain(self, above: int) -> None:
+        """Wait while more than ``above`` bytes are queued to send (woken when the
+        channel's bufferedAmountLowThreshold is crossed), or until the channel closes."""
+        while self.channel.bufferedAmount > above and not self._closed.is_set():
+            self._drained.clear()
+            await self._drained.wait()
+
 
 class Sender(Transfer):
     """Offers ``sources``, streams them once accepted, and ends when the receiver says ``done``."""
 
+    role = "sender"
+    start = SenderState.OFFERING
+    cancelled = SenderState.CANCELLED
+    failed = SenderState.FAILED
+
     def __init__(
-        self, link: Link, sources: Sequence[Source], report: Reporter, answer_seconds: float = ANSWER_SECONDS
+        self,
+        channel: Channel,
+        sources: Sequence[Source],
+        report: Reporter,
+        answer_seconds: float = ANSWER_SECONDS,
+        inbox: Inbox | None = None,
     ) -> None:
-        super().__init__(link, "the receiver left before the transfer finished")
+        super().__init__(channel, "the receiver left before the transfer finished", inbox)
         self.sources = list(sources)
         self.report = report
         self.answer_seconds = answer_seconds
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._room = asyncio.Event()
-        self._verified = 0
+        # Files whose file-end went out; of them, those the receiver verified (delivered).
+        self._ended_files = 0
+        self.delivered = 0
         self.channel.bufferedAmountLowThreshold = LOW_WATER
-        self.channel.on("bufferedamountlow", self._room.set)
 
     async def run(self) -> None:
         """Returns once every file is delivered and verified; raises PeerError otherwise."""
+        await self.run_then_close(self._run())
+
+    async def _run(self) -> None:
         self.listen()
-        self.send(
-            {
-                "type": "manifest",
-                "version": PROTOCOL_VERSION,
-                "files": [{"name": s.name, "size": s.size, "type": s.type} for s in self.sources],
-            }
-        )
+        for part in split_manifest([source.entry for source in self.sources]):
+            self.send(part)
         limit = duration(self.answer_seconds)
         await self.within(
             self.answer_seconds,
             self._accepted,
-            {"type": "cancel", "reason": f"the offer was not answered within {limit}"},
-            Cancelled(f"the receiver did not answer the offer within {limit}"),
+            lambda: self.cancel(
+                f"the offer was not answered within {limit}",
+                ErrorId.OFFER_TIMEOUT,
+                Cancelled(f"the receiver did not answer the offer within {limit}"),
+            ),
         )
         self.watch_for_stalls()
         self.report.started([s.entry for s in self.sources])
@@ -205,6 +355,7 @@ class Sender(Transfer):
         await asyncio.shield(self.ended)
 
     async def _pump(self) -> None:
+        """Every file, one after the other, without waiting for its file-ok."""
         sent = 0
         for index, source in enumerate(self.sources):
             digest = BlockDigest()
@@ -214,68 +365,88 @@ class Sender(Transfer):
                     while left:
                         chunk = stream.read(min(CHUNK_SIZE, left))
                         if not chunk:
-                            self.stop(PeerError(f"{source.name} got shorter while it was being sent"))
+                            self.refuse(PeerError(f"{source.name} got shorter while it was being sent"))
                             return
-                        await self._wait_for_room()
+                        await self._room()
                         self.channel.send(chunk)
                         digest.update(chunk)
                         left -= len(chunk)
                         sent += len(chunk)
                         self.report.advanced(index, source.size - left, sent)
             except OSError as error:
-                self.stop(PeerError(f"could not read {source.name}: {error.strerror}"))
+                self.refuse(PeerError(f"could not read {source.name}: {error.strerror}"))
                 return
             if source.size == 0:
                 self.report.advanced(index, 0, sent)
+            await self._room()
             self.send({"type": "file-end", "index": index, "digest": digest.hexdigest()})
+            self._ended_files += 1
 
-    async def _wait_for_room(self) -> None:
-        while self.channel.bufferedAmount > HIGH_WATER:
-            self._room.clear()
-            if self.channel.bufferedAmount > HIGH_WATER:
-                await self._room.wait()
+    async def _room(self) -> None:
+        await self.drain(HIGH_WATER)
         if self.ended.done() or self.channel.readyState != "open":
             # until() reports how the transfer ended.
             raise ConnectionFailed(self.closed_message)
 
-    def closed(self) -> None:
-        self._room.set()
+    def refuse(self, error: PeerError) -> None:
+        self.fail(ErrorId.READ_FAILED, error.told, error)
 
     def on_text(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if not self._accepted.done():
-            if kind == "accept":
-                self._accepted.set_result(None)
-            elif kind == "decline":
-                self.end(Cancelled("the receiver declined the files"))
-            else:
-                raise InvalidMessage(f"expected accept or decline, got {kind}")
-        elif kind == "file-ok" and message["index"] == self._verified < len(self.sources):
-            self.report.file_done(self._verified, self.sources[self._verified].entry)
-            self._verified += 1
-        elif kind == "done" and self._verified == len(self.sources):
-            self.end()
+        if self.state == SenderState.OFFERING:
+            self._answered(kind)
+        elif kind == "file-ok":
+            self._file_ok(message["index"])
+        elif kind == "done" and self.delivered == len(self.sources):
+            self.finish(SenderState.DELIVERED)
+        elif kind == "done":
+            raise InvalidMessage(f"done after {self.delivered} of {len(self.sources)} files were verified")
         else:
-            raise InvalidMessage(f"expected file-ok {self._verified}, got {kind}")
+            raise InvalidMessage(f"unexpected {kind} while sending")
+
+    def _answered(self, kind: str) -> None:
+        if kind == "accept":
+            self._set_state(SenderState.SENDING)
+            self._accepted.set_result(None)
+        elif kind == "decline":
+            self.finish(SenderState.DECLINED, Cancelled("the receiver declined the files"))
+        else:
+            raise InvalidMessage(f"expected accept or decline, got {kind}")
+
+    def _file_ok(self, index: int) -> None:
+        """Delivered: its file-end went out, and the receiver verified it."""
+        if index != self.delivered:
+            raise InvalidMessage(f"expected file-ok {self.delivered}, got file-ok {index}")
+        if index >= self._ended_files:
+            raise InvalidMessage(f"file-ok {index} before its file-end")
+        self.report.file_done(index, self.sources[index].entry)
+        self.delivered += 1
 
 
 class Receiver(Transfer):
     """Takes a manifest, asks ``decide``, and writes each file through ``sink`` once verified."""
 
+    role = "receiver"
+    start = ReceiverState.WAITING_FOR_OFFER
+    cancelled = ReceiverState.CANCELLED
+    failed = ReceiverState.FAILED
+
     def __init__(
         self,
-        link: Link,
+        channel: Channel,
         sink: Sink,
         decide: Callable[[list[FileEntry]], Awaitable[bool]],
         report: Reporter,
         manifest_seconds: float = MANIFEST_SECONDS,
+        inbox: Inbox | None = None,
     ) -> None:
-        super().__init__(link, "the sender left before the transfer finished")
+        super().__init__(channel, "the sender left before the transfer finished", inbox)
         self.sink = sink
         self.decide = decide
         self.report = report
         self.manifest_seconds = manifest_seconds
         self.files: list[FileEntry] = []
+        self._assembly = ManifestAssembly()
         self._manifest: asyncio.Future[list[FileEntry]] = asyncio.get_running_loop().create_future()
         self._index = 0
         self._received = 0
@@ -285,36 +456,52 @@ class Receiver(Transfer):
 
     async def run(self) -> list[FileEntry] | None:
         """The files once all are verified and in place, or ``None`` if declined."""
+        result: list[FileEntry] | None = await self.run_then_close(self._run())
+        return result
+
+    async def _run(self) -> list[FileEntry] | None:
         self.listen()
         limit = duration(self.manifest_seconds)
         files = await self.within(
             self.manifest_seconds,
             self._manifest,
-            {"type": "error", "message": f"no manifest within {limit} of the channel opening"},
-            ConnectionFailed(f"the sender sent no list of files within {limit}"),
+            lambda: self.fail(
+                ErrorId.NO_MANIFEST,
+                f"no manifest within {limit} of the channel opening",
+                ConnectionFailed(f"the sender sent no list of files within {limit}"),
+            ),
         )
-        try:
-            self.sink.check(files)
-        except PeerError as error:
-            self.cancel(error.told)
-            raise
+        # Whatever cannot be saved is refused before the person is even asked.
+        self._checked(lambda: self.sink.check(files))
         self.report.offered(files)
         accepted = await self.until(self.decide(files))
         if not accepted:
-            self.last_word({"type": "decline"})
+            self.last_word({"type": "decline"}, ReceiverState.DECLINED)
             return None
-        # Set once accepted: from then on bytes are welcome.
         self.files = files
-        try:
-            self._open_next()
-        except PeerError as error:
-            self.stop(error)
-            raise
+        self._checked(self._open_next)
+        # In the same step as accept goes out: bytes are welcome from now on, not before.
+        self._set_state(ReceiverState.RECEIVING)
         self.send({"type": "accept"})
         self.watch_for_stalls()
         self.report.started(files)
         await asyncio.shield(self.ended)
         return files
+
+    def _checked(self, step: Callable[[], None]) -> None:
+        """``step``, refusing the offer if this side cannot save it (then raising how it ended)."""
+        try:
+            step()
+        except PeerError as error:
+            self.refuse(error)
+        if self.ended.done():
+            self.ended.result()
+
+    def refuse(self, error: PeerError) -> None:
+        self.cancel(error.told, ErrorId.CANNOT_SAVE, error)
+
+    def waits_for_peer_to_close(self) -> bool:
+        return self.state == ReceiverState.RECEIVED
 
     def _open_next(self) -> None:
         self._digest = BlockDigest()
@@ -322,8 +509,8 @@ class Receiver(Transfer):
         self._writer = self.sink.open(self._index, self.files[self._index])
 
     def on_bytes(self, data: bytes) -> None:
-        if not self.files:
-            raise InvalidMessage("unexpected binary message")
+        if self.state != ReceiverState.RECEIVING:
+            raise InvalidMessage(self._out_of_turn("a binary message"))
         entry = self.files[self._index]
         if self._received + len(data) > entry.size:
             raise InvalidMessage(f"{entry.name}: more bytes than announced")
@@ -334,20 +521,36 @@ class Receiver(Transfer):
         self._total += len(data)
         self.report.advanced(self._index, self._received, self._total)
 
+    def _out_of_turn(self, what: str) -> str:
+        if self.state == ReceiverState.DECIDING:
+            return DATA_BEFORE_ACCEPT
+        return f"expected the manifest, got {what}"
+
     def on_text(self, message: dict[str, Any]) -> None:
         kind = message["type"]
-        if not self._manifest.done() and kind == "manifest":
-            self._manifest.set_result(message["files"])
-            return
-        if not self.files or kind != "file-end" or message["index"] != self._index:
+        if self.state == ReceiverState.WAITING_FOR_OFFER and kind in ("manifest", "manifest-more"):
+            files = self._assembly.add(message)
+            if files is not None:
+                self._set_state(ReceiverState.DECIDING)
+                self._manifest.set_result(files)
+        elif self.state != ReceiverState.RECEIVING:
+            raise InvalidMessage(self._out_of_turn(kind))
+        elif kind != "file-end" or message["index"] != self._index:
             raise InvalidMessage(f"expected file-end {self._index}, got {kind}")
+        else:
+            self._file_end(message["digest"])
+
+    def _file_end(self, digest: str) -> None:
         entry = self.files[self._index]
-        if self._received != entry.size:
-            raise InvalidMessage(f"{entry.name}: {self._received} of {entry.size} bytes arrived")
-        if self._digest.hexdigest() != message["digest"]:
-            self.last_word(
-                {"type": "error", "message": clip(f"hash mismatch: {entry.name}")},
-                VerificationFailed(f"{entry.name} arrived damaged (its digest does not match)"),
+        if self._received != entry.size or self._digest.hexdigest() != digest:
+            # A file that ends short is damaged too: what arrived is not what was sent.
+            why = "its digest does not match"
+            if self._received != entry.size:
+                why = f"only {self._received} of its {entry.size} bytes arrived"
+            self.fail(
+                ErrorId.HASH_MISMATCH,
+                f"hash mismatch: {entry.name}",
+                VerificationFailed(f"{entry.name} arrived damaged ({why})"),
             )
             return
         assert self._writer is not None
@@ -359,9 +562,9 @@ class Receiver(Transfer):
         if self._index < len(self.files):
             self._open_next()
         else:
-            self.last_word({"type": "done"})
+            self.last_word({"type": "done"}, ReceiverState.RECEIVED)
 
-    def closed(self) -> None:
+    def release(self) -> None:
         if self._writer is not None:
             self._writer.discard()
             self._writer = None

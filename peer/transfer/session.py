@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, Sequence
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
-from sendit_protocol.messages import FileEntry
+from sendit_protocol.codes import Code, InvalidCode, format_slot, generate_words, parse_slot
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.handshake import Handshake
+from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry
 
 from ..ending import set_once, settle, unless_ended
-from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError
+from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError, Untrusted, untrusted
 from ..progress import Reporter
-from ..signalling.client import SignallingClient
+from ..signalling.client import ServerRefused, SignallingClient
 from ..signalling.link import Link, Role, open_link
 from .machines import Receiver, Sender, Transfer
 from .sink import Sink
 from .source import Source
 
-# How long a side that sent the transfer's last message waits for the peer to close.
-CLOSE_GRACE = 1.0
+T = TypeVar("T", bound=Transfer)
 
 
 @dataclass
@@ -53,47 +54,65 @@ class Session:
         )
         self.signalling.on("cancelled", self._cancelled)
         self.signalling.on("expired", lambda _: self.stop(CodeRefused("the code expired before anyone used it")))
-        self.signalling.on("disconnect", self._disconnected)
+        self.signalling.on(
+            "disconnect", lambda _: self.stop(ConnectionFailed("lost the connection to the SendIt server"))
+        )
 
     def _cancelled(self, data: Any) -> None:
-        reason = data.get("reason") if isinstance(data, dict) else None
-        by = data.get("by") if isinstance(data, dict) else None
-        self.stop(Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
-
-    def _disconnected(self, _: Any) -> None:
-        # Once the peers are connected directly the server is no longer needed.
-        if self.link is None:
-            self.stop(ConnectionFailed("lost the connection to the SendIt server"))
+        """Decided on the id: a handshake the other side found broken ends this side as
+        its own would (wrong code, tampering), with this side's words."""
+        fields = data if isinstance(data, dict) else {}
+        reason, by = fields.get("reason"), fields.get("by")
+        error_id = fields.get("error_id")
+        ended = untrusted(error_id, self.role) if isinstance(error_id, str) else None
+        self.stop(ended or Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
 
     def stop(self, error: PeerError) -> None:
-        """End the run early because of what the server says."""
-        if settle(self.stopped, error) and self.transfer is not None:
-            self.transfer.end(error)
+        """End the run early because of what the server says, until the channel is open:
+        from then on only the channel decides (docs/PROTOCOL.md 3), and the transfer
+        goes on without the server."""
+        if self.link is None:
+            settle(self.stopped, error)
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the run is stopped first."""
         return await unless_ended(awaitable, self.stopped)
 
-    async def open(self, ice_servers: Sequence[dict[str, Any]]) -> Link:
-        self.link = await self.until(open_link(self.signalling, ice_servers, self.role, self.options.local_ips))
+    async def open(
+        self, ice_servers: Sequence[dict[str, Any]], handshake: Handshake, joined: str | None = None
+    ) -> Link:
+        opening = open_link(self.signalling, ice_servers, handshake, self.options.local_ips, joined)
+        self.link = await self.until(opening)
         return self.link
 
+    def start(self, transfer: T) -> T:
+        """``transfer`` runs on the open link, and ends with the link's fault, if any."""
+        assert self.link is not None
+        self.transfer = transfer
+        self.link.on_fault(self._fault)
+        return transfer
+
+    def _fault(self, error: PeerError) -> None:
+        """A signal that broke the handshake after all (tampering): the other side hears
+        ``cancel`` with the id; another channel than the one: ``protocol-error``."""
+        assert self.transfer is not None
+        if isinstance(error, Untrusted):
+            self.transfer.cancel(error.reason, error.error_id, error)
+        else:
+            self.transfer.fail(ErrorId.PROTOCOL_ERROR, error.told, error)
+
     async def tell_server_cancel(self, reason: str) -> None:
-        """After the channel's last word (see :meth:`linger`), so it cannot be overtaken."""
-        await self.linger()
+        """After the channel is closed, so that our last word on it cannot be overtaken."""
+        await self.close_transfer()
         await self.signalling.tell("cancel", {"reason": reason})
 
-    async def linger(self) -> None:
-        """If this side sent the transfer's last word, give the peer a moment to read it
-        and close first: the server's news of our leaving could overtake it otherwise."""
-        transfer, link = self.transfer, self.link
-        if transfer is None or not transfer.told_peer or link is None or link.channel.readyState != "open":
-            return
-        transfer.told_peer = False  # once is enough
-        closed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        link.channel.once("close", lambda: set_once(closed, None))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(closed, CLOSE_GRACE)
+    async def close_transfer(self) -> None:
+        if self.transfer is not None:
+            try:
+                await self.transfer.close()
+            except asyncio.CancelledError:
+                # The run is over already: Ctrl-C now only cuts the wait short.
+                _cancellation_handled()
 
     async def __aenter__(self) -> Session:
         await self.signalling.connect(self.options.server)
@@ -109,11 +128,10 @@ class Session:
                     self.transfer.cancel(reason)
                 await self.tell_server_cancel(reason)
                 raise Cancelled("cancelled") from None
-            try:
-                await self.linger()
-            except asyncio.CancelledError:
-                # The run is over already: Ctrl-C now only cuts the wait short.
-                _cancellation_handled()
+            await self.close_transfer()
+            if isinstance(error, Untrusted):
+                # Found here or told by the other side: either way the server hears why.
+                await self.signalling.tell("cancel", {"error_id": error.error_id.value, "reason": error.reason})
         finally:
             if self.link is not None:
                 await self.link.pc.close()
@@ -129,34 +147,47 @@ def _cancellation_handled() -> None:
 
 
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
-    """Get a code, wait for the receiver, and deliver ``sources``; raises PeerError on failure."""
+    """Get a slot, make the code's words, wait for the receiver, and deliver ``sources``;
+    raises PeerError on failure."""
     async with Session(options, "sender") as session:
-        created = await session.signalling.request("create")
-        report.code(created["code"], share_link(options.server, created["code"]), created["expires_in"])
-        joined: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        session.signalling.on("peer_joined", lambda _: set_once(joined, None))
-        await session.until(joined)
+        created = await session.signalling.request("create", {"version": PROTOCOL_VERSION})
+        code = Code(slot=_slot(created.get("slot")), words=generate_words()).canonical
+        report.code(code, share_link(options.server, code), created["expires_in"])
+        handshake = Handshake("sender", code)
+        joined: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        session.signalling.on("peer_joined", lambda data: set_once(joined, data))
+        receiver = await session.until(joined)
         report.peer_joined()
-        link = await session.open(created["ice_servers"])
-        session.transfer = Sender(link, sources, report)
+        pake = receiver.get("pake") if isinstance(receiver, dict) else None
+        link = await session.open(created["ice_servers"], handshake, joined=pake if isinstance(pake, str) else "")
+        session.transfer = session.start(Sender(link.channel, sources, report, inbox=link.inbox))
         await session.until(session.transfer.run())
         report.done()
         await session.signalling.tell("done")
 
 
+def _slot(text: Any) -> int:
+    try:
+        return parse_slot(text)
+    except InvalidCode:
+        raise ServerRefused("the server gave no slot for a code") from None
+
+
 async def receive(
     options: PeerOptions,
-    code: str,
+    code: Code,
     sink: Sink,
     decide: Callable[[list[FileEntry]], Awaitable[bool]],
     report: Reporter,
 ) -> None:
-    """Join ``code`` and take the sender's files into ``sink``; raises PeerError on failure."""
+    """Join ``code``'s slot and take the sender's files into ``sink``; raises PeerError on failure."""
     async with Session(options, "receiver") as session:
-        joined = await session.signalling.request("join", {"code": code})
+        handshake = Handshake("receiver", code.canonical)
+        join = {"version": PROTOCOL_VERSION, "slot": format_slot(code.slot), "pake": handshake.pake}
+        joined = await session.signalling.request("join", join)
         report.peer_joined()
-        link = await session.open(joined["ice_servers"])
-        session.transfer = Receiver(link, sink, decide, report)
+        link = await session.open(joined["ice_servers"], handshake)
+        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
         files = await session.until(session.transfer.run())
         if files is None:
             await session.tell_server_cancel("the receiver declined")

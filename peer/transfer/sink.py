@@ -132,12 +132,12 @@ class DirectorySink:
         return target
 
     def check(self, files: Sequence[FileEntry]) -> None:
+        """Whether the offer can be saved here; the offer itself was checked already
+        (sendit_protocol.messages.check_offer: no name twice, none a folder of another)."""
         names = {entry.name for entry in files}
-        if len(names) != len(files):
-            raise PeerError("the sender offers two files with the same name; refused")
         name_max, path_max = self._limits()
         for entry in files:
-            _check_fits_with(entry.name, names)
+            _check_no_part_clash(entry.name, names)
             self._check_length(entry.name, name_max, path_max)
             self._check_free(entry.name)
         self._check_space(files)
@@ -211,16 +211,13 @@ class DirectorySink:
         return PartFile(self._target(entry.name), entry.name, self.overwrite, self.keep_partial)
 
 
-def _check_fits_with(name: str, names: set[str]) -> None:
-    """``name`` can be written alongside the offer's other ``names``."""
+def _check_no_part_clash(name: str, names: set[str]) -> None:
+    """``name`` is not also the ``NAME.part`` this side writes while receiving another."""
     if name + PART_SUFFIX in names:
         raise PeerError(
-            f"the offer has both {name} and {name}{PART_SUFFIX}, which this side writes while receiving; refused"
+            f"the offer has both {name} and {name}{PART_SUFFIX}, which this side writes while receiving; refused",
+            told=f"{CANNOT_SAVE}: it writes {name}{PART_SUFFIX} while receiving {name}",
         )
-    parts = name.split("/")
-    for depth in range(1, len(parts)):
-        if "/".join(parts[:depth]) in names:
-            raise PeerError(f"{name} needs a folder where the offer also has a file; refused")
 
 
 class StreamSink:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Sequence
 
-from sendit_protocol.messages import MAX_FILES, FileEntry, InvalidMessage, check_name
+from sendit_protocol.messages import MAX_FILES, FileEntry, InvalidMessage, check_name, check_offer
 
 from ..errors import UsageError
 
@@ -117,13 +117,13 @@ def _sources_for(text: str, stdin_name: str | None) -> list[Source]:
 
 
 def _check_together(sources: Sequence[Source]) -> None:
-    """What no single argument shows: nothing at all, too many, or one name twice."""
+    """What no single argument shows: nothing at all, too many, or names no receiver could
+    save together (one name twice, or a file where another needs a folder)."""
     if not sources:
         raise UsageError("nothing to send: the directories given hold no files")
     if len(sources) > MAX_FILES:
         raise UsageError(f"too many files: {len(sources)} (at most {MAX_FILES} at a time)")
-    seen: set[str] = set()
-    for source in sources:
-        if source.name in seen:
-            raise UsageError(f"two files would both be called {source.name}; send them separately")
-        seen.add(source.name)
+    try:
+        check_offer([source.entry for source in sources])
+    except InvalidMessage as error:
+        raise UsageError(f"cannot send these together: {error}; send them separately") from None

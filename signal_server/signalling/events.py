@@ -181,6 +181,8 @@ class SignallingEvents:
         signal = signals.signal(payload)
         pairing = self.registry.paired(sid)
         peer = pairing.relay_to(sid)
+        if signal["type"] == "answer" and sid == pairing.receiver:
+            pairing.answered = True
         if self.relay_hook is not None:
             signal = self.relay_hook(pairing.role_of(sid), signal)
         await self.sio.emit("signal", signal, to=peer)
@@ -197,6 +199,7 @@ class SignallingEvents:
         cancel = signals.cancel(payload)
         pairing = self.registry.paired(sid)
         told = {"by": pairing.role_of(sid), "reason": cancel.reason, "error_id": cancel.error_id}
+        self.joins.ended(pairing, cancel.error_id)
         return await self._end(sid, pairing, "cancelled", told)
 
     async def on_done(self, sid: str, payload: Any) -> Ack:
@@ -204,6 +207,7 @@ class SignallingEvents:
         pairing = self.registry.paired(sid)
         if not pairing.used:  # done with what? nobody joined
             raise NotPaired()
+        self.joins.ended(pairing)
         return await self._end(sid, pairing, "done", {})
 
     async def on_leave(self, sid: str, payload: Any) -> Ack:
@@ -212,6 +216,9 @@ class SignallingEvents:
         return {"ok": True}
 
     async def _leave(self, sid: str) -> None:
+        pairing = self.registry.pairing_of(sid)
+        if pairing is not None and pairing.used:
+            self.joins.ended(pairing)
         departure = self.registry.leave(sid)
         if departure is not None and departure.peer is not None:
             await self.sio.emit("peer_left", {"role": departure.role}, to=departure.peer)

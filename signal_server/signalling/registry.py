@@ -66,6 +66,11 @@ class Pairing:
     used: bool = False
     #: The address the slot counts against while it waits; None once it no longer waits.
     owner: str | None = None
+    #: The receiver's address (as the join limit counts it) until the join policy has
+    #: settled whether this join was a guess (see JoinPolicy.ended).
+    receiver_key: str | None = None
+    #: The receiver has sent its sealed answer: it got through the handshake's first half.
+    answered: bool = False
 
     def peer_of(self, member: str) -> str | None:
         return self.receiver if member == self.sender else self.sender

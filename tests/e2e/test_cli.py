@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import logging
 import os
+import re
 import signal
 import sys
 from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
@@ -16,7 +20,9 @@ from helpers.peers import (
     CONNECTION,
     ERROR,
     OK,
+    UNTRUSTED,
     USAGE,
+    WRONG_CODE,
     Sendit,
     make_tree,
     run,
@@ -24,8 +30,18 @@ from helpers.peers import (
     tree_of,
 )
 from helpers.server import RunningServer, free_port, running_server, server_process
+from sendit_protocol.words import WORDS
+from signal_server.app import SIGNALLING_KEY
 
 pytestmark = pytest.mark.process
+# What a dead peer takes to notice: STALL_SECONDS, and time to exit.
+STALLED = 30.0
+SERVER_NEWS = [
+    ("peer_left", {"role": "receiver"}),
+    ("cancelled", {"by": "receiver", "reason": "the server says so", "error_id": "cancelled"}),
+    ("done", {}),
+    ("expired", {"slot": "1"}),
+]
 
 
 async def send_and_receive(
@@ -119,7 +135,7 @@ async def test_share_link_names_the_server(server: RunningServer, tmp_path: Path
 
 
 async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: Path) -> None:
-    receiver = await run("receive", "--yes", "-o", str(tmp_path), "zzzzz zzzzz", server=server.url)
+    receiver = await run("receive", "--yes", "-o", str(tmp_path), "4821-river-fox-lunar", server=server.url)
     assert receiver.process.returncode == CODE
     assert receiver.stderr.decode().strip() == "sendit: code not found or expired"
     assert list(tmp_path.iterdir()) == []
@@ -128,10 +144,12 @@ async def test_unknown_code_is_one_plain_line(server: RunningServer, tmp_path: P
 @pytest.mark.parametrize(
     "code, problem",
     [
-        ("K7QM4-XTB9", "a code has 10 letters and digits"),
-        ("K7QM4-XTB9U", "a code has no 'U'"),
-        ("K" * 41, "not a code"),
-        ("http://127.0.0.1:9/#", "a code has 10 letters and digits"),
+        ("4821-river-fox", "a code is a number and three words"),
+        ("4821-river-fox-fpx", '"fpx" is not one of the code words'),
+        ("4821-river-fox-lu", '"lu" is not one of the code words'),
+        ("0-river-fox-lunar", '"0" is not a code number: a code begins with a number from 1 to 9999'),
+        ("4821-" + "river-" * 20 + "fox", "a code is at most 100 characters"),
+        ("http://127.0.0.1:9/#", "a code is a number and three words"),
     ],
 )
 async def test_malformed_code_is_refused_before_going_online(tmp_path: Path, code: str, problem: str) -> None:
@@ -193,10 +211,11 @@ async def big_transfer(server: str, tmp_path: Path, *receive_args: str) -> tuple
 
 
 async def test_killed_sender_ends_the_receiver_and_leaves_no_file(server: RunningServer, tmp_path: Path) -> None:
+    """Once connected only the channel decides: the stalled connection says the sender is gone."""
     sender, receiver, out = await big_transfer(server.url, tmp_path)
     sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=10) == CONNECTION
-    assert receiver.error == "the sender left before the transfer finished"
+    assert await receiver.finish(timeout=STALLED) == CONNECTION
+    assert receiver.error == "the connection stalled: nothing moved for 10 s"
     assert list(out.iterdir()) == []
     await sender.finish()
 
@@ -204,7 +223,7 @@ async def test_killed_sender_ends_the_receiver_and_leaves_no_file(server: Runnin
 async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path: Path) -> None:
     sender, receiver, out = await big_transfer(server.url, tmp_path, "--keep-partial")
     sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=10) == CONNECTION
+    assert await receiver.finish(timeout=STALLED) == CONNECTION
     assert [p.name for p in out.iterdir()] == ["big.bin.part"]
     assert (out / "big.bin.part").stat().st_size >= 1_000_000
     await sender.finish()
@@ -213,8 +232,8 @@ async def test_keep_partial_keeps_the_part_file(server: RunningServer, tmp_path:
 async def test_killed_receiver_ends_the_sender(server: RunningServer, tmp_path: Path) -> None:
     sender, receiver, out = await big_transfer(server.url, tmp_path)
     receiver.signal(signal.SIGKILL)
-    assert await sender.finish(timeout=10) == CONNECTION
-    assert sender.error == "the receiver left before the transfer finished"
+    assert await sender.finish(timeout=STALLED) == CONNECTION
+    assert sender.error == "the connection stalled: nothing moved for 10 s"
     await receiver.finish()
 
 
@@ -248,16 +267,19 @@ async def test_transfer_survives_the_server_going_away(tmp_path: Path) -> None:
     assert (out / "big.bin").read_bytes() == bytes(300_000_000)
 
 
-async def test_a_peer_lost_while_the_server_is_gone_is_noticed(tmp_path: Path) -> None:
-    """Without the server to say the sender left, the stalled connection says it."""
-    async with server_process("--pool-dir", str(tmp_path / "pool")) as server:
-        sender, receiver, out = await big_transfer(server.url, tmp_path)
-        server.process.kill()
-    sender.signal(signal.SIGKILL)
-    assert await receiver.finish(timeout=20) == CONNECTION
-    assert receiver.error == "the connection stalled: nothing moved for 10 s"
-    assert list(out.iterdir()) == []
-    await sender.finish()
+async def test_once_connected_the_servers_news_is_ignored(server: RunningServer, tmp_path: Path) -> None:
+    """peer_left, cancelled, done, expired and a lost socket: the transfer goes on without the server."""
+    sender, receiver, out = await big_transfer(server.url, tmp_path)
+    sio = server.app[SIGNALLING_KEY].sio
+    peers = [sid for sid, _ in sio.manager.get_participants("/", None)]
+    assert len(peers) == 2
+    for sid in peers:
+        for event, data in SERVER_NEWS:
+            await sio.emit(event, data, to=sid)
+        await sio.disconnect(sid)
+    assert await receiver.finish() == OK, receiver.stderr
+    assert await sender.finish() == OK, sender.stderr
+    assert (out / "big.bin").read_bytes() == bytes(300_000_000)
 
 
 async def test_existing_file_is_not_overwritten(server: RunningServer, tmp_path: Path) -> None:
@@ -315,7 +337,7 @@ async def test_standard_output_takes_one_file_only(server: RunningServer, tmp_pa
         (["send", "--local-ip", "localhost", "/dev/null"], "--local-ip localhost: not an IP address"),
         (["send", "/dev/null"], "cannot send /dev/null: not a regular file or directory"),
         (["send", "--name", "x", "/etc/hostname"], "--name names standard input (-), which is not being sent"),
-        (["receive", "-o", "/etc/hostname", "K7QM4-XTB9R"], "-o /etc/hostname: not a directory"),
+        (["receive", "-o", "/etc/hostname", "4821-river-fox-lunar"], "-o /etc/hostname: not a directory"),
     ],
 )
 async def test_usage_errors(args: list[str], message: str) -> None:
@@ -351,3 +373,98 @@ async def test_qr_code_of_the_link_in_the_terminal(server: RunningServer, tmp_pa
     assert lines[0].startswith("Code: ") and lines[1].startswith(f"Link: {server.url}/#")
     drawing = [line for line in lines if set(line.strip()) <= set("█▀▄ ") and line.strip()]
     assert len(drawing) >= 10, lines
+
+
+# Protocol v2: the code, the handshake, and what the server never sees.
+
+
+def typed_sloppily(code: str) -> list[str]:
+    """``4821-river-fox-lunar`` as a person might type it: ``4821 RIVE Fox lunar``, one
+    argument a part, a word by its first four letters."""
+    slot, first, second, third = code.split("-")
+    return [slot, first[:4].upper(), second.capitalize(), third]
+
+
+def other_words(code: str) -> str:
+    """The code with three other words: the slot is right, the secret is not."""
+    slot, *words = code.split("-")
+    others = [word for word in WORDS[:4] if word not in words][:3]
+    return "-".join([slot, *others])
+
+
+async def test_cli_to_cli_with_a_code_typed_loosely(
+    server: RunningServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The code is SLOT-word-word-word; the server sees the slot and nothing of the words."""
+    data = os.urandom(500_000)
+    (tmp_path / "a.bin").write_bytes(data)
+    with caplog.at_level(logging.DEBUG):
+        sender = await start("send", "--json", str(tmp_path / "a.bin"), server=server.url)
+        code = await sender.code()
+        assert re.fullmatch(r"[1-9][0-9]{0,3}(-[a-z]+){3}", code)
+        assert all(word in WORDS for word in code.split("-")[1:])
+        receiver = await start(
+            "receive", "--json", "--yes", "-o", str(tmp_path / "out"), *typed_sloppily(code), server=server.url
+        )
+        assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK], (sender.stderr, receiver.stderr)
+    assert (tmp_path / "out" / "a.bin").read_bytes() == data
+    words = code.split("-", 1)[1]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert logged and words not in logged and words.replace("-", " ") not in logged
+
+
+async def test_wrong_words_tell_both_sides_and_use_up_the_slot(server: RunningServer, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("secret")
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    code = await sender.code()
+    wrong = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), other_words(code), server=server.url)
+    assert await wrong.finish() == WRONG_CODE
+    assert wrong.error == "That code doesn't match. Check the words with the sender and ask for a new code."
+    assert await sender.finish() == WRONG_CODE
+    assert sender.error == "Someone tried this code with the wrong words; it no longer works."
+    assert not (tmp_path / "out").exists()
+    # The slot is gone: the right words now come too late.
+    right = await run("receive", "--yes", "-o", str(tmp_path / "out"), code, server=server.url)
+    assert right.process.returncode == CODE
+    assert not (tmp_path / "out").exists()
+
+
+def _flip_first(kind: str) -> Callable[[str, dict[str, Any]], dict[str, Any]]:
+    def hook(role: str, signal: dict[str, Any]) -> dict[str, Any]:
+        if signal["type"] != kind:
+            return signal
+        data = bytearray(base64.b64decode(signal["data"]))
+        data[-1] ^= 0x80  # the tag
+        return {**signal, "data": base64.b64encode(bytes(data)).decode()}
+
+    return hook
+
+
+@pytest.mark.parametrize("kind", ["offer", "answer"])
+async def test_a_relay_that_tampers_stops_both_sides_and_nothing_is_kept(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "a.txt").write_text("secret")
+    async with running_server(relay_hook=_flip_first(kind)) as tampering:
+        sender = await start("send", "--json", str(tmp_path / "a.txt"), server=tampering.url)
+        receiver = await start(
+            "receive", "--json", "--yes", "-o", str(tmp_path / "out"), await sender.code(), server=tampering.url
+        )
+        assert await asyncio.gather(sender.finish(), receiver.finish()) == [UNTRUSTED, UNTRUSTED]
+    words = (
+        "The connection was tampered with on the way (a signal failed its seal check); "
+        "the transfer was stopped and nothing was kept."
+    )
+    assert (sender.error, receiver.error) == (words, words)
+    assert not (tmp_path / "out").exists()
+
+
+async def test_an_offer_whose_manifest_is_larger_than_one_message(server: RunningServer, tmp_path: Path) -> None:
+    """4,000 files of ordinary names: a manifest of some 400 KB, sent in parts."""
+    source = tmp_path / "many"
+    source.mkdir()
+    for index in range(4_000):
+        (source / f"holiday photo {index:04d} from the long summer trip.jpg").write_bytes(index.to_bytes(2, "big"))
+    out = tmp_path / "out"
+    sender, receiver = await send_and_receive(server.url, [str(source)], ["-o", str(out)])
+    assert (sender.process.returncode, receiver.process.returncode) == (OK, OK), (sender.stderr, receiver.stderr)
+    assert tree_of(out / "many") == tree_of(source)
+    assert len([e for e in sender.events if e["event"] == "file-done"]) == 4_000

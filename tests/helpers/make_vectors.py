@@ -794,7 +794,7 @@ def render(vectors: dict[str, Any]) -> str:
 
 
 def _escaped(char: str) -> str:
-    units = char.encode("utf-16-be")
+    units = char.encode("utf-16-be", "surrogatepass")
     return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
 
 

@@ -21,7 +21,7 @@ PEAK_RSS = (
 )
 EVENT_TIMEOUT = 30.0
 # The exit codes of README.md, written out again: the tests check the documented contract.
-OK, ERROR, USAGE, CODE, CONNECTION, VERIFICATION, CANCELLED = range(7)
+OK, ERROR, USAGE, CODE, CONNECTION, VERIFICATION, CANCELLED, WRONG_CODE, UNTRUSTED = range(9)
 # A guard, never a synchronisation: the largest transfers in the suite (256-300 MB) must
 # finish even at 2 MB/s on a loaded machine, within pytest's own 300 s.
 EXIT_TIMEOUT = 150.0
@@ -55,6 +55,7 @@ class Sendit:
                 return event
 
     async def code(self) -> str:
+        """The sender's code, ``SLOT-word-word-word``."""
         return (await self.event("code"))["code"]
 
     def signal(self, signum: int = signal.SIGINT) -> None:

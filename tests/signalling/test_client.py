@@ -3,11 +3,13 @@ person in its own words."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from helpers.server import join_payload, running_server
 from peer.errors import CodeRefused
-from peer.signalling.client import ServerRefused, SignallingClient
+from peer.signalling.client import ServerRefused, SignallingClient, refusal
 
 
 async def test_a_connection_past_the_address_cap_is_refused_in_the_servers_words() -> None:
@@ -33,3 +35,26 @@ async def test_too_many_attempts_says_how_long_to_wait() -> None:
                 await client.request("join", join_payload("1"))
         finally:
             await client.close()
+
+
+@pytest.mark.parametrize(
+    "ack, refused, words",
+    [
+        ({"error": "some new words", "error_id": "code-used"}, CodeRefused, "^some new words$"),
+        ({"error": "code already used", "error_id": "another-id"}, ServerRefused, "refused join: code already used$"),
+        ({"error": "too many attempts", "error_id": "too-many-attempts", "retry_after": 7}, CodeRefused, "wait 7 s"),
+        (
+            {"error": "this peer speaks an older SendIt protocol; update it", "error_id": "old-protocol"},
+            ServerRefused,
+            "older",
+        ),
+        ({"error": "no id"}, ServerRefused, "refused join: no id$"),
+        ({}, ServerRefused, "the server gave no answer"),
+    ],
+)
+def test_a_refusal_is_decided_on_its_id_and_worded_in_the_servers_words(ack: dict, refused: type, words: str) -> None:
+    error = refusal("join", {"ok": False, **ack})
+    assert type(error) is refused
+    assert re.search(words, str(error))
+    if refused is ServerRefused:
+        assert error.error_id == ack.get("error_id")

@@ -126,3 +126,35 @@ def test_the_limit_counts_an_ipv6_subscriber_as_one_address(joins: JoinPolicy) -
     with pytest.raises(TooManyAttempts):
         joins.join(slot, "guesser", "2001:db8:0:1:ffff::1")
     assert joins.join(slot, "receiver", "2001:db8:0:2::1").receiver == "receiver"
+
+
+def test_a_join_that_ends_before_its_answer_counts_once(joins: JoinPolicy) -> None:
+    # A guess that found a live slot: the server cannot check the words, so a pair that
+    # never got through the handshake's first half costs the receiver's address a failure.
+    pairing = joins.join(waiting_slot(joins), "guesser", GUESSER)
+    for _ in range(LIMIT):  # the pair ending, and each member leaving after it
+        joins.ended(pairing)
+    assert len(joins.limiter) == 1
+    assert joins.limiter.retry_after(GUESSER) == 0
+
+
+def test_a_join_that_answered_and_ended_counts_nothing(joins: JoinPolicy) -> None:
+    pairing = joins.join(waiting_slot(joins), "receiver", GUESSER)
+    pairing.answered = True
+    joins.ended(pairing, "cancelled")
+    assert len(joins.limiter) == 0
+
+
+@pytest.mark.parametrize("reported", ["wrong-code", "tampered", "bad-handshake"])
+def test_a_failed_handshake_reported_counts_even_after_an_answer(joins: JoinPolicy, reported: str) -> None:
+    pairing = joins.join(waiting_slot(joins), "guesser", GUESSER)
+    pairing.answered = True
+    joins.ended(pairing, reported)
+    assert len(joins.limiter) == 1
+
+
+def test_guesses_that_find_live_slots_are_made_to_wait(joins: JoinPolicy) -> None:
+    for number in range(LIMIT):
+        joins.ended(joins.join(waiting_slot(joins, f"sender {number}"), f"guess {number}", GUESSER))
+    with pytest.raises(TooManyAttempts):
+        joins.join(waiting_slot(joins, "another"), "guess", GUESSER)

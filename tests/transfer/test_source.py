@@ -36,7 +36,17 @@ def test_two_files_with_one_name_are_refused(tmp_path: Path) -> None:
     for folder in ("a", "b"):
         (tmp_path / folder).mkdir()
         (tmp_path / folder / "x").write_text(folder)
-    with pytest.raises(UsageError, match="two files would both be called x; send them separately"):
+    with pytest.raises(UsageError, match="cannot send these together: the offer names x twice; send them separately"):
+        collect([str(tmp_path / "a" / "x"), str(tmp_path / "b" / "x")])
+
+
+def test_a_file_where_another_needs_a_folder_is_refused(tmp_path: Path) -> None:
+    """``x`` and the folder ``x`` holding ``y``: no receiver could save both."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("file")
+    (tmp_path / "b" / "x").mkdir(parents=True)
+    (tmp_path / "b" / "x" / "y").write_text("in a folder")
+    with pytest.raises(UsageError, match="the offer has both x and x/y"):
         collect([str(tmp_path / "a" / "x"), str(tmp_path / "b" / "x")])
 
 

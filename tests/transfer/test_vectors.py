@@ -10,7 +10,7 @@ import pytest
 
 from helpers.vectors import VECTORS, pattern
 from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, digest_bytes
-from sendit_protocol.messages import InvalidMessage, neutralised, parse_message
+from sendit_protocol.messages import FileEntry, InvalidMessage, check_offer, neutralised, parse_message
 
 
 @pytest.mark.parametrize("case", VECTORS["digests"]["cases"], ids=lambda c: str(c["size"]))
@@ -35,15 +35,32 @@ def test_digest_is_independent_of_chunking() -> None:
 @pytest.mark.parametrize("case", VECTORS["messages"]["valid"], ids=lambda c: c["text"][:40])
 def test_message_vectors_parse(case: dict) -> None:
     parsed = parse_message(case["text"])
-    if parsed["type"] == "manifest":
+    if parsed["type"] in ("manifest", "manifest-more"):
         parsed = {**parsed, "files": [dataclasses.asdict(f) for f in parsed["files"]]}
     assert json.loads(json.dumps(parsed)) == case["parsed"]
 
 
 @pytest.mark.parametrize("case", VECTORS["messages"]["invalid"], ids=lambda c: c["why"])
 def test_message_vectors_refused(case: dict) -> None:
-    with pytest.raises(InvalidMessage):
+    with pytest.raises(InvalidMessage) as refused:
         parse_message(case["text"])
+    assert refused.value.error_id == case.get("error_id", "protocol-error")
+
+
+def _entries(names: list[str]) -> list[FileEntry]:
+    return [FileEntry(name=name, size=1, type="") for name in names]
+
+
+@pytest.mark.parametrize("case", VECTORS["messages"]["offers"]["valid"], ids=lambda c: " ".join(c["names"]))
+def test_offer_vectors_pass(case: dict) -> None:
+    check_offer(_entries(case["names"]))
+
+
+@pytest.mark.parametrize("case", VECTORS["messages"]["offers"]["invalid"], ids=lambda c: c["why"])
+def test_offer_vectors_refused(case: dict) -> None:
+    with pytest.raises(InvalidMessage) as refused:
+        check_offer(_entries(case["names"]))
+    assert refused.value.error_id == "protocol-error"
 
 
 @pytest.mark.parametrize("case", VECTORS["shown"]["cases"], ids=lambda c: repr(c["text"]))

@@ -108,8 +108,9 @@ async def test_request_is_answered_with_the_ack(server: RunningServer, browse) -
     assert isinstance(result["id"], str) and result["id"]
     assert result["connected"] is True and result["after"] is False
     assert result["created"]["ok"] is True
-    assert len(result["created"]["code"]) == 11
+    assert 1 <= int(result["created"]["slot"]) <= 9999
     assert result["invalid"]["ok"] is False
+    assert result["invalid"]["error_id"] == "invalid-payload"
     assert result["invalid"]["error"].startswith("invalid payload")
 
 

@@ -38,7 +38,7 @@ export function closeClient() {
 /** A request answered by the real server's ack, then close. */
 export async function requestAndClose() {
   const client = await SocketClient.connect();
-  const created = await client.request("create", {});
+  const created = await client.request("create", { version: 2 });
   const invalid = await client.request("create", "not an object");
   const state = { id: client.id, connected: client.connected, created, invalid };
   client.close();
@@ -163,7 +163,7 @@ export async function requestTimesOut({ timeoutMs }) {
   const start = performance.now();
   const error = await rejection(client.request("no_such_event", {}, { timeoutMs }));
   const elapsed = performance.now() - start;
-  const created = await client.request("create", {});
+  const created = await client.request("create", { version: 2 });
   client.close();
   return { error, elapsed, ok: created.ok };
 }
