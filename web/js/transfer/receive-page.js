@@ -7,7 +7,7 @@
 
 import { InvalidCode } from "../protocol/codes.js";
 import { codeWords } from "../signalling/words.js";
-import { TotalProgress, baseName, count, el, fileRow, formatBytes, setStatus } from "../ui/dom.js";
+import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus } from "../ui/dom.js";
 import { endingWords, refusalWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
@@ -39,6 +39,7 @@ export function setupReceivePage() {
   const saved = [];
   // The total progress bar, once receiving.
   const shown = { progress: null };
+  const later = onNextPaint();
 
   const ended = (text, kind) => {
     setStatus(status, text, kind);
@@ -80,8 +81,8 @@ export function setupReceivePage() {
     [ReceivePhase.RECEIVED]: ({ files }) => {
       shown.progress.finish();
       ended(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok");
-      // Accept, which had the focus, is gone: hand it to what comes next.
-      saved[0]?.focus();
+      // Accept, which had the focus, is gone: hand it to what comes next (once it is there).
+      later(() => saved[0]?.focus());
     },
     [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
     [ReceivePhase.CANCELLED]: (ending) => ended(endingWords("receiver", ending), "error"),
@@ -92,15 +93,17 @@ export function setupReceivePage() {
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
     onFile: ({ index, entry, blob }) => {
-      const { bar, state, actions } = rows[index];
-      bar.value = bar.max;
-      state.textContent = "verified ✓";
       // The page cannot see the disk: a name too long for it is the browser's to shorten
       // (PROTOCOL.md 4); the manifest's rules already refused names that deceive.
       const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(entry.name) }, "Save");
       saved.push(link);
-      actions.append(link);
-      $("save-all").hidden = saved.length < 2;
+      later(() => {
+        const { bar, state, actions } = rows[index];
+        bar.value = bar.max;
+        state.textContent = "verified ✓";
+        actions.append(link);
+        $("save-all").hidden = saved.length < 2;
+      });
     },
   });
 

@@ -6,7 +6,17 @@
 
 import { ErrorId } from "../protocol/errors.js";
 import { qrSvg } from "../ui/qr.js";
-import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly, takeDrops } from "../ui/dom.js";
+import {
+  TotalProgress,
+  count,
+  fileRow,
+  formatBytes,
+  formatDuration,
+  onNextPaint,
+  setStatus,
+  showOnly,
+  takeDrops,
+} from "../ui/dom.js";
 import { endingWords } from "../ui/words.js";
 import { SendPhase, SendSession } from "./send-session.js";
 
@@ -20,6 +30,7 @@ export function setupSendPage() {
   const status = $("send-status");
   // What is on screen between phases: the code's countdown and the total progress bar.
   const shown = { countdown: 0, progress: null };
+  const later = onNextPaint();
 
   const ended = (text, kind, { restart = false } = {}) => {
     clearInterval(shown.countdown);
@@ -79,8 +90,11 @@ export function setupSendPage() {
       onPhase: ({ phase, detail }) => render[phase](detail),
       onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
       onDelivered: (index) => {
-        rows[index].bar.value = rows[index].bar.max;
-        rows[index].state.textContent = "delivered ✓ verified";
+        const row = rows[index];
+        later(() => {
+          row.bar.value = row.bar.max;
+          row.state.textContent = "delivered ✓ verified";
+        });
       },
     });
   let session = newSession();
