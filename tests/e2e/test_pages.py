@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -321,6 +322,35 @@ async def test_wrong_words_tell_both_and_the_sender_starts_over(
     out = tmp_path / "out"
     out.mkdir()
     await transfer_and_check(sender, receiver, paths, out)
+
+
+TAMPERED = (
+    "The connection was tampered with on the way (a signal failed its seal check); "
+    "the transfer was stopped and nothing was kept."
+)
+
+
+def flip_the_answer(role: str, signal: dict[str, Any]) -> dict[str, Any]:
+    """A relay that changes one bit of the receiver's sealed answer (its DTLS fingerprint is in there)."""
+    if signal["type"] != "answer":
+        return signal
+    data = bytearray(base64.b64decode(signal["data"]))
+    data[20] ^= 1
+    return {**signal, "data": base64.b64encode(bytes(data)).decode()}
+
+
+async def test_a_relay_that_tampers_is_named_on_both_pages(new_person: Person, tmp_path: Path) -> None:
+    async with running_server(relay_hook=flip_the_answer) as server:
+        paths = make_files(tmp_path, {"a.txt": 5})
+        sender, code = await start_sending(await new_person(), server.url, paths)
+        receiver = await open_link(await new_person(), server.url, code)
+        await receiver.click("#receive-button")
+        await expect(sender.locator("#send-status")).to_have_text(TAMPERED, timeout=UI_TIMEOUT)
+        await expect(receiver.locator("#receive-status")).to_have_text(TAMPERED, timeout=UI_TIMEOUT)
+        assert await receiver.locator("#receive-files a.save").count() == 0
+        # The code is spent; the same files can go under a new one.
+        await sender.click("#start-over")
+        assert await shown_code(sender) != code
 
 
 SEND_BEFORE_ACCEPT = """() => {

@@ -10,12 +10,11 @@ scenarios are tests/web/harness/machines.js; here are their arguments and the ve
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 
 from helpers.browser import run_harness
-from helpers.server import RunningServer
 
 MiB = 1024 * 1024
 CHUNK_SIZE = 65536  # machines.js CHUNK_SIZE

@@ -22,8 +22,9 @@ import { SendPhase, SendSession } from "./send-session.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** Endings after which the same files can go again under a new code. */
-const RESTARTABLE = new Set([ErrorId.WRONG_CODE]);
+/** Endings after which the same files can go again under a new code: the handshake's
+ * refusals, which used the old one up. */
+const RESTARTABLE = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE]);
 
 export function setupSendPage() {
   const rows = [];
