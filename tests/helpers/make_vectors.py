@@ -1,5 +1,5 @@
 """Writes the v2 sections of docs/protocol-vectors.json: ``codes``, ``pake``,
-``hostile_points``, ``seal`` and ``handshake``.
+``hostile_points``, ``seal``, ``handshake`` and ``transcripts`` (tests/helpers/make_transcripts.py).
 
     PYTHONPATH=.:tests python -m helpers.make_vectors      # rewrite the file
     PYTHONPATH=.:tests python -m helpers.make_vectors --check
@@ -29,6 +29,8 @@ from mnemonic import Mnemonic
 from spake2 import SPAKE2_A, SPAKE2_B, ed25519_basic
 from spake2.parameters.ed25519 import ParamsEd25519
 
+from .make_transcripts import transcripts_section
+
 PATH = Path(__file__).resolve().parents[2] / "docs" / "protocol-vectors.json"
 IDS = {"idA": b"sendit/v2/sender", "idB": b"sendit/v2/receiver"}
 WORDS = Mnemonic("english").wordlist
@@ -36,7 +38,7 @@ CODE = "4821-river-fox-lunar"
 ABOUT = (
     "Test vectors for docs/PROTOCOL.md, shared by the Python and JavaScript implementations. "
     "Bytes are lower-case hex unless a field is base64 on the wire (signal data, pake). "
-    "The sections codes, pake, hostile_points, seal and handshake are written by "
+    "The sections codes, pake, hostile_points, seal, handshake and transcripts are written by "
     "tests/helpers/make_vectors.py (PYTHONPATH=.:tests python -m helpers.make_vectors); edit that, not them."
 )
 
@@ -778,6 +780,7 @@ def sections() -> dict[str, Any]:
         "hostile_points": hostile_section(),
         "seal": seal_section(),
         "handshake": handshake_section(),
+        "transcripts": transcripts_section(),
     }
 
 
@@ -794,6 +797,7 @@ def render(vectors: dict[str, Any]) -> str:
 
 
 def _escaped(char: str) -> str:
+    # A lone surrogate (a name a case means to be refused) is written as its one unit.
     units = char.encode("utf-16-be", "surrogatepass")
     return "".join(f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2))
 

@@ -8,7 +8,8 @@ mysterious failure.
 
 from __future__ import annotations
 
-from typing import Any
+import copy
+from typing import Any, Callable
 
 import pytest
 
@@ -124,22 +125,14 @@ def check_bytes(spec: dict[str, Any]) -> None:
 def test_an_in_message_parses_unless_marked_invalid(case: dict[str, Any]) -> None:
     for step in case["steps"]:
         if kind(step) in ("in", "in_text"):
-            assert refused_text(text_of(step)) == step.get("invalid", False), step
+            assert refused(parse_message, text_of(step)) == step.get("invalid", False), step
         elif kind(step) == "in_binary":
-            assert refused_binary(bytes_of(step["in_binary"])) == step.get("invalid", False), step
+            assert refused(check_binary, bytes_of(step["in_binary"])) == step.get("invalid", False), step
 
 
-def refused_text(text: str) -> bool:
+def refused(check: Callable[[Any], Any], message: Any) -> bool:
     try:
-        parse_message(text)
-    except InvalidMessage:
-        return True
-    return False
-
-
-def refused_binary(data: bytes) -> bool:
-    try:
-        check_binary(data)
+        check(message)
     except InvalidMessage:
         return True
     return False
@@ -259,3 +252,73 @@ def test_delivered_files_are_those_acknowledged(case: dict[str, Any]) -> None:
     assert len(delivered) <= len(offered(case))
     if case["outcome"]["state"] == "delivered":
         assert len(delivered) == len(offered(case))
+
+
+def kept_other_bytes(case: dict[str, Any]) -> None:
+    case["outcome"]["kept"][0]["hex"] = "616264"
+
+
+def sent_other_digest(case: dict[str, Any]) -> None:
+    case["steps"][3]["out"]["digest"] = "0" * 64
+
+
+def unmarked(case: dict[str, Any]) -> None:
+    del case["steps"][3]["invalid"]
+
+
+def marked(case: dict[str, Any]) -> None:
+    case["steps"][0]["invalid"] = True
+
+
+def not_closed(case: dict[str, Any]) -> None:
+    case["steps"].pop()
+
+
+def two_kinds(case: dict[str, Any]) -> None:
+    case["steps"][0]["out_close"] = True
+
+
+def senders_step(case: dict[str, Any]) -> None:
+    case["steps"].insert(0, {"out_bytes": {"size": 1}})
+
+
+def senders_state(case: dict[str, Any]) -> None:
+    case["outcome"]["state"] = "delivered"
+
+
+def unknown_id(case: dict[str, Any]) -> None:
+    case["outcome"]["error_id"] = "oops"
+
+
+def answer_not_awaited(case: dict[str, Any]) -> None:
+    case["steps"].pop(2)
+
+
+def file_ok_late(case: dict[str, Any]) -> None:
+    case["steps"].pop(4)
+
+
+MISTAKES = [
+    (test_what_a_receiver_keeps_is_what_it_was_sent, "receiver: one file", kept_other_bytes),
+    (test_a_senders_expected_data_is_its_files, "sender: one file", sent_other_digest),
+    (test_an_in_message_parses_unless_marked_invalid, "receiver: not JSON", unmarked),
+    (test_an_in_message_parses_unless_marked_invalid, "receiver: one file", marked),
+    (test_a_case_ends_with_the_channel_closed, "receiver: one file", not_closed),
+    (test_every_step_is_one_known_kind, "receiver: one file", two_kinds),
+    (test_every_step_is_one_known_kind, "receiver: one file", senders_step),
+    (test_an_outcome_uses_known_states_and_ids, "receiver: one file", senders_state),
+    (test_an_outcome_uses_known_states_and_ids, "receiver: data before accept", unknown_id),
+    (test_the_answer_is_sent_before_anything_else_arrives, "receiver: one file", answer_not_awaited),
+    (test_a_sender_case_begins_with_its_offer_and_never_needs_pipelining, "sender: several files", file_ok_late),
+]
+
+
+@pytest.mark.parametrize(("check", "name", "mistake"), MISTAKES, ids=[m[2].__name__ for m in MISTAKES])
+def test_the_checks_can_fail(
+    check: Callable[[dict[str, Any]], None], name: str, mistake: Callable[[dict[str, Any]], None]
+) -> None:
+    """A case changed to be wrong is caught, or the checks above prove nothing."""
+    case = copy.deepcopy(next(c for c in CASES if c["name"] == name))
+    mistake(case)
+    with pytest.raises(AssertionError):
+        check(case)
