@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -14,6 +15,7 @@ from helpers.browser import (
     enter_code,
     make_files,
     open_app,
+    open_link,
     open_offer,
     pick_files,
     save_all,
@@ -21,6 +23,7 @@ from helpers.browser import (
     start_sending,
 )
 from helpers.server import RunningServer, running_server
+from signal_server.app import SIGNALLING_KEY
 
 Person = Callable[[], Awaitable[Any]]
 THREE_FILES = {"empty.bin": 0, "one.txt": 1, "random.bin": 20 * 1024 * 1024}
@@ -47,8 +50,9 @@ async def test_picked_files_reach_receiver_who_types_the_code(
     paths = make_files(tmp_path, THREE_FILES)
     sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_app(await new_person(), server.url)
-    # People type codes loosely: lower case, spaces instead of the dash.
-    await enter_code(receiver, code.lower().replace("-", "  "))
+    # People type codes loosely: capitals, spaces instead of dashes, words by their first four letters.
+    slot, *words = code.split("-")
+    await enter_code(receiver, f"{slot}  {' '.join(word[:4].upper() for word in words)}")
     out = tmp_path / "out"
     out.mkdir()
     await transfer_and_check(sender, receiver, paths, out)
@@ -65,10 +69,49 @@ async def test_dropped_files_reach_receiver_who_opens_the_link(
     assert link == f"{server.url}/#{code}"
     assert await sender.locator("#qr svg").count() == 1
     await expect(sender.locator("#countdown")).to_contain_text(re.compile(r"expires in (9|10):\d\d"))
-    receiver = await open_app(await new_person(), link)
+    receiver = await open_link(await new_person(), server.url, code)
+    # The code is out of the address bar, and history, once the page has it.
+    assert receiver.url == f"{server.url}/"
+    await receiver.click("#receive-button")
     out = tmp_path / "out"
     out.mkdir()
     await transfer_and_check(sender, receiver, paths, out)
+
+
+async def test_a_link_opened_but_never_clicked_leaves_the_code_usable(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    """A link previewer, or a chat app that runs the page, must not use up the one-shot code."""
+    paths = make_files(tmp_path, {"a.txt": 5})
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    previewer = await open_link(await new_person(), server.url, code)
+    assert server.app[SIGNALLING_KEY].registry.lookup(int(code.split("-")[0])).used is False
+    await previewer.close()
+    receiver = await open_offer(await new_person(), server.url, code)
+    await receiver.click("#accept")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert await save_all(receiver, out, 1) == {"a.txt": paths[0].read_bytes()}
+    await expect(sender.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
+
+
+async def test_the_code_input_completes_words_and_names_one_it_does_not_know(
+    server: RunningServer, new_person: Person
+) -> None:
+    receiver = await open_app(await new_person(), server.url)
+    await receiver.click("#tab-receive")
+    await receiver.fill("#code-input", "4821 river lu")
+    options = receiver.locator("#code-words option")
+    await expect(options).not_to_have_count(0)
+    values = [await option.get_attribute("value") for option in await options.all()]
+    assert "4821 river lunar" in values and all(v.startswith("4821 river lu") for v in values)
+    await receiver.fill("#code-input", "4821-river-fpx-lunar")
+    await receiver.press("#code-input", "Enter")
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        'That is not a SendIt code: "fpx" is not one of the code words.'
+    )
+    # Refused before anything was sent: the form stays for the correction.
+    await expect(receiver.locator("#receive-form")).to_be_visible()
 
 
 async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
@@ -78,6 +121,9 @@ async def test_expired_code(new_person: Person, tmp_path: Path) -> None:
         receiver = await open_app(await new_person(), server.url)
         await enter_code(receiver, code)
         await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
+        # The same files can go again under a new code.
+        await sender.click("#start-over")
+        assert await shown_code(sender) != code
 
 
 async def test_used_code_is_refused_to_a_second_receiver(
@@ -97,7 +143,8 @@ async def test_mistyped_code_can_be_corrected(server: RunningServer, new_person:
     receiver = await open_app(await new_person(), server.url)
     await enter_code(receiver, "ABC")
     await expect(receiver.locator("#receive-status")).to_contain_text("not a SendIt code")
-    await enter_code(receiver, "00000-00000")
+    slot, *words = code.split("-")
+    await enter_code(receiver, "-".join([str(1 + int(slot) % 9999), *words]))
     await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
     # The form is back, so the same page can try the right code.
     await enter_code(receiver, code)
@@ -111,9 +158,9 @@ async def test_mistyped_code_can_be_corrected(server: RunningServer, new_person:
 async def test_too_many_wrong_codes_say_how_long_to_wait(new_person: Person) -> None:
     async with running_server(max_failed_joins=1, failed_join_backoff=45.0) as server:
         receiver = await open_app(await new_person(), server.url)
-        await enter_code(receiver, "00000-00000")
+        await enter_code(receiver, "9999-river-fox-lunar")
         await expect(receiver.locator("#receive-status")).to_contain_text("No transfer is waiting")
-        await enter_code(receiver, "00000-00000")
+        await enter_code(receiver, "9999-river-fox-lunar")
         await expect(receiver.locator("#receive-status")).to_have_text(
             "Too many wrong codes from your network. Wait 0:45, then try again."
         )
@@ -124,7 +171,7 @@ async def test_sender_cancels_before_accept(server: RunningServer, new_person: P
     receiver = await open_offer(await new_person(), server.url, code)
     await sender.click("#cancel-send")
     await expect(sender.locator("#send-status")).to_contain_text("Cancelled")
-    await expect(receiver.locator("#receive-status")).to_contain_text("the sender cancelled")
+    await expect(receiver.locator("#receive-status")).to_have_text("The sender cancelled the transfer.")
     await expect(receiver.locator("#accept")).to_be_hidden()
     assert await receiver.locator("#receive-files a.save").count() == 0
 
@@ -185,17 +232,18 @@ async def test_hash_mismatch_is_reported_and_nothing_offered(
     server: RunningServer, new_person: Person, tmp_path: Path
 ) -> None:
     paths = make_files(tmp_path, {"data.bin": 3 * 1024 * 1024})
-    sender = await open_app(await new_person(), server.url)
-    await sender.evaluate(CORRUPT_DIGESTS)
-    await pick_files(sender, paths)
-    code = await shown_code(sender)
+    sender, code = await start_sending(await new_person(), server.url, paths)
     receiver = await open_offer(await new_person(), server.url, code)
+    # Only now: the handshake hashes too, and would fail as a wrong code.
+    await sender.evaluate(CORRUPT_DIGESTS)
     await receiver.click("#accept")
     await expect(receiver.locator("#receive-status")).to_contain_text(
         '"data.bin" arrived damaged (hash mismatch', timeout=UI_TIMEOUT
     )
     assert await receiver.locator("#receive-files a.save").count() == 0
-    await expect(sender.locator("#send-status")).to_contain_text("hash mismatch: data.bin", timeout=UI_TIMEOUT)
+    await expect(sender.locator("#send-status")).to_contain_text(
+        '"data.bin" arrived damaged at the receiver', timeout=UI_TIMEOUT
+    )
 
 
 async def test_copy_button_puts_the_share_link_on_the_clipboard(
@@ -246,3 +294,114 @@ async def test_receiving_works_from_the_keyboard_alone(
     saved = tmp_path / "saved"
     await (await info.value).save_as(saved)
     assert saved.read_bytes() == paths[0].read_bytes()
+
+
+async def test_wrong_words_tell_both_and_the_sender_starts_over(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    paths = make_files(tmp_path, {"a.bin": 2_000_000, "b.bin": 1_000_000})
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    slot, first, second, last = code.split("-")
+    wrong = await open_app(await new_person(), server.url)
+    await enter_code(wrong, "-".join([slot, first, second, "zoo" if last != "zoo" else "abandon"]))
+    await expect(wrong.locator("#receive-status")).to_have_text(
+        "That code doesn't match. Check the words with the sender and ask for a new code.", timeout=UI_TIMEOUT
+    )
+    await expect(sender.locator("#send-status")).to_have_text(
+        "Someone tried this code with the wrong words; it no longer works.", timeout=UI_TIMEOUT
+    )
+    # The slot went with the wrong words: the right ones find nothing now.
+    late = await open_app(await new_person(), server.url)
+    await enter_code(late, code)
+    await expect(late.locator("#receive-status")).to_contain_text("No transfer is waiting")
+    await sender.click("#start-over")
+    fresh = await shown_code(sender)
+    assert fresh != code
+    await expect(sender.locator("#send-summary")).to_have_text("2 files, 3.0 MB")
+    receiver = await open_offer(await new_person(), server.url, fresh)
+    out = tmp_path / "out"
+    out.mkdir()
+    await transfer_and_check(sender, receiver, paths, out)
+
+
+TAMPERED = (
+    "The connection was tampered with on the way (a signal failed its seal check); "
+    "the transfer was stopped and nothing was kept."
+)
+
+
+def flip_the_answer(role: str, signal: dict[str, Any]) -> dict[str, Any]:
+    """A relay that changes one bit of the receiver's sealed answer (its DTLS fingerprint is in there)."""
+    if signal["type"] != "answer":
+        return signal
+    data = bytearray(base64.b64decode(signal["data"]))
+    data[20] ^= 1
+    return {**signal, "data": base64.b64encode(bytes(data)).decode()}
+
+
+async def test_a_relay_that_tampers_is_named_on_both_pages(new_person: Person, tmp_path: Path) -> None:
+    async with running_server(relay_hook=flip_the_answer) as server:
+        paths = make_files(tmp_path, {"a.txt": 5})
+        sender, code = await start_sending(await new_person(), server.url, paths)
+        receiver = await open_link(await new_person(), server.url, code)
+        await receiver.click("#receive-button")
+        await expect(sender.locator("#send-status")).to_have_text(TAMPERED, timeout=UI_TIMEOUT)
+        await expect(receiver.locator("#receive-status")).to_have_text(TAMPERED, timeout=UI_TIMEOUT)
+        assert await receiver.locator("#receive-files a.save").count() == 0
+        # The code is spent; the same files can go under a new one.
+        await sender.click("#start-over")
+        assert await shown_code(sender) != code
+
+
+SEND_BEFORE_ACCEPT = """() => {
+  // A sender that breaks the rule: its first file's bytes go out with the manifest.
+  const send = RTCDataChannel.prototype.send;
+  RTCDataChannel.prototype.send = function (data) {
+    send.call(this, data);
+    if (typeof data === "string" && data.startsWith('{"type":"manifest"')) send.call(this, new Uint8Array([1, 2, 3]));
+  };
+}"""
+
+
+async def test_the_receiver_page_refuses_data_before_accept(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    sender = await open_app(await new_person(), server.url)
+    await sender.evaluate(SEND_BEFORE_ACCEPT)
+    await pick_files(sender, make_files(tmp_path, {"a.bin": 3}))
+    code = await shown_code(sender)
+    receiver = await open_link(await new_person(), server.url, code)
+    await receiver.click("#receive-button")
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        "Failed: protocol error: data before accept.", timeout=UI_TIMEOUT
+    )
+    await expect(receiver.locator("#accept")).to_be_hidden()
+    assert await receiver.locator("#receive-files a.save").count() == 0
+    await expect(sender.locator("#send-status")).to_contain_text("this side broke the protocol (data before accept)")
+
+
+async def test_an_offer_too_long_for_one_message_goes_page_to_page(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    """4,000 ordinary names make a list of about 300 KB: more than one message holds."""
+    count = 4000
+    paths = make_files(tmp_path, {f"holiday-photo-2024-08-15-{i:04}.jpg": 1 + i % 7 for i in range(count)})
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    receiver = await open_offer(await new_person(), server.url, code)
+    await expect(receiver.locator("#offer-summary")).to_contain_text(f"{count} files")
+    await receiver.click("#accept")
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        f"All {count} files received and verified. Save them below.", timeout=60_000
+    )
+    await expect(sender.locator("#send-status")).to_have_text(
+        f"Delivered: {count} files received and verified.", timeout=UI_TIMEOUT
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    links = receiver.locator("#receive-files a.save")
+    await expect(links).to_have_count(count)
+    for index in (0, count - 1):
+        async with receiver.expect_download() as info:
+            await links.nth(index).click()
+        download = await info.value
+        assert (await download.path()).read_bytes() == paths[index].read_bytes()

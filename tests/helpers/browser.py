@@ -114,9 +114,13 @@ async def drop_files(page: Any, paths: list[Path], target: str = "drop-zone") ->
     await page.evaluate(DROP, {"source": "test-drop-source", "target": target})
 
 
+#: A code as the send page shows it: its canonical form.
+CODE = re.compile(r"^[1-9][0-9]{0,3}(-[a-z]+){3}$")
+
+
 async def shown_code(page: Any) -> str:
     code = page.locator("#code")
-    await expect(code).to_have_text(re.compile(r"^[0-9A-Z]{5}-[0-9A-Z]{5}$"), timeout=UI_TIMEOUT)
+    await expect(code).to_have_text(CODE, timeout=UI_TIMEOUT)
     return await code.text_content()
 
 
@@ -148,8 +152,19 @@ async def start_sending(context: Any, url: str, paths: list[Path]) -> tuple[Any,
     return sender, await shown_code(sender)
 
 
-async def open_offer(context: Any, url: str, code: str) -> Any:
-    """A receiver's page opened from the share link, showing the offer to accept."""
+async def open_link(context: Any, url: str, code: str) -> Any:
+    """A receiver's page opened from the share link: ready to receive, and nothing more
+    until its person clicks."""
     receiver = await open_app(context, f"{url}/#{code}")
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        f"Ready to receive with code {code}. Press Receive to connect."
+    )
+    return receiver
+
+
+async def open_offer(context: Any, url: str, code: str) -> Any:
+    """A receiver's page opened from the share link, its Receive clicked, showing the offer to accept."""
+    receiver = await open_link(context, url, code)
+    await receiver.click("#receive-button")
     await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
     return receiver

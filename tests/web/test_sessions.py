@@ -4,13 +4,14 @@ against the real server, and the phases each goes through."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import re
 from typing import Any, Awaitable, Callable
 
 from helpers.browser import run_harness
 from helpers.server import RunningServer, running_server
 from signal_server.app import SIGNALLING_KEY
-from signal_server.signalling.codes import normalize_code
 
 Person = Callable[[], Awaitable[Any]]
 
@@ -24,11 +25,24 @@ SEND = ["requesting-code", "waiting-for-receiver", "connecting", "awaiting-accep
 RECEIVE = ["joining", "connecting", "waiting-for-offer", "offered", "receiving", "received"]
 OFFERED = RECEIVE[: RECEIVE.index("offered") + 1]
 AWAITING_ACCEPT = SEND[: SEND.index("awaiting-accept") + 1]
+CONNECTING = ["requesting-code", "waiting-for-receiver", "connecting"]
+CODE = re.compile(r"[1-9][0-9]{0,3}(-[a-z]+){3}")
 
 
 def sha256(spec: dict[str, Any]) -> str:
     """The digest of the bytes the harness builds for ``spec``."""
     return hashlib.sha256(bytes((i + spec["seed"]) % 251 for i in range(spec["size"]))).hexdigest()
+
+
+def ending(reason: str, error_id: str | None = None, source: str = "here", said: str | None = None) -> dict[str, Any]:
+    """A failed or cancelled phase's detail, as transfer/run.js's ``ending`` makes it."""
+    return {"reason": reason, "errorId": error_id, "source": source, "said": said, "file": None, "retryAfter": None}
+
+
+def other_words(code: str) -> str:
+    """``code`` with its last word swapped for another code word."""
+    slot, first, second, last = code.split("-")
+    return "-".join([slot, first, second, "zoo" if last != "zoo" else "abandon"])
 
 
 async def session_page(new_person: Person, server: RunningServer) -> Any:
@@ -53,7 +67,7 @@ async def offering(
 ) -> tuple[Any, dict[str, Any]]:
     """A page whose SendSession waits for a receiver; and the code it got ({code, link, expiresIn})."""
     sender = await session_page(new_person, server)
-    assert await call(sender, "send", files) is True
+    assert await call(sender, "send", files) == [f["name"] for f in files]
     waiting = await until(sender, "waiting-for-receiver")
     return sender, waiting["details"]["waiting-for-receiver"]
 
@@ -74,19 +88,25 @@ async def one_file_offered(server: RunningServer, new_person: Person) -> tuple[A
     return sender, receiver
 
 
+def slot_of(code: str) -> int:
+    return int(code.split("-")[0])
+
+
 async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, new_person: Person) -> None:
     sender, waiting = await offering(server, new_person, FILES[:2])
     code = waiting["code"]
+    assert CODE.fullmatch(code)
     assert waiting["link"] == f"{server.url}/#{code}"
     assert 0 < waiting["expiresIn"] <= server.config.code_ttl
-    # Until the receiver turns up, more files join the same offer.
-    assert await call(sender, "add", FILES[2:]) is True
-    # Typed loosely, as people do.
-    receiver = await joining(server, new_person, code.lower().replace("-", " "))
+    # Until the receiver turns up, more files join the same offer; a name twice does not.
+    assert await call(sender, "add", [FILES[2], {"name": "one.txt", "size": 5, "seed": 9}]) == ["blocks.bin"]
+    # Typed loosely, as people do: capitals, spaces, words by their first four letters.
+    slot, *words = code.split("-")
+    receiver = await joining(server, new_person, f"  {slot} {' '.join(w[:4].upper() for w in words)} ")
     offer = (await until(receiver, "offered"))["details"]["offered"]
     assert offer["files"] == [{"name": f["name"], "size": f["size"], "type": ""} for f in FILES]
     assert offer["totalBytes"] == sum(f["size"] for f in FILES)
-    assert await call(sender, "add", [{"name": "late.txt", "size": 1, "seed": 3}]) is False
+    assert await call(sender, "add", [{"name": "late.txt", "size": 1, "seed": 3}]) == []
     await call(receiver, "act", ["accept"])
     received = await until(receiver, "received")
     delivered = await until(sender, "delivered")
@@ -102,21 +122,39 @@ async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, 
     assert received["progress"] > 0 and delivered["progress"] > 0
 
 
-async def test_refused_codes_give_the_servers_words_and_the_receiver_can_try_again(
+async def test_codes_refused_before_anything_is_sent_leave_the_code_usable(
     server: RunningServer, new_person: Person
 ) -> None:
     sender, offer = await offering(server, new_person, FILES[1:2])
+    code = offer["code"]
+    slot, first, second, _ = code.split("-")
     receiver = await joining(server, new_person, "ABC")
     malformed = await until(receiver, "refused")
-    assert malformed["details"]["refused"]["by"] == "code"
-    await call(receiver, "act", ["join", "00000-00000"])
-    unknown = await until(receiver, "refused", count=2)
-    assert unknown["details"]["refused"] == {"reason": "code not found or expired", "by": "server", "retryAfter": None}
-    await call(receiver, "act", ["join", offer["code"]])
+    assert malformed["details"]["refused"] == {
+        "reason": "a code is a number and three words",
+        "by": "code",
+        "errorId": None,
+        "retryAfter": None,
+    }
+    # A word not in the list is named, and refused here: the server never hears of it.
+    await call(receiver, "act", ["join", f"{slot}-{first}-{second}-fpx"])
+    typo = await until(receiver, "refused", count=2)
+    assert typo["details"]["refused"]["reason"] == '"fpx" is not one of the code words'
+    assert server.app[SIGNALLING_KEY].registry.lookup(slot_of(code)).used is False
+    other = 1 + slot_of(code) % 9999
+    await call(receiver, "act", ["join", f"{other}-{first}-{second}-zoo"])
+    unknown = await until(receiver, "refused", count=3)
+    assert unknown["details"]["refused"] == {
+        "reason": "code not found or expired",
+        "by": "server",
+        "errorId": "code-not-found",
+        "retryAfter": None,
+    }
+    await call(receiver, "act", ["join", code])
     await until(receiver, "offered")
     await call(receiver, "act", ["accept"])
     received = await until(receiver, "received")
-    assert received["phases"] == ["refused", "joining", "refused", *RECEIVE]
+    assert received["phases"] == ["refused", "refused", "joining", "refused", *RECEIVE]
     assert received["files"] == [{"index": 0, "name": "one.txt", "size": 1, "sha256": sha256(FILES[1])}]
     assert (await until(sender, "delivered"))["phases"] == SEND
 
@@ -126,7 +164,61 @@ async def test_a_used_code_is_refused_to_a_second_receiver(server: RunningServer
     await until(await joining(server, new_person, offer["code"]), "offered")
     second = await joining(server, new_person, offer["code"])
     refused = await until(second, "refused")
-    assert refused["details"]["refused"] == {"reason": "code already used", "by": "server", "retryAfter": None}
+    assert refused["details"]["refused"] == {
+        "reason": "code already used",
+        "by": "server",
+        "errorId": "code-used",
+        "retryAfter": None,
+    }
+
+
+async def test_wrong_words_tell_both_sides_and_use_up_the_code(server: RunningServer, new_person: Person) -> None:
+    sender, offer = await offering(server, new_person, FILES[1:2])
+    receiver = await joining(server, new_person, other_words(offer["code"]))
+    told = await until(receiver, "failed")
+    assert told["phases"] == ["joining", "connecting", "failed"]
+    assert told["details"]["failed"]["errorId"] == "wrong-code"
+    found = await until(sender, "failed")
+    assert found["phases"] == [*CONNECTING, "failed"]
+    assert found["details"]["failed"]["errorId"] == "wrong-code"
+    # The slot went with the wrong words: the right ones no longer find it.
+    late = await joining(server, new_person, offer["code"])
+    assert (await until(late, "refused"))["details"]["refused"]["by"] == "server"
+    assert told["files"] == [] and found["delivered"] == []
+
+
+async def test_a_relay_that_tampers_stops_both_sides(new_person: Person) -> None:
+    def flip_the_offer(role: str, signal: dict[str, Any]) -> dict[str, Any]:
+        if signal["type"] != "offer":
+            return signal
+        data = bytearray(base64.b64decode(signal["data"]))
+        data[-1] ^= 1
+        return {**signal, "data": base64.b64encode(bytes(data)).decode()}
+
+    async with running_server(relay_hook=flip_the_offer) as server:
+        sender, offer = await offering(server, new_person, FILES[1:2])
+        receiver = await joining(server, new_person, offer["code"])
+        found = await until(receiver, "failed")
+        assert found["details"]["failed"]["errorId"] == "tampered"
+        told = await until(sender, "failed")
+        assert told["details"]["failed"]["errorId"] == "tampered"
+        assert found["files"] == []
+
+
+async def test_once_the_channel_is_open_the_server_does_not_matter(server: RunningServer, new_person: Person) -> None:
+    """The server drops both: each then gets peer_left or loses its socket, and the
+    transfer goes on over the channel regardless."""
+    sender, receiver = await one_file_offered(server, new_person)
+    signalling = server.app[SIGNALLING_KEY]
+    connected = [sid for sid, _ in signalling.sio.manager.get_participants("/", None)]
+    assert len(connected) == 2
+    # One at a time: the other hears peer_left, then loses its own socket.
+    for sid in connected:
+        await signalling.sio.disconnect(sid)
+    await call(receiver, "act", ["accept"])
+    received = await until(receiver, "received")
+    assert received["files"] == [{"index": 0, "name": "one.txt", "size": 1, "sha256": sha256(FILES[1])}]
+    assert (await until(sender, "delivered"))["phases"] == SEND
 
 
 async def test_sender_cancelling_ends_both_sides(server: RunningServer, new_person: Person) -> None:
@@ -136,31 +228,31 @@ async def test_sender_cancelling_ends_both_sides(server: RunningServer, new_pers
     assert cancelled["phases"] == [*AWAITING_ACCEPT, "cancelled"]
     told = await until(receiver, "cancelled")
     assert told["phases"] == [*OFFERED, "cancelled"]
-    assert told["details"]["cancelled"] == {"reason": "the sender cancelled"}
+    assert told["details"]["cancelled"] == {
+        **ending("cancelled by the other side: the sender cancelled", "cancelled", "peer", "the sender cancelled"),
+        "file": "one.txt",
+    }
     assert told["files"] == []
 
 
-async def test_receiver_declining_fails_the_sender(server: RunningServer, new_person: Person) -> None:
+async def test_receiver_declining_ends_the_sender_declined(server: RunningServer, new_person: Person) -> None:
     sender, receiver = await one_file_offered(server, new_person)
     await call(receiver, "act", ["decline"])
     declined = await until(receiver, "declined")
     assert declined["phases"] == [*OFFERED, "declined"]
-    failed = await until(sender, "failed")
-    assert failed["phases"] == [*AWAITING_ACCEPT, "failed"]
-    # The decline goes out twice, on the channel and through the server; which reaches
-    # the sender first is a race, as on the page (tests/e2e/test_pages.py).
-    assert failed["details"]["failed"]["reason"] in {
-        "the receiver declined the files",
-        "the receiver cancelled: the receiver declined",
-    }
+    told = await until(sender, "declined")
+    assert told["phases"] == [*AWAITING_ACCEPT, "declined"]
 
 
 async def test_sender_leaving_fails_the_receiver(server: RunningServer, new_person: Person) -> None:
     sender, receiver = await one_file_offered(server, new_person)
-    await sender.close()
+    await call(sender, "act", ["leave"])
     failed = await until(receiver, "failed")
     assert failed["phases"] == [*OFFERED, "failed"]
-    assert failed["details"]["failed"] == {"reason": "the sender left before the transfer finished"}
+    assert failed["details"]["failed"] == {
+        **ending("the sender left before the transfer finished", "peer-left"),
+        "file": "one.txt",
+    }
 
 
 async def test_an_unused_code_expires(new_person: Person) -> None:
@@ -168,21 +260,17 @@ async def test_an_unused_code_expires(new_person: Person) -> None:
         sender, offer = await offering(server, new_person, FILES[1:2])
         expired = await until(sender, "expired")
         assert expired["phases"] == ["requesting-code", "waiting-for-receiver", "expired"]
-        assert await call(sender, "add", FILES[:1]) is False
+        assert await call(sender, "add", FILES[:1]) == []
         refused = await until(await joining(server, new_person, offer["code"]), "refused")
-        assert refused["details"]["refused"] == {
-            "reason": "code not found or expired",
-            "by": "server",
-            "retryAfter": None,
-        }
+        assert refused["details"]["refused"]["errorId"] == "code-not-found"
 
 
 async def test_sender_losing_the_server_before_the_receiver_fails(server: RunningServer, new_person: Person) -> None:
     sender, waiting = await offering(server, new_person, FILES[1:2])
     signalling = server.app[SIGNALLING_KEY]
-    pairing = signalling.registry.lookup(normalize_code(waiting["code"]))
+    pairing = signalling.registry.lookup(slot_of(waiting["code"]))
     assert pairing is not None and pairing.sender is not None
     await signalling.sio.disconnect(pairing.sender)
     failed = await until(sender, "failed")
     assert failed["phases"] == ["requesting-code", "waiting-for-receiver", "failed"]
-    assert failed["details"]["failed"] == {"reason": "lost the connection to the server"}
+    assert failed["details"]["failed"] == ending("lost the connection to the server")

@@ -1,6 +1,6 @@
 /**
  * Entry point of the page: switches between Send and Receive, and opens a share
- * link (`/#CODE`) straight into Receive.
+ * link (`/#CODE`) into Receive, ready for the person to join.
  * @module app
  */
 
@@ -36,10 +36,10 @@ document.querySelector("[role=tablist]").addEventListener("keydown", (event) => 
 const linked = location.hash.slice(1);
 if (linked) {
   show("receive");
-  document.getElementById("code-input").value = linked;
   // The link is shared once; keeping the code out of the address bar keeps it out of history.
   history.replaceState(null, "", location.pathname);
-  receive.join(linked);
+  // Only the person's click joins: opening the link must not use up the code.
+  receive.ready(linked);
 } else {
   show("send");
 }

@@ -41,15 +41,15 @@ const listeners = {
   },
 };
 
-/** A SendSession offering `files` ([{name, size, seed}]). */
+/** A SendSession offering `files` ([{name, size, seed}]); the names it took. */
 export function send(files) {
   session = new SendSession(listeners);
-  return session.addFiles(makeFiles(files));
+  return add(files);
 }
 
-/** More files for the running SendSession; whether it took them. */
+/** More files for the running SendSession; the names it took. */
 export function add(files) {
-  return session.addFiles(makeFiles(files));
+  return session.addFiles(makeFiles(files)).map((file) => file.name);
 }
 
 /** A ReceiveSession, idle until told to join. */

@@ -1,60 +1,42 @@
 /**
- * The SendIt protocol as docs/PROTOCOL.md defines it: code parsing, data-channel
- * messages and the block digest. No DOM and no network here, so the vectors in
- * docs/protocol-vectors.json can test it directly in the browser.
+ * The data channel's side of the SendIt protocol (docs/PROTOCOL.md): its messages, the
+ * manifest split into messages that fit and put together again, and the block digest;
+ * the twin of sendit_protocol/messages.py and digest.py. No DOM and no network here,
+ * so the vectors in docs/protocol-vectors.json can test it directly in the browser.
  * @module protocol/protocol
  */
 
-export const PROTOCOL_VERSION = 1;
+import { ERROR_ID, ErrorId, ProtocolError } from "./errors.js";
+
+export { ProtocolError };
+export const PROTOCOL_VERSION = 2;
 export const CHANNEL_LABEL = "sendit";
 export const BLOCK_SIZE = 1048576;
-const MAX_FILES = 10000;
+/** Every data-channel message, text (in UTF-8) or binary, is 1 to this many bytes. */
+export const MAX_MESSAGE = 262144;
+export const MAX_FILES = 10000;
 const MAX_NAME = 1024;
 const MAX_TYPE = 255;
 const MAX_TEXT = 200;
 
-const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-const CODE_LENGTH = 10;
-const MAX_CODE_INPUT = 40;
-const LOOKALIKES = { I: "1", L: "1", O: "0" };
-const IGNORED = new Set([" ", "-", "_", "\t", ".", "\u00a0"]);
-
-/** The text cannot be a SendIt code. */
-export class InvalidCode extends Error {}
-
-/** A data-channel message that breaks the protocol. */
-export class ProtocolError extends Error {}
-
-/**
- * Whatever a person typed to the canonical code (no separators).
- * @param {string} text
- * @returns {string}
- */
-export function normalizeCode(text) {
-  if (typeof text !== "string" || text.length > MAX_CODE_INPUT) throw new InvalidCode("not a code");
-  let code = "";
-  for (let char of text) {
-    if (IGNORED.has(char)) continue;
-    // Only ASCII is upper-cased: Unicode case mapping would read "ı" as I, then 1.
-    if (char < "\u0080") char = LOOKALIKES[char.toUpperCase()] ?? char.toUpperCase();
-    if (!ALPHABET.includes(char)) throw new InvalidCode(`a code has no "${char}"`);
-    code += char;
-  }
-  if (code.length !== CODE_LENGTH) throw new InvalidCode(`a code has ${CODE_LENGTH} letters and digits`);
-  return code;
-}
-
-/** Canonical code to display form, `K7QM4XTB9R` -> `K7QM4-XTB9R`. */
-export function formatCode(code) {
-  return `${code.slice(0, 5)}-${code.slice(5)}`;
-}
-
 const isInt = (value) => Number.isSafeInteger(value);
+const encoder = new TextEncoder();
+
+/** Bytes of `text` in UTF-8: what a message's length is counted in. */
+const utf8Length = (text) => encoder.encode(text).length;
+
+/** A text message over MAX_MESSAGE bytes; one of at most a third of it in units cannot be. */
+const oversize = (data) => data.length * 3 > MAX_MESSAGE && utf8Length(data) > MAX_MESSAGE;
 
 function text(value, field) {
   if (typeof value !== "string" || value.length > MAX_TEXT) {
     throw new ProtocolError(`${field} must be a string of at most ${MAX_TEXT} characters`);
   }
+  return value;
+}
+
+function errorId(value) {
+  if (typeof value !== "string" || !ERROR_ID.test(value)) throw new ProtocolError("error_id must be an error id");
   return value;
 }
 
@@ -71,6 +53,12 @@ const UNSHOWABLE = new RegExp(`[${CONTROLS}${BIDI_CONTROLS}]`, "g");
  * bidirectional formatting characters replaced by U+FFFD. */
 export function neutralised(text) {
   return text.replace(UNSHOWABLE, "\ufffd");
+}
+
+/** `text` cut to at most `limit` UTF-16 units, never inside a character. */
+export function clip(text, limit = MAX_TEXT) {
+  const cut = text.slice(0, limit);
+  return /[\ud800-\udbff]$/.test(cut) && text.length > limit ? cut.slice(0, -1) : cut;
 }
 
 /** A safe relative path: no empty, `.` or `..` part, no backslash, control or
@@ -100,12 +88,72 @@ function fileEntry(entry) {
   return { name: checkName(entry.name), size, type };
 }
 
+function fileEntries(files, most) {
+  if (!Array.isArray(files) || files.length < 1 || files.length > most) {
+    throw new ProtocolError(`a manifest part lists 1 to ${most} files`);
+  }
+  return files.map(fileEntry);
+}
+
+/** Words for a manifest `version` other than ours, with their id (an older peer must
+ * hear why, not hang). */
+function checkVersion(given) {
+  // A manifest without a version is a v1 manifest's shape.
+  const version = given ?? 1;
+  if (version === PROTOCOL_VERSION) return;
+  if (!isInt(version)) throw new ProtocolError("version must be an integer");
+  if (version < PROTOCOL_VERSION) {
+    throw new ProtocolError("this peer speaks an older SendIt protocol", ErrorId.OLD_PROTOCOL);
+  }
+  throw new ProtocolError("this peer speaks a newer SendIt protocol", ErrorId.NEW_PROTOCOL);
+}
+
+function manifest(message) {
+  checkVersion(message.version);
+  const { count } = message;
+  if (!isInt(count) || count < 1 || count > MAX_FILES) throw new ProtocolError(`count must be 1 to ${MAX_FILES}`);
+  return { type: "manifest", version: PROTOCOL_VERSION, count, files: fileEntries(message.files, count) };
+}
+
+function index(message) {
+  const { index } = message;
+  if (!isInt(index) || index < 0 || index >= MAX_FILES) {
+    throw new ProtocolError("index must be a file's position in the manifest");
+  }
+  return index;
+}
+
+function fileEnd(message) {
+  const { digest } = message;
+  if (typeof digest !== "string" || !/^[0-9a-f]{64}$/.test(digest)) {
+    throw new ProtocolError("digest must be 64 lower-case hex digits");
+  }
+  return { type: "file-end", index: index(message), digest };
+}
+
+const PARSERS = {
+  manifest,
+  "manifest-more": (message) => ({ type: "manifest-more", files: fileEntries(message.files, MAX_FILES) }),
+  accept: () => ({ type: "accept" }),
+  decline: () => ({ type: "decline" }),
+  done: () => ({ type: "done" }),
+  "file-end": fileEnd,
+  "file-ok": (message) => ({ type: "file-ok", index: index(message) }),
+  cancel: (message) => ({
+    type: "cancel",
+    reason: text(message.reason ?? "", "reason"),
+    error_id: errorId(message.error_id ?? ErrorId.CANCELLED),
+  }),
+  error: (message) => ({ type: "error", message: text(message.message, "message"), error_id: errorId(message.error_id) }),
+};
+
 /**
  * Parse and validate one text message; the result holds only known fields.
  * @param {string} data
  * @returns {object}
  */
 export function parseMessage(data) {
+  if (oversize(data)) throw new ProtocolError(`a message is at most ${MAX_MESSAGE} bytes`);
   let message;
   try {
     message = JSON.parse(data);
@@ -116,40 +164,81 @@ export function parseMessage(data) {
     throw new ProtocolError("a message must be a JSON object");
   }
   const { type } = message;
-  switch (type) {
-    case "manifest": {
-      if (message.version !== PROTOCOL_VERSION) {
-        throw new ProtocolError(`unsupported protocol version ${JSON.stringify(message.version)}`);
-      }
-      const { files } = message;
-      if (!Array.isArray(files) || files.length < 1 || files.length > MAX_FILES) {
-        throw new ProtocolError("a manifest lists 1 to 10000 files");
-      }
-      return { type, version: PROTOCOL_VERSION, files: files.map(fileEntry) };
+  const parse = typeof type === "string" && Object.hasOwn(PARSERS, type) ? PARSERS[type] : null;
+  if (!parse) throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
+  return parse(message);
+}
+
+/** Throws unless every name is unique and none is a folder of another (`x` beside `x/y`):
+ * no receiver could save both, so every receiver refuses such an offer before accepting. */
+export function checkNames(files) {
+  const names = new Set();
+  const folders = new Set();
+  for (const { name } of files) {
+    if (names.has(name)) throw new ProtocolError(`two files are named "${name}"`);
+    names.add(name);
+    for (let slash = name.indexOf("/"); slash >= 0; slash = name.indexOf("/", slash + 1)) {
+      folders.add(name.slice(0, slash));
     }
-    case "accept":
-    case "decline":
-    case "done":
-      return { type };
-    case "file-end":
-    case "file-ok": {
-      const { index } = message;
-      if (!isInt(index) || index < 0 || index >= MAX_FILES) {
-        throw new ProtocolError("index must be a file's position in the manifest");
-      }
-      if (type === "file-ok") return { type, index };
-      if (typeof message.digest !== "string" || !/^[0-9a-f]{64}$/.test(message.digest)) {
-        throw new ProtocolError("digest must be 64 lower-case hex digits");
-      }
-      return { type, index, digest: message.digest };
-    }
-    case "cancel":
-      return { type, reason: text(message.reason ?? "", "reason") };
-    case "error":
-      return { type, message: text(message.message, "message") };
-    default:
-      throw new ProtocolError(`unknown message type ${JSON.stringify(type)}`);
   }
+  for (const name of names) {
+    if (folders.has(name)) throw new ProtocolError(`"${name}" is both a file and a folder`);
+  }
+}
+
+/** The offer's list of files, put together from its `manifest` and `manifest-more` parts. */
+export class ManifestParts {
+  #count;
+  #files = [];
+
+  /** @param {{count: number, files: object[]}} first a parsed `manifest` */
+  constructor(first) {
+    this.#count = first.count;
+    this.add(first);
+  }
+
+  /** Take the next part's files (a parsed `manifest-more`). */
+  add({ files }) {
+    if (this.#files.length + files.length > this.#count) {
+      throw new ProtocolError(`the manifest lists more files than its count of ${this.#count}`);
+    }
+    this.#files.push(...files);
+  }
+
+  get complete() {
+    return this.#files.length === this.#count;
+  }
+
+  /** Every file, checked as one list: call once complete. */
+  get files() {
+    checkNames(this.#files);
+    return [...this.#files];
+  }
+}
+
+/**
+ * The messages that offer `files` ({name, size, type}, at most MAX_FILES): a `manifest`,
+ * then as many `manifest-more` as it takes for each to fit MAX_MESSAGE bytes as JSON.
+ * @returns {object[]}
+ */
+export function manifestMessages(files) {
+  const entries = files.map(({ name, size, type }) => ({ name, size, type }));
+  const messages = [];
+  let part = { type: "manifest", version: PROTOCOL_VERSION, count: entries.length, files: [] };
+  // The part's bytes with an empty list; each entry adds its own and one comma.
+  let bytes = utf8Length(JSON.stringify(part)) - 1;
+  for (const entry of entries) {
+    const size = utf8Length(JSON.stringify(entry)) + 1;
+    if (part.files.length && bytes + size > MAX_MESSAGE) {
+      messages.push(part);
+      part = { type: "manifest-more", files: [] };
+      bytes = utf8Length(JSON.stringify(part)) - 1;
+    }
+    part.files.push(entry);
+    bytes += size;
+  }
+  messages.push(part);
+  return messages;
 }
 
 const toHex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");

@@ -1,20 +1,33 @@
 /**
  * The WebRTC half of signalling: one RTCPeerConnection whose offer, answer and ICE
- * candidates travel through the server (PROTOCOL.md 2.3), ending in an open data
- * channel. No DOM.
+ * candidates travel through the server sealed by the handshake (PROTOCOL.md 3), ending
+ * in an open data channel. The server relays opaque blobs: it can neither read nor
+ * change a description or a candidate. No DOM.
  * @module signalling/link
  */
 
+import { ErrorId } from "../protocol/errors.js";
 import { CHANNEL_LABEL } from "../protocol/protocol.js";
 
 const OPEN_TIMEOUT_MS = 30000;
 
-/** The server refused a request; `message` is the server's error text, `retryAfter`
- * the seconds it asks the client to wait (PROTOCOL.md 2.1), or null. */
+/** The server refused a request: `message` is its words, `errorId` its id (the page
+ * decides on that), `retryAfter` the seconds it asks the client to wait, or null. */
 export class ServerError extends Error {
-  constructor(message, retryAfter = null) {
+  constructor(message, errorId, retryAfter = null) {
     super(message);
+    this.errorId = errorId;
     this.retryAfter = retryAfter;
+  }
+}
+
+/** The connection could not be set up: `errorId` is "no-path" when no route was found
+ * in time, "protocol-error" for a sender's second channel. (The handshake's own
+ * refusals, wrong-code, tampered and bad-handshake, are its HandshakeErrors.) */
+export class LinkError extends Error {
+  constructor(message, errorId) {
+    super(message);
+    this.errorId = errorId;
   }
 }
 
@@ -23,65 +36,91 @@ export async function ask(socket, event, payload = {}) {
   const ack = await socket.request(event, payload);
   if (!ack || ack.ok !== true) {
     const retryAfter = Number.isInteger(ack?.retry_after) ? ack.retry_after : null;
-    throw new ServerError(ack?.error ?? "the server gave no answer", retryAfter);
+    throw new ServerError(ack?.error ?? "the server gave no answer", ack?.error_id ?? null, retryAfter);
   }
   return ack;
 }
 
-/**
- * Connect to the paired peer. The sender makes the offer and the channel; the
- * receiver answers. Resolves `{pc, channel}` with the channel open.
- * @param {import("./socketio.js").SocketClient} socket
- * @param {RTCIceServer[]} iceServers exactly what the server handed out
- * @param {"sender"|"receiver"} role
- */
-export function openChannel(socket, iceServers, role) {
-  const pc = new RTCPeerConnection({ iceServers });
-  let queued = [];
-  // Signals are handled strictly one after another: a candidate must not be applied
-  // while the description it belongs to is still being set.
-  let chain = Promise.resolve();
-
-  const addCandidate = (candidate) => (candidate ? pc.addIceCandidate(candidate) : pc.addIceCandidate());
-
-  const handle = async (signal) => {
-    if (signal.type === "candidate") {
-      if (pc.remoteDescription) await addCandidate(signal.candidate);
-      else queued.push(signal.candidate);
-      return;
-    }
-    await pc.setRemoteDescription({ type: signal.type, sdp: signal.sdp });
-    for (const candidate of queued) await addCandidate(candidate);
-    queued = [];
-    if (signal.type === "offer") {
-      await pc.setLocalDescription(await pc.createAnswer());
-      await ask(socket, "signal", { type: "answer", sdp: pc.localDescription.sdp });
-    }
+/** A candidate as the seal's schema has it: exactly its four fields, or null (the end). */
+const candidateFields = (candidate) =>
+  candidate && {
+    candidate: candidate.candidate,
+    sdpMid: candidate.sdpMid ?? null,
+    sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+    usernameFragment: candidate.usernameFragment ?? null,
   };
 
+/**
+ * Connect to the paired peer through `handshake` (protocol/handshake.js, made with the
+ * code). The sender, given the receiver's `peerPake` from `peer_joined`, sends its pake,
+ * confirmation and sealed offer and makes the channel; the receiver answers. Resolves
+ * `{pc, channel}` with the channel open; rejects with LinkError (or the server's
+ * ServerError). A receiver takes the first channel it is offered, whatever it is (the
+ * Receiver checks it); any other goes to `onExtraChannel` once the first is open, and
+ * fails the connection before.
+ * @param {{socket: import("./socketio.js").SocketClient, iceServers: RTCIceServer[],
+ *   role: "sender"|"receiver", handshake: import("../protocol/handshake.js").Handshake,
+ *   peerPake?: string, onExtraChannel?: (channel: RTCDataChannel) => void}} link
+ *   `iceServers` exactly what the server handed out
+ */
+export function openChannel({ socket, iceServers, role, handshake, peerPake, onExtraChannel = () => {} }) {
   return new Promise((resolve, reject) => {
+    const pc = new RTCPeerConnection({ iceServers });
     let settled = false;
-    const fail = (message) => {
+    // A refusal (the handshake's, the server's) keeps its id; anything else that breaks is set-up failing.
+    const fail = (error) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       pc.close();
-      reject(new Error(message));
+      reject("errorId" in error ? error : new LinkError(`connection setup failed: ${error.message}`, null));
     };
-    const timer = setTimeout(() => fail("could not reach the other side (no network path found)"), OPEN_TIMEOUT_MS);
-    // Stays subscribed after the channel opens: late candidates still need applying.
-    // Once open, a bad late candidate is not worth dropping a working connection for.
-    const run = (step) => {
-      chain = chain.then(step).catch((error) => fail(`connection setup failed: ${error.message}`));
-    };
-    socket.on("signal", (signal) => run(() => handle(signal)));
+    const noPath = () => fail(new LinkError("could not reach the other side (no network path found)", ErrorId.NO_PATH));
+    const timer = setTimeout(noPath, OPEN_TIMEOUT_MS);
 
+    // Signals go out in the order they were made (the seal numbers them), and come in
+    // strictly one after another: a candidate must not be applied while the description
+    // it belongs to is still being set. Once the channel is open it decides: its keys
+    // came sealed, so a late signal the server spoils cannot touch it.
+    let outbox = Promise.resolve();
+    let inbox = Promise.resolve();
+    let queued = [];
+    /** Sends `signal` (or the sealing of one) after those before it. */
+    const send = (signal) => {
+      outbox = outbox.then(() => signal).then((made) => ask(socket, "signal", made)).catch(fail);
+    };
+    const run = (step) => {
+      inbox = inbox.then(step).catch(fail);
+    };
+    const addCandidate = (candidate) => (candidate ? pc.addIceCandidate(candidate) : pc.addIceCandidate());
+    const apply = async (inner) => {
+      if (inner.type === "candidate") {
+        if (pc.remoteDescription) await addCandidate(inner.candidate);
+        else queued.push(inner.candidate);
+        return;
+      }
+      await pc.setRemoteDescription({ type: inner.type, sdp: inner.sdp });
+      for (const candidate of queued) await addCandidate(candidate);
+      queued = [];
+      if (inner.type === "offer") {
+        await pc.setLocalDescription(await pc.createAnswer());
+        send(handshake.seal("answer", { sdp: pc.localDescription.sdp }));
+      }
+    };
+    socket.on("signal", (signal) =>
+      run(async () => {
+        const { send: replies, open } = await handshake.receive(signal);
+        for (const reply of replies) send(reply);
+        if (open) await apply(open);
+      }),
+    );
     pc.addEventListener("icecandidate", ({ candidate }) => {
-      socket.emit("signal", { type: "candidate", candidate: candidate ? candidate.toJSON() : null });
+      send(handshake.seal("candidate", { candidate: candidateFields(candidate) }));
     });
     pc.addEventListener("connectionstatechange", () => {
-      if (pc.connectionState === "failed") fail("could not reach the other side (no network path found)");
+      if (pc.connectionState === "failed") noPath();
     });
+
     const opened = (channel) => {
       const ready = () => {
         if (settled) return;
@@ -92,16 +131,20 @@ export function openChannel(socket, iceServers, role) {
       if (channel.readyState === "open") ready();
       else channel.addEventListener("open", ready, { once: true });
     };
-
     if (role === "sender") {
       opened(pc.createDataChannel(CHANNEL_LABEL, { ordered: true }));
       run(async () => {
+        for (const signal of await handshake.peerJoined(peerPake)) send(signal);
         await pc.setLocalDescription(await pc.createOffer());
-        await ask(socket, "signal", { type: "offer", sdp: pc.localDescription.sdp });
+        send(handshake.seal("offer", { sdp: pc.localDescription.sdp }));
       });
     } else {
+      let offered = false;
       pc.addEventListener("datachannel", ({ channel }) => {
-        if (channel.label === CHANNEL_LABEL) opened(channel);
+        if (!offered) opened(channel);
+        else if (settled) onExtraChannel(channel);
+        else fail(new LinkError("the sender opened more than one data channel", ErrorId.PROTOCOL_ERROR));
+        offered = true;
       });
     }
   });

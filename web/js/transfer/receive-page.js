@@ -5,38 +5,32 @@
  * @module transfer/receive-page
  */
 
-import { TotalProgress, baseName, count, el, fileRow, formatBytes, formatDuration, setStatus } from "../ui/dom.js";
+import { InvalidCode } from "../protocol/codes.js";
+import { codeWords } from "../signalling/words.js";
+import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus } from "../ui/dom.js";
+import { endingWords, refusalWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** The server's error texts, in plain words for the person at the keyboard. */
-const JOIN_ERRORS = {
-  "code not found or expired":
-    "No transfer is waiting under this code. Check it for typos, or ask the sender for a new one (codes expire).",
-  "code already used": "This code has already been used by someone else. Ask the sender for a new code.",
-  "too many attempts": (wait) =>
-    `Too many wrong codes from your network. Wait ${wait ? formatDuration(wait) : "a minute"}, then try again.`,
-};
-
-/** Why a code was not taken, in plain words; see ReceivePhase's `refused`. */
-const REFUSALS = {
-  code: (reason) => `That is not a SendIt code: ${reason}.`,
-  server: (reason, retryAfter) => {
-    const words = JOIN_ERRORS[reason];
-    return typeof words === "function" ? words(retryAfter) : words ?? `The server refused: ${reason}.`;
-  },
-  network: (reason) => `Could not reach the SendIt server (${reason}).`,
-};
-
 /** Leaving the page now would cut the transfer off. */
 const UNDER_WAY = new Set([ReceivePhase.WAITING_FOR_OFFER, ReceivePhase.OFFERED, ReceivePhase.RECEIVING]);
+/** Completions offered at once, at most: enough to pick from, few enough to read. */
+const COMPLETIONS = 8;
+const LAST_PART = /^(.*[ \t\-_.\u00a0])?([A-Za-z]+)$/s;
 
-function failure(reason) {
-  const damaged = /hash mismatch: (.*)$/.exec(reason);
-  return damaged
-    ? `Failed: "${damaged[1]}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`
-    : `Failed: ${reason}.`;
+/** Suggests, while a word of the code is typed, the code words it may be: `list` is the
+ * input's datalist, whose options each hold the whole input with that word completed. */
+function completeWords(input, list) {
+  input.addEventListener("input", async () => {
+    const typed = input.value;
+    const [, before = "", part = ""] = LAST_PART.exec(typed) ?? [];
+    const words = before.trim() && part ? (await codeWords(location.origin)).complete(part) : [];
+    // A later keystroke may have answered first.
+    if (input.value !== typed) return;
+    const options = words.slice(0, COMPLETIONS).map((word) => el("option", { value: before + word }));
+    list.replaceChildren(...(words.length === 1 && words[0] === part.toLowerCase() ? [] : options));
+  });
 }
 
 export function setupReceivePage() {
@@ -45,6 +39,7 @@ export function setupReceivePage() {
   const saved = [];
   // The total progress bar, once receiving.
   const shown = { progress: null };
+  const later = onNextPaint();
 
   const ended = (text, kind) => {
     setStatus(status, text, kind);
@@ -58,10 +53,10 @@ export function setupReceivePage() {
       $("receive-code").textContent = code;
       setStatus(status, "Looking up the code…");
     },
-    [ReceivePhase.REFUSED]: ({ reason, by, retryAfter }) => {
-      setStatus(status, REFUSALS[by](reason, retryAfter), "error");
-      // A malformed code never left the form; a refused one gives it back for another try.
-      if (by === "code") return;
+    [ReceivePhase.REFUSED]: (refusal) => {
+      setStatus(status, refusalWords(refusal), "error");
+      // A code that does not read as one never left the form; a refused one gives it back for another try.
+      if (refusal.by === "code") return;
       $("receive-form").hidden = false;
       $("receive-code").textContent = "";
       $("code-input").select();
@@ -86,30 +81,33 @@ export function setupReceivePage() {
     [ReceivePhase.RECEIVED]: ({ files }) => {
       shown.progress.finish();
       ended(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok");
-      // Accept, which had the focus, is gone: hand it to what comes next.
-      saved[0]?.focus();
+      // Accept, which had the focus, is gone: hand it to what comes next (once it is there).
+      later(() => saved[0]?.focus());
     },
     [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
-    [ReceivePhase.CANCELLED]: ({ reason }) => ended(failure(reason), "error"),
-    [ReceivePhase.FAILED]: ({ reason }) => ended(failure(reason), "error"),
+    [ReceivePhase.CANCELLED]: (ending) => ended(endingWords("receiver", ending), "error"),
+    [ReceivePhase.FAILED]: (ending) => ended(endingWords("receiver", ending), "error"),
   };
 
   const session = new ReceiveSession({
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
     onFile: ({ index, entry, blob }) => {
-      const { bar, state, actions } = rows[index];
-      bar.value = bar.max;
-      state.textContent = "verified ✓";
       // The page cannot see the disk: a name too long for it is the browser's to shorten
-      // (PROTOCOL.md 3.1); the manifest's rules already refused names that deceive.
+      // (PROTOCOL.md 4); the manifest's rules already refused names that deceive.
       const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(entry.name) }, "Save");
       saved.push(link);
-      actions.append(link);
-      $("save-all").hidden = saved.length < 2;
+      later(() => {
+        const { bar, state, actions } = rows[index];
+        bar.value = bar.max;
+        state.textContent = "verified ✓";
+        actions.append(link);
+        $("save-all").hidden = saved.length < 2;
+      });
     },
   });
 
+  completeWords($("code-input"), $("code-words"));
   $("receive-form").addEventListener("submit", (event) => {
     event.preventDefault();
     session.join($("code-input").value);
@@ -118,9 +116,25 @@ export function setupReceivePage() {
   $("decline").addEventListener("click", () => session.decline());
   $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));
+  window.addEventListener("pagehide", () => session.leave());
   window.addEventListener("beforeunload", (event) => {
     if (UNDER_WAY.has(session.phase)) event.preventDefault();
   });
 
-  return { join: (text) => session.join(text) };
+  /**
+   * A share link's code, made ready but not used: the person's click on Receive (or
+   * Enter) joins. A link previewer or a chat app that runs the page joins nothing, so
+   * it cannot use up the one-shot code.
+   */
+  const ready = async (text) => {
+    $("code-input").value = text;
+    $("receive-button").focus();
+    try {
+      const { canonical } = (await codeWords(location.origin)).parse(text);
+      setStatus(status, `Ready to receive with code ${canonical}. Press Receive to connect.`);
+    } catch (error) {
+      setStatus(status, refusalWords({ reason: error.message, by: error instanceof InvalidCode ? "code" : "network" }), "error");
+    }
+  };
+  return { ready };
 }

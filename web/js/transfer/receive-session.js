@@ -1,27 +1,33 @@
 /**
- * One receive, from start to end: join a code, open the channel, show the offer, run
- * the Receiver, tell the server, close. No DOM: the page hands it the code and the
- * person's decision, and renders the phase it reports. The counterpart of `receive`
- * in peer/transfer/session.py.
+ * One receive, from start to end: read the code, join its slot, run the handshake and
+ * open the channel, show the offer, run the Receiver, tell the server, close. No DOM:
+ * the page hands it the code and the person's decision, and renders the phase it
+ * reports. The counterpart of `receive` in peer/transfer/session.py.
  * @module transfer/receive-session
  */
 
+import { InvalidCode } from "../protocol/codes.js";
+import { ErrorId } from "../protocol/errors.js";
+import { Handshake } from "../protocol/handshake.js";
+import { PROTOCOL_VERSION } from "../protocol/protocol.js";
 import { ServerError, ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
-import { Receiver } from "./machines.js";
-import { InvalidCode, formatCode, normalizeCode } from "../protocol/protocol.js";
-import { Run } from "./run.js";
+import { codeWords } from "../signalling/words.js";
+import { Receiver, ReceiverState } from "./machines.js";
+import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
  * Where a receive is. Each phase's `detail`:
- * idle {}; joining {code} (display form); refused {reason, by} when the code was not
- * taken: `by` is "code" (not a SendIt code: `reason` says why), "server" (`reason` is
- * the server's error text, `retryAfter` its seconds to wait or null) or "network" (the
- * server could not be reached); a refused
- * receive can join again. Then connecting, waiting-for-offer {}; offered {files,
- * totalBytes} (the manifest's entries) until accept() or decline(); receiving
- * {totalBytes}; then one ending: received {files}; declined {} (this side declined);
- * cancelled {reason} (the sender called it off); failed {reason} (words for the person).
+ * idle {}; joining {code} (canonical form); refused {reason, by, errorId, retryAfter}
+ * when the code was not taken, nothing having been sent that could use it up: `by` is
+ * "code" (what was typed is no code: `reason` says why, naming the word that is not a
+ * code word), "server" (the server's `errorId` and words, `retryAfter` its seconds to
+ * wait or null) or "network" (the server could not be reached); a refused receive can
+ * join again. Then connecting, waiting-for-offer {}; offered {files, totalBytes} (the
+ * manifest's entries) until accept() or decline(); receiving {totalBytes}; then one
+ * ending: received {files}; declined {} (this side declined); cancelled (the sender
+ * called it off) or failed, a Run ending (see run.js) whose `file` is the one being
+ * received.
  */
 export const ReceivePhase = Object.freeze({
   IDLE: "idle",
@@ -65,37 +71,45 @@ export class ReceiveSession {
     return this.#run.phase;
   }
 
+  /** The page is closing: cut the connection at once, so the other side learns it now. */
+  leave() {
+    this.#run.closeNow();
+  }
+
   /**
    * Join the transfer waiting under `text` (a code as typed, or as a link carries it).
-   * Does nothing unless idle or refused.
+   * Does nothing unless idle or refused. A code that does not read as one is refused
+   * here, before anything is sent: a typo never uses up the slot.
    */
   async join(text) {
     const run = this.#run;
     if (!MAY_JOIN.has(run.phase)) return;
-    let code;
-    try {
-      code = formatCode(normalizeCode(text));
-    } catch (error) {
-      if (!(error instanceof InvalidCode)) throw error;
-      run.set(ReceivePhase.REFUSED, { reason: error.message, by: "code" });
-      return;
-    }
-    run.set(ReceivePhase.JOINING, { code });
-    let joined;
-    try {
-      run.socket = await SocketClient.connect(this.#origin);
-      joined = await ask(run.socket, "join", { code });
-    } catch (error) {
-      // Nothing has started: the person may correct the code and try again.
+    const refuse = (reason, by, { errorId = null, retryAfter = null } = {}) => {
       run.socket?.close();
       run.socket = null;
-      const refusal = error instanceof ServerError
-        ? { reason: error.message, by: "server", retryAfter: error.retryAfter }
-        : { reason: error.message, by: "network" };
-      run.set(ReceivePhase.REFUSED, refusal);
+      run.set(ReceivePhase.REFUSED, { reason, by, errorId, retryAfter });
+    };
+    let code;
+    try {
+      code = (await codeWords(this.#origin)).parse(text);
+    } catch (error) {
+      if (error instanceof InvalidCode) refuse(error.message, "code");
+      else refuse(error.message, "network");
       return;
     }
-    await this.#receive(run.socket, joined.ice_servers);
+    run.set(ReceivePhase.JOINING, { code: code.canonical });
+    let joined, handshake;
+    try {
+      handshake = await Handshake.create("receiver", code.canonical);
+      run.socket = await SocketClient.connect(this.#origin);
+      joined = await ask(run.socket, "join", { version: PROTOCOL_VERSION, slot: String(code.slot), pake: handshake.pake });
+    } catch (error) {
+      // Nothing has started: the person may correct the code and try again.
+      if (error instanceof ServerError) refuse(error.message, "server", error);
+      else refuse(error.message, "network");
+      return;
+    }
+    await this.#receive(run.socket, joined.ice_servers, handshake);
   }
 
   /** Take the offered files. */
@@ -108,42 +122,72 @@ export class ReceiveSession {
     this.#decide?.(false);
   }
 
-  #fail(reason) {
-    this.#run.transfer?.abort(reason);
-    this.#run.end(ReceivePhase.FAILED, { reason });
+  /** The server decides until the channel is open; from then on only the channel does. */
+  #listen(socket) {
+    const run = this.#run;
+    const untilOpen = (handler) => (payload) => {
+      if (!run.transfer) handler(payload);
+    };
+    socket.on(
+      "cancelled",
+      untilOpen((payload) => {
+        const cancelled = cancelledByPeer(payload, "the sender cancelled");
+        run.end(cancelled.errorId === ErrorId.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED, cancelled);
+      }),
+    );
+    socket.on("peer_left", untilOpen(() => run.end(ReceivePhase.FAILED, ending("the sender left before the transfer started"))));
+    socket.on("disconnect", untilOpen(() => run.end(ReceivePhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  async #receive(socket, iceServers) {
+  async #receive(socket, iceServers, handshake) {
     const run = this.#run;
+    this.#listen(socket);
+    run.set(ReceivePhase.CONNECTING);
+    let pc, channel;
     try {
-      socket.on("cancelled", ({ by, reason }) => {
-        const why = by === "sender" ? "the sender cancelled" : reason || "cancelled";
-        run.transfer?.abort(why);
-        run.end(ReceivePhase.CANCELLED, { reason: why });
-      });
-      socket.on("peer_left", () => this.#fail("the sender left before the transfer finished"));
-      run.set(ReceivePhase.CONNECTING);
-      const { pc, channel } = await openChannel(socket, iceServers, "receiver");
-      run.pc = pc;
-      if (run.endedMeanwhile()) return;
-      run.set(ReceivePhase.WAITING_FOR_OFFER);
-      const offered = [];
-      run.transfer = new Receiver(channel, {
-        onManifest: (files) => {
-          offered.push(...files);
-          return this.#offer(files);
+      ({ pc, channel } = await openChannel({
+        socket,
+        iceServers,
+        role: "receiver",
+        handshake,
+        onExtraChannel: (extra) => {
+          extra.close();
+          run.transfer?.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
         },
-        onProgress: this.#onProgress,
-        onFile: (index, blob) => this.#onFile({ index, entry: offered[index], blob }),
-      });
-      const files = await run.transfer.run();
+      }));
+    } catch (error) {
+      run.refuse(ReceivePhase.FAILED, error);
+      return;
+    }
+    run.pc = pc;
+    if (run.endedMeanwhile()) return;
+    run.set(ReceivePhase.WAITING_FOR_OFFER);
+    const offered = [];
+    let verified = 0;
+    const receiver = new Receiver(channel, {
+      onManifest: (files) => {
+        offered.push(...files);
+        return this.#offer(files);
+      },
+      onProgress: this.#onProgress,
+      onFile: (index, blob) => {
+        verified += 1;
+        this.#onFile({ index, entry: offered[index], blob });
+      },
+    });
+    run.transfer = receiver;
+    try {
+      const files = await receiver.run();
       if (files) {
-        run.end(ReceivePhase.RECEIVED, { files }, ask(socket, "done").catch(() => {}));
+        // The server learns the pair is finished; the channel already knows.
+        const told = ask(socket, "done").catch(() => {});
+        run.end(ReceivePhase.RECEIVED, { files }, Promise.all([told, receiver.closed]));
       } else {
-        run.end(ReceivePhase.DECLINED, {}, ask(socket, "cancel", { reason: "the receiver declined" }).catch(() => {}));
+        run.end(ReceivePhase.DECLINED, {}, receiver.closed);
       }
     } catch (error) {
-      this.#fail(error.message);
+      const phase = receiver.state === ReceiverState.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED;
+      run.end(phase, endingOf(error, { file: offered[verified]?.name ?? null }), receiver.closed);
     }
   }
 

@@ -6,6 +6,39 @@
  * @module transfer/run
  */
 
+import { ERROR_ID, ErrorId } from "../protocol/errors.js";
+import { clip, neutralised } from "../protocol/protocol.js";
+import { ServerError, ask } from "../signalling/link.js";
+
+/** The ids of refusals this side finds in the handshake: the peer hears them through the
+ * server, which is all there is until the channel opens. */
+const TOLD_THROUGH_SERVER = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE, ErrorId.PROTOCOL_ERROR]);
+
+/**
+ * The detail of a run that ended badly: `reason`, words to fall back on; `errorId`, why
+ * (what the page words it by; null when only the words say); `source`, who found it:
+ * "here", "peer" (its cancel or error; `said` is then its own words, shown safe) or
+ * "server" (it refused a request); `file`, the name of the file it concerns, or null;
+ * `retryAfter`, the seconds the server asks to wait, or null.
+ */
+export function ending(reason, { errorId = null, source = "here", said = null, file = null, retryAfter = null } = {}) {
+  return { reason, errorId, source, said, file, retryAfter };
+}
+
+/** The ending an error (a TransferError, LinkError, ServerError, HandshakeError) brings. */
+export function endingOf(error, { reason = error.message, file = null } = {}) {
+  const { errorId = null, said = null, retryAfter = null } = error;
+  const source = error instanceof ServerError ? "server" : said === null ? "here" : "peer";
+  return ending(reason, { errorId, source, said, file, retryAfter });
+}
+
+/** The ending the server's `cancelled` brings, before the channel opened: the peer's id and words. */
+export function cancelledByPeer(payload, reason) {
+  const said = typeof payload?.reason === "string" ? neutralised(payload.reason) : "";
+  const errorId = typeof payload?.error_id === "string" && ERROR_ID.test(payload.error_id) ? payload.error_id : ErrorId.CANCELLED;
+  return ending(reason, { errorId, source: "peer", said });
+}
+
 export class Run {
   #name;
   #phase;
@@ -59,12 +92,26 @@ export class Run {
     this.set(phase, detail);
   }
 
+  /** End in `phase` because `error` stopped the connection being set up; what this side
+   * found wrong in the handshake, the peer is told through the server. */
+  refuse(phase, error) {
+    const tell = TOLD_THROUGH_SERVER.has(error.errorId) && this.socket?.connected;
+    const payload = { error_id: error.errorId, reason: clip(error.message) };
+    this.end(phase, endingOf(error), tell ? ask(this.socket, "cancel", payload).catch(() => {}) : undefined);
+  }
+
   /** For after a wait: true if the run ended meanwhile, and then what came up since
    * (a socket, a peer connection) closes too. */
   endedMeanwhile() {
     if (!this.over) return false;
     (this.#lastWord ?? Promise.resolve()).finally(() => this.#close());
     return true;
+  }
+
+  /** The page is going away: close the connections now, so that the peer's channel
+   * closes at once, not when ICE gives up on this page (some 30 s later). */
+  closeNow() {
+    this.#close();
   }
 
   #close() {

@@ -4,24 +4,43 @@
  * @module transfer/send-page
  */
 
+import { ErrorId } from "../protocol/errors.js";
 import { qrSvg } from "../ui/qr.js";
-import { TotalProgress, count, fileRow, formatBytes, formatDuration, setStatus, showOnly, takeDrops } from "../ui/dom.js";
+import {
+  TotalProgress,
+  count,
+  fileRow,
+  formatBytes,
+  formatDuration,
+  onNextPaint,
+  setStatus,
+  showOnly,
+  takeDrops,
+} from "../ui/dom.js";
+import { endingWords } from "../ui/words.js";
 import { SendPhase, SendSession } from "./send-session.js";
 
 const $ = (id) => document.getElementById(id);
+
+/** Endings after which the same files can go again under a new code: the handshake's
+ * refusals, which used the old one up. */
+const RESTARTABLE = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE]);
 
 export function setupSendPage() {
   const rows = [];
   const status = $("send-status");
   // What is on screen between phases: the code's countdown and the total progress bar.
   const shown = { countdown: 0, progress: null };
+  const later = onNextPaint();
 
-  const ended = (text, kind) => {
+  const ended = (text, kind, { restart = false } = {}) => {
     clearInterval(shown.countdown);
     setStatus(status, text, kind);
     $("cancel-send").hidden = true;
-    $("send-again").hidden = false;
     $("add-files").hidden = true;
+    $("start-over").hidden = !restart;
+    $("send-again").hidden = restart;
+    if (restart) $("start-over").focus();
   };
 
   const showCode = ({ code, link, expiresIn }) => {
@@ -59,24 +78,35 @@ export function setupSendPage() {
       shown.progress.finish();
       ended(`Delivered: ${count(files.length, "file")} received and verified.`, "ok");
     },
-    [SendPhase.FAILED]: ({ reason }) => ended(`Failed: ${reason}.`, "error"),
+    [SendPhase.DECLINED]: () => ended("The receiver declined the files.", "error"),
+    [SendPhase.FAILED]: (ending) =>
+      ended(endingWords("sender", ending), "error", { restart: RESTARTABLE.has(ending.errorId) }),
     [SendPhase.CANCELLED]: () => ended("Cancelled. The receiver has been told.", "error"),
-    [SendPhase.EXPIRED]: () => ended("This code expired before anyone used it. Start again for a new code.", "error"),
+    [SendPhase.EXPIRED]: () =>
+      ended("This code expired before anyone used it.", "error", { restart: true }),
   };
 
-  const session = new SendSession({
-    onPhase: ({ phase, detail }) => render[phase](detail),
-    onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
-    onDelivered: (index) => {
-      rows[index].bar.value = rows[index].bar.max;
-      rows[index].state.textContent = "delivered ✓ verified";
-    },
-  });
+  const newSession = () =>
+    new SendSession({
+      onPhase: ({ phase, detail }) => render[phase](detail),
+      onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
+      onDelivered: (index) => {
+        const row = rows[index];
+        later(() => {
+          row.bar.value = row.bar.max;
+          row.state.textContent = "delivered ✓ verified";
+        });
+      },
+    });
+  let session = newSession();
 
   const addFiles = (list) => {
     // Files dropped again while the code is on its way join the same code.
-    if (!session.addFiles(list)) return;
-    for (const file of list) {
+    const taken = session.addFiles(list);
+    if (taken.length < list.length && session.takesFiles) {
+      setStatus(status, "A file of the same name is already on the list (or the list is full): it was left out.", "error");
+    }
+    for (const file of taken) {
       const row = fileRow(file);
       rows.push(row);
       $("send-files").append(row.row);
@@ -84,6 +114,19 @@ export function setupSendPage() {
     const files = session.files;
     const total = files.reduce((sum, f) => sum + f.size, 0);
     $("send-summary").textContent = `${count(files.length, "file")}, ${formatBytes(total)}`;
+  };
+
+  /** The same files again, under a new code: the old one can no longer be used. */
+  const startOver = () => {
+    const files = session.files;
+    session = newSession();
+    rows.length = 0;
+    $("send-files").replaceChildren();
+    $("code").textContent = "";
+    $("countdown").textContent = "";
+    for (const id of ["start-over", "send-again", "send-progress"]) $(id).hidden = true;
+    for (const id of ["cancel-send", "add-files"]) $(id).hidden = false;
+    addFiles(files);
   };
 
   const input = $("file-input");
@@ -112,5 +155,7 @@ export function setupSendPage() {
     setTimeout(() => ($("copy-link").textContent = "Copy link"), 2000);
   });
   $("cancel-send").addEventListener("click", () => session.cancel());
+  $("start-over").addEventListener("click", startOver);
   $("send-again").addEventListener("click", () => location.assign("/"));
+  window.addEventListener("pagehide", () => session.leave());
 }

@@ -1,23 +1,28 @@
 /**
- * One send, from start to end: get a code from the server, wait for the receiver,
- * open the channel, run the Sender, close. No DOM: the page hands it files and a
- * cancel, and renders the phase it reports. The counterpart of `send` in
- * peer/transfer/session.py.
+ * One send, from start to end: get a slot from the server and draw the code's words,
+ * wait for the receiver, run the handshake and open the channel, run the Sender,
+ * close. No DOM: the page hands it files and a cancel, and renders the phase it
+ * reports. The counterpart of `send` in peer/transfer/session.py.
  * @module transfer/send-session
  */
 
+import { formatCode, parseSlot } from "../protocol/codes.js";
+import { Handshake } from "../protocol/handshake.js";
+import { MAX_FILES, PROTOCOL_VERSION } from "../protocol/protocol.js";
 import { ask, openChannel } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
-import { Sender } from "./machines.js";
-import { neutralised } from "../protocol/protocol.js";
-import { Run } from "./run.js";
+import { codeWords } from "../signalling/words.js";
+import { Sender, SenderState } from "./machines.js";
+import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
  * Where a send is. Each phase's `detail`:
- * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (seconds);
- * connecting, awaiting-accept {}; sending {totalBytes}; then one ending:
- * delivered {files}; failed {reason} (words for the person); cancelled {} (this side
- * cancelled); expired {} (nobody used the code in time).
+ * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (`code` in its
+ * canonical form, `expiresIn` in seconds); connecting, awaiting-accept {}; sending
+ * {totalBytes}; then one ending: delivered {files}; declined {} (the receiver
+ * declined); cancelled {} (this side cancelled); expired {} (nobody used the code in
+ * time); failed, a Run ending (see run.js) whose `file` is the first file not yet
+ * delivered.
  */
 export const SendPhase = Object.freeze({
   IDLE: "idle",
@@ -27,12 +32,19 @@ export const SendPhase = Object.freeze({
   AWAITING_ACCEPT: "awaiting-accept",
   SENDING: "sending",
   DELIVERED: "delivered",
+  DECLINED: "declined",
   FAILED: "failed",
   CANCELLED: "cancelled",
   EXPIRED: "expired",
 });
 
-const ENDINGS = new Set([SendPhase.DELIVERED, SendPhase.FAILED, SendPhase.CANCELLED, SendPhase.EXPIRED]);
+const ENDINGS = new Set([
+  SendPhase.DELIVERED,
+  SendPhase.DECLINED,
+  SendPhase.FAILED,
+  SendPhase.CANCELLED,
+  SendPhase.EXPIRED,
+]);
 /** Until the receiver turns up, more files join the same offer. */
 const OPEN_TO_FILES = new Set([SendPhase.IDLE, SendPhase.REQUESTING_CODE, SendPhase.WAITING_FOR_RECEIVER]);
 
@@ -70,86 +82,112 @@ export class SendSession {
     return OPEN_TO_FILES.has(this.phase);
   }
 
-  /**
-   * Add files to the offer; the first call asks the server for a code. Returns false
-   * (and takes nothing) once the receiver has arrived or the send has ended.
-   * @param {File[]} files
-   */
-  addFiles(files) {
-    if (!this.takesFiles || !files.length) return false;
-    this.#files.push(...files);
-    if (this.phase === SendPhase.IDLE) this.#requestCode();
-    return true;
+  /** The page is closing: cut the connection at once, so the other side learns it now. */
+  leave() {
+    this.#run.closeNow();
   }
 
-  /** Stop the send and tell the receiver, over the channel and through the server. */
+  /**
+   * Add files to the offer; the first call asks the server for a code. Returns the files
+   * it took: none once the receiver has arrived or the send has ended, and never a
+   * second file of a name already offered, nor more than MAX_FILES in all.
+   * @param {File[]} files
+   * @returns {File[]}
+   */
+  addFiles(files) {
+    if (!this.takesFiles) return [];
+    // Every receiver refuses an offer with two files of one name.
+    const names = new Set(this.#files.map((f) => f.name));
+    const taken = [];
+    for (const file of files) {
+      if (names.has(file.name) || this.#files.length + taken.length >= MAX_FILES) continue;
+      names.add(file.name);
+      taken.push(file);
+    }
+    if (!taken.length) return [];
+    this.#files.push(...taken);
+    if (this.phase === SendPhase.IDLE) this.#requestCode();
+    return taken;
+  }
+
+  /** Stop the send and tell the receiver: over the channel once it is open, else through the server. */
   cancel() {
     const run = this.#run;
     if (run.over) return;
     const reason = "the sender cancelled";
-    run.transfer?.cancel(reason);
+    if (run.transfer) {
+      run.transfer.cancel(reason);
+      run.end(SendPhase.CANCELLED, {}, run.transfer.closed);
+      return;
+    }
     const told = run.socket?.connected ? ask(run.socket, "cancel", { reason }).catch(() => {}) : undefined;
     run.end(SendPhase.CANCELLED, {}, told);
-  }
-
-  #fail(reason) {
-    this.#run.end(SendPhase.FAILED, { reason });
   }
 
   async #requestCode() {
     const run = this.#run;
     run.set(SendPhase.REQUESTING_CODE);
-    let created;
+    let created, words;
     try {
-      run.socket = await SocketClient.connect(this.#origin);
+      [words, run.socket] = await Promise.all([codeWords(this.#origin), SocketClient.connect(this.#origin)]);
       if (run.endedMeanwhile()) return;
-      created = await ask(run.socket, "create");
+      created = await ask(run.socket, "create", { version: PROTOCOL_VERSION });
     } catch (error) {
-      this.#fail(`could not get a code (${error.message})`);
+      run.end(SendPhase.FAILED, endingOf(error, { reason: `could not get a code (${error.message})` }));
       return;
     }
     if (run.endedMeanwhile()) return;
-    const { code, expires_in: expiresIn, ice_servers: iceServers } = created;
-    this.#listen(run.socket, iceServers);
-    run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn });
+    // The words are drawn here and never leave this page but in the code the person gives.
+    const code = formatCode(parseSlot(created.slot), words.generate());
+    const handshake = await Handshake.create("sender", code);
+    if (run.endedMeanwhile()) return;
+    this.#listen(run.socket, created.ice_servers, handshake);
+    run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn: created.expires_in });
   }
 
-  #listen(socket, iceServers) {
+  /** The server decides until the channel is open; from then on only the channel does. */
+  #listen(socket, iceServers, handshake) {
     const run = this.#run;
-    socket.on("peer_joined", () => this.#connect(iceServers));
-    socket.on("expired", () => run.end(SendPhase.EXPIRED));
-    socket.on("cancelled", ({ reason }) => {
-      run.transfer?.abort(`the receiver cancelled${reason ? `: ${neutralised(reason)}` : ""}`);
-      if (!run.transfer) this.#fail("the receiver cancelled");
-    });
-    socket.on("peer_left", () => {
-      run.transfer?.abort("the receiver left before the transfer finished");
-      if (!run.transfer) this.#fail("the receiver left before the transfer started");
-    });
-    socket.on("disconnect", () => {
-      // Once the data channel is up the server is no longer needed.
-      if (!run.transfer) this.#fail("lost the connection to the server");
-    });
+    const untilOpen = (handler) => (payload) => {
+      if (!run.transfer) handler(payload);
+    };
+    socket.on("peer_joined", ({ pake }) => this.#connect(iceServers, handshake, pake));
+    socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
+    socket.on("cancelled", untilOpen((payload) => run.end(SendPhase.FAILED, cancelledByPeer(payload, "the receiver cancelled"))));
+    socket.on("peer_left", untilOpen(() => run.end(SendPhase.FAILED, ending("the receiver left before the transfer started"))));
+    socket.on("disconnect", untilOpen(() => run.end(SendPhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  async #connect(iceServers) {
+  async #connect(iceServers, handshake, peerPake) {
     const run = this.#run;
     if (!run.set(SendPhase.CONNECTING)) return;
+    let pc, channel;
     try {
-      const { pc, channel } = await openChannel(run.socket, iceServers, "sender");
-      run.pc = pc;
-      if (run.endedMeanwhile()) return;
-      run.set(SendPhase.AWAITING_ACCEPT);
-      const files = this.files;
-      run.transfer = new Sender(channel, files, {
-        onAccepted: () => run.set(SendPhase.SENDING, { totalBytes: files.reduce((sum, f) => sum + f.size, 0) }),
-        onProgress: this.#onProgress,
-        onDelivered: this.#onDelivered,
-      });
-      await run.transfer.run();
-      run.end(SendPhase.DELIVERED, { files });
+      ({ pc, channel } = await openChannel({ socket: run.socket, iceServers, role: "sender", handshake, peerPake }));
     } catch (error) {
-      this.#fail(error.message);
+      run.refuse(SendPhase.FAILED, error);
+      return;
+    }
+    run.pc = pc;
+    if (run.endedMeanwhile()) return;
+    run.set(SendPhase.AWAITING_ACCEPT);
+    const files = this.files;
+    let delivered = 0;
+    const sender = new Sender(channel, files, {
+      onAccepted: () => run.set(SendPhase.SENDING, { totalBytes: files.reduce((sum, f) => sum + f.size, 0) }),
+      onProgress: this.#onProgress,
+      onDelivered: (index) => {
+        delivered += 1;
+        this.#onDelivered(index);
+      },
+    });
+    run.transfer = sender;
+    try {
+      await sender.run();
+      run.end(SendPhase.DELIVERED, { files }, sender.closed);
+    } catch (error) {
+      if (sender.state === SenderState.DECLINED) run.end(SendPhase.DECLINED, {}, sender.closed);
+      else run.end(SendPhase.FAILED, endingOf(error, { file: files[delivered]?.name ?? null }), sender.closed);
     }
   }
 }
