@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
@@ -28,6 +29,8 @@ from ..channel import Inbox
 from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
 from .client import SignallingClient
 from .localip import offering
+
+log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
@@ -235,10 +238,17 @@ class LinkSetup:
 
     def on_applying_ended(self, task: asyncio.Task[None]) -> None:
         error = None if task.cancelled() else task.exception()
+        if error is None or self.link is not None:
+            # Once open, only the channel decides (docs/PROTOCOL.md 4.2): the keys came
+            # sealed, so a late signal that breaks its seal, or a candidate aiortc cannot
+            # take, changes nothing; ending the transfer for it would hand the server a
+            # way to cut it.
+            if error is not None:
+                log.debug("a signal after the channel opened was dropped: %s", error)
+            return
         if isinstance(error, ProtocolError):
             self.refuse(untrusted_by(error, self.role))
-        elif error is not None and self.link is None:
-            # Once open, a late candidate aiortc cannot take changes nothing.
+        else:
             self.fail(f"connection setup failed: {error}")
 
     def fail(self, message: str) -> None:

@@ -16,6 +16,8 @@ export const ErrorId = Object.freeze({
   TOO_MANY_ATTEMPTS: "too-many-attempts",
   TOO_MANY_CODES: "too-many-codes",
   NO_FREE_SLOT: "no-free-slot",
+  NOT_PAIRED: "not-paired",
+  PEER_NOT_CONNECTED: "peer-not-connected",
   // The handshake.
   WRONG_CODE: "wrong-code",
   TAMPERED: "tampered",

@@ -10,6 +10,8 @@ import { ErrorId } from "../protocol/errors.js";
 import { CHANNEL_LABEL } from "../protocol/protocol.js";
 
 const OPEN_TIMEOUT_MS = 30000;
+/** The server's refusals of a signal that say the other member ended the pair. */
+const PAIR_OVER = new Set([ErrorId.NOT_PAIRED, ErrorId.PEER_NOT_CONNECTED]);
 
 /** The server refused a request: `message` is its words, `errorId` its id (the page
  * decides on that), `retryAfter` the seconds it asks the client to wait, or null. */
@@ -85,9 +87,14 @@ export function openChannel({ socket, iceServers, role, handshake, peerPake, onE
     let outbox = Promise.resolve();
     let inbox = Promise.resolve();
     let queued = [];
-    /** Sends `signal` (or the sealing of one) after those before it. */
+    /** Sends `signal` (or the sealing of one) after those before it. A signal the server
+     * refuses because the pair is over ends nothing here: the peer ended it, and why
+     * (its `cancelled`, its `peer_left`) comes as an event, which the ack may overtake. */
     const send = (signal) => {
-      outbox = outbox.then(() => signal).then((made) => ask(socket, "signal", made)).catch(fail);
+      outbox = outbox
+        .then(() => signal)
+        .then((made) => ask(socket, "signal", made))
+        .catch((error) => (PAIR_OVER.has(error.errorId) ? undefined : fail(error)));
     };
     const run = (step) => {
       inbox = inbox.then(step).catch(fail);

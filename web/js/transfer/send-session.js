@@ -184,7 +184,9 @@ export class SendSession {
     run.transfer = sender;
     try {
       await sender.run();
-      run.end(SendPhase.DELIVERED, { files }, sender.closed);
+      // The server learns the pair is finished (the receiver's word may have ended it first).
+      const told = ask(run.socket, "done").catch(() => {});
+      run.end(SendPhase.DELIVERED, { files }, Promise.all([told, sender.closed]));
     } catch (error) {
       if (sender.state === SenderState.DECLINED) run.end(SendPhase.DECLINED, {}, sender.closed);
       else run.end(SendPhase.FAILED, endingOf(error, { file: files[delivered]?.name ?? null }), sender.closed);
