@@ -3,11 +3,11 @@ it changes, replaces or replays is found out by the side it reaches, which stops
 the other side, and keeps nothing. Through the real server's relay (its test-only hook),
 with ``sendit`` processes and Chromium pages on either end.
 
-Each run has one right ending whatever the timing: the change hits an offer or an answer,
-which come before the channel can open; or a sending page's first candidate, which goes
-out right behind its offer, before the receiver can answer; or a receiving page's
-candidate to a ``sendit``, which refuses a bad seal even once the channel is open (and
-the page never accepts, so nothing moves meanwhile)."""
+Once the channel is open a late signal changes nothing (docs/PROTOCOL.md 4.2), so every
+change hits a signal its side takes before the channel can open: an offer or an answer;
+or a first candidate, which a page sends right behind its description: a sending
+page's before the receiver can answer, a receiving page's while a ``sendit`` sender is
+still connecting (its DTLS and SCTP handshakes are Python's, and many round trips)."""
 
 from __future__ import annotations
 
@@ -72,10 +72,10 @@ async def assert_kept_nothing(receiver: Any, out: Path) -> None:
 
 # Each side's stack (cli | page), and whose signal of which type the relay flips: every
 # signal type a side receives, on each stack, is refused by that side at least once,
-# but for a receiving page's candidate to a sending page: it races the channel opening,
-# after which a page takes no more signals (web/js/signalling/link.js). A sendit never
-# trickles (its descriptions carry its candidates), so candidates come from pages only;
-# CLI to CLI flips are in tests/e2e/test_cli.py.
+# but for a receiving page's candidate to a sending page: Chromium opens the channel
+# about as soon as that candidate arrives, so it may come late and change nothing. A
+# sendit never trickles (its descriptions carry its candidates), so candidates come from
+# pages only; CLI to CLI flips are in tests/e2e/test_cli.py.
 CASES = [
     pytest.param("cli", "page", "sender", "offer", id="cli-to-page-offer"),
     pytest.param("cli", "page", "receiver", "answer", id="cli-to-page-answer"),
