@@ -139,6 +139,8 @@ export function openChannel({ socket, iceServers, role, handshake, peerPake, onE
       else channel.addEventListener("open", ready, { once: true });
     };
     if (role === "sender") {
+      // The sender's channel is the one: any the receiver opens is refused (PROTOCOL.md 4).
+      pc.addEventListener("datachannel", ({ channel }) => channel.close());
       opened(pc.createDataChannel(CHANNEL_LABEL, { ordered: true }));
       run(async () => {
         for (const signal of await handshake.peerJoined(peerPake)) send(signal);
