@@ -190,9 +190,11 @@ class SignallingEvents:
 
     async def _end(self, sid: str, pairing: Pairing, event: str, data: dict[str, Any]) -> Ack:
         peer = pairing.peer_of(sid)
-        self.registry.end(sid)
+        # Told before the pair is ended: the peer's next signal is then refused
+        # (not-paired) only after the news of why is on its way to it.
         if peer is not None:
             await self.sio.emit(event, data, to=peer)
+        self.registry.end(sid)
         return {"ok": True}
 
     async def on_cancel(self, sid: str, payload: Any) -> Ack:
