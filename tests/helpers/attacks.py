@@ -312,7 +312,10 @@ async def _hold(
 
     holders = [asyncio.create_task(hold()) for _ in range(budget.count)]
     try:
-        await asyncio.wait_for(all_settled.wait(), max(0.0, budget.deadline - time.monotonic()))
+        # On a loaded machine a short budget can end before every socket settles: the
+        # flood is under way all the same, and the one waiting on it must hear so.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_settled.wait(), max(0.0, budget.deadline - time.monotonic()))
         ready()
         await asyncio.sleep(max(0.0, budget.deadline - time.monotonic()))
     finally:
