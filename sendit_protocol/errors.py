@@ -43,6 +43,15 @@ class ErrorId(StrEnum):
     CANCELLED = "cancelled"
     # Local-only: how a run ended, never on the wire.
     PEER_LEFT = "peer-left"
+    # Why a connection did not open (section 3.5), local too.
+    NO_PATH = "no-path"
+    RELAY_UNAVAILABLE = "relay-unavailable"
+    TURN_REFUSED = "turn-refused"
+    TURN_UNREACHABLE = "turn-unreachable"
+    NO_LOCAL_CANDIDATES = "no-local-candidates"
+    NO_REMOTE_CANDIDATES = "no-remote-candidates"
+    NO_STUN = "no-stun"
+    NEEDS_TURN = "needs-turn"
 
 
 class ProtocolError(Exception):

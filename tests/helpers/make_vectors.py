@@ -1,5 +1,6 @@
 """Writes the v2 sections of docs/protocol-vectors.json: ``codes``, ``pake``,
-``hostile_points``, ``seal``, ``handshake`` and ``transcripts`` (tests/helpers/make_transcripts.py).
+``hostile_points``, ``seal``, ``handshake``, ``transcripts`` (tests/helpers/make_transcripts.py)
+and ``ice``.
 
     PYTHONPATH=.:tests python -m helpers.make_vectors      # rewrite the file
     PYTHONPATH=.:tests python -m helpers.make_vectors --check
@@ -38,7 +39,7 @@ CODE = "4821-river-fox-lunar"
 ABOUT = (
     "Test vectors for docs/PROTOCOL.md, shared by the Python and JavaScript implementations. "
     "Bytes are lower-case hex unless a field is base64 on the wire (signal data, pake). "
-    "The sections codes, pake, hostile_points, seal, handshake and transcripts are written by "
+    "The sections codes, pake, hostile_points, seal, handshake, transcripts and ice are written by "
     "tests/helpers/make_vectors.py (PYTHONPATH=.:tests python -m helpers.make_vectors); edit that, not them."
 )
 
@@ -770,6 +771,94 @@ def handshake_section() -> dict[str, Any]:
     }
 
 
+# -- ice (PROTOCOL.md 3.5), written out by hand -----------------------------------------
+
+#: (local, remote, remote_signalled) -> route
+ROUTES: list[tuple[str, str, str | None, str]] = [
+    ("host", "host", None, "lan"),
+    ("host", "srflx", None, "nat"),
+    ("srflx", "host", None, "nat"),
+    ("srflx", "srflx", None, "nat"),
+    ("host", "prflx", None, "nat"),
+    ("host", "prflx", "host", "lan"),
+    ("host", "prflx", "srflx", "nat"),
+    ("prflx", "host", None, "nat"),
+    ("prflx", "prflx", None, "nat"),
+    ("relay", "host", None, "relay"),
+    ("host", "relay", None, "relay"),
+    ("relay", "relay", None, "relay"),
+    ("host", "prflx", "relay", "relay"),
+    ("srflx", "relay", None, "relay"),
+]
+
+
+def _seen(
+    policy: str = "all",
+    stun: bool = True,
+    turn: bool = True,
+    local: tuple[str, ...] = ("host", "srflx", "relay"),
+    remote: tuple[str, ...] = ("host", "srflx", "relay"),
+    turn_error: str | None = None,
+) -> dict[str, Any]:
+    return {
+        "policy": policy,
+        "stun": stun,
+        "turn": turn,
+        "local": list(local),
+        "remote": list(remote),
+        "turn_error": turn_error,
+    }
+
+
+#: (name, facts, reason)
+FAILURES: list[tuple[str, dict[str, Any], str]] = [
+    ("relay only, no TURN", _seen(policy="relay", turn=False, local=(), remote=()), "relay-unavailable"),
+    ("relay only without TURN, even with STUN", _seen(policy="relay", turn=False, local=()), "relay-unavailable"),
+    ("a refused allocation", _seen(local=("host", "srflx"), turn_error="refused"), "turn-refused"),
+    ("a refused allocation, relay only", _seen(policy="relay", local=(), turn_error="refused"), "turn-refused"),
+    ("a relay that did not answer", _seen(local=("host", "srflx"), turn_error="unreachable"), "turn-unreachable"),
+    ("an unreachable relay that still gave a candidate", _seen(turn_error="unreachable"), "no-path"),
+    ("nothing gathered", _seen(local=(), remote=("host",)), "no-local-candidates"),
+    ("nothing signalled by the peer", _seen(remote=()), "no-remote-candidates"),
+    ("no servers, two networks", _seen(stun=False, turn=False, local=("host",), remote=("host",)), "no-stun"),
+    ("STUN only, symmetric NATs", _seen(turn=False, local=("host", "srflx"), remote=("host", "srflx")), "needs-turn"),
+    ("STUN only, peer reflexive seen", _seen(turn=False, local=("host",), remote=("prflx",)), "needs-turn"),
+    ("TURN only, no relay path either", _seen(stun=False, local=("host", "relay"), remote=("relay",)), "no-path"),
+    ("everything configured and gathered", _seen(), "no-path"),
+    ("relay only with TURN working", _seen(policy="relay", local=("relay",), remote=("host",)), "no-path"),
+]
+
+#: (ice_servers, has STUN, has TURN)
+SERVER_KINDS: list[tuple[list[dict[str, Any]], bool, bool]] = [
+    ([], False, False),
+    ([{"urls": "stun:198.51.100.10:3478"}], True, False),
+    ([{"urls": ["stuns:198.51.100.10"]}], True, False),
+    ([{"urls": "turn:198.51.100.10:3478", "username": "u", "credential": "p"}], False, True),
+    ([{"urls": ["turns:198.51.100.10:5349?transport=tcp"], "username": "u", "credential": "p"}], False, True),
+    (
+        [{"urls": ["stun:198.51.100.10:3478", "turn:198.51.100.10:3478?transport=udp"]}],
+        True,
+        True,
+    ),
+    ([{"urls": "stun:198.51.100.10"}, {"urls": "TURN:198.51.100.10", "username": "u", "credential": "p"}], True, True),
+]
+
+
+def ice_section() -> dict[str, Any]:
+    return {
+        "_about": "PROTOCOL.md 3.5. routes: the selected pair's candidate types (remote_signalled: the type of a "
+        "signalled candidate at a prflx remote's address, or null) -> route. failures: the facts a side saw -> "
+        "the error id it reports. server_kinds: an ice_servers list -> whether it has a STUN and a TURN URL "
+        "(schemes compared case-insensitively).",
+        "routes": [
+            {"local": local, "remote": remote, "remote_signalled": signalled, "route": route}
+            for local, remote, signalled, route in ROUTES
+        ],
+        "failures": [{"name": name, "seen": seen, "error_id": reason} for name, seen, reason in FAILURES],
+        "server_kinds": [{"ice_servers": servers, "stun": stun, "turn": turn} for servers, stun, turn in SERVER_KINDS],
+    }
+
+
 # -- the file ------------------------------------------------------------------------
 
 
@@ -781,6 +870,7 @@ def sections() -> dict[str, Any]:
         "seal": seal_section(),
         "handshake": handshake_section(),
         "transcripts": transcripts_section(),
+        "ice": ice_section(),
     }
 
 
