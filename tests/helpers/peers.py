@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 SENDIT = Path(sys.executable).with_name("sendit")
 # aioice skips loopback unless told; the test namespace has no other address.
@@ -95,10 +95,13 @@ async def start(
     loopback: bool = True,
     measure: bool = False,
     plain_asyncio: bool = False,
+    prefix: Sequence[str] = (),
 ) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
-    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`)."""
-    command = [sys.executable, "-c", PEAK_RSS] if measure else []
+    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`); ``prefix`` runs it
+    through another command (``nsenter``, into a lab host: tests/helpers/lab.py)."""
+    command = [*prefix]
+    command += [sys.executable, "-c", PEAK_RSS] if measure else []
     command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
     command += args
     if server is not None:
