@@ -90,6 +90,13 @@ def parser() -> argparse.ArgumentParser:
         help="seconds of legit pairings per flood, and as long without it (10)",
     )
     p.add_argument(
+        "--turn-size",
+        type=_positive,
+        default=50,
+        metavar="MB",
+        help="MB timed per transfer relayed through TURN and direct, in the network lab (50)",
+    )
+    p.add_argument(
         "--json",
         type=Path,
         default=HERE / "results.json",
@@ -137,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         pairings=args.pairings,
         memory_size=args.memory_size * MB,
         attack_seconds=args.attack_seconds,
+        turn_size=args.turn_size * MB,
     )
     described = machine.describe()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -6,7 +6,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake")
+SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake", "turn")
 MB = 1_000_000
 
 
@@ -35,6 +35,8 @@ class BenchConfig:
     pake_runs: int = 51
     #: The page's runs each load a fresh page, a fraction of a second: fewer of them.
     pake_page_runs: int = 21
+    #: Bytes timed per transfer in the lab, relayed and direct (after ``warmup``).
+    turn_size: int = 50 * MB
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:

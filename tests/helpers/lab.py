@@ -345,7 +345,9 @@ async def service(
 
 
 #: coturn's periodic count of what one allocation sent to its peers.
-PEER_SENT = re.compile(r"peer usage: .*, sb=(\d+)")
+PEER_SENT = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, .*, sb=(\d+)")
+NEW_SESSION = re.compile(r"session \d+: new, realm=<[^>]*>, username=<([^>]*)>")
+REFUSED = re.compile(r"user <([^>]*)>: incoming packet message processed, error 401")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -361,19 +363,29 @@ class Turn:
         """coturn answers STUN on the same port."""
         return f"stun:{SERVER_IP}:{TURN_PORT}"
 
-    def relayed(self) -> int:
-        """Bytes coturn has relayed to peers so far, by its usage lines (every allocation
-        relaying counts what it sent)."""
-        return sum(int(sent) for sent in PEER_SENT.findall(self.service.log))
-
-    def refused(self, username: str) -> bool:
-        """Whether coturn refused a request of ``username`` (401 after it authenticated)."""
-        return f"user <{username}>: incoming packet message processed, error 401" in self.service.log
-
     def credentials(self, lifetime: float, secret: str | None = None) -> dict[str, str]:
         """An ICE server entry with TURN REST credentials as coturn checks them, valid
         ``lifetime`` seconds from now (negative: expired), signed with ``secret``."""
         return {"urls": self.url, **rest_credentials(secret or self.secret, int(time.time() + lifetime))}
+
+    def mark(self) -> int:
+        """Where coturn's log is now, for :meth:`relayed_since` and :meth:`refused_since`."""
+        return len(self.service.output)
+
+    def relayed(self, username: str) -> int:
+        """Bytes coturn has relayed to peers for ``username`` so far, by its usage lines
+        (each of the user's allocations counts what it sent)."""
+        return sum(int(sent) for user, sent in PEER_SENT.findall(self.service.log) if user == username)
+
+    def relayed_since(self, mark: int) -> int:
+        """Bytes relayed for the users whose allocations coturn made since ``mark``."""
+        users = set(NEW_SESSION.findall("".join(self.service.output[mark:])))
+        return sum(self.relayed(user) for user in users)
+
+    def refused_since(self, mark: int) -> set[str]:
+        """The users whose credentials coturn refused since ``mark`` (a 401 after they
+        authenticated; the first request of every allocation gets one without a user)."""
+        return set(REFUSED.findall("".join(self.service.output[mark:]))) - {""}
 
 
 def rest_credentials(secret: str, expiry: int) -> dict[str, str]:

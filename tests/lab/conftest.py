@@ -13,7 +13,7 @@ import pytest
 
 from helpers import lab as lab_module
 from helpers.browser import CHROMIUM_ARGS
-from helpers.lab import Host, Lab, NatKind, SenditServer, Turn, chromium_in, sendit_server, turnserver
+from helpers.lab import SERVER_IP, Host, Lab, NatKind, SenditServer, Turn, chromium_in, sendit_server, turnserver
 from helpers.peers import Sendit, start
 
 #: What the lab needs besides Python: `make test` installs the Debian packages.
@@ -103,7 +103,7 @@ async def lab_browsers(
     browsers: dict[str, Any] = {}
     # The lab's addresses are reached as they are; every name lookup still fails.
     args = [arg for arg in CHROMIUM_ARGS if not arg.startswith("--host-resolver-rules")]
-    args.append("--host-resolver-rules=MAP * ~NOTFOUND")
+    args.append(f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {SERVER_IP}")
 
     async def browser_on(host: Host) -> Any:
         if host.name not in browsers:
