@@ -411,6 +411,9 @@ def turnserver_config(directory: Path, secret: str) -> str:
             "no-cli",
             "no-tls",
             "no-dtls",
+            # With a thread per core coturn 4.6.1 may refuse an allocation's authenticated
+            # retry as a stale nonce, which aioice does not retry.
+            "relay-threads=1",
             "log-file=stdout",
             "simple-log",
             "verbose",
@@ -460,11 +463,27 @@ async def sendit_server(lab: Lab, directory: Path, *args: str) -> AsyncIterator[
         yield SenditServer(found.group(1), running)
 
 
-def chromium_in(host: Host, directory: Path) -> Path:
-    """An executable that runs Chromium on ``host``'s network: Playwright drives the
-    browser over a pipe, so all the browser's own traffic is the host's."""
+def trusting_home(directory: Path, ca_file: Path) -> Path:
+    """A home directory whose NSS database (what Chromium on Linux trusts besides its
+    own roots) holds ``ca_file`` as a CA for websites: a CA as a person installs it."""
+    database = directory / ".pki" / "nssdb"
+    database.mkdir(parents=True)
+    for argv in (
+        ["certutil", "-N", "-d", f"sql:{database}", "--empty-password"],
+        ["certutil", "-A", "-d", f"sql:{database}", "-n", "SendIt lab CA", "-t", "C,,", "-i", str(ca_file)],
+    ):
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
+        if done.returncode != 0:
+            raise LabError(f"{' '.join(argv)} failed ({done.returncode}): {done.stderr.strip()}")
+    return directory
+
+
+def chromium_in(host: Host, directory: Path, home: Path) -> Path:
+    """An executable that runs Chromium on ``host``'s network, with ``home`` as its home
+    directory. Playwright drives the browser over a pipe, so all the browser's own
+    traffic is the host's."""
     wrapper = directory / f"chromium-{host.name}"
     command = " ".join([*host.enter, str(CHROMIUM)])
-    wrapper.write_text(f'#!/bin/sh\nexec {command} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nHOME={home} exec {command} "$@"\n')
     wrapper.chmod(0o755)
     return wrapper

@@ -13,15 +13,34 @@ import pytest
 
 from helpers import lab as lab_module
 from helpers.browser import CHROMIUM_ARGS
-from helpers.lab import SERVER_IP, Host, Lab, NatKind, SenditServer, Turn, chromium_in, sendit_server, turnserver
+from helpers.certs import Authority
+from helpers.lab import (
+    SERVER_IP,
+    Host,
+    Lab,
+    NatKind,
+    SenditServer,
+    Turn,
+    chromium_in,
+    sendit_server,
+    trusting_home,
+    turnserver,
+)
 from helpers.peers import Sendit, start
 
+from .pairs import OnHost, PersonOn
+
 #: What the lab needs besides Python: `make test` installs the Debian packages.
-TOOLS = {"nft": "nftables", "turnserver": "coturn", "ip": "iproute2", "nsenter": "util-linux"}
+TOOLS = {
+    "nft": "nftables",
+    "turnserver": "coturn",
+    "certutil": "libnss3-tools",
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+}
 HERE = Path(__file__).parent
 
 Serve = Callable[..., Awaitable[SenditServer]]
-OnHost = Callable[..., Awaitable[Sendit]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -60,27 +79,37 @@ def symmetric(lab: Lab) -> Lab:
     return lab
 
 
+@pytest.fixture(scope="session")
+def authority(tmp_path_factory: pytest.TempPathFactory) -> Authority:
+    """A private CA (trustme) and a certificate for the lab server's address."""
+    return Authority.create(tmp_path_factory.mktemp("ca"), names=(SERVER_IP,))
+
+
 @pytest.fixture
-async def serve(lab: Lab, tmp_path: Path) -> AsyncIterator[Serve]:
+async def serve(lab: Lab, authority: Authority, tmp_path: Path) -> AsyncIterator[Serve]:
     """Factory of SendIt server processes on the internet (``sendit-server`` flags as
-    arguments), each on a fresh port; all stopped at the end of the case."""
+    arguments), each on a fresh port, over HTTPS (pages need a secure context) unless
+    ``tls=False``; all stopped at the end of the case."""
     async with contextlib.AsyncExitStack() as stack:
         count = 0
 
-        async def make(*args: str) -> SenditServer:
+        async def make(*args: str, tls: bool = True) -> SenditServer:
             nonlocal count
             count += 1
-            return await stack.enter_async_context(sendit_server(lab, tmp_path / f"server-{count}", *args))
+            flags = [*authority.server_args(), *args] if tls else list(args)
+            return await stack.enter_async_context(sendit_server(lab, tmp_path / f"server-{count}", *flags))
 
         yield make
 
 
 @pytest.fixture
-def on_host() -> OnHost:
-    """``sendit ARGS`` on a lab host, offering that host's LAN address."""
+def on_host(authority: Authority) -> OnHost:
+    """``sendit ARGS`` on a lab host, offering that host's LAN address, and trusting the
+    lab's CA."""
 
     async def run_on(host: Host, *args: str, server: str) -> Sendit:
-        return await start(*args, *host.local_ip, server=server, loopback=False, prefix=host.enter)
+        trust = ["--ca-file", str(authority.ca_file)] if server.startswith("https:") else []
+        return await start(*args, *host.local_ip, *trust, server=server, loopback=False, prefix=host.enter)
 
     return run_on
 
@@ -95,20 +124,22 @@ async def playwright() -> AsyncIterator[Any]:
 
 @pytest.fixture(scope="session")
 async def lab_browsers(
-    playwright: Any, tmp_path_factory: pytest.TempPathFactory
+    playwright: Any, authority: Authority, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Callable[[Host], Awaitable[Any]]]:
     """One Chromium per lab host, launched the first time a case needs it, inside the
-    host's namespace."""
+    host's namespace, trusting the lab's CA as an installed one."""
     directory = tmp_path_factory.mktemp("chromium")
+    home = trusting_home(directory / "home", authority.ca_file)
     browsers: dict[str, Any] = {}
-    # The lab's addresses are reached as they are; every name lookup still fails.
-    args = [arg for arg in CHROMIUM_ARGS if not arg.startswith("--host-resolver-rules")]
+    # No loopback candidates (lab hosts have real addresses, offered as a browser does:
+    # behind mDNS names, since no page here is granted a microphone); no name resolves.
+    args = [arg for arg in CHROMIUM_ARGS if not arg.startswith(("--host-resolver-rules", "--allow-loopback"))]
     args.append(f"--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE {SERVER_IP}")
 
     async def browser_on(host: Host) -> Any:
         if host.name not in browsers:
             browsers[host.name] = await playwright.chromium.launch(
-                executable_path=str(chromium_in(host, directory)), args=args, headless=True
+                executable_path=str(chromium_in(host, directory, home)), args=args, headless=True
             )
         return browsers[host.name]
 
@@ -118,7 +149,7 @@ async def lab_browsers(
 
 
 @pytest.fixture
-async def person_on(lab_browsers: Callable[[Host], Awaitable[Any]]) -> AsyncIterator[Callable[[Host], Awaitable[Any]]]:
+async def person_on(lab_browsers: Callable[[Host], Awaitable[Any]]) -> AsyncIterator[PersonOn]:
     """Factory of browser contexts (one person each) in the Chromium of a lab host."""
     contexts: list[Any] = []
 
