@@ -93,7 +93,7 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
         registry,
         joins,
         Quota(config.max_connections_per_address, "connections"),
-        ice_servers=config.ice_servers,
+        ice=config.ice(),
         trusted_proxies=config.trusted_proxies,
         relay_hook=relay_hook,
     )

@@ -20,6 +20,7 @@ from sendit_protocol.codes import format_slot
 from sendit_protocol.errors import ErrorId, ProtocolError
 
 from ..addresses import client_address, limit_key
+from .ice import IceServers
 from .joins import JoinPolicy, TooManyAttempts
 from .quotas import Quota
 from .registry import (
@@ -106,7 +107,7 @@ class SignallingEvents:
         joins: JoinPolicy,
         connections: Quota,
         *,
-        ice_servers: list[dict[str, Any]],
+        ice: IceServers,
         trusted_proxies: frozenset[str],
         relay_hook: RelayHook | None = None,
     ) -> None:
@@ -114,7 +115,7 @@ class SignallingEvents:
         self.registry = registry
         self.joins = joins
         self.connections = connections
-        self.ice_servers = ice_servers
+        self.ice = ice
         self.trusted_proxies = trusted_proxies
         self.relay_hook = relay_hook
         #: Each connection's address as the limits count it (see addresses.limit_key).
@@ -165,7 +166,7 @@ class SignallingEvents:
             "slot": format_slot(pairing.slot),
             "expires_at": pairing.expires_at,
             "expires_in": pairing.expires_at - self.registry.now(),
-            "ice_servers": self.ice_servers,
+            "ice_servers": self.ice.for_create(),
         }
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
@@ -175,7 +176,7 @@ class SignallingEvents:
         pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
         log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {"pake": join.pake}, to=pairing.sender)
-        return {"ok": True, "ice_servers": self.ice_servers}
+        return {"ok": True, "ice_servers": self.ice.for_join()}
 
     async def on_signal(self, sid: str, payload: Any) -> Ack:
         signal = signals.signal(payload)
