@@ -12,12 +12,14 @@ from aiohttp import web
 from sendit_protocol.words import WORDS
 
 from .config import ServerConfig
+from .metrics import ServerCollector, healthz, metrics_handler
 from .pool.cors import CorsPolicy
 from .pool.quotas import UploadQuotas
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
 from .signalling.events import RelayHook, SignallingEvents
 from .signalling.joins import JoinPolicy
+from .signalling.outcomes import Outcomes
 from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import SlotRegistry
@@ -88,12 +90,14 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
     sio.attach(app)
     registry = SlotRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))
+    outcomes = Outcomes()
     signalling = SignallingEvents(
         sio,
         registry,
         joins,
         Quota(config.max_connections_per_address, "connections"),
         ice=config.ice(),
+        outcomes=outcomes,
         trusted_proxies=config.trusted_proxies,
         relay_hook=relay_hook,
     )
@@ -116,6 +120,8 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
     app.router.add_get("/", index)
     app.router.add_get("/words.json", words)
     store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(ServerCollector(signalling, outcomes, store)))
     routes = PoolRoutes(
         store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies
     )

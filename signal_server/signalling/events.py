@@ -22,6 +22,7 @@ from sendit_protocol.errors import ErrorId, ProtocolError
 from ..addresses import client_address, limit_key
 from .ice import IceServers
 from .joins import JoinPolicy, TooManyAttempts
+from .outcomes import Outcomes
 from .quotas import Quota
 from .registry import (
     AlreadyPaired,
@@ -60,7 +61,12 @@ REFUSALS: dict[type[Exception], tuple[ErrorId, str]] = {
 TOO_MANY_CONNECTIONS = "too many connections from your address"
 
 
-def refusal(error: ProtocolError | RegistryError | TooManyAttempts) -> Ack:
+Refused = ProtocolError | RegistryError | TooManyAttempts
+#: The same, as ``except`` takes it.
+REFUSED = (ProtocolError, RegistryError, TooManyAttempts)
+
+
+def refusal(error: Refused) -> Ack:
     """The failed acknowledgement that tells a client of ``error``."""
     if isinstance(error, ProtocolError):
         return {"ok": False, "error": str(error), "error_id": str(error.error_id)}
@@ -91,7 +97,7 @@ def _acknowledged(handler: Handler) -> Handler:
             if len(args) > 1:
                 raise signals.InvalidPayload("expected one object")
             return await handler(sid, args[0] if args else None)
-        except (ProtocolError, RegistryError, TooManyAttempts) as error:
+        except REFUSED as error:
             return refusal(error)
 
     return wrapper
@@ -108,6 +114,7 @@ class SignallingEvents:
         connections: Quota,
         *,
         ice: IceServers,
+        outcomes: Outcomes,
         trusted_proxies: frozenset[str],
         relay_hook: RelayHook | None = None,
     ) -> None:
@@ -116,6 +123,7 @@ class SignallingEvents:
         self.joins = joins
         self.connections = connections
         self.ice = ice
+        self.outcomes = outcomes
         self.trusted_proxies = trusted_proxies
         self.relay_hook = relay_hook
         #: Each connection's address as the limits count it (see addresses.limit_key).
@@ -133,6 +141,11 @@ class SignallingEvents:
             "leave": self.on_leave,
         }.items():
             sio.on(event, _acknowledged(handler))
+
+    @property
+    def connected(self) -> int:
+        """Clients connected to the namespace (each counted against its address)."""
+        return len(self._keys)
 
     def start(self) -> None:
         """Start telling senders when their slots expire (needs a running loop)."""
@@ -172,8 +185,12 @@ class SignallingEvents:
     async def on_join(self, sid: str, payload: Any) -> Ack:
         # Nothing of a join is logged: a client that sent its whole code by mistake is
         # refused (the payload has no field for it), and its words go nowhere.
-        join = signals.join(payload)
-        pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
+        try:
+            join = signals.join(payload)
+            pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
+        except REFUSED as error:
+            self.outcomes.join_refused(refusal(error)["error_id"])
+            raise
         log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {"pake": join.pake}, to=pairing.sender)
         return {"ok": True, "ice_servers": self.ice.for_join()}
@@ -206,10 +223,12 @@ class SignallingEvents:
         return await self._end(sid, pairing, "cancelled", told)
 
     async def on_done(self, sid: str, payload: Any) -> Ack:
-        signals.empty(payload)
+        route = signals.done(payload)
         pairing = self.registry.paired(sid)
         if not pairing.used:  # done with what? nobody joined
             raise NotPaired()
+        # The first done ends the pair, so a pair is counted once; its peer's done is refused.
+        self.outcomes.transfer_done(route)
         self.joins.ended(pairing)
         return await self._end(sid, pairing, "done", {})
 
