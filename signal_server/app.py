@@ -90,14 +90,13 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
     sio.attach(app)
     registry = SlotRegistry(config.code_ttl, open_codes=Quota(config.max_open_codes_per_address, "open codes"))
     joins = JoinPolicy(registry, FailureLimiter(config.join_backoff))
-    outcomes = Outcomes()
     signalling = SignallingEvents(
         sio,
         registry,
         joins,
         Quota(config.max_connections_per_address, "connections"),
         ice=config.ice(),
-        outcomes=outcomes,
+        outcomes=Outcomes(),
         trusted_proxies=config.trusted_proxies,
         relay_hook=relay_hook,
     )
@@ -121,7 +120,7 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
     app.router.add_get("/words.json", words)
     store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
     app.router.add_get("/healthz", healthz)
-    app.router.add_get("/metrics", metrics_handler(ServerCollector(signalling, outcomes, store)))
+    app.router.add_get("/metrics", metrics_handler(ServerCollector(signalling, store)))
     routes = PoolRoutes(
         store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies
     )

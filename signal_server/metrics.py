@@ -15,18 +15,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from .pool.routes import NO_STORE
 from .pool.store import PoolStore
 from .signalling.events import SignallingEvents
-from .signalling.outcomes import Outcomes
-
-#: A scrape is always fresh: no cache between the server and its scraper may keep one.
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class ServerCollector(Collector):
-    def __init__(self, signalling: SignallingEvents, outcomes: Outcomes, pool: PoolStore) -> None:
+    def __init__(self, signalling: SignallingEvents, pool: PoolStore) -> None:
         self.signalling = signalling
-        self.outcomes = outcomes
         self.pool = pool
 
     def collect(self) -> Iterator[Metric]:
@@ -43,13 +39,13 @@ class ServerCollector(Collector):
         refused = CounterMetricFamily(
             "sendit_joins_refused", "Joins refused, by the error id they were refused with.", labels=["reason"]
         )
-        for reason, count in sorted(self.outcomes.joins_refused.items()):
+        for reason, count in sorted(self.signalling.outcomes.joins_refused.items()):
             refused.add_metric([reason], count)
         yield refused
         transfers = CounterMetricFamily(
             "sendit_transfers", "Pairs ended by done, by the route it reported (unknown: none).", labels=["route"]
         )
-        for route, count in self.outcomes.transfers.items():
+        for route, count in self.signalling.outcomes.transfers.items():
             transfers.add_metric([route], count)
         yield transfers
 
@@ -59,6 +55,7 @@ def metrics_handler(collector: Collector) -> Callable[[web.Request], Awaitable[w
     registry.register(collector)
 
     async def metrics(_request: web.Request) -> web.Response:
+        # Always fresh: no cache between the server and its scraper may keep a scrape.
         return web.Response(body=generate_latest(registry), headers={"Content-Type": CONTENT_TYPE_LATEST, **NO_STORE})
 
     return metrics
