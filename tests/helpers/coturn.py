@@ -51,10 +51,10 @@ def free_udp_and_tcp_port(host: str = "127.0.0.1") -> int:
                 return port
 
 
-def configuration(host: str, port: int, secret: str, directory: Path, extra: Sequence[str] = ()) -> str:
-    """A ``turnserver.conf`` of the test's own: REST credentials under ``secret``, plain
-    UDP/TCP on one address, nothing written outside ``directory``."""
-    lines = [
+def relay_settings(host: str, port: int, secret: str) -> list[str]:
+    """The settings of a relay that checks REST credentials under ``secret``, plain UDP
+    and TCP on one address."""
+    return [
         f"listening-ip={host}",
         f"relay-ip={host}",
         f"listening-port={port}",
@@ -66,15 +66,23 @@ def configuration(host: str, port: int, secret: str, directory: Path, extra: Seq
         "no-tls",
         "no-dtls",
         "no-multicast-peers",
+        # With a UDP thread per core (the default), coturn 4.6.1 answered 438 (stale nonce)
+        # to the authenticated retry of 5 in 200 fresh allocations here, and aioice gives up
+        # on a second refusal; with one relay thread, none in 200.
+        "relay-threads=1",
+    ]
+
+
+def fixture_settings(directory: Path) -> list[str]:
+    """What every fixture's relay adds: its log on stdout, nothing written outside ``directory``."""
+    return [
         "log-file=stdout",
         "simple-log",
         # The "listener opened" lines that say it is ready are logged only when verbose.
         "verbose",
         f"pidfile={directory / 'turnserver.pid'}",
         f"userdb={directory / 'turndb'}",
-        *extra,
     ]
-    return "\n".join(lines) + "\n"
 
 
 @contextlib.asynccontextmanager
@@ -84,17 +92,22 @@ async def coturn(
     host: str = "127.0.0.1",
     port: int | None = None,
     secret: str | None = None,
+    settings: Sequence[str] | None = None,
     extra: Sequence[str] = (),
     run: Sequence[str] = (),
 ) -> AsyncIterator[Coturn]:
     """turnserver on ``host``:``port`` (a free one by default) with ``secret`` (a random
-    one by default); ``extra`` lines go into its configuration, ``run`` before its
-    command line. Ready (listening on UDP and TCP) when it yields."""
+    one by default; pass ``port`` when ``run`` puts it in another namespace, where this
+    one cannot see what is free). Its configuration is ``settings`` (by default :func:`relay_settings`;
+    they must listen on ``host``:``port`` with ``secret``) and ``extra``, then the fixture's
+    own lines; ``run`` goes before its command line. Ready (listening on UDP and TCP) when
+    it yields."""
     secret = secrets.token_urlsafe(24) if secret is None else secret
     port = free_udp_and_tcp_port(host) if port is None else port
     directory.mkdir(parents=True, exist_ok=True)
     config = directory / "turnserver.conf"
-    config.write_text(configuration(host, port, secret, directory, extra))
+    lines = [*(relay_settings(host, port, secret) if settings is None else settings), *extra]
+    config.write_text("\n".join([*lines, *fixture_settings(directory)]) + "\n")
     process = await asyncio.create_subprocess_exec(
         *run, TURNSERVER, "-c", str(config), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -12,11 +13,14 @@ import aioice.stun
 import aioice.turn
 import pytest
 
-from helpers.coturn import Coturn, coturn
+from helpers.coturn import Coturn, coturn, free_udp_and_tcp_port
 from helpers.server import Client, running_server
 from signal_server.signalling.ice import IceServers, TurnRest
 
 ALLOCATE_TIMEOUT = 10.0
+README = Path(__file__).resolve().parents[2] / "README.md"
+#: What README's turnserver.conf is written for, and what the test puts in its place.
+README_ADDRESS, README_PORT, README_SECRET = "203.0.113.10", "3478", "CHANGE-ME"
 
 
 @pytest.fixture
@@ -84,3 +88,26 @@ async def test_forged_and_expired_credentials_are_refused_by_coturn(relay: Cotur
     assert await refused(relay, turn_entry(two_minutes_ago.for_join(), relay)) == 401
     # Issued two minutes ago by a sender, whose wait is counted too: still valid.
     await allocate(relay, turn_entry(two_minutes_ago.for_create(), relay))
+
+
+def readme_turnserver_conf() -> list[str]:
+    (fragment,) = re.findall(r"```ini\n# /etc/turnserver.conf\n(.*?)```", README.read_text(), re.DOTALL)
+    return fragment.splitlines()
+
+
+async def test_the_readmes_turnserver_conf_takes_the_servers_credentials(tmp_path: Path) -> None:
+    host, port, secret = "127.0.0.1", free_udp_and_tcp_port(), "a secret made for this test"
+    settings = [
+        line.replace(README_ADDRESS, host).replace(f"={README_PORT}", f"={port}").replace(README_SECRET, secret)
+        for line in readme_turnserver_conf()
+    ]
+    assert f"static-auth-secret={secret}" in settings and f"listening-port={port}" in settings
+    # Relay ports from the README's range, yet never one in use here.
+    async with coturn(tmp_path, host=host, port=port, secret=secret, settings=settings) as relay:
+        async with running_server(turn=frozenset({relay.url}), turn_secret=secret) as server:
+            sender = await Client().connect(server.url)
+            created = await sender.create()
+            await sender.close()
+        entry = turn_entry(created["ice_servers"], relay)
+        await allocate(relay, entry)
+        assert await refused(relay, {**entry, "credential": "A" * 27 + "="}) == 401
