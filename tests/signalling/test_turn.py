@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import time
 from pathlib import Path
@@ -21,6 +22,8 @@ ALLOCATE_TIMEOUT = 10.0
 README = Path(__file__).resolve().parents[2] / "README.md"
 #: What README's turnserver.conf is written for, and what the test puts in its place.
 README_ADDRESS, README_PORT, README_SECRET = "203.0.113.10", "3478", "CHANGE-ME"
+#: TURN's error codes (RFC 8656 18): a peer address the relay denies; a relay transport it does not offer.
+FORBIDDEN, UNSUPPORTED_TRANSPORT = 403, 442
 
 
 @pytest.fixture
@@ -95,7 +98,9 @@ def readme_turnserver_conf() -> list[str]:
     return fragment.splitlines()
 
 
-async def test_the_readmes_turnserver_conf_takes_the_servers_credentials(tmp_path: Path) -> None:
+@contextlib.asynccontextmanager
+async def readme_relay(directory: Path) -> AsyncIterator[Coturn]:
+    """A coturn configured by README's ``turnserver.conf``, on loopback and a free port."""
     host, port, secret = "127.0.0.1", free_udp_and_tcp_port(), "a secret made for this test"
     settings = [
         line.replace(README_ADDRESS, host).replace(f"={README_PORT}", f"={port}").replace(README_SECRET, secret)
@@ -103,11 +108,74 @@ async def test_the_readmes_turnserver_conf_takes_the_servers_credentials(tmp_pat
     ]
     assert f"static-auth-secret={secret}" in settings and f"listening-port={port}" in settings
     # Relay ports from the README's range, yet never one in use here.
-    async with coturn(tmp_path, host=host, port=port, secret=secret, settings=settings) as relay:
-        async with running_server(turn=frozenset({relay.url}), turn_secret=secret) as server:
+    async with coturn(directory, host=host, port=port, secret=secret, settings=settings) as relay:
+        yield relay
+
+
+async def test_the_readmes_turnserver_conf_takes_the_servers_credentials(tmp_path: Path) -> None:
+    async with readme_relay(tmp_path) as relay:
+        async with running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as server:
             sender = await Client().connect(server.url)
             created = await sender.create()
             await sender.close()
         entry = turn_entry(created["ice_servers"], relay)
         await allocate(relay, entry)
         assert await refused(relay, {**entry, "credential": "A" * 27 + "="}) == 401
+
+
+@contextlib.asynccontextmanager
+async def turn_client(relay: Coturn, tcp: bool = False) -> AsyncIterator[aioice.turn.TurnClientMixin]:
+    """A TURN client of ``relay`` with credentials the server would issue, its control
+    connection over UDP or TCP, not yet allocated: the tests send their own requests."""
+    (entry,) = IceServers(turn=TurnRest((relay.url,), relay.secret, allowance=60), code_ttl=60).for_join()
+    loop = asyncio.get_running_loop()
+    client: aioice.turn.TurnClientMixin
+    settings = ((relay.host, relay.port), entry["username"], entry["credential"], 600, 300)
+    if tcp:
+        _, client = await loop.create_connection(
+            lambda: aioice.turn.TurnClientTcpProtocol(*settings), relay.host, relay.port
+        )
+    else:
+        _, client = await loop.create_datagram_endpoint(
+            lambda: aioice.turn.TurnClientUdpProtocol(*settings), remote_addr=(relay.host, relay.port)
+        )
+    try:
+        yield client
+    finally:
+        # Stops its refreshing and frees the allocation (when there is one), then closes.
+        await asyncio.wait_for(client.delete(), ALLOCATE_TIMEOUT)
+
+
+async def refusal(client: aioice.turn.TurnClientMixin, request: aioice.stun.Message) -> int | None:
+    """The error code ``client``'s relay answers ``request`` with; None when it grants it."""
+    try:
+        await asyncio.wait_for(client.request_with_retry(request), ALLOCATE_TIMEOUT)
+    except aioice.stun.TransactionFailed as failure:
+        return int(failure.response.attributes["ERROR-CODE"][0])
+    return None
+
+
+def turn_request(method: aioice.stun.Method, attribute: str, value: Any) -> aioice.stun.Message:
+    request = aioice.stun.Message(message_method=method, message_class=aioice.stun.Class.REQUEST)
+    request.attributes[attribute] = value
+    return request
+
+
+def permission(peer: str) -> aioice.stun.Message:
+    return turn_request(aioice.stun.Method.CREATE_PERMISSION, "XOR-PEER-ADDRESS", (peer, 80))
+
+
+async def test_the_readmes_relay_reaches_no_network_behind_it(tmp_path: Path) -> None:
+    """Anyone can get credentials; with them, the relay must not be a way to the
+    addresses a cloud machine or a LAN keeps private (the metadata service at
+    169.254.169.254, carrier-grade NAT space), nor a TCP proxy to anywhere."""
+    async with readme_relay(tmp_path) as relay, turn_client(relay) as client:
+        await asyncio.wait_for(client.connect(), ALLOCATE_TIMEOUT)
+        assert await refusal(client, permission("203.0.113.50")) is None  # the control: a public peer
+        for peer in ("10.0.0.1", "172.16.0.1", "192.168.0.1", "169.254.169.254", "100.64.0.1", "100.100.100.200"):
+            assert await refusal(client, permission(peer)) == FORBIDDEN, peer
+        async with turn_client(relay, tcp=True) as tcp_client:
+            allocate_tcp = turn_request(aioice.stun.Method.ALLOCATE, "REQUESTED-TRANSPORT", aioice.turn.TCP_TRANSPORT)
+            assert await refusal(tcp_client, allocate_tcp) == UNSUPPORTED_TRANSPORT
+            # The control: UDP relaying over the same TCP connection, as WebRTC asks for it.
+            await asyncio.wait_for(tcp_client.connect(), ALLOCATE_TIMEOUT)
