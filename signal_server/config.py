@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 from .options import GROUP_TITLES, OPTIONS
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
-from .signalling.ice import IceServers, TurnRest
+from .signalling.ice import SECRET_MIN_LENGTH, IceServers, TurnRest
 from .signalling.ratelimit import Backoff
 from .tls import TlsFileError, server_context
 
@@ -161,6 +161,11 @@ def _check_turn(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
         )
     if config.turn_secret and not config.turn:
         parser.error("argument --turn-secret: no --turn server to issue credentials for")
+    if config.turn_secret and len(config.turn_secret) < SECRET_MIN_LENGTH:
+        parser.error(
+            f"argument --turn-secret: shorter than {SECRET_MIN_LENGTH} characters, it can be found from "
+            "any credential the server hands out; make one with `openssl rand -hex 32`"
+        )
 
 
 def _check_tls(parser: argparse.ArgumentParser, config: ServerConfig) -> None:

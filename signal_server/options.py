@@ -349,8 +349,8 @@ OPTIONS: tuple[Option, ...] = (
         "--turn-secret",
         "SENDIT_TURN_SECRET",
         "",
-        "the secret the `--turn` servers check credentials with (coturn's `static-auth-secret`); "
-        "it never leaves the server. Prefer the variable: a flag shows in the process list",
+        "the secret the `--turn` servers check credentials with (coturn's `static-auth-secret`), "
+        "at least 16 characters; it never leaves the server. Prefer the variable: a flag shows in the process list",
         metavar="SECRET",
         group="ice",
     ),

@@ -24,6 +24,10 @@ from typing import Any, Callable, Sequence
 IceServer = dict[str, Any]
 #: Random bytes in a username's tag: enough that no two acknowledgements share one.
 TAG_BYTES = 12
+#: The shortest secret taken. Every acknowledgement hands anyone a username and its HMAC,
+#: against which a short secret is found offline, and whoever has it makes credentials
+#: that never expire.
+SECRET_MIN_LENGTH = 16
 
 
 def turn_credential(secret: str, username: str) -> str:

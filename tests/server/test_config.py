@@ -9,6 +9,7 @@ import pytest
 from helpers.config import defaults, refused
 from signal_server.config import load_config
 from signal_server.options import parse_ice_servers
+from signal_server.signalling.ice import SECRET_MIN_LENGTH
 
 STUN = [{"urls": "stun:stun.example.org:3478"}]
 TURN = [
@@ -338,3 +339,17 @@ def test_turn_needs_its_secret_and_a_secret_needs_turn(capsys: pytest.CaptureFix
     assert "argument --turn-secret: no --turn server" in error
     assert SECRET not in error
     assert "--turn-allowance" in refused(capsys, ["--turn-allowance", "0"])
+
+
+@pytest.mark.parametrize("secret", ["CHANGE-ME", "x" * (SECRET_MIN_LENGTH - 1)])
+def test_a_turn_secret_too_short_to_keep_is_refused_without_showing_it(
+    capsys: pytest.CaptureFixture[str], secret: str
+) -> None:
+    for argv, env in (
+        (["--turn", "turn:turn.example.org", "--turn-secret", secret], {}),
+        (["--turn", "turn:turn.example.org"], {"SENDIT_TURN_SECRET": secret}),
+    ):
+        error = refused(capsys, argv, env=env)
+        assert f"argument --turn-secret: shorter than {SECRET_MIN_LENGTH} characters" in error, error
+        assert "openssl rand -hex 32" in error and secret not in error
+    assert load_config(["--turn", "turn:turn.example.org"], env={"SENDIT_TURN_SECRET": "x" * SECRET_MIN_LENGTH})
