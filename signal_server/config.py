@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .options import GROUP_TITLES, OPTIONS
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
+from .signalling.ice import SECRET_MIN_LENGTH, IceServers, TurnRest
 from .signalling.ratelimit import Backoff
+from .tls import TlsFileError, server_context
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,14 @@ class ServerConfig:
     #: The wait after the last failed join allowed, doubled per further one, at most ``_max``.
     failed_join_backoff: float
     failed_join_backoff_max: float
+    #: The certificate and key of HTTPS, both or neither (checked by :func:`load_config`).
+    tls_cert: Path | None
+    tls_key: Path | None
+    #: STUN URLs, and TURN URLs whose credentials are issued under ``turn_secret``.
+    stun: frozenset[str]
+    turn: frozenset[str]
+    turn_secret: str = field(repr=False)
+    turn_allowance: float
     #: Where the exchange pool keeps its files and tokens.
     pool_dir: Path
     pool_max_file_size: int
@@ -63,6 +74,17 @@ class ServerConfig:
             first=self.failed_join_backoff,
             longest=self.failed_join_backoff_max,
         )
+
+    def ice(self) -> IceServers:
+        """What the acknowledgements hand out (sorted: a set has no order to keep)."""
+        turn = TurnRest(tuple(sorted(self.turn)), self.turn_secret, self.turn_allowance) if self.turn else None
+        return IceServers(self.ice_servers, sorted(self.stun), turn, code_ttl=self.code_ttl)
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The context HTTPS is served with; None for plain HTTP."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return server_context(self.tls_cert, self.tls_key)
 
     @property
     def pool_limits(self) -> PoolLimits:
@@ -126,4 +148,33 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
             f"argument --pool-max-file-size: {config.pool_max_file_size} bytes is more than "
             f"--pool-max-bytes ({config.pool_max_bytes} bytes): no file that large would fit"
         )
+    _check_tls(parser, config)
+    _check_turn(parser, config)
     return config
+
+
+def _check_turn(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
+    if config.turn and not config.turn_secret:
+        parser.error(
+            "argument --turn: the server issues TURN credentials only with --turn-secret; "
+            "for a TURN server with static credentials, put them in --ice-servers instead"
+        )
+    if config.turn_secret and not config.turn:
+        parser.error("argument --turn-secret: no --turn server to issue credentials for")
+    if config.turn_secret and len(config.turn_secret) < SECRET_MIN_LENGTH:
+        parser.error(
+            f"argument --turn-secret: shorter than {SECRET_MIN_LENGTH} characters, it can be found from "
+            "any credential the server hands out; make one with `openssl rand -hex 32`"
+        )
+
+
+def _check_tls(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
+    """Refuse, before anything listens, a certificate without its key or files the
+    server could not serve HTTPS with."""
+    if (config.tls_cert is None) != (config.tls_key is None):
+        given, missing = ("--tls-cert", "--tls-key") if config.tls_key is None else ("--tls-key", "--tls-cert")
+        parser.error(f"argument {given}: HTTPS needs both --tls-cert and --tls-key; {missing} is missing")
+    try:
+        config.tls_context()
+    except TlsFileError as exc:
+        parser.error(f"argument --tls-{exc.which}: {exc}")

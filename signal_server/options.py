@@ -18,9 +18,14 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 
-Group = Literal["server", "pool"]
+Group = Literal["server", "https", "ice", "pool"]
 #: The ``--help`` section of each group; the server's options have none of their own.
-GROUP_TITLES: dict[Group, str | None] = {"server": None, "pool": "file exchange pool"}
+GROUP_TITLES: dict[Group, str | None] = {
+    "server": None,
+    "https": "HTTPS",
+    "ice": "STUN and TURN",
+    "pool": "file exchange pool",
+}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "SENDIT_"
 SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -48,6 +53,23 @@ def parse_ice_servers(text: str) -> list[dict[str, Any]]:
             if key in server and not isinstance(server[key], str):
                 raise ValueError(f'"{key}" must be a string')
     return servers
+
+
+def ice_url_parser(*schemes: str, transport: bool = False) -> Callable[[str], str]:
+    """Reads one URL of one of ``schemes``: ``scheme:host[:port]`` (RFC 7064), and with
+    ``transport`` (TURN, RFC 7065) optionally ``?transport=udp`` or ``tcp``."""
+    query = r"(\?transport=(udp|tcp))?" if transport else ""
+    shape = re.compile(rf"({'|'.join(schemes)}):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:\d{{1,5}})?{query}")
+
+    def parse(text: str) -> str:
+        if not shape.fullmatch(text):
+            raise ValueError(
+                f"{text!r} is not a {' or '.join(f'{scheme}:' for scheme in schemes)} URL "
+                f"(write {schemes[0]}:host or {schemes[0]}:host:port)"
+            )
+        return text
+
+    return parse
 
 
 def parse_size(text: str) -> int:
@@ -113,8 +135,8 @@ def parse_log_level(text: str) -> str:
     return text
 
 
-def parse_directory(text: str) -> Path | None:
-    """A directory; None for an empty text, which leaves the choice to the default."""
+def parse_path(text: str) -> Path | None:
+    """A file or directory; None for an empty text, which leaves the choice to the default."""
     return Path(text) if text else None
 
 
@@ -179,15 +201,6 @@ OPTIONS: tuple[Option, ...] = (
         "how long a code waits for its receiver",
         parse=parse_seconds,
         metavar="SECONDS",
-    ),
-    Option(
-        "--ice-servers",
-        "SENDIT_ICE_SERVERS",
-        "[]",
-        'STUN/TURN servers handed to both peers, e.g. `[{"urls": "stun:stun.example.org"}]`; '
-        "none means direct connections only (same network)",
-        parse=parse_ice_servers,
-        metavar="JSON",
     ),
     Option(
         "--log-level",
@@ -293,11 +306,81 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
+        "--tls-cert",
+        "SENDIT_TLS_CERT",
+        "",
+        "serve HTTPS and WSS with this certificate (PEM, intermediates after it); with `--tls-key`. "
+        "Without both the server speaks plain HTTP, for a reverse proxy that does TLS in front of it",
+        parse=parse_path,
+        metavar="FILE",
+        group="https",
+    ),
+    Option(
+        "--tls-key",
+        "SENDIT_TLS_KEY",
+        "",
+        "the private key of `--tls-cert` (PEM, without a passphrase)",
+        parse=parse_path,
+        metavar="FILE",
+        group="https",
+    ),
+    Option(
+        "--stun",
+        "SENDIT_STUN",
+        "",
+        "a STUN server handed to both peers (`stun:host:port`), so peers behind NATs can find their public address",
+        parse=ice_url_parser("stun", "stuns"),
+        metavar="URL",
+        group="ice",
+        many=True,
+    ),
+    Option(
+        "--turn",
+        "SENDIT_TURN",
+        "",
+        "a TURN server handed to both peers with credentials issued for each pairing (`turn:host:port`, "
+        "`turns:host:port`, `?transport=tcp`), which relays when no direct path exists; needs `--turn-secret`",
+        parse=ice_url_parser("turn", "turns", transport=True),
+        metavar="URL",
+        group="ice",
+        many=True,
+    ),
+    Option(
+        "--turn-secret",
+        "SENDIT_TURN_SECRET",
+        "",
+        "the secret the `--turn` servers check credentials with (coturn's `static-auth-secret`), "
+        "at least 16 characters; it never leaves the server. Prefer the variable: a flag shows in the process list",
+        metavar="SECRET",
+        group="ice",
+    ),
+    Option(
+        "--turn-allowance",
+        "SENDIT_TURN_ALLOWANCE",
+        "21600",
+        "how long issued TURN credentials stay valid after the peers have met (a sender's also "
+        "while its code waits), so a relayed transfer can run that long",
+        parse=parse_seconds,
+        metavar="SECONDS",
+        group="ice",
+    ),
+    Option(
+        "--ice-servers",
+        "SENDIT_ICE_SERVERS",
+        "[]",
+        "further STUN/TURN servers handed to both peers as they are, static TURN credentials included, e.g. "
+        '`[{"urls": "turn:turn.example.org", "username": "u", "credential": "p"}]`; with none of these options '
+        "peers connect directly only (same network)",
+        parse=parse_ice_servers,
+        metavar="JSON",
+        group="ice",
+    ),
+    Option(
         "--pool-dir",
         "SENDIT_POOL_DIR",
         "",
         "where files and tokens are kept (created on the first upload)",
-        parse=parse_directory,
+        parse=parse_path,
         metavar="DIR",
         group="pool",
         shown_default="$XDG_DATA_HOME/sendit/pool",
