@@ -7,14 +7,14 @@ credentials, so the only path is through coturn. Direct: the same two hosts behi
 port-keeping NATs with coturn as STUN only, so the path is direct through both NATs.
 Each transfer sends the warm-up file and then the timed one over one connection, timed
 at the receiver from verifying the first to verifying the second, as ``throughput``
-does. Runs alternate; coturn's own count of bytes relayed shows each run took the path
-it was set up for.
+does. Runs alternate. coturn's own count of the bytes it relayed under the credentials
+the server issued for a relayed run shows that run went through it; the direct runs'
+server hands out no TURN at all.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 import time
 from pathlib import Path
@@ -66,16 +66,14 @@ async def transfer(lab: Lab, server: str, files: list[Path], received: Path) -> 
         return time.perf_counter() - began
 
 
-async def relayed(lab: Lab, turn: Turn, files: list[Path], scratch: Path) -> float:
-    """MB/s of one transfer through coturn, with credentials of its own so that coturn's
-    count of what it relayed for them shows the bytes went that way."""
+async def relayed(lab: Lab, turn: Turn, server: str, files: list[Path], scratch: Path) -> float:
+    """MB/s of one transfer through coturn; coturn's count of what it relayed for the
+    credentials the server issued for it shows the bytes went that way."""
     lab.set_nat(NatKind.SYMMETRIC)
-    credentials = turn.credentials(3600)
-    ice = json.dumps([credentials])
-    async with sendit_server(lab, scratch / "relaying", "--ice-servers", ice) as server:
-        seconds = await transfer(lab, server.url, files, scratch / "received")
+    mark = turn.mark()
+    seconds = await transfer(lab, server, files, scratch / "received")
     size = files[-1].stat().st_size
-    await wait_until(lambda: turn.relayed(credentials["username"]) >= size, "coturn to count the relayed bytes")
+    await wait_until(lambda: turn.relayed_since(mark) >= size, "coturn to count the relayed bytes")
     return size / seconds / MB
 
 
@@ -94,15 +92,17 @@ async def run(config: BenchConfig) -> list[Result]:
     try:
         async with contextlib.AsyncExitStack() as stack:
             turn = await stack.enter_async_context(turnserver(lab, config.scratch / "turn"))
-            stun_only = json.dumps([{"urls": turn.stun_url}])
-            server = await stack.enter_async_context(
-                sendit_server(lab, config.scratch / "direct", "--ice-servers", stun_only)
+            relaying = await stack.enter_async_context(
+                sendit_server(lab, config.scratch / "relaying", "--turn", turn.url, "--turn-secret", turn.secret)
+            )
+            stun_only = await stack.enter_async_context(
+                sendit_server(lab, config.scratch / "direct", "--stun", turn.stun_url)
             )
             relayed_runs: list[float] = []
             direct_runs: list[float] = []
             for index in range(config.runs):
-                relayed_runs.append(await relayed(lab, turn, files, config.scratch))
-                direct_runs.append(await direct(lab, server.url, files, config.scratch))
+                relayed_runs.append(await relayed(lab, turn, relaying.url, files, config.scratch))
+                direct_runs.append(await direct(lab, stun_only.url, files, config.scratch))
                 config.say(
                     f"turn run {index + 1}: relayed {relayed_runs[-1]:.1f} MB/s, direct {direct_runs[-1]:.1f} MB/s"
                 )

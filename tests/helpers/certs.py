@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import ssl
 from pathlib import Path
+from typing import Sequence
 
 import trustme
 
@@ -26,9 +27,10 @@ class Authority:
     ca_file: Path
 
     @classmethod
-    def create(cls, directory: Path) -> "Authority":
+    def create(cls, directory: Path, names: Sequence[str] = SERVER_NAMES) -> "Authority":
+        """The server's certificate is for ``names`` (addresses or host names)."""
         ca = trustme.CA()
-        issued = ca.issue_cert(*SERVER_NAMES)
+        issued = ca.issue_cert(*names)
         authority = cls(
             ca=ca, cert_file=directory / "cert.pem", key_file=directory / "key.pem", ca_file=directory / "ca.pem"
         )

@@ -12,24 +12,22 @@ Plain objects with no pytest in them (tests/lab/conftest.py makes fixtures of th
 
 from __future__ import annotations
 
-import asyncio
-import base64
 import contextlib
 import dataclasses
-import hashlib
-import hmac
 import ipaddress
 import json
 import os
 import re
-import secrets
-import shutil
 import subprocess
 import sys
-import time
 from enum import StrEnum
 from pathlib import Path
-from typing import AsyncIterator, Sequence
+from typing import Any, AsyncIterator
+
+from signal_server.signalling.ice import IceServers, TurnRest
+
+from .coturn import Coturn, coturn
+from .server import ServerProcess, server_process
 
 #: Where the internet's services listen, and a second internet address (NAT checks).
 SERVER_IP = "198.51.100.2"
@@ -38,10 +36,8 @@ OTHER_IP = "198.51.100.3"
 NOWHERE_IP = "198.51.100.254"
 NOWHERE_MAC = "02:00:00:00:00:fe"
 TURN_PORT = 3478
-TURN_REALM = "lab.example"
-#: A guard on every command that builds the lab, and on a service becoming ready.
+#: A guard on every command that builds the lab.
 COMMAND_TIMEOUT = 10.0
-READY_TIMEOUT = 30.0
 NAT_PROBE = Path(__file__).with_name("nat_probe.py")
 CHROMIUM = Path(os.environ.get("SENDIT_CHROMIUM", "/usr/lib/chromium/chromium"))
 
@@ -292,58 +288,6 @@ def probe_nat(lab: Lab, host: Host, port: int) -> Mapping:
 # ---- services on the internet ------------------------------------------------------
 
 
-@dataclasses.dataclass
-class Service:
-    """A process in a lab namespace, with what it has written so far."""
-
-    process: asyncio.subprocess.Process
-    output: list[str]
-
-    @property
-    def log(self) -> str:
-        return "".join(self.output)
-
-
-@contextlib.asynccontextmanager
-async def service(
-    namespace: Namespace, argv: Sequence[str], ready: re.Pattern[str], what: str
-) -> AsyncIterator[tuple[Service, re.Match[str]]]:
-    """Run ``argv`` in ``namespace`` until the context ends; it is ready when a line of
-    its output (stdout and stderr together) matches ``ready``."""
-    process = await asyncio.create_subprocess_exec(
-        *namespace.enter, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    assert process.stdout is not None
-    running = Service(process, [])
-
-    async def read_until_ready() -> re.Match[str]:
-        assert process.stdout is not None
-        while line := (await process.stdout.readline()).decode(errors="replace"):
-            running.output.append(line)
-            if found := ready.search(line):
-                return found
-        raise LabError(f"{what} ended before it was ready:\n{running.log}")
-
-    async def drain() -> None:
-        # A full pipe would stop the service in the middle of a line.
-        assert process.stdout is not None
-        while line := await process.stdout.readline():
-            running.output.append(line.decode(errors="replace"))
-
-    try:
-        try:
-            found = await asyncio.wait_for(read_until_ready(), READY_TIMEOUT)
-        except asyncio.TimeoutError:
-            raise LabError(f"{what} was not ready within {READY_TIMEOUT} s:\n{running.log}") from None
-        drainer = asyncio.create_task(drain())
-        yield running, found
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-    await drainer
-
-
 #: coturn's periodic count of what one allocation sent to its peers.
 PEER_SENT = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, .*, sb=(\d+)")
 NEW_SESSION = re.compile(r"session \d+: new, realm=<[^>]*>, username=<([^>]*)>")
@@ -352,98 +296,57 @@ REFUSED = re.compile(r"user <([^>]*)>: incoming packet message processed, error 
 
 @dataclasses.dataclass(frozen=True)
 class Turn:
-    """A coturn on the internet, checking TURN REST credentials under ``secret``."""
+    """A coturn on the internet, and what its log tells of the lab's cases."""
 
-    url: str
-    secret: str
-    service: Service
+    relay: Coturn
+
+    @property
+    def url(self) -> str:
+        return self.relay.url
+
+    @property
+    def secret(self) -> str:
+        """What ``--turn-secret`` must be for a server's credentials to be accepted."""
+        return self.relay.secret
 
     @property
     def stun_url(self) -> str:
         """coturn answers STUN on the same port."""
         return f"stun:{SERVER_IP}:{TURN_PORT}"
 
-    def credentials(self, lifetime: float, secret: str | None = None) -> dict[str, str]:
-        """An ICE server entry with TURN REST credentials as coturn checks them, valid
-        ``lifetime`` seconds from now (negative: expired), signed with ``secret``."""
-        return {"urls": self.url, **rest_credentials(secret or self.secret, int(time.time() + lifetime))}
+    def credentials(self, lifetime: float) -> dict[str, Any]:
+        """An ICE server entry with TURN REST credentials as the SendIt server issues
+        them, valid ``lifetime`` seconds from now (negative: expired)."""
+        issuer = IceServers(turn=TurnRest((self.url,), self.secret, allowance=lifetime), code_ttl=0)
+        [entry] = issuer.for_join()
+        return entry
 
     def mark(self) -> int:
         """Where coturn's log is now, for :meth:`relayed_since` and :meth:`refused_since`."""
-        return len(self.service.output)
+        return len(self.relay.log)
 
     def relayed(self, username: str) -> int:
         """Bytes coturn has relayed to peers for ``username`` so far, by its usage lines
         (each of the user's allocations counts what it sent)."""
-        return sum(int(sent) for user, sent in PEER_SENT.findall(self.service.log) if user == username)
+        return sum(int(sent) for user, sent in PEER_SENT.findall("".join(self.relay.log)) if user == username)
 
     def relayed_since(self, mark: int) -> int:
         """Bytes relayed for the users whose allocations coturn made since ``mark``."""
-        users = set(NEW_SESSION.findall("".join(self.service.output[mark:])))
+        users = set(NEW_SESSION.findall("".join(self.relay.log[mark:])))
         return sum(self.relayed(user) for user in users)
 
     def refused_since(self, mark: int) -> set[str]:
         """The users whose credentials coturn refused since ``mark`` (a 401 after they
         authenticated; the first request of every allocation gets one without a user)."""
-        return set(REFUSED.findall("".join(self.service.output[mark:]))) - {""}
-
-
-def rest_credentials(secret: str, expiry: int) -> dict[str, str]:
-    """The TURN REST API's username ``expiry:tag`` and its password, base64 of the
-    HMAC-SHA1 of the username under the shared secret (docs/PROTOCOL.md 2.1)."""
-    username = f"{expiry}:lab-{secrets.token_hex(4)}"
-    password = base64.b64encode(hmac.new(secret.encode(), username.encode(), hashlib.sha1).digest()).decode()
-    return {"username": username, "credential": password}
-
-
-def turnserver_config(directory: Path, secret: str) -> str:
-    """A turnserver.conf of the lab's own: REST credentials under ``secret``, UDP and TCP
-    on the internet address only, and nothing kept outside ``directory``."""
-    return "\n".join(
-        [
-            f"listening-ip={SERVER_IP}",
-            f"relay-ip={SERVER_IP}",
-            f"listening-port={TURN_PORT}",
-            "use-auth-secret",
-            f"static-auth-secret={secret}",
-            f"realm={TURN_REALM}",
-            "fingerprint",
-            "no-cli",
-            "no-tls",
-            "no-dtls",
-            # With a thread per core coturn 4.6.1 may refuse an allocation's authenticated
-            # retry as a stale nonce, which aioice does not retry.
-            "relay-threads=1",
-            "log-file=stdout",
-            "simple-log",
-            "verbose",
-            f"pidfile={directory / 'turnserver.pid'}",
-            f"userdb={directory / 'turndb'}",
-            "",
-        ]
-    )
+        return set(REFUSED.findall("".join(self.relay.log[mark:]))) - {""}
 
 
 @contextlib.asynccontextmanager
 async def turnserver(lab: Lab, directory: Path) -> AsyncIterator[Turn]:
-    """coturn's ``turnserver`` in the internet namespace with its own config file (never
-    the system's service); it also answers STUN."""
-    directory.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_hex(16)
-    config = directory / "turnserver.conf"
-    config.write_text(turnserver_config(directory, secret))
-    turnserver_binary = shutil.which("turnserver") or "/usr/bin/turnserver"
-    argv = [turnserver_binary, "-c", str(config)]
-    # The line coturn writes once its UDP listener on the address is bound.
-    ready = re.compile(rf"IPv4\. UDP listener opened on\s*:\s*{re.escape(SERVER_IP)}:{TURN_PORT}")
-    async with service(lab.internet, argv, ready, "turnserver") as (running, _):
-        yield Turn(f"turn:{SERVER_IP}:{TURN_PORT}?transport=udp", secret, running)
-
-
-@dataclasses.dataclass(frozen=True)
-class SenditServer:
-    url: str
-    service: Service
+    """coturn's ``turnserver`` (helpers/coturn.py: its own config file, never the
+    system's service) on the internet's address; it also answers STUN."""
+    async with coturn(directory, host=SERVER_IP, port=TURN_PORT, run=lab.internet.enter) as relay:
+        yield Turn(relay)
 
 
 #: Ports for the lab's SendIt servers: a fresh one per server, so no case meets the
@@ -452,15 +355,14 @@ _ports = iter(range(20_000, 30_000))
 
 
 @contextlib.asynccontextmanager
-async def sendit_server(lab: Lab, directory: Path, *args: str) -> AsyncIterator[SenditServer]:
-    """A real ``sendit-server`` process on the internet's address, a fresh port."""
-    port = next(_ports)
+async def sendit_server(lab: Lab, directory: Path, *args: str) -> AsyncIterator[ServerProcess]:
+    """A real SendIt server process on the internet's address, a fresh port, its pool
+    in ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "signal_server", "--host", SERVER_IP, "--port", str(port)]
-    argv += ["--pool-dir", str(directory / "pool"), *args]
-    ready = re.compile(rf"(https?://{re.escape(SERVER_IP)}:{port})/")
-    async with service(lab.internet, argv, ready, "sendit-server") as (running, found):
-        yield SenditServer(found.group(1), running)
+    async with server_process(
+        "--pool-dir", str(directory / "pool"), *args, host=SERVER_IP, port=next(_ports), run=lab.internet.enter
+    ) as server:
+        yield server
 
 
 def trusting_home(directory: Path, ca_file: Path) -> Path:

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import socketio
 from aiohttp import web
@@ -144,17 +144,20 @@ class ServerProcess:
 
 
 @contextlib.asynccontextmanager
-async def server_process(*args: str, module: str = "signal_server") -> AsyncIterator[ServerProcess]:
+async def server_process(
+    *args: str, module: str = "signal_server", host: str = "127.0.0.1", port: int | None = None, run: Sequence[str] = ()
+) -> AsyncIterator[ServerProcess]:
     """``python -m signal_server`` (or another ``module`` that announces its address the
-    same way) on a free loopback port, ready when it yields; ``url`` is https:// when
-    ``args`` give it a certificate."""
-    port = free_port()
+    same way) on ``host``, a free loopback port unless ``port`` is given, ready when it
+    yields; ``url`` is https:// when ``args`` give it a certificate. ``run`` goes before
+    its command line (``nsenter`` into a lab namespace: tests/helpers/lab.py)."""
+    port = free_port() if port is None else port
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args, stderr=asyncio.subprocess.PIPE
+        *run, sys.executable, "-m", module, "--host", host, "--port", str(port), *args, stderr=asyncio.subprocess.PIPE
     )
     assert process.stderr is not None
     line = await asyncio.wait_for(process.stderr.readline(), 30)
-    ready = re.search(rf"(https?://127\.0\.0\.1:{port})/".encode(), line)
+    ready = re.search(rf"(https?://{re.escape(host)}:{port})/".encode(), line)
     assert ready is not None, line
 
     server = ServerProcess(url=ready.group(1).decode(), process=process)

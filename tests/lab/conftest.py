@@ -19,7 +19,6 @@ from helpers.lab import (
     Host,
     Lab,
     NatKind,
-    SenditServer,
     Turn,
     chromium_in,
     sendit_server,
@@ -27,6 +26,7 @@ from helpers.lab import (
     turnserver,
 )
 from helpers.peers import Sendit, start
+from helpers.server import ServerProcess
 
 from .pairs import OnHost, PersonOn
 
@@ -40,7 +40,7 @@ TOOLS = {
 }
 HERE = Path(__file__).parent
 
-Serve = Callable[..., Awaitable[SenditServer]]
+Serve = Callable[..., Awaitable[ServerProcess]]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -93,7 +93,7 @@ async def serve(lab: Lab, authority: Authority, tmp_path: Path) -> AsyncIterator
     async with contextlib.AsyncExitStack() as stack:
         count = 0
 
-        async def make(*args: str, tls: bool = True) -> SenditServer:
+        async def make(*args: str, tls: bool = True) -> ServerProcess:
             nonlocal count
             count += 1
             flags = [*authority.server_args(), *args] if tls else list(args)
