@@ -288,8 +288,8 @@ def probe_nat(lab: Lab, host: Host, port: int) -> Mapping:
 # ---- services on the internet ------------------------------------------------------
 
 
-#: coturn's periodic count of what one allocation sent to its peers.
-PEER_SENT = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, .*, sb=(\d+)")
+#: coturn's periodic count of what one allocation got from its peers and sent them.
+PEER_USAGE = re.compile(r"peer usage: realm=<[^>]*>, username=<([^>]*)>, rp=\d+, rb=(\d+), sp=\d+, sb=(\d+)")
 NEW_SESSION = re.compile(r"session \d+: new, realm=<[^>]*>, username=<([^>]*)>")
 REFUSED = re.compile(r"user <([^>]*)>: incoming packet message processed, error 401")
 
@@ -326,9 +326,11 @@ class Turn:
         return len(self.relay.log)
 
     def relayed(self, username: str) -> int:
-        """Bytes coturn has relayed to peers for ``username`` so far, by its usage lines
-        (each of the user's allocations counts what it sent)."""
-        return sum(int(sent) for user, sent in PEER_SENT.findall("".join(self.relay.log)) if user == username)
+        """Bytes coturn has relayed between the allocations of ``username`` and their
+        peers so far, by its usage lines. A byte crosses one allocation when only one
+        side is relayed, and two (counted twice) when both are."""
+        usage = PEER_USAGE.findall("".join(self.relay.log))
+        return sum(int(got) + int(sent) for user, got, sent in usage if user == username)
 
     def relayed_since(self, mark: int) -> int:
         """Bytes relayed for the users whose allocations coturn made since ``mark``."""
