@@ -28,7 +28,7 @@ from helpers.lab import (
 from helpers.peers import Sendit, start
 from helpers.server import ServerProcess
 
-from .pairs import OnHost, PersonOn
+from .pairs import Ends, OnHost, PersonOn
 
 #: What the lab needs besides Python: `make test` installs the Debian packages.
 TOOLS = {
@@ -161,3 +161,8 @@ async def person_on(lab_browsers: Callable[[Host], Awaitable[Any]]) -> AsyncIter
     yield make
     for context in contexts:
         await context.close()
+
+
+@pytest.fixture
+def ends(on_host: OnHost, person_on: PersonOn) -> Ends:
+    return Ends(on_host, person_on)

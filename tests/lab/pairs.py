@@ -164,3 +164,38 @@ class PagePair:
         )
         await self.cli.finish()
         assert_cli_failed(self.cli, error_id)
+
+
+@dataclass
+class Ends:
+    """Runs a case's two transfers at once between the same two hosts: CLI to CLI, and
+    the page on the first host to the CLI on the second."""
+
+    on_host: OnHost
+    person_on: PersonOn
+
+    async def both(
+        self,
+        server: str,
+        first: Host,
+        second: Host,
+        directory: Path,
+        *,
+        page_sends: bool,
+        cli_flags: tuple[str, ...] = (),
+        relay_only: bool = False,
+    ) -> tuple[CliPair, PagePair]:
+        """``cli_flags`` go to both CLIs of the CLI pair, ``relay_only`` to the page."""
+        return await asyncio.gather(
+            CliPair.run(self.on_host, server, first, second, directory / "cli", *cli_flags),
+            PagePair.start(
+                self.person_on,
+                self.on_host,
+                server,
+                first,
+                second,
+                directory / "page",
+                page_sends=page_sends,
+                relay_only=relay_only,
+            ),
+        )
