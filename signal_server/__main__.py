@@ -16,6 +16,7 @@ from .accesslog import AccessLogger
 from .app import create_app
 from .config import load_config
 from .errorlog import quiet_client_errors
+from .tls import insecure_page_warning
 
 log = logging.getLogger("signal_server")
 #: What an unlimited hard limit is raised to: Linux's default ceiling (fs.nr_open).
@@ -82,18 +83,24 @@ def main(argv: Sequence[str] | None = None) -> None:
     quiet_client_errors()
     files_before, files = raise_open_file_limit()
     app = create_app(config)
+    tls = config.tls_context()
     tune_garbage_collection()
 
     def announce(_message: str) -> None:
         # run_app calls this once the socket is listening, so the line means "ready"; it is
         # the first line, which whoever started the server waits for.
-        print(f"SendIt server on http://{config.host}:{config.port}/", file=sys.stderr, flush=True)
+        scheme = "http" if tls is None else "https"
+        print(f"SendIt server on {scheme}://{config.host}:{config.port}/", file=sys.stderr, flush=True)
         log.info("open-file limit %d (it was %d)", files, files_before)
+        warning = insecure_page_warning(config.host, tls is not None, bool(config.trusted_proxies))
+        if warning is not None:
+            log.warning("%s", warning)
 
     web.run_app(
         app,
         host=config.host,
         port=config.port,
+        ssl_context=tls,
         print=announce,
         access_log_class=AccessLogger,
         loop=event_loop(),

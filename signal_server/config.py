@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -13,6 +14,7 @@ from .options import GROUP_TITLES, OPTIONS
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 from .signalling.ratelimit import Backoff
+from .tls import TlsFileError, server_context
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,9 @@ class ServerConfig:
     #: The wait after the last failed join allowed, doubled per further one, at most ``_max``.
     failed_join_backoff: float
     failed_join_backoff_max: float
+    #: The certificate and key of HTTPS, both or neither (checked by :func:`load_config`).
+    tls_cert: Path | None
+    tls_key: Path | None
     #: Where the exchange pool keeps its files and tokens.
     pool_dir: Path
     pool_max_file_size: int
@@ -63,6 +68,12 @@ class ServerConfig:
             first=self.failed_join_backoff,
             longest=self.failed_join_backoff_max,
         )
+
+    def tls_context(self) -> ssl.SSLContext | None:
+        """The context HTTPS is served with; None for plain HTTP."""
+        if self.tls_cert is None or self.tls_key is None:
+            return None
+        return server_context(self.tls_cert, self.tls_key)
 
     @property
     def pool_limits(self) -> PoolLimits:
@@ -126,4 +137,17 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
             f"argument --pool-max-file-size: {config.pool_max_file_size} bytes is more than "
             f"--pool-max-bytes ({config.pool_max_bytes} bytes): no file that large would fit"
         )
+    _check_tls(parser, config)
     return config
+
+
+def _check_tls(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
+    """Refuse, before anything listens, a certificate without its key or files the
+    server could not serve HTTPS with."""
+    if (config.tls_cert is None) != (config.tls_key is None):
+        given, missing = ("--tls-cert", "--tls-key") if config.tls_key is None else ("--tls-key", "--tls-cert")
+        parser.error(f"argument {given}: HTTPS needs both --tls-cert and --tls-key; {missing} is missing")
+    try:
+        config.tls_context()
+    except TlsFileError as exc:
+        parser.error(f"argument --tls-{exc.which}: {exc}")

@@ -18,9 +18,9 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 
-Group = Literal["server", "pool"]
+Group = Literal["server", "https", "pool"]
 #: The ``--help`` section of each group; the server's options have none of their own.
-GROUP_TITLES: dict[Group, str | None] = {"server": None, "pool": "file exchange pool"}
+GROUP_TITLES: dict[Group, str | None] = {"server": None, "https": "HTTPS", "pool": "file exchange pool"}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "SENDIT_"
 SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -113,8 +113,8 @@ def parse_log_level(text: str) -> str:
     return text
 
 
-def parse_directory(text: str) -> Path | None:
-    """A directory; None for an empty text, which leaves the choice to the default."""
+def parse_path(text: str) -> Path | None:
+    """A file or directory; None for an empty text, which leaves the choice to the default."""
     return Path(text) if text else None
 
 
@@ -293,11 +293,30 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
+        "--tls-cert",
+        "SENDIT_TLS_CERT",
+        "",
+        "serve HTTPS and WSS with this certificate (PEM, intermediates after it); with `--tls-key`. "
+        "Without both the server speaks plain HTTP, for a reverse proxy that does TLS in front of it",
+        parse=parse_path,
+        metavar="FILE",
+        group="https",
+    ),
+    Option(
+        "--tls-key",
+        "SENDIT_TLS_KEY",
+        "",
+        "the private key of `--tls-cert` (PEM, without a passphrase)",
+        parse=parse_path,
+        metavar="FILE",
+        group="https",
+    ),
+    Option(
         "--pool-dir",
         "SENDIT_POOL_DIR",
         "",
         "where files and tokens are kept (created on the first upload)",
-        parse=parse_directory,
+        parse=parse_path,
         metavar="DIR",
         group="pool",
         shown_default="$XDG_DATA_HOME/sendit/pool",

@@ -7,8 +7,10 @@ import asyncio
 import base64
 import contextlib
 import dataclasses
+import re
 import shutil
 import socket
+import ssl
 import sys
 import tempfile
 from collections import defaultdict
@@ -45,9 +47,12 @@ class RunningServer:
 
 
 @contextlib.asynccontextmanager
-async def running_server(*, relay_hook: RelayHook | None = None, **overrides: Any) -> AsyncIterator[RunningServer]:
+async def running_server(
+    *, relay_hook: RelayHook | None = None, ssl_context: ssl.SSLContext | None = None, **overrides: Any
+) -> AsyncIterator[RunningServer]:
     """The whole application (web UI, signalling and pool) on 127.0.0.1, a free port;
-    ``overrides`` are settings, ``relay_hook`` the test's hand on the relay."""
+    ``overrides`` are settings, ``relay_hook`` the test's hand on the relay. With
+    ``ssl_context`` (see :class:`helpers.certs.Authority`) it serves HTTPS and WSS."""
     scratch = None
     if "pool_dir" not in overrides:
         # Never the real data directory: each server gets a pool of its own.
@@ -59,11 +64,12 @@ async def running_server(*, relay_hook: RelayHook | None = None, **overrides: An
     # their sockets are cut at once, not waited on for aiohttp's default minute.
     runner = web.AppRunner(app, access_log=None, lingering_time=config.refusal_linger, shutdown_timeout=0.5)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)
     await site.start()
     port = runner.addresses[0][1]
+    scheme = "http" if ssl_context is None else "https"
     try:
-        yield RunningServer(url=f"http://127.0.0.1:{port}", app=app, config=config)
+        yield RunningServer(url=f"{scheme}://127.0.0.1:{port}", app=app, config=config)
     finally:
         await runner.cleanup()
         if scratch is not None:
@@ -73,8 +79,11 @@ async def running_server(*, relay_hook: RelayHook | None = None, **overrides: An
 class Client:
     """A python-socketio client that records every server event for the test to await."""
 
-    def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
+    def __init__(self, ssl_context: ssl.SSLContext | None = None) -> None:
+        """``ssl_context`` is what an https:// server's certificate is verified with
+        (by default the system's CAs)."""
+        extra = {} if ssl_context is None else {"ssl": ssl_context}
+        self.sio = socketio.AsyncClient(reconnection=False, websocket_extra_options=extra)
         self._events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.sio.on("*", self._record)
 
@@ -137,16 +146,18 @@ class ServerProcess:
 @contextlib.asynccontextmanager
 async def server_process(*args: str, module: str = "signal_server") -> AsyncIterator[ServerProcess]:
     """``python -m signal_server`` (or another ``module`` that announces its address the
-    same way) on a free loopback port, ready when it yields."""
+    same way) on a free loopback port, ready when it yields; ``url`` is https:// when
+    ``args`` give it a certificate."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", module, "--host", "127.0.0.1", "--port", str(port), *args, stderr=asyncio.subprocess.PIPE
     )
     assert process.stderr is not None
     line = await asyncio.wait_for(process.stderr.readline(), 30)
-    assert f"http://127.0.0.1:{port}/".encode() in line, line
+    ready = re.search(rf"(https?://127\.0\.0\.1:{port})/".encode(), line)
+    assert ready is not None, line
 
-    server = ServerProcess(url=f"http://127.0.0.1:{port}", process=process)
+    server = ServerProcess(url=ready.group(1).decode(), process=process)
 
     async def drain() -> None:
         # A full stderr pipe would stop the server in the middle of a log line.
