@@ -69,9 +69,9 @@ def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | Non
     """The route of the pair ICE selected (None before there is one).
 
     aioice keeps its selected pair per component in ``_nominated`` (it has no public
-    name for it). A remote candidate it learnt from a check is ``prflx``; if the peer
-    signalled it later, aioice gives it the signalled address, so either way it is
-    matched against what the peer signalled."""
+    name for it). A remote candidate it learnt from a check is ``prflx`` until the peer
+    signals it: aioice 0.13 then retypes it itself (RFC 8445 7.3.1.3), older ones keep
+    ``prflx``, so it is matched against what the peer signalled as 3.5 says."""
     connection = ice_connection(pc)
     pair = None if connection is None else next(iter(connection._nominated.values()), None)
     if pair is None:

@@ -220,6 +220,11 @@ class LinkSetup:
         if self.handshake.state is HandshakeState.FAILED:
             return  # while gathering, the peer's signals broke the handshake: opened says how
         await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
+        if not self.candidates.local and not self.opened.done():
+            # aiortc starts no connectivity checks without a local candidate: the link
+            # will never open, and waiting would only hide why. The peer has our
+            # (empty) description, so it finds out at once too.
+            self.opened.set_exception(self.no_connection())
 
     def start_applying_signals(self) -> None:
         self.applying = asyncio.ensure_future(self.apply_signals())
@@ -243,10 +248,18 @@ class LinkSetup:
             if candidate is not None:
                 self.candidates.remote.append(Offered.of(candidate))
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=inner["sdp"], type=inner["type"]))
-        self.candidates.remote += offered_in(inner["sdp"])
+        sdp, ended_empty = inner["sdp"], False
+        if inner["type"] == "offer" and not offered_in(sdp):
+            # aioice gathers nothing for a peer that ended its candidates without one:
+            # the end waits until this side has gathered, so that it can tell a peer
+            # that offered nothing from having nothing itself (3.5).
+            sdp, ended_empty = without_end_of_candidates(sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=inner["type"]))
+        self.candidates.remote += offered_in(sdp)
         if inner["type"] == "offer":
             await self.describe(await self.pc.createAnswer())
+            if ended_empty:
+                await self.pc.addIceCandidate(None)
 
     def watch(self, channel: RTCDataChannel) -> None:
         """Open the link once ``channel`` is open (it may be already)."""
@@ -325,6 +338,13 @@ class LinkSetup:
     def on_state_after_open(self) -> None:
         if self.pc.connectionState == "closed" and self.applying is not None:
             self.applying.cancel()
+
+
+def without_end_of_candidates(sdp: str) -> tuple[str, bool]:
+    """``sdp`` without its end-of-candidates lines, and whether it had one."""
+    lines = sdp.splitlines(keepends=True)
+    kept = [line for line in lines if line.rstrip("\r\n") != "a=end-of-candidates"]
+    return "".join(kept), len(kept) != len(lines)
 
 
 def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
