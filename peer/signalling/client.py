@@ -73,12 +73,13 @@ class SignallingClient:
         try:
             await self._sio.connect(server, transports=["websocket"], wait_timeout=REQUEST_TIMEOUT)
         except socketio.exceptions.ConnectionError as error:
+            await self.close()  # engineio keeps its aiohttp session open otherwise
             if self._refusal is not None:
                 raise ServerRefused(f"the SendIt server at {server} refused the connection: {self._refusal}") from None
-            certificate = unverified(error)
-            if certificate is not None:
+            reason = unverified(error)
+            if reason is not None:
                 raise ConnectionFailed(
-                    f"could not verify the SendIt server at {server}: {certificate.verify_message} "
+                    f"could not verify the SendIt server at {server}: {reason} "
                     "(if it has a certificate of a private CA, give the CA with --ca-file FILE)"
                 ) from None
             raise ConnectionFailed(f"could not reach the SendIt server at {server} ({error})") from None

@@ -33,14 +33,16 @@ def trusting(ca_file: str) -> ssl.SSLContext:
         raise UsageError(f"--ca-file {ca_file}: {error.strerror}") from None
 
 
-def unverified(error: BaseException) -> ssl.SSLCertVerificationError | None:
-    """The certificate check behind ``error``, if that is what failed.
+def unverified(error: BaseException) -> str | None:
+    """Why the server's certificate was not believed, if that is what ``error`` is.
 
     python-socketio and engineio re-raise a failed connection as their own error with
-    no words; the reason is further down the chain, on aiohttp's and ssl's errors."""
+    no words; the reason is further down the chain, on ssl's own error (aiohttp's on
+    the way counts as one too, but without the reason)."""
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return seen
+        reason = getattr(seen, "verify_message", None) if isinstance(seen, ssl.SSLCertVerificationError) else None
+        if reason:
+            return str(reason)
         seen = seen.__cause__ or seen.__context__
     return None
