@@ -17,6 +17,7 @@ from typing import Any
 from . import b64
 from .codes import InvalidCode, parse_slot
 from .errors import ERROR_ID, ErrorId, ProtocolError
+from .ice import Route
 from .messages import utf16_length
 
 PROTOCOL_VERSION = 2
@@ -149,6 +150,7 @@ _CREATE = frozenset({"version"})
 _JOIN = frozenset({"version", "slot", "pake"})
 _SIGNAL = frozenset({"type", "data"})
 _CANCEL = frozenset({"reason", "error_id"})
+_DONE = frozenset({"route"})
 _NONE: frozenset[str] = frozenset()
 
 
@@ -186,6 +188,18 @@ def cancel(payload: Any) -> Cancel:
     return Cancel(reason=reason, error_id=error_id)
 
 
+def done(payload: Any) -> Route | None:
+    """A ``done`` ``{"route"?: "lan" | "nat" | "relay"}``: how the sender of it was
+    connected (3.5), None when it does not say."""
+    fields = _fields(payload, _DONE)
+    if "route" not in fields:
+        return None
+    route = fields["route"]
+    if not isinstance(route, str) or route not in {known.value for known in Route}:
+        raise InvalidPayload(f"route must be one of {', '.join(Route)}")
+    return Route(route)
+
+
 def empty(payload: Any) -> None:
-    """``done`` and ``leave``: ``{}`` (or no payload)."""
+    """``leave``: ``{}`` (or no payload)."""
     _fields(payload, _NONE)

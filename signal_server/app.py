@@ -12,12 +12,14 @@ from aiohttp import web
 from sendit_protocol.words import WORDS
 
 from .config import ServerConfig
+from .metrics import ServerCollector, healthz, metrics_handler
 from .pool.cors import CorsPolicy
 from .pool.quotas import UploadQuotas
 from .pool.routes import PoolRoutes, add_pool
 from .pool.store import PoolStore
 from .signalling.events import RelayHook, SignallingEvents
 from .signalling.joins import JoinPolicy
+from .signalling.outcomes import Outcomes
 from .signalling.quotas import Quota
 from .signalling.ratelimit import FailureLimiter
 from .signalling.registry import SlotRegistry
@@ -93,7 +95,8 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
         registry,
         joins,
         Quota(config.max_connections_per_address, "connections"),
-        ice_servers=config.ice_servers,
+        ice=config.ice(),
+        outcomes=Outcomes(),
         trusted_proxies=config.trusted_proxies,
         relay_hook=relay_hook,
     )
@@ -116,6 +119,8 @@ def create_app(config: ServerConfig, *, relay_hook: RelayHook | None = None) -> 
     app.router.add_get("/", index)
     app.router.add_get("/words.json", words)
     store = PoolStore(config.pool_dir, config.pool_limits, UploadQuotas(config.pool_quotas))
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(ServerCollector(signalling, store)))
     routes = PoolRoutes(
         store, CorsPolicy(config.pool_cors_origins), config.pool_stall_timeout, trusted_proxies=config.trusted_proxies
     )

@@ -6,13 +6,14 @@ from __future__ import annotations
 import argparse
 import os
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from .options import GROUP_TITLES, OPTIONS
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
+from .signalling.ice import IceServers, TurnRest
 from .signalling.ratelimit import Backoff
 from .tls import TlsFileError, server_context
 
@@ -46,6 +47,11 @@ class ServerConfig:
     #: The certificate and key of HTTPS, both or neither (checked by :func:`load_config`).
     tls_cert: Path | None
     tls_key: Path | None
+    #: STUN URLs, and TURN URLs whose credentials are issued under ``turn_secret``.
+    stun: frozenset[str]
+    turn: frozenset[str]
+    turn_secret: str = field(repr=False)
+    turn_allowance: float
     #: Where the exchange pool keeps its files and tokens.
     pool_dir: Path
     pool_max_file_size: int
@@ -68,6 +74,11 @@ class ServerConfig:
             first=self.failed_join_backoff,
             longest=self.failed_join_backoff_max,
         )
+
+    def ice(self) -> IceServers:
+        """What the acknowledgements hand out (sorted: a set has no order to keep)."""
+        turn = TurnRest(tuple(sorted(self.turn)), self.turn_secret, self.turn_allowance) if self.turn else None
+        return IceServers(self.ice_servers, sorted(self.stun), turn, code_ttl=self.code_ttl)
 
     def tls_context(self) -> ssl.SSLContext | None:
         """The context HTTPS is served with; None for plain HTTP."""
@@ -138,7 +149,18 @@ def load_config(argv: Sequence[str] | None = None, env: Mapping[str, str] | None
             f"--pool-max-bytes ({config.pool_max_bytes} bytes): no file that large would fit"
         )
     _check_tls(parser, config)
+    _check_turn(parser, config)
     return config
+
+
+def _check_turn(parser: argparse.ArgumentParser, config: ServerConfig) -> None:
+    if config.turn and not config.turn_secret:
+        parser.error(
+            "argument --turn: the server issues TURN credentials only with --turn-secret; "
+            "for a TURN server with static credentials, put them in --ice-servers instead"
+        )
+    if config.turn_secret and not config.turn:
+        parser.error("argument --turn-secret: no --turn server to issue credentials for")
 
 
 def _check_tls(parser: argparse.ArgumentParser, config: ServerConfig) -> None:

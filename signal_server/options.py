@@ -18,9 +18,14 @@ from typing import Any, Callable, Literal, Mapping, Sequence
 from .pool.quotas import QuotaLimits
 from .pool.store import PoolLimits
 
-Group = Literal["server", "https", "pool"]
+Group = Literal["server", "https", "ice", "pool"]
 #: The ``--help`` section of each group; the server's options have none of their own.
-GROUP_TITLES: dict[Group, str | None] = {"server": None, "https": "HTTPS", "pool": "file exchange pool"}
+GROUP_TITLES: dict[Group, str | None] = {
+    "server": None,
+    "https": "HTTPS",
+    "ice": "STUN and TURN",
+    "pool": "file exchange pool",
+}
 LOG_LEVELS = ("debug", "info", "warning", "error")
 ENV_PREFIX = "SENDIT_"
 SIZE_UNITS = {"": 1, "b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "kib": 1024, "mib": 1024**2, "gib": 1024**3}
@@ -48,6 +53,23 @@ def parse_ice_servers(text: str) -> list[dict[str, Any]]:
             if key in server and not isinstance(server[key], str):
                 raise ValueError(f'"{key}" must be a string')
     return servers
+
+
+def ice_url_parser(*schemes: str, transport: bool = False) -> Callable[[str], str]:
+    """Reads one URL of one of ``schemes``: ``scheme:host[:port]`` (RFC 7064), and with
+    ``transport`` (TURN, RFC 7065) optionally ``?transport=udp`` or ``tcp``."""
+    query = r"(\?transport=(udp|tcp))?" if transport else ""
+    shape = re.compile(rf"({'|'.join(schemes)}):(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]+)(:\d{{1,5}})?{query}")
+
+    def parse(text: str) -> str:
+        if not shape.fullmatch(text):
+            raise ValueError(
+                f"{text!r} is not a {' or '.join(f'{scheme}:' for scheme in schemes)} URL "
+                f"(write {schemes[0]}:host or {schemes[0]}:host:port)"
+            )
+        return text
+
+    return parse
 
 
 def parse_size(text: str) -> int:
@@ -181,15 +203,6 @@ OPTIONS: tuple[Option, ...] = (
         metavar="SECONDS",
     ),
     Option(
-        "--ice-servers",
-        "SENDIT_ICE_SERVERS",
-        "[]",
-        'STUN/TURN servers handed to both peers, e.g. `[{"urls": "stun:stun.example.org"}]`; '
-        "none means direct connections only (same network)",
-        parse=parse_ice_servers,
-        metavar="JSON",
-    ),
-    Option(
         "--log-level",
         "SENDIT_LOG_LEVEL",
         "info",
@@ -310,6 +323,57 @@ OPTIONS: tuple[Option, ...] = (
         parse=parse_path,
         metavar="FILE",
         group="https",
+    ),
+    Option(
+        "--stun",
+        "SENDIT_STUN",
+        "",
+        "a STUN server handed to both peers (`stun:host:port`), so peers behind NATs can find their public address",
+        parse=ice_url_parser("stun", "stuns"),
+        metavar="URL",
+        group="ice",
+        many=True,
+    ),
+    Option(
+        "--turn",
+        "SENDIT_TURN",
+        "",
+        "a TURN server handed to both peers with credentials issued for each pairing (`turn:host:port`, "
+        "`turns:host:port`, `?transport=tcp`), which relays when no direct path exists; needs `--turn-secret`",
+        parse=ice_url_parser("turn", "turns", transport=True),
+        metavar="URL",
+        group="ice",
+        many=True,
+    ),
+    Option(
+        "--turn-secret",
+        "SENDIT_TURN_SECRET",
+        "",
+        "the secret the `--turn` servers check credentials with (coturn's `static-auth-secret`); "
+        "it never leaves the server. Prefer the variable: a flag shows in the process list",
+        metavar="SECRET",
+        group="ice",
+    ),
+    Option(
+        "--turn-allowance",
+        "SENDIT_TURN_ALLOWANCE",
+        "21600",
+        "how long issued TURN credentials stay valid after the peers have met (a sender's also "
+        "while its code waits), so a relayed transfer can run that long",
+        parse=parse_seconds,
+        metavar="SECONDS",
+        group="ice",
+    ),
+    Option(
+        "--ice-servers",
+        "SENDIT_ICE_SERVERS",
+        "[]",
+        "further STUN/TURN servers handed to both peers as they are, static TURN credentials included, e.g. "
+        '`[{"urls": "turn:turn.example.org", "username": "u", "credential": "p"}]`; with none of these options '
+        "peers connect directly only (same network)",
+        parse=parse_ice_servers,
+        metavar="JSON",
+        group="ice",
     ),
     Option(
         "--pool-dir",

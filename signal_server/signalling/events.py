@@ -20,7 +20,9 @@ from sendit_protocol.codes import format_slot
 from sendit_protocol.errors import ErrorId, ProtocolError
 
 from ..addresses import client_address, limit_key
+from .ice import IceServers
 from .joins import JoinPolicy, TooManyAttempts
+from .outcomes import Outcomes
 from .quotas import Quota
 from .registry import (
     AlreadyPaired,
@@ -59,7 +61,12 @@ REFUSALS: dict[type[Exception], tuple[ErrorId, str]] = {
 TOO_MANY_CONNECTIONS = "too many connections from your address"
 
 
-def refusal(error: ProtocolError | RegistryError | TooManyAttempts) -> Ack:
+Refused = ProtocolError | RegistryError | TooManyAttempts
+#: The same, as ``except`` takes it.
+REFUSED = (ProtocolError, RegistryError, TooManyAttempts)
+
+
+def refusal(error: Refused) -> Ack:
     """The failed acknowledgement that tells a client of ``error``."""
     if isinstance(error, ProtocolError):
         return {"ok": False, "error": str(error), "error_id": str(error.error_id)}
@@ -90,7 +97,7 @@ def _acknowledged(handler: Handler) -> Handler:
             if len(args) > 1:
                 raise signals.InvalidPayload("expected one object")
             return await handler(sid, args[0] if args else None)
-        except (ProtocolError, RegistryError, TooManyAttempts) as error:
+        except REFUSED as error:
             return refusal(error)
 
     return wrapper
@@ -106,7 +113,8 @@ class SignallingEvents:
         joins: JoinPolicy,
         connections: Quota,
         *,
-        ice_servers: list[dict[str, Any]],
+        ice: IceServers,
+        outcomes: Outcomes,
         trusted_proxies: frozenset[str],
         relay_hook: RelayHook | None = None,
     ) -> None:
@@ -114,7 +122,8 @@ class SignallingEvents:
         self.registry = registry
         self.joins = joins
         self.connections = connections
-        self.ice_servers = ice_servers
+        self.ice = ice
+        self.outcomes = outcomes
         self.trusted_proxies = trusted_proxies
         self.relay_hook = relay_hook
         #: Each connection's address as the limits count it (see addresses.limit_key).
@@ -132,6 +141,11 @@ class SignallingEvents:
             "leave": self.on_leave,
         }.items():
             sio.on(event, _acknowledged(handler))
+
+    @property
+    def connected(self) -> int:
+        """Clients connected to the namespace (each counted against its address)."""
+        return len(self._keys)
 
     def start(self) -> None:
         """Start telling senders when their slots expire (needs a running loop)."""
@@ -165,17 +179,21 @@ class SignallingEvents:
             "slot": format_slot(pairing.slot),
             "expires_at": pairing.expires_at,
             "expires_in": pairing.expires_at - self.registry.now(),
-            "ice_servers": self.ice_servers,
+            "ice_servers": self.ice.for_create(),
         }
 
     async def on_join(self, sid: str, payload: Any) -> Ack:
         # Nothing of a join is logged: a client that sent its whole code by mistake is
         # refused (the payload has no field for it), and its words go nowhere.
-        join = signals.join(payload)
-        pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
+        try:
+            join = signals.join(payload)
+            pairing = self.joins.join(join.slot, sid, self._keys.get(sid, ""))
+        except REFUSED as error:
+            self.outcomes.join_refused(refusal(error)["error_id"])
+            raise
         log.info("%s joined %s", sid, pairing.sender)
         await self.sio.emit("peer_joined", {"pake": join.pake}, to=pairing.sender)
-        return {"ok": True, "ice_servers": self.ice_servers}
+        return {"ok": True, "ice_servers": self.ice.for_join()}
 
     async def on_signal(self, sid: str, payload: Any) -> Ack:
         signal = signals.signal(payload)
@@ -205,10 +223,12 @@ class SignallingEvents:
         return await self._end(sid, pairing, "cancelled", told)
 
     async def on_done(self, sid: str, payload: Any) -> Ack:
-        signals.empty(payload)
+        route = signals.done(payload)
         pairing = self.registry.paired(sid)
         if not pairing.used:  # done with what? nobody joined
             raise NotPaired()
+        # The first done ends the pair, so a pair is counted once; its peer's done is refused.
+        self.outcomes.transfer_done(route)
         self.joins.ended(pairing)
         return await self._end(sid, pairing, "done", {})
 

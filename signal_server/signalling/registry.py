@@ -123,9 +123,20 @@ class SlotRegistry:
         self._by_member: dict[str, Pairing] = {}
         # Every slot gets the same lifetime, so creation order is deadline order.
         self._deadlines: deque[Pairing] = deque()
+        self._waiting = 0
 
     def __len__(self) -> int:
         return len(self._by_slot)
+
+    @property
+    def waiting(self) -> int:
+        """Slots waiting for a receiver (open codes)."""
+        return self._waiting
+
+    @property
+    def joined(self) -> int:
+        """Pairs a receiver has joined that are not forgotten yet."""
+        return len(self._by_slot) - self._waiting
 
     def now(self) -> float:
         """The registry's clock, on which ``expires_at`` and deadlines are given."""
@@ -145,6 +156,7 @@ class SlotRegistry:
         self._by_slot[slot] = pairing
         self._by_member[sender] = pairing
         self._deadlines.append(pairing)
+        self._waiting += 1
         return pairing
 
     def _free_slot(self) -> int:
@@ -190,7 +202,10 @@ class SlotRegistry:
 
     def _stop_waiting(self, pairing: Pairing) -> None:
         """The slot no longer waits for a receiver: it stops counting against its owner."""
-        if pairing.owner is not None and self.open_codes is not None:
+        if pairing.owner is None:
+            return
+        self._waiting -= 1
+        if self.open_codes is not None:
             self.open_codes.release(pairing.owner)
         pairing.owner = None
 

@@ -10,6 +10,7 @@ import pytest
 
 from sendit_protocol import b64, signals
 from sendit_protocol.errors import ERROR_ID, ErrorId, ProtocolError
+from sendit_protocol.ice import Route
 from sendit_protocol.signals import Cancel, InvalidPayload, Join, NewProtocol, OldProtocol
 
 PAKE = base64.b64encode(b"B" + bytes(range(32))).decode()
@@ -266,7 +267,18 @@ def test_cancel_refuses_other_fields_and_other_payloads() -> None:
     assert "object" in refused(signals.cancel, "bored")
 
 
-def test_done_and_leave_take_nothing() -> None:
+def test_done_may_say_the_route_and_nothing_else() -> None:
+    assert signals.done(None) is None
+    assert signals.done({}) is None
+    assert [signals.done({"route": route}) for route in ("lan", "nat", "relay")] == [Route.LAN, Route.NAT, Route.RELAY]
+    for route in ("", "LAN", "direct", "relayed via TURN", "198.51.100.7", None, 1, True, ["lan"], {"kind": "lan"}):
+        assert "route must be one of lan, nat, relay" in refused(signals.done, {"route": route}), route
+    assert "'address'" in refused(signals.done, {"route": "nat", "address": "198.51.100.7"})
+    for value in ("", "lan", 0, [], [{}]):
+        assert "object" in refused(signals.done, value)
+
+
+def test_leave_takes_nothing() -> None:
     assert signals.empty(None) is None
     assert signals.empty({}) is None
     assert "'ignored'" in refused(signals.empty, {"ignored": True})

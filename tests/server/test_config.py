@@ -236,3 +236,105 @@ def test_a_bad_value_names_its_flag_and_where_it_came_from(capsys: pytest.Captur
     assert "argument --port: must be a whole number, not 'eighty'" in refused(capsys, ["--port", "eighty"])
     error = refused(capsys, [], env={"SENDIT_PORT": "eighty"})
     assert "argument --port (from SENDIT_PORT): must be a whole number, not 'eighty'" in error
+
+
+# --- STUN and TURN ------------------------------------------------------------------------
+
+SECRET = "not-to-be-seen-anywhere"
+
+
+def test_stun_and_turn_from_flags_and_from_the_environment() -> None:
+    flags = load_config(
+        [
+            "--stun",
+            "stun:stun.example.org",
+            "--stun",
+            "stuns:[2001:db8::1]:5349",
+            "--turn",
+            "turn:198.51.100.7:3478?transport=udp",
+            "--turn",
+            "turns:turn.example.org:5349?transport=tcp",
+            "--turn-secret",
+            SECRET,
+            "--turn-allowance",
+            "3600",
+        ],
+        env={},
+    )
+    assert flags == defaults(
+        stun=frozenset({"stun:stun.example.org", "stuns:[2001:db8::1]:5349"}),
+        turn=frozenset({"turn:198.51.100.7:3478?transport=udp", "turns:turn.example.org:5349?transport=tcp"}),
+        turn_secret=SECRET,
+        turn_allowance=3600.0,
+    )
+    env = load_config(
+        [],
+        env={
+            "SENDIT_STUN": "stun:stun.example.org, stuns:[2001:db8::1]:5349",
+            "SENDIT_TURN": "turn:198.51.100.7:3478?transport=udp,turns:turn.example.org:5349?transport=tcp",
+            "SENDIT_TURN_SECRET": SECRET,
+            "SENDIT_TURN_ALLOWANCE": "3600",
+        },
+    )
+    assert env == flags
+    assert SECRET not in repr(flags)
+    assert defaults().turn_allowance == 21600
+
+
+def test_the_list_handed_out_is_the_static_one_then_stun_then_issued_turn() -> None:
+    config = load_config(
+        [
+            "--ice-servers",
+            json.dumps(TURN),
+            "--stun",
+            "stun:b.example.org",
+            "--stun",
+            "stun:a.example.org",
+            "--turn",
+            "turn:t.example.org",
+            "--turn-secret",
+            SECRET,
+        ],
+        env={},
+    )
+    static, stun, issued = config.ice().for_create()
+    assert static == TURN[0]
+    assert stun == {"urls": ["stun:a.example.org", "stun:b.example.org"]}
+    assert issued["urls"] == ["turn:t.example.org"] and set(issued) == {"urls", "username", "credential"}
+    assert load_config([], env={}).ice().for_join() == []
+
+
+@pytest.mark.parametrize(
+    "flag, url",
+    [
+        ("--stun", "turn:stun.example.org"),
+        ("--stun", "stun:"),
+        ("--stun", "stun.example.org"),
+        ("--stun", "stun://stun.example.org"),
+        ("--stun", "stun:stun.example.org:3478?transport=udp"),
+        ("--stun", "stun:stun.example.org:http"),
+        ("--turn", "stun:turn.example.org"),
+        ("--turn", "turn:turn.example.org:3478?transport=sctp"),
+        ("--turn", "turn:user@turn.example.org"),
+        ("--turn", "turn:turn.example.org/path"),
+        ("--turn", "turn:[2001:db8::1"),
+    ],
+)
+def test_a_url_of_the_wrong_kind_or_shape_is_refused_naming_its_flag(
+    capsys: pytest.CaptureFixture[str], flag: str, url: str
+) -> None:
+    error = refused(capsys, [flag, url, "--turn-secret", SECRET])
+    kind = "stun: or stuns:" if flag == "--stun" else "turn: or turns:"
+    assert f"argument {flag}: {url!r} is not a {kind} URL" in error, error
+    variable = "SENDIT_STUN" if flag == "--stun" else "SENDIT_TURN"
+    assert f"(from {variable})" in refused(capsys, [], env={variable: url, "SENDIT_TURN_SECRET": SECRET})
+
+
+def test_turn_needs_its_secret_and_a_secret_needs_turn(capsys: pytest.CaptureFixture[str]) -> None:
+    error = refused(capsys, ["--turn", "turn:turn.example.org"])
+    assert "argument --turn:" in error and "--turn-secret" in error
+    assert "put them in --ice-servers instead" in error
+    error = refused(capsys, [], env={"SENDIT_TURN_SECRET": SECRET})
+    assert "argument --turn-secret: no --turn server" in error
+    assert SECRET not in error
+    assert "--turn-allowance" in refused(capsys, ["--turn-allowance", "0"])

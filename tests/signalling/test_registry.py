@@ -396,3 +396,36 @@ def test_registry_a_slot_that_stops_waiting_no_longer_counts(capped: SlotRegistr
     assert capped.create("next", HOME).sender == "next"
     assert capped.open_codes is not None
     assert capped.open_codes.held(HOME) == (1 if how == "expired" else OPEN_CODES)
+
+
+# --- what GET /metrics counts ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("open_codes", [None, Quota(OPEN_CODES, "open codes")], ids=["uncapped", "capped"])
+def test_registry_counts_codes_waiting_and_pairs_joined(clock: FakeClock, open_codes: Quota | None) -> None:
+    registry = SlotRegistry(TTL, clock=clock, open_codes=open_codes)
+
+    def counts() -> tuple[int, int]:
+        return registry.waiting, registry.joined
+
+    assert counts() == (0, 0)
+    for name in ("a", "b", "c"):
+        registry.create(name, f"address {name}")
+    assert counts() == (3, 0)
+    registry.join(registry.paired("a").slot, "ra")
+    registry.join(registry.paired("b").slot, "rb")
+    assert counts() == (1, 2)
+    registry.leave("ra")  # a pair one member left is still remembered (its code stays used)
+    assert counts() == (1, 2)
+    registry.leave("a")
+    registry.end("rb")
+    assert counts() == (1, 0)
+    clock.advance(TTL)
+    with pytest.raises(CodeNotFound):
+        registry.join(registry.paired("c").slot, "late")  # due: it waits until expire() runs
+    assert counts() == (1, 0)
+    registry.expire()
+    assert counts() == (0, 0)
+    registry.create("d")
+    registry.leave("d")
+    assert counts() == (0, 0)
