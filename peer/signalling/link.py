@@ -37,9 +37,9 @@ from sendit_protocol.messages import clip
 from ..channel import Inbox
 from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
 from .client import SignallingClient
-from .ice import Candidates, Offered, offered_in, selected_route
+from .candidates import Candidates, Offered, offered_in, selected_route
 from .localip import offering
-from .turn import TurnAnswer, watching
+from .allocation import TurnAnswer, watching
 
 log = logging.getLogger(__name__)
 

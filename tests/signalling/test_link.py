@@ -8,16 +8,17 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, AsyncIterator, Iterator, Sequence
 
 import pytest
 from aiortc import RTCPeerConnection
 
+from helpers.coturn import Coturn, coturn
 from helpers.links import Pair, paired
 from helpers.server import RunningServer, running_server, wait_until
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
 from peer.signalling import link as link_module
-from peer.signalling.ice import selected_route
+from peer.signalling.candidates import selected_route
 from peer.signalling.link import (
     CHANNEL_LABEL,
     RECEIVE_BUFFER,
@@ -339,3 +340,32 @@ def test_relay_only_without_a_relay_is_known_before_any_candidate(
         assert _failed_with(error, ErrorId.RELAY_UNAVAILABLE)
     else:
         assert error is None
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[Coturn]:
+    """A real coturn checking the server's TURN REST credentials. Both peers' relayed
+    addresses are on 127.0.0.1 here, which coturn refuses to relay to unless told."""
+    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
+        yield started
+
+
+async def test_relay_only_connects_through_the_turn_relay(relay: Coturn) -> None:
+    async with (
+        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as server,
+        paired(server.url) as pair,
+    ):
+        opened = await _both_opening(pair, policy=Policy.RELAY)
+    assert [getattr(link, "route", link) for link in opened] == [Route.RELAY, Route.RELAY]
+
+
+async def test_credentials_the_relay_refuses_are_named_as_the_reason(relay: Coturn) -> None:
+    """The server's TURN secret is not the relay's: coturn answers 401 (aioice alone would
+    drop the relayed candidate without a word)."""
+    async with (
+        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret + "-not") as server,
+        paired(server.url) as pair,
+    ):
+        sent, received = await _both_opening(pair, policy=Policy.RELAY)
+    assert _failed_with(sent, ErrorId.TURN_REFUSED), sent
+    assert _failed_with(received, ErrorId.TURN_REFUSED), received

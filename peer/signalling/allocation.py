@@ -1,4 +1,4 @@
-"""What the TURN relay answered while a connection gathered its candidates.
+"""What the TURN relay answered to a connection's Allocate while it gathered its candidates.
 
 aioice asks the relay for a relayed candidate and, if that fails, drops the candidate
 without a word: a relay that refuses our credentials would look exactly like no path
