@@ -36,10 +36,10 @@ from sendit_protocol.messages import clip
 
 from ..channel import Inbox
 from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
-from .client import SignallingClient
-from .candidates import Candidates, Offered, offered_in, selected_route
-from .localip import offering
 from .allocation import TurnAnswer, watching
+from .candidates import Candidates, Offered, offered_in, selected_route
+from .client import SignallingClient
+from .localip import offering
 
 log = logging.getLogger(__name__)
 
