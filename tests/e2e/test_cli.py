@@ -534,15 +534,8 @@ async def test_https_with_the_private_ca_given_by_option_and_by_variable(authori
         )
         link = (await sender.event("code"))["link"]
         assert link.startswith(f"https://127.0.0.1:{secure.url.rsplit(':', 1)[1]}/#")
-        receiver = await start(
-            "receive",
-            "--json",
-            "--yes",
-            "-o",
-            str(tmp_path / "out"),
-            link,
-            env={"SENDIT_CA_FILE": str(authority.ca_file)},
-        )
+        trusting = {"SENDIT_CA_FILE": str(authority.ca_file)}
+        receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), link, env=trusting)
         assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK], (sender.stderr, receiver.stderr)
     assert (tmp_path / "out" / "a.txt").read_text() == "over https"
 
@@ -575,15 +568,9 @@ async def test_relay_only_without_a_relay_fails_at_once_and_the_sender_hears_why
     assert alone.events == [unavailable]  # before any code is shown: none would work
 
     sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    code = await sender.code()
     receiver = await start(
-        "receive",
-        "--json",
-        "--yes",
-        "--relay-only",
-        "-o",
-        str(tmp_path / "out"),
-        await sender.code(),
-        server=server.url,
+        "receive", "--json", "--yes", "--relay-only", "-o", str(tmp_path / "out"), code, server=server.url
     )
     assert await asyncio.wait_for(asyncio.gather(receiver.finish(), sender.finish()), 10) == [CONNECTION, CANCELLED]
     assert error_event(receiver) == unavailable
