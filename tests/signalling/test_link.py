@@ -280,6 +280,8 @@ def _nft(command: str) -> None:
 def apart() -> Iterator[tuple[list[str], list[str]]]:
     """Two local addresses with every packet between them dropped: two hosts that
     cannot reach each other (an nft table of the test's own, in its namespace)."""
+    if [name for _, name in socket.if_nameindex()] != ["lo"]:
+        pytest.fail("this test changes the firewall: it runs only in the suite's own network namespace (make test)")
     table = "sendit_apart"
     _nft(f"add table ip {table}")
     try:
