@@ -95,9 +95,10 @@ async def start(
     loopback: bool = True,
     measure: bool = False,
     plain_asyncio: bool = False,
+    env: dict[str, str] | None = None,
 ) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
-    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`)."""
+    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`); ``env`` adds variables."""
     command = [sys.executable, "-c", PEAK_RSS] if measure else []
     command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
     command += args
@@ -111,7 +112,7 @@ async def start(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=cwd,
-        env={**os.environ, "COLUMNS": "100"},
+        env={**os.environ, "COLUMNS": "100", **(env or {})},
     )
     return Sendit(process, events_on_stderr="-o" in args and args[args.index("-o") + 1] == "-")
 
