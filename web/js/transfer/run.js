@@ -10,9 +10,16 @@ import { ERROR_ID, ErrorId } from "../protocol/errors.js";
 import { clip, neutralised } from "../protocol/protocol.js";
 import { ServerError, ask } from "../signalling/link.js";
 
-/** The ids of refusals this side finds in the handshake: the peer hears them through the
- * server, which is all there is until the channel opens. */
-const TOLD_THROUGH_SERVER = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE, ErrorId.PROTOCOL_ERROR]);
+/** The ids of refusals this side finds in the handshake, or before it (relay only, and
+ * no relay): the peer hears them through the server, which is all there is until the
+ * channel opens. */
+const TOLD_THROUGH_SERVER = new Set([
+  ErrorId.WRONG_CODE,
+  ErrorId.TAMPERED,
+  ErrorId.BAD_HANDSHAKE,
+  ErrorId.PROTOCOL_ERROR,
+  ErrorId.RELAY_UNAVAILABLE,
+]);
 
 /**
  * The detail of a run that ended badly: `reason`, words to fall back on; `errorId`, why
@@ -52,6 +59,8 @@ export class Run {
   pc = null;
   /** @type {import("./machines.js").Sender | import("./machines.js").Receiver | null} */
   transfer = null;
+  /** How the channel went once open (a Route of protocol/ice.js), or null. */
+  route = null;
 
   /**
    * @param {string} name for the log
@@ -90,6 +99,11 @@ export class Run {
     this.#lastWord = Promise.resolve(settled);
     this.#lastWord.finally(() => this.#close());
     this.set(phase, detail);
+  }
+
+  /** The run got every file through: the server learns the pair is finished, and how it went. */
+  done() {
+    return ask(this.socket, "done", this.route ? { route: this.route } : {}).catch(() => {});
   }
 
   /** End in `phase` because `error` stopped the connection being set up; what this side
