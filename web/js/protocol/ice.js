@@ -51,6 +51,20 @@ export function serverKinds(iceServers) {
   return { stun: any("stun", "stuns"), turn: any("turn", "turns") };
 }
 
+/** Every reason diagnose() gives. */
+export const FAILURES = Object.freeze(
+  new Set([
+    ErrorId.RELAY_UNAVAILABLE,
+    ErrorId.TURN_REFUSED,
+    ErrorId.TURN_UNREACHABLE,
+    ErrorId.NO_LOCAL_CANDIDATES,
+    ErrorId.NO_REMOTE_CANDIDATES,
+    ErrorId.NO_STUN,
+    ErrorId.NEEDS_TURN,
+    ErrorId.NO_PATH,
+  ]),
+);
+
 /**
  * Why the connection did not open: the first row of 3.5's table that holds.
  * @param {{policy: string, stun: boolean, turn: boolean, local: Set<string>, remote: Set<string>,

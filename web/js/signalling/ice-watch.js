@@ -8,13 +8,22 @@
 
 import { TURN_REFUSALS, TurnError, candidateType, diagnose, kinds, route, sdpCandidateTypes, serverKinds } from "../protocol/ice.js";
 
+/** How long the route waits for the peer's candidates to name a peer reflexive remote. */
+const ROUTE_WAIT_MS = 10000;
+
 /** Watches `pc` from before its first candidate; the link tells it what the peer signals. */
 export class IceWatch {
+  #pc;
   #policy;
   #kinds;
   #local = [];
   #remote = [];
   #refused = false;
+  /** Whether the peer has signalled all its candidates (its end marker, or an SDP's). */
+  #remoteDone = false;
+  /** Settles when the next of the peer's candidates has been applied. */
+  #applied;
+  #pulse = () => {};
 
   /**
    * @param {RTCPeerConnection} pc
@@ -23,7 +32,9 @@ export class IceWatch {
    *   form, so waiting for one is pointless.
    */
   constructor(pc, { iceServers, policy, onHopeless }) {
+    this.#pc = pc;
     this.#policy = policy;
+    this.#nextPulse();
     this.#kinds = serverKinds(iceServers);
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate) this.#local.push(candidateType(candidate.candidate));
@@ -38,14 +49,52 @@ export class IceWatch {
     });
   }
 
-  /** The peer signalled `candidate` (null, its end marker, counts for nothing). */
+  /** The peer signalled `candidate` (null, its end marker, counts for no type). */
   remoteCandidate(candidate) {
     if (candidate) this.#remote.push(candidateType(candidate.candidate));
+    else this.#remoteDone = true;
   }
 
   /** The peer's offer or answer, whose SDP may carry candidates of its own. */
   remoteDescription(sdp) {
     this.#remote.push(...sdpCandidateTypes(sdp));
+    if (/^a=end-of-candidates\r?$/m.test(sdp)) this.#remoteDone = true;
+  }
+
+  /** A candidate the peer signalled is now applied to the connection. */
+  applied() {
+    this.#pulse();
+    this.#nextPulse();
+  }
+
+  #nextPulse() {
+    this.#applied = new Promise((resolve) => (this.#pulse = resolve));
+  }
+
+  /**
+   * The route of the open connection's selected pair, or null if it has none. A peer
+   * reflexive remote (a check that came before the peer's signal of its candidate) is
+   * named once the peer's candidates say what it is: the browser then shows it as the
+   * candidate signalled. Waits for them until the peer has signalled its last, at most
+   * ROUTE_WAIT_MS.
+   * @returns {Promise<string|null>} a Route
+   */
+  async route() {
+    const deadline = performance.now() + ROUTE_WAIT_MS;
+    for (;;) {
+      // Taken before the stats are read, so a candidate applied meanwhile is not missed.
+      const applied = this.#applied;
+      const pair = await selectedPair(this.#pc);
+      if (!pair) return null;
+      const { local, remote, signalled } = pair;
+      if (remote !== "prflx" || signalled || this.#remoteDone) return route(local, remote, signalled);
+      const left = deadline - performance.now();
+      let timer;
+      const late = new Promise((resolve) => (timer = setTimeout(() => resolve(true), Math.max(0, left))));
+      const timedOut = await Promise.race([applied.then(() => false), late]);
+      clearTimeout(timer);
+      if (timedOut) return route(local, remote, null);
+    }
   }
 
   /** What this side saw so far, as 3.5 has it. */
@@ -64,24 +113,26 @@ export class IceWatch {
 }
 
 /**
- * The route of `pc`'s selected candidate pair, or null if it has none (yet).
+ * The candidate types of `pc`'s selected pair, and the type of another remote candidate
+ * at the remote's address and port (the one that names a peer reflexive remote, where
+ * the browser shows its address); null if it has no selected pair.
  * @param {RTCPeerConnection} pc
- * @returns {Promise<string|null>} a Route
+ * @returns {Promise<{local: string, remote: string, signalled: string|null}|null>}
  */
-export async function selectedRoute(pc) {
+async function selectedPair(pc) {
   const stats = [...(await pc.getStats()).values()];
   const byId = new Map(stats.map((report) => [report.id, report]));
   const pairId = stats.find((report) => report.type === "transport" && report.selectedCandidatePairId)?.selectedCandidatePairId;
   const pair = byId.get(pairId);
   const [local, remote] = [byId.get(pair?.localCandidateId), byId.get(pair?.remoteCandidateId)];
   if (!local || !remote) return null;
-  // A prflx remote was learnt from a check: the candidate the peer signalled at its address says what it is.
   const signalled = stats.find(
     (report) =>
       report.type === "remote-candidate" &&
       report.candidateType !== "prflx" &&
+      report.address &&
       report.address === remote.address &&
       report.port === remote.port,
   );
-  return route(local.candidateType, remote.candidateType, signalled?.candidateType ?? null);
+  return { local: local.candidateType, remote: remote.candidateType, signalled: signalled?.candidateType ?? null };
 }

@@ -9,7 +9,7 @@
 import { ErrorId } from "../protocol/errors.js";
 import { Policy, serverKinds } from "../protocol/ice.js";
 import { CHANNEL_LABEL } from "../protocol/protocol.js";
-import { IceWatch, selectedRoute } from "./ice-watch.js";
+import { IceWatch } from "./ice-watch.js";
 
 const OPEN_TIMEOUT_MS = 30000;
 /** The server's refusals of a signal that say the other member ended the pair. */
@@ -72,8 +72,8 @@ const candidateFields = (candidate) =>
  * Connect to the paired peer through `handshake` (protocol/handshake.js, made with the
  * code). The sender, given the receiver's `peerPake` from `peer_joined`, sends its pake,
  * confirmation and sealed offer and makes the channel; the receiver answers. Resolves
- * `{pc, channel, route}` with the channel open (`route` that of its selected candidate
- * pair, or null); rejects with LinkError (or the server's ServerError). A receiver takes
+ * `{pc, channel, route}` with the channel open (`route` settles with the Route of its
+ * selected candidate pair, or null); rejects with LinkError (or the server's ServerError). A receiver takes
  * the first channel it is offered, whatever it is (the Receiver checks it); any other
  * goes to `onExtraChannel` once the first is open, and fails the connection before.
  * @param {{socket: import("./socketio.js").SocketClient, iceServers: RTCIceServer[],
@@ -120,14 +120,19 @@ export function openChannel({ socket, iceServers, policy = Policy.ALL, role, han
     const apply = async (inner) => {
       if (inner.type === "candidate") {
         watch.remoteCandidate(inner.candidate);
-        if (pc.remoteDescription) await addCandidate(inner.candidate);
-        else queued.push(inner.candidate);
+        if (!pc.remoteDescription) {
+          queued.push(inner.candidate);
+          return;
+        }
+        await addCandidate(inner.candidate);
+        watch.applied();
         return;
       }
       watch.remoteDescription(inner.sdp);
       await pc.setRemoteDescription({ type: inner.type, sdp: inner.sdp });
       for (const candidate of queued) await addCandidate(candidate);
       queued = [];
+      watch.applied();
       if (inner.type === "offer") {
         await pc.setLocalDescription(await pc.createAnswer());
         send(handshake.seal("answer", { sdp: pc.localDescription.sdp }));
@@ -153,7 +158,7 @@ export function openChannel({ socket, iceServers, policy = Policy.ALL, role, han
         settled = true;
         clearTimeout(timer);
         // A route that cannot be read (the connection closing under it) is not shown.
-        resolve(selectedRoute(pc).then((route) => ({ pc, channel, route }), () => ({ pc, channel, route: null })));
+        resolve({ pc, channel, route: watch.route().catch(() => null) });
       };
       if (channel.readyState === "open") ready();
       else channel.addEventListener("open", ready, { once: true });

@@ -65,10 +65,7 @@ export function setupReceivePage({ relayOnly }) {
       $("code-input").select();
     },
     [ReceivePhase.CONNECTING]: () => setStatus(status, "Connecting directly to the sender…"),
-    [ReceivePhase.WAITING_FOR_OFFER]: ({ route }) => {
-      setStatus(status, "Connected. Waiting for the list of files…");
-      showText($("receive-route"), route && routeWords(route));
-    },
+    [ReceivePhase.WAITING_FOR_OFFER]: () => setStatus(status, "Connected. Waiting for the list of files…"),
     [ReceivePhase.OFFERED]: ({ files, totalBytes }) => {
       rows.push(...files.map(fileRow));
       $("receive-files").append(...rows.map((r) => r.row));
@@ -97,6 +94,7 @@ export function setupReceivePage({ relayOnly }) {
 
   const session = new ReceiveSession({
     relayOnly,
+    onRoute: (route) => showText($("receive-route"), routeWords(route)),
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
     onFile: ({ index, entry, blob }) => {

@@ -24,8 +24,7 @@ import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
  * "code" (what was typed is no code: `reason` says why, naming the word that is not a
  * code word), "server" (the server's `errorId` and words, `retryAfter` its seconds to
  * wait or null) or "network" (the server could not be reached); a refused receive can
- * join again. Then connecting {}; waiting-for-offer {route} (a Route of protocol/ice.js,
- * or null if the browser did not say); offered {files, totalBytes} (the
+ * join again. Then connecting, waiting-for-offer {}; offered {files, totalBytes} (the
  * manifest's entries) until accept() or decline(); receiving {totalBytes}; then one
  * ending: received {files}; declined {} (this side declined); cancelled (the sender
  * called it off) or failed, a Run ending (see run.js) whose `file` is the one being
@@ -54,6 +53,7 @@ export class ReceiveSession {
   #onProgress;
   #onFile;
   #relayOnly;
+  #onRoute;
   /** Settles the offer with the person's answer while the phase is `offered`. */
   #decide = null;
 
@@ -61,13 +61,23 @@ export class ReceiveSession {
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
    *   onProgress?: (progress: {index: number, fileBytes: number, receivedBytes: number}) => void,
    *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string}, blob: Blob}) => void,
-   *   relayOnly?: () => boolean}} [options] `onFile` is handed each file once it is
-   *   verified, and nothing unverified ever; `relayOnly`, asked on joining, whether the
-   *   person hides their address (only a TURN relay may then carry the connection).
+   *   relayOnly?: () => boolean, onRoute?: (route: string) => void}} [options] `onFile` is
+   *   handed each file once it is verified, and nothing unverified ever; `relayOnly`,
+   *   asked on joining, whether the person hides their address (only a TURN relay may
+   *   then carry the connection); `onRoute` is told how the connection went (a Route of
+   *   protocol/ice.js) soon after it opens, beside the phases.
    */
-  constructor({ origin = location.origin, onPhase = () => {}, onProgress = () => {}, onFile = () => {}, relayOnly = () => false } = {}) {
+  constructor({
+    origin = location.origin,
+    onPhase = () => {},
+    onProgress = () => {},
+    onFile = () => {},
+    relayOnly = () => false,
+    onRoute = () => {},
+  } = {}) {
     this.#origin = origin;
     this.#relayOnly = relayOnly;
+    this.#onRoute = onRoute;
     this.#run = new Run("receive session", ReceivePhase.IDLE, ENDINGS, onPhase);
     this.#onProgress = onProgress;
     this.#onFile = onFile;
@@ -172,7 +182,8 @@ export class ReceiveSession {
     }
     run.pc = pc;
     if (run.endedMeanwhile()) return;
-    run.set(ReceivePhase.WAITING_FOR_OFFER, { route: run.route });
+    run.set(ReceivePhase.WAITING_FOR_OFFER);
+    run.route.then((route) => route && this.#onRoute(route));
     const offered = [];
     let verified = 0;
     const receiver = new Receiver(channel, {

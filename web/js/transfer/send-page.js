@@ -75,10 +75,7 @@ export function setupSendPage({ relayOnly }) {
       $("add-files").hidden = true;
       setStatus(status, "Receiver connected. Connecting directly…");
     },
-    [SendPhase.AWAITING_ACCEPT]: ({ route }) => {
-      setStatus(status, "Connected. Waiting for the receiver to accept…");
-      showText($("send-route"), route && routeWords(route));
-    },
+    [SendPhase.AWAITING_ACCEPT]: () => setStatus(status, "Connected. Waiting for the receiver to accept…"),
     [SendPhase.SENDING]: ({ totalBytes }) => {
       setStatus(status, "Sending…");
       $("send-progress").hidden = false;
@@ -99,6 +96,7 @@ export function setupSendPage({ relayOnly }) {
   const newSession = () =>
     new SendSession({
       relayOnly,
+      onRoute: (route) => showText($("send-route"), routeWords(route)),
       onPhase: ({ phase, detail }) => render[phase](detail),
       onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
       onDelivered: (index) => {

@@ -19,8 +19,7 @@ import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 /**
  * Where a send is. Each phase's `detail`:
  * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (`code` in its
- * canonical form, `expiresIn` in seconds); connecting {}; awaiting-accept {route} (a
- * Route of protocol/ice.js, or null if the browser did not say); sending
+ * canonical form, `expiresIn` in seconds); connecting, awaiting-accept {}; sending
  * {totalBytes}; then one ending: delivered {files}; declined {} (the receiver
  * declined); cancelled {} (this side cancelled); expired {} (nobody used the code in
  * time); failed, a Run ending (see run.js) whose `file` is the first file not yet
@@ -57,14 +56,17 @@ export class SendSession {
   #onProgress;
   #onDelivered;
   #relayOnly;
+  #onRoute;
 
   /**
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
    *   onProgress?: (progress: {index: number, fileBytes: number, sentBytes: number}) => void,
-   *   onDelivered?: (index: number) => void, relayOnly?: () => boolean}} [options] `origin`
-   *   is the server's (the share link points there too); `onDelivered` is told as the
-   *   receiver verifies each file; `relayOnly`, asked when the send starts, whether the
-   *   person hides their address (only a TURN relay may then carry the connection).
+   *   onDelivered?: (index: number) => void, relayOnly?: () => boolean,
+   *   onRoute?: (route: string) => void}} [options] `origin` is the server's (the share
+   *   link points there too); `onDelivered` is told as the receiver verifies each file;
+   *   `relayOnly`, asked when the send starts, whether the person hides their address
+   *   (only a TURN relay may then carry the connection); `onRoute` is told how the
+   *   connection went (a Route of protocol/ice.js) soon after it opens, beside the phases.
    */
   constructor({
     origin = location.origin,
@@ -72,9 +74,11 @@ export class SendSession {
     onProgress = () => {},
     onDelivered = () => {},
     relayOnly = () => false,
+    onRoute = () => {},
   } = {}) {
     this.#origin = origin;
     this.#relayOnly = relayOnly;
+    this.#onRoute = onRoute;
     this.#run = new Run("send session", SendPhase.IDLE, ENDINGS, onPhase);
     this.#onProgress = onProgress;
     this.#onDelivered = onDelivered;
@@ -189,7 +193,8 @@ export class SendSession {
     }
     run.pc = pc;
     if (run.endedMeanwhile()) return;
-    run.set(SendPhase.AWAITING_ACCEPT, { route: run.route });
+    run.set(SendPhase.AWAITING_ACCEPT);
+    run.route.then((route) => route && this.#onRoute(route));
     const files = this.files;
     let delivered = 0;
     const sender = new Sender(channel, files, {

@@ -90,6 +90,10 @@ const SAID_BY_PEER = {
   [ErrorId.CANNOT_SAVE]: ({ said }, peer) => `The ${peer} cannot save these files${said ? ` (${said})` : ""}.`,
   [ErrorId.OFFER_TIMEOUT]: (_, peer) => `The ${peer} stopped waiting for an answer to the offer.`,
   [ErrorId.READ_FAILED]: (_, peer) => `The ${peer} could not read a file it offered.`,
+  // Its reason is its own (3.5): this side shows it and decides nothing by it.
+  ...Object.fromEntries(
+    Object.entries(FAILURE_WORDS).map(([id, words]) => [id, (_, peer) => `The ${peer} could not connect, and says: "${words}"`]),
+  ),
   [ErrorId.RELAY_UNAVAILABLE]: (_, peer) =>
     `The ${peer} asked to hide their address (relay only), but this server offers no TURN relay.`,
 };
