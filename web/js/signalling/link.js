@@ -73,9 +73,10 @@ const candidateFields = (candidate) =>
  * code). The sender, given the receiver's `peerPake` from `peer_joined`, sends its pake,
  * confirmation and sealed offer and makes the channel; the receiver answers. Resolves
  * `{pc, channel, route}` with the channel open (`route` settles with the Route of its
- * selected candidate pair, or null); rejects with LinkError (or the server's ServerError). A receiver takes
- * the first channel it is offered, whatever it is (the Receiver checks it); any other
- * goes to `onExtraChannel` once the first is open, and fails the connection before.
+ * selected candidate pair, or null); rejects with LinkError (or the server's
+ * ServerError). A receiver takes the first channel it is offered, whatever it is (the
+ * Receiver checks it); any other goes to `onExtraChannel` once the first is open, and
+ * fails the connection before.
  * @param {{socket: import("./socketio.js").SocketClient, iceServers: RTCIceServer[],
  *   policy?: string, role: "sender"|"receiver", handshake: import("../protocol/handshake.js").Handshake,
  *   peerPake?: string, onExtraChannel?: (channel: RTCDataChannel) => void}} link
