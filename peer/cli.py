@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable, Sequence, TextIO
 
 from sendit_protocol.codes import Code, InvalidCode, parse_code
+from sendit_protocol.ice import Policy
 from sendit_protocol.messages import FileEntry
 
 from .ending import set_once
 from .errors import Cancelled, ExitCode, PeerError, UsageError
 from .progress import HumanReporter, JsonReporter, Reporter
 from .signalling.localip import check_local_ip
+from .signalling.tls import check_server, trusting
 from .transfer.session import PeerOptions, receive, send
 from .transfer.sink import STDOUT, DirectorySink, Sink, StreamSink
 from .transfer.source import STDIN, collect
@@ -37,6 +39,17 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         metavar="IP",
         help="offer only this local address to the peer (repeatable; default: every address but loopback)",
+    )
+    common.add_argument(
+        "--ca-file",
+        metavar="FILE",
+        help="trust only the certificate authorities in this PEM file to vouch for an https:// server "
+        "(a private CA; default: $SENDIT_CA_FILE, else the system's)",
+    )
+    common.add_argument(
+        "--relay-only",
+        action="store_true",
+        help="connect only through the server's TURN relay, so the peer never learns this computer's addresses",
     )
     common.add_argument("--json", action="store_true", help="print one JSON event a line instead of progress")
 
@@ -84,7 +97,7 @@ def _server_and_code(args: argparse.Namespace) -> tuple[str, Code | None]:
             code = parse_code(text)
         except InvalidCode as error:
             raise UsageError(f"not a SendIt code: {error}") from None
-    return (server or os.environ.get("SENDIT_SERVER") or DEFAULT_SERVER).rstrip("/"), code
+    return check_server(server or os.environ.get("SENDIT_SERVER") or DEFAULT_SERVER), code
 
 
 def _ask(out: TextIO) -> Callable[[list[FileEntry]], Awaitable[bool]]:
@@ -128,7 +141,13 @@ def _session(args: argparse.Namespace, report: Reporter) -> Awaitable[None]:
     costs no code on the server."""
     server, code = _server_and_code(args)
     local_ips = [check_local_ip(ip) for ip in args.local_ip] if args.local_ip else None
-    options = PeerOptions(server=server, local_ips=local_ips)
+    ca_file = args.ca_file or os.environ.get("SENDIT_CA_FILE")
+    options = PeerOptions(
+        server=server,
+        local_ips=local_ips,
+        tls=trusting(ca_file) if ca_file else None,
+        policy=Policy.RELAY if args.relay_only else Policy.ALL,
+    )
     if args.command == "send":
         if args.paths.count(STDIN) > 1:
             raise UsageError("standard input (-) can be sent only once")

@@ -25,13 +25,17 @@ class PeerError(Exception):
     """A run that cannot finish; ``str(error)`` is one line for the user.
 
     ``told`` is what the other side hears of it, when this side tells it: the user's line
-    may name this machine's paths, which are none of the peer's business."""
+    may name this machine's paths, which are none of the peer's business. ``error_id``
+    is the protocol's id of what happened, when there is one (scripts decide on it)."""
 
     exit_code = ExitCode.ERROR
+    error_id: str | None = None
 
-    def __init__(self, message: str, told: str | None = None) -> None:
+    def __init__(self, message: str, told: str | None = None, error_id: str | None = None) -> None:
         super().__init__(message)
         self.told = message if told is None else told
+        if error_id is not None:
+            self.error_id = error_id
 
 
 class UsageError(PeerError):

@@ -21,6 +21,7 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 
+from sendit_protocol.ice import Route
 from sendit_protocol.messages import FileEntry, neutralised
 
 from .errors import PeerError
@@ -51,6 +52,9 @@ class Reporter:
 
     def peer_joined(self) -> None:
         """The two peers are paired."""
+
+    def connected(self, route: Route) -> None:
+        """The peers are connected, along ``route`` (docs/PROTOCOL.md 3.5)."""
 
     def offered(self, files: Sequence[FileEntry]) -> None:
         """The receiver has an offer to accept or decline."""
@@ -114,6 +118,9 @@ class JsonReporter(Reporter):
     def peer_joined(self) -> None:
         self.emit("peer-joined")
 
+    def connected(self, route: Route) -> None:
+        self.emit("connected", route=route.value, shown=route.shown)
+
     def offered(self, files: Sequence[FileEntry]) -> None:
         self.emit("offer", files=[_entry(f) for f in files], total_bytes=sum(f.size for f in files))
 
@@ -137,7 +144,8 @@ class JsonReporter(Reporter):
         )
 
     def error(self, error: PeerError) -> None:
-        self.emit("error", message=str(error), exit_code=int(error.exit_code))
+        fields = {} if error.error_id is None else {"error_id": error.error_id}
+        self.emit("error", message=str(error), exit_code=int(error.exit_code), **fields)
 
 
 class HumanReporter(Reporter):
@@ -174,7 +182,10 @@ class HumanReporter(Reporter):
         self.say("Waiting for the receiver…")
 
     def peer_joined(self) -> None:
-        self.say("Peer connected. Setting up a direct connection…")
+        self.say("Peer connected. Setting up the connection…")
+
+    def connected(self, route: Route) -> None:
+        self.say(f"Connected: {route.shown}")
 
     def offered(self, files: Sequence[FileEntry]) -> None:
         total = sum(f.size for f in files)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ssl
 from typing import Any, Awaitable, Callable
 
 import socketio
@@ -10,6 +11,7 @@ import socketio
 from sendit_protocol.errors import ErrorId
 
 from ..errors import CodeRefused, ConnectionFailed
+from .tls import unverified
 
 REQUEST_TIMEOUT = 15.0
 #: Refusals of a code: exit code 3 (the rest are the server refusing, exit code 4).
@@ -19,10 +21,6 @@ SERVER_EVENTS = ("peer_joined", "signal", "peer_left", "cancelled", "done", "exp
 
 class ServerRefused(ConnectionFailed):
     """The server answered a request with an error; ``error_id`` says which."""
-
-    def __init__(self, message: str, error_id: str | None = None) -> None:
-        super().__init__(message)
-        self.error_id = error_id
 
 
 class SignallingClient:
@@ -34,9 +32,12 @@ class SignallingClient:
     offer can follow the join acknowledgement closely.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         # The CLI handles Ctrl-C itself: it tells the other side before disconnecting.
-        self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False)
+        # engineio hands ``websocket_extra_options`` to aiohttp's ws_connect, whose
+        # ``ssl`` is the context to verify the server with (None: the system's CAs).
+        extra = {} if tls is None else {"ssl": tls}
+        self._sio = socketio.AsyncClient(reconnection=False, handle_sigint=False, websocket_extra_options=extra)
         self._handlers: dict[str, list[Callable[[Any], None]]] = {name: [] for name in SERVER_EVENTS}
         self._unheard: dict[str, list[Any]] = {name: [] for name in SERVER_EVENTS}
         for name in SERVER_EVENTS:
@@ -72,8 +73,15 @@ class SignallingClient:
         try:
             await self._sio.connect(server, transports=["websocket"], wait_timeout=REQUEST_TIMEOUT)
         except socketio.exceptions.ConnectionError as error:
+            await self.close()  # engineio keeps its aiohttp session open otherwise
             if self._refusal is not None:
                 raise ServerRefused(f"the SendIt server at {server} refused the connection: {self._refusal}") from None
+            reason = unverified(error)
+            if reason is not None:
+                raise ConnectionFailed(
+                    f"could not verify the SendIt server at {server}: {reason} "
+                    "(if it has a certificate of a private CA, give the CA with --ca-file FILE)"
+                ) from None
             raise ConnectionFailed(f"could not reach the SendIt server at {server} ({error})") from None
 
     @property
@@ -110,5 +118,5 @@ def refusal(event: str, ack: dict[str, Any]) -> CodeRefused | ServerRefused:
         retry_after = ack.get("retry_after")
         if error_id == ErrorId.TOO_MANY_ATTEMPTS and type(retry_after) is int:
             message += f": wait {retry_after} s before trying another code"
-        return CodeRefused(message)
-    return ServerRefused(f"the server refused {event}: {message}", error_id)
+        return CodeRefused(message, error_id=error_id)
+    return ServerRefused(f"the server refused {event}: {message}", error_id=error_id)

@@ -17,16 +17,27 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Sequence
 
-from aiortc import RTCConfiguration, RTCDataChannel, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc import (
+    RTCConfiguration,
+    RTCDataChannel,
+    RTCIceCandidate,
+    RTCIceServer,
+    RTCIceTransportPolicy,
+    RTCPeerConnection,
+    RTCSessionDescription,
+)
 from aiortc.sdp import candidate_from_sdp
 
-from sendit_protocol.errors import ProtocolError
+from sendit_protocol.errors import ErrorId, ProtocolError
 from sendit_protocol.handshake import Handshake
 from sendit_protocol.handshake import State as HandshakeState
+from sendit_protocol.ice import FAILURE_WORDS, Policy, Route, Seen, diagnose, server_kinds
 from sendit_protocol.messages import clip
 
 from ..channel import Inbox
 from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
+from .allocation import TurnAnswer, watching
+from .candidates import Candidates, Offered, offered_in, selected_route
 from .client import SignallingClient
 from .localip import offering
 
@@ -34,7 +45,6 @@ log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
-NO_PATH = "could not reach the other side (no network path found)"
 # On the receiving side, a fast sender's bursts overflow the kernel's default UDP receive
 # buffer (about 200 KB) while Python is still busy with earlier packets, and each drop
 # costs SCTP a retransmission and a smaller window. 4 MiB is what Linux grants an
@@ -57,6 +67,8 @@ class Link:
 
     pc: RTCPeerConnection
     channel: RTCDataChannel
+    #: How the connection goes (docs/PROTOCOL.md 3.5), from the pair ICE selected.
+    route: Route | None = None
     inbox: Inbox = field(init=False)
     fault: PeerError | None = field(init=False, default=None)
     _fault_handler: Callable[[PeerError], None] | None = field(init=False, default=None)
@@ -95,13 +107,30 @@ def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
 
 
-def ice_configuration(servers: Sequence[dict[str, Any]]) -> RTCConfiguration:
-    """Exactly the server's ICE list: an empty list must not fall back to aiortc's public STUN."""
+def ice_configuration(servers: Sequence[dict[str, Any]], policy: Policy = Policy.ALL) -> RTCConfiguration:
+    """Exactly the server's ICE list: an empty list must not fall back to aiortc's public STUN.
+    With the relay policy, only relayed candidates are gathered and offered: the peer
+    learns the relay's address, never ours."""
     return RTCConfiguration(
         iceServers=[
             RTCIceServer(urls=s["urls"], username=s.get("username"), credential=s.get("credential")) for s in servers
-        ]
+        ],
+        iceTransportPolicy=RTCIceTransportPolicy.RELAY if policy is Policy.RELAY else RTCIceTransportPolicy.ALL,
     )
+
+
+def failed(seen: Seen) -> ConnectionFailed:
+    """The error of a connection that did not open, in 3.5's words for why."""
+    error_id = diagnose(seen)
+    return ConnectionFailed(FAILURE_WORDS[error_id], error_id=error_id)
+
+
+def unavailable(ice_servers: Sequence[dict[str, Any]], policy: Policy) -> ConnectionFailed | None:
+    """Why a connection with ``policy`` cannot open on these servers, known before any
+    candidate is gathered (relay only, and no relay): None if it may."""
+    stun, turn = server_kinds(ice_servers)
+    seen = Seen(policy=policy, stun=stun, turn=turn, local=frozenset(), remote=frozenset())
+    return failed(seen) if diagnose(seen) is ErrorId.RELAY_UNAVAILABLE else None
 
 
 Role = Literal["sender", "receiver"]
@@ -113,11 +142,12 @@ async def open_link(
     handshake: Handshake,
     local_ips: Sequence[str] | None = None,
     joined: str | None = None,
+    policy: Policy = Policy.ALL,
 ) -> Link:
     """Connect to the paired peer; returns once the channel is open. A sender passes
     the receiver's PAKE message, from ``peer_joined``, as ``joined``."""
-    pc = RTCPeerConnection(ice_configuration(ice_servers))
-    setup = LinkSetup(signalling, pc, handshake, local_ips)
+    pc = RTCPeerConnection(ice_configuration(ice_servers, policy))
+    setup = LinkSetup(signalling, pc, handshake, local_ips, ice_servers, policy)
     setup.start_applying_signals()
     try:
         if joined is not None:
@@ -150,11 +180,16 @@ class LinkSetup:
     pc: RTCPeerConnection
     handshake: Handshake
     local_ips: Sequence[str] | None = None
+    ice_servers: Sequence[dict[str, Any]] = ()
+    policy: Policy = Policy.ALL
     opened: asyncio.Future[Link] = field(init=False)
     signals: asyncio.Queue[dict[str, Any]] = field(init=False, default_factory=asyncio.Queue)
     applying: asyncio.Task[None] | None = field(init=False, default=None)
     channels: int = field(init=False, default=0)
     link: Link | None = field(init=False, default=None)
+    #: What 3.5 diagnoses a failure from: the candidates offered, the relay's answer.
+    candidates: Candidates = field(init=False, default_factory=Candidates)
+    turn: TurnAnswer = field(init=False, default_factory=TurnAnswer)
 
     def __post_init__(self) -> None:
         self.role: Role = self.handshake.role
@@ -176,14 +211,20 @@ class LinkSetup:
 
     async def describe(self, description: RTCSessionDescription) -> None:
         """Set the local description and send it (it carries every local candidate)."""
-        with offering(self.local_ips):
+        with offering(self.local_ips), watching(self.turn):
             await self.pc.setLocalDescription(description)
         if self.role == "receiver":
             enlarge_receive_buffers(self.pc)
+        local = self.pc.localDescription
+        self.candidates.local = offered_in(local.sdp)
         if self.handshake.state is HandshakeState.FAILED:
             return  # while gathering, the peer's signals broke the handshake: opened says how
-        local = self.pc.localDescription
         await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
+        if not self.candidates.local and not self.opened.done():
+            # aiortc starts no connectivity checks without a local candidate: the link
+            # will never open, and waiting would only hide why. The peer has our
+            # (empty) description, so it finds out at once too.
+            self.opened.set_exception(self.no_connection())
 
     def start_applying_signals(self) -> None:
         self.applying = asyncio.ensure_future(self.apply_signals())
@@ -203,11 +244,22 @@ class LinkSetup:
         if inner is None:
             return
         if inner["type"] == "candidate":
-            await add_candidate(self.pc, inner["candidate"])
+            candidate = await add_candidate(self.pc, inner["candidate"])
+            if candidate is not None:
+                self.candidates.remote.append(Offered.of(candidate))
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=inner["sdp"], type=inner["type"]))
+        sdp, ended_empty = inner["sdp"], False
+        if inner["type"] == "offer" and not offered_in(sdp):
+            # aioice gathers nothing for a peer that ended its candidates without one:
+            # the end waits until this side has gathered, so that it can tell a peer
+            # that offered nothing from having nothing itself (3.5).
+            sdp, ended_empty = without_end_of_candidates(sdp)
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=inner["type"]))
+        self.candidates.remote += offered_in(sdp)
         if inner["type"] == "offer":
             await self.describe(await self.pc.createAnswer())
+            if ended_empty:
+                await self.pc.addIceCandidate(None)
 
     def watch(self, channel: RTCDataChannel) -> None:
         """Open the link once ``channel`` is open (it may be already)."""
@@ -220,7 +272,7 @@ class LinkSetup:
         # Synchronously, before the first message can be dispatched to nobody; and only
         # for the first channel to open, since a Link keeps every message it is given.
         if self.link is None and not self.opened.done():
-            self.link = Link(pc=self.pc, channel=channel)
+            self.link = Link(pc=self.pc, channel=channel, route=selected_route(self.pc, self.candidates))
             self.opened.set_result(self.link)
 
     def on_channel(self, channel: RTCDataChannel) -> None:
@@ -233,8 +285,8 @@ class LinkSetup:
             self.refuse(ProtocolViolation(f"protocol error: {problem}", told=problem))
 
     def on_connection_state(self) -> None:
-        if self.pc.connectionState == "failed":
-            self.fail(NO_PATH)
+        if self.pc.connectionState == "failed" and not self.opened.done():
+            self.opened.set_exception(self.no_connection())
 
     def on_applying_ended(self, task: asyncio.Task[None]) -> None:
         error = None if task.cancelled() else task.exception()
@@ -255,6 +307,10 @@ class LinkSetup:
         if not self.opened.done():
             self.opened.set_exception(ConnectionFailed(message))
 
+    def no_connection(self) -> ConnectionFailed:
+        """ICE found no pair (it failed, or gave up in time): why, from what it saw."""
+        return failed(self.candidates.seen(self.policy, self.ice_servers, self.turn.error))
+
     def refuse(self, error: PeerError) -> None:
         """The link will not open, or once open has a fault."""
         if self.link is not None:
@@ -266,7 +322,7 @@ class LinkSetup:
         try:
             return await asyncio.wait_for(self.opened, OPEN_TIMEOUT)
         except asyncio.TimeoutError:
-            raise ConnectionFailed(NO_PATH) from None
+            raise self.no_connection() from None
 
     async def abandon(self) -> None:
         """Stop applying signals and close the connection: the link will not open."""
@@ -284,6 +340,13 @@ class LinkSetup:
             self.applying.cancel()
 
 
+def without_end_of_candidates(sdp: str) -> tuple[str, bool]:
+    """``sdp`` without its end-of-candidates lines, and whether it had one."""
+    lines = sdp.splitlines(keepends=True)
+    kept = [line for line in lines if line.rstrip("\r\n") != "a=end-of-candidates"]
+    return "".join(kept), len(kept) != len(lines)
+
+
 def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
     """What is wrong with a channel the peer opened, if anything (docs/PROTOCOL.md 3)."""
     if not expected:
@@ -297,12 +360,14 @@ def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
     return None
 
 
-async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> None:
-    """Apply a browser-style candidate; the end-of-candidates marker needs nothing from aiortc."""
+async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
+    """Apply a browser-style candidate, and return it; the end-of-candidates marker needs
+    nothing from aiortc."""
     if not candidate or not candidate.get("candidate"):
-        return
+        return None
     text = candidate["candidate"]
     parsed = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
     parsed.sdpMid = candidate.get("sdpMid")
     parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
     await pc.addIceCandidate(parsed)
+    return parsed

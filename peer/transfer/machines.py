@@ -169,6 +169,8 @@ class Transfer:
         if not settle(self.ended, error):
             return False
         self.error_id = error_id
+        if error is not None and error.error_id is None:
+            error.error_id = error_id  # what the peer was told, or told us
         self._set_state(state)
         if self._watch is not None:
             self._watch.cancel()

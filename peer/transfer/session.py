@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+import ssl
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
 
 from sendit_protocol.codes import Code, InvalidCode, format_slot, generate_words, parse_slot
 from sendit_protocol.errors import ErrorId
 from sendit_protocol.handshake import Handshake
+from sendit_protocol.ice import Policy
 from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry
 
 from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError, Untrusted, untrusted
 from ..progress import Reporter
 from ..signalling.client import ServerRefused, SignallingClient
-from ..signalling.link import Link, Role, open_link
+from ..signalling.link import Link, Role, open_link, unavailable
 from .machines import Receiver, Sender, Transfer
 from .sink import Sink
 from .source import Source
@@ -25,10 +27,13 @@ T = TypeVar("T", bound=Transfer)
 
 @dataclass
 class PeerOptions:
-    """Where the server is and which local addresses may be offered to the peer."""
+    """Where the server is, whom to trust to be it (None: the system's CAs), which
+    local addresses may be offered to the peer, and whether only through a relay."""
 
     server: str
     local_ips: Sequence[str] | None = None
+    tls: ssl.SSLContext | None = None
+    policy: Policy = Policy.ALL
 
 
 def share_link(server: str, code: str) -> str:
@@ -42,11 +47,12 @@ class Session:
 
     options: PeerOptions
     role: Role
-    signalling: SignallingClient = field(default_factory=SignallingClient)
+    report: Reporter
     link: Link | None = None
     transfer: Transfer | None = None
 
     def __post_init__(self) -> None:
+        self.signalling = SignallingClient(self.options.tls)
         self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         other = "receiver" if self.role == "sender" else "sender"
         self.signalling.on(
@@ -65,7 +71,8 @@ class Session:
         reason, by = fields.get("reason"), fields.get("by")
         error_id = fields.get("error_id")
         ended = untrusted(error_id, self.role) if isinstance(error_id, str) else None
-        self.stop(ended or Cancelled(str(reason or f"the {by or 'other side'} cancelled")))
+        words = str(reason or f"the {by or 'other side'} cancelled")
+        self.stop(ended or Cancelled(words, error_id=error_id if isinstance(error_id, str) else None))
 
     def stop(self, error: PeerError) -> None:
         """End the run early because of what the server says, until the channel is open:
@@ -78,12 +85,29 @@ class Session:
         """The result of ``awaitable``, unless the run is stopped first."""
         return await unless_ended(awaitable, self.stopped)
 
+    async def check_policy(self, ice_servers: Sequence[dict[str, Any]]) -> None:
+        """Fail at once if this side's ICE policy cannot work with the server's ICE list
+        (relay only, and no relay); the other side, if any, hears why from the server."""
+        error = unavailable(ice_servers, self.options.policy)
+        if error is not None:
+            reason = f"the {self.role} asked to connect through a relay only, and this server offers no TURN relay"
+            await self.signalling.tell("cancel", {"error_id": error.error_id, "reason": reason})
+            raise error
+
     async def open(
         self, ice_servers: Sequence[dict[str, Any]], handshake: Handshake, joined: str | None = None
     ) -> Link:
-        opening = open_link(self.signalling, ice_servers, handshake, self.options.local_ips, joined)
+        options = self.options
+        opening = open_link(self.signalling, ice_servers, handshake, options.local_ips, joined, options.policy)
         self.link = await self.until(opening)
+        if self.link.route is not None:
+            self.report.connected(self.link.route)
         return self.link
+
+    async def tell_server_done(self) -> None:
+        """The transfer succeeded; the server may count how it went (the route's kind only)."""
+        route = self.link.route if self.link is not None else None
+        await self.signalling.tell("done", {} if route is None else {"route": route.value})
 
     def start(self, transfer: T) -> T:
         """``transfer`` runs on the open link, and ends with the link's fault, if any."""
@@ -149,8 +173,9 @@ def _cancellation_handled() -> None:
 async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter) -> None:
     """Get a slot, make the code's words, wait for the receiver, and deliver ``sources``;
     raises PeerError on failure."""
-    async with Session(options, "sender") as session:
+    async with Session(options, "sender", report) as session:
         created = await session.signalling.request("create", {"version": PROTOCOL_VERSION})
+        await session.check_policy(created["ice_servers"])
         code = Code(slot=_slot(created.get("slot")), words=generate_words()).canonical
         report.code(code, share_link(options.server, code), created["expires_in"])
         handshake = Handshake("sender", code)
@@ -163,7 +188,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         session.transfer = session.start(Sender(link.channel, sources, report, inbox=link.inbox))
         await session.until(session.transfer.run())
         report.done()
-        await session.signalling.tell("done")
+        await session.tell_server_done()
 
 
 def _slot(text: Any) -> int:
@@ -181,10 +206,11 @@ async def receive(
     report: Reporter,
 ) -> None:
     """Join ``code``'s slot and take the sender's files into ``sink``; raises PeerError on failure."""
-    async with Session(options, "receiver") as session:
+    async with Session(options, "receiver", report) as session:
         handshake = Handshake("receiver", code.canonical)
         join = {"version": PROTOCOL_VERSION, "slot": format_slot(code.slot), "pake": handshake.pake}
         joined = await session.signalling.request("join", join)
+        await session.check_policy(joined["ice_servers"])
         report.peer_joined()
         link = await session.open(joined["ice_servers"], handshake)
         session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
@@ -193,4 +219,4 @@ async def receive(
             await session.tell_server_cancel("the receiver declined")
             raise Cancelled("you declined the files; nothing was received")
         report.done()
-        await session.signalling.tell("done")
+        await session.tell_server_done()

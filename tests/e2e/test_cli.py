@@ -12,8 +12,11 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import aiohttp
 import pytest
 
+from helpers.certs import Authority
+from helpers.coturn import Coturn, coturn
 from helpers.peers import (
     CANCELLED,
     CODE,
@@ -30,6 +33,7 @@ from helpers.peers import (
     tree_of,
 )
 from helpers.server import RunningServer, free_port, running_server, server_process
+from sendit_protocol.ice import FAILURE_WORDS
 from sendit_protocol.words import WORDS
 from signal_server.app import SIGNALLING_KEY
 
@@ -70,8 +74,8 @@ async def test_files_and_a_directory_arrive_identical(server: RunningServer, tmp
         "album/2025/notes.txt",
         "album/2025/summer/beach.raw",
     ]
-    assert sender.names[:2] == ["code", "peer-joined"] and sender.names[-1] == "done"
-    assert receiver.names[:2] == ["peer-joined", "offer"] and receiver.names[-1] == "done"
+    assert sender.names[:3] == ["code", "peer-joined", "connected"] and sender.names[-1] == "done"
+    assert receiver.names[:3] == ["peer-joined", "connected", "offer"] and receiver.names[-1] == "done"
     assert not list(out.rglob("*.part"))
 
 
@@ -338,6 +342,14 @@ async def test_standard_output_takes_one_file_only(server: RunningServer, tmp_pa
         (["send", "/dev/null"], "cannot send /dev/null: not a regular file or directory"),
         (["send", "--name", "x", "/etc/hostname"], "--name names standard input (-), which is not being sent"),
         (["receive", "-o", "/etc/hostname", "4821-river-fox-lunar"], "-o /etc/hostname: not a directory"),
+        (
+            ["send", "--ca-file", "/nonexistent/ca.pem", "/etc/hostname"],
+            "--ca-file /nonexistent/ca.pem: No such file or directory",
+        ),
+        (
+            ["send", "--ca-file", "/etc/hostname", "/etc/hostname"],
+            "--ca-file /etc/hostname: not a PEM file of CA certificates",
+        ),
     ],
 )
 async def test_usage_errors(args: list[str], message: str) -> None:
@@ -353,6 +365,15 @@ async def test_python_dash_m_peer_is_the_same_command() -> None:
     out, _ = await process.communicate()
     assert process.returncode == OK
     assert b"usage: sendit receive" in out and b"--keep-partial" in out
+
+
+async def test_a_server_url_of_another_kind_is_a_usage_error() -> None:
+    process = await run("send", "/etc/hostname", server="ftp://127.0.0.1:9", loopback=False)
+    assert process.process.returncode == USAGE
+    assert (
+        process.stderr.decode().strip()
+        == "sendit: ftp://127.0.0.1:9: not an http:// or https:// URL of a SendIt server"
+    )
 
 
 async def test_unreachable_server(tmp_path: Path) -> None:
@@ -422,6 +443,7 @@ async def test_wrong_words_tell_both_sides_and_use_up_the_slot(server: RunningSe
     assert wrong.error == "That code doesn't match. Check the words with the sender and ask for a new code."
     assert await sender.finish() == WRONG_CODE
     assert sender.error == "Someone tried this code with the wrong words; it no longer works."
+    assert error_event(wrong)["error_id"] == error_event(sender)["error_id"] == "wrong-code"
     assert not (tmp_path / "out").exists()
     # The slot is gone: the right words now come too late.
     right = await run("receive", "--yes", "-o", str(tmp_path / "out"), code, server=server.url)
@@ -468,3 +490,119 @@ async def test_an_offer_whose_manifest_is_larger_than_one_message(server: Runnin
     assert (sender.process.returncode, receiver.process.returncode) == (OK, OK), (sender.stderr, receiver.stderr)
     assert tree_of(out / "many") == tree_of(source)
     assert len([e for e in sender.events if e["event"] == "file-done"]) == 4_000
+
+
+def error_event(process: Sendit) -> dict[str, Any]:
+    (event,) = [event for event in process.events if event["event"] == "error"]
+    return event
+
+
+async def transfers_by_route(server: RunningServer) -> dict[str, float]:
+    """What the server counted of the routes the peers reported with ``done`` (the
+    routes counted at least once)."""
+    async with aiohttp.ClientSession() as http, http.get(f"{server.url}/metrics") as response:
+        text = await response.text()
+    counted = re.findall(r'^sendit_transfers_total\{route="(\w+)"\} (\S+)$', text, re.M)
+    return {route: float(count) for route, count in counted if float(count)}
+
+
+async def test_both_sides_say_how_they_are_connected_and_tell_the_server(server: RunningServer, tmp_path: Path) -> None:
+    data = os.urandom(100_000)
+    (tmp_path / "a.bin").write_bytes(data)
+    sender = await start("send", "--json", str(tmp_path / "a.bin"), server=server.url)
+    receiver = await start("receive", "--yes", "-o", str(tmp_path / "out"), await sender.code(), server=server.url)
+    assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK], (sender.stderr, receiver.stderr)
+    assert (tmp_path / "out" / "a.bin").read_bytes() == data
+    assert sender.names[:3] == ["code", "peer-joined", "connected"]
+    assert sender.events[2] == {"event": "connected", "route": "lan", "shown": "direct (same network)"}
+    assert "Connected: direct (same network)\n" in receiver.stderr.decode()
+    assert await transfers_by_route(server) == {"lan": 1.0}
+
+
+@pytest.fixture
+def authority(tmp_path: Path) -> Authority:
+    (tmp_path / "ca").mkdir()
+    return Authority.create(tmp_path / "ca")
+
+
+async def test_https_with_the_private_ca_given_by_option_and_by_variable(authority: Authority, tmp_path: Path) -> None:
+    """The receiver takes the https:// share link alone, and the CA from SENDIT_CA_FILE."""
+    (tmp_path / "a.txt").write_text("over https")
+    async with running_server(ssl_context=authority.server_context()) as secure:
+        sender = await start(
+            "send", "--json", "--ca-file", str(authority.ca_file), str(tmp_path / "a.txt"), server=secure.url
+        )
+        link = (await sender.event("code"))["link"]
+        assert link.startswith(f"https://127.0.0.1:{secure.url.rsplit(':', 1)[1]}/#")
+        trusting = {"SENDIT_CA_FILE": str(authority.ca_file)}
+        receiver = await start("receive", "--json", "--yes", "-o", str(tmp_path / "out"), link, env=trusting)
+        assert await asyncio.gather(sender.finish(), receiver.finish()) == [OK, OK], (sender.stderr, receiver.stderr)
+    assert (tmp_path / "out" / "a.txt").read_text() == "over https"
+
+
+async def test_https_without_the_ca_is_refused_naming_the_server_and_why(authority: Authority, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    async with running_server(ssl_context=authority.server_context()) as secure:
+        human = await run("send", str(tmp_path / "a.txt"), server=secure.url)
+        scripted = await run("send", "--json", str(tmp_path / "a.txt"), server=secure.url)
+    words = (
+        f"could not verify the SendIt server at {secure.url}: unable to get local issuer certificate "
+        "(if it has a certificate of a private CA, give the CA with --ca-file FILE)"
+    )
+    assert human.process.returncode == scripted.process.returncode == CONNECTION
+    assert " ".join(human.stderr.decode().split()) == f"sendit: {words}"  # wrapped at 100 columns
+    assert scripted.events == [{"event": "error", "message": words, "exit_code": CONNECTION}]
+
+
+async def test_relay_only_without_a_relay_fails_at_once_and_the_sender_hears_why(
+    server: RunningServer, tmp_path: Path
+) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    unavailable = {
+        "event": "error",
+        "message": FAILURE_WORDS["relay-unavailable"],
+        "exit_code": CONNECTION,
+        "error_id": "relay-unavailable",
+    }
+    alone = await run("send", "--json", "--relay-only", str(tmp_path / "a.txt"), server=server.url)
+    assert alone.events == [unavailable]  # before any code is shown: none would work
+
+    sender = await start("send", "--json", str(tmp_path / "a.txt"), server=server.url)
+    code = await sender.code()
+    receiver = await start(
+        "receive", "--json", "--yes", "--relay-only", "-o", str(tmp_path / "out"), code, server=server.url
+    )
+    assert await asyncio.wait_for(asyncio.gather(receiver.finish(), sender.finish()), 10) == [CONNECTION, CANCELLED]
+    assert error_event(receiver) == unavailable
+    assert error_event(sender) == {
+        "event": "error",
+        "message": "the receiver asked to connect through a relay only, and this server offers no TURN relay",
+        "exit_code": CANCELLED,
+        "error_id": "relay-unavailable",
+    }
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> Any:
+    """A real coturn checking the server's TURN REST credentials; both relayed addresses
+    are on 127.0.0.1, which coturn relays to only when told."""
+    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
+        yield started
+
+
+async def test_relay_only_on_both_sides_goes_through_turn(relay: Coturn, tmp_path: Path) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    album = make_tree(source)
+    out = tmp_path / "out"
+    async with running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as through_turn:
+        sender, receiver = await send_and_receive(
+            through_turn.url, ["--relay-only", str(album)], ["--relay-only", "-o", str(out)]
+        )
+        assert (sender.process.returncode, receiver.process.returncode) == (OK, OK), (sender.stderr, receiver.stderr)
+        assert await transfers_by_route(through_turn) == {"relay": 1.0}
+    assert tree_of(out) == tree_of(source)
+    for side in (sender, receiver):
+        (connected,) = [event for event in side.events if event["event"] == "connected"]
+        assert connected == {"event": "connected", "route": "relay", "shown": "relayed via TURN"}

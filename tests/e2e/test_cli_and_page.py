@@ -12,7 +12,17 @@ from typing import Any, Awaitable, Callable
 import pytest
 from playwright.async_api import expect
 
-from helpers.browser import UI_TIMEOUT, enter_code, make_files, open_app, open_link, open_offer, save_all, start_sending
+from helpers.browser import (
+    SAME_NETWORK,
+    UI_TIMEOUT,
+    enter_code,
+    make_files,
+    open_app,
+    open_link,
+    open_offer,
+    save_all,
+    start_sending,
+)
 from helpers.codes import typed_loosely, wrong_words
 from helpers.peers import CANCELLED, CODE, CONNECTION, OK, WRONG_CODE, make_tree, run, start, tree_of
 from helpers.server import RunningServer
@@ -32,6 +42,8 @@ async def test_python_sends_a_tree_to_the_page(server: RunningServer, new_person
     album = make_tree(source)
     sender = await start("send", "--json", str(album), server=server.url)
     receiver = await open_offer(await new_person(), server.url, await sender.code())
+    # aiortc's candidates come in its SDP, not trickled: the page names the route from them.
+    await expect(receiver.locator("#receive-route")).to_have_text(SAME_NETWORK)
     names = [await n.text_content() for n in await receiver.locator("#receive-files .file-name").all()]
     assert names == ["album/empty", "album/2025/notes.txt", "album/2025/summer/beach.raw"]
     await receiver.click("#accept")
@@ -68,6 +80,7 @@ async def test_the_page_sends_to_python(server: RunningServer, new_person: Perso
     assert tree_of(out) == {p.name: p.read_bytes() for p in paths}
     await expect(page.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
     await expect(page.locator("#send-files .file-state")).to_have_text(["delivered ✓ verified"] * 3)
+    await expect(page.locator("#send-route")).to_have_text(SAME_NETWORK)
 
 
 async def test_python_receiver_reads_the_link_from_the_page(

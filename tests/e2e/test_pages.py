@@ -6,10 +6,13 @@ import base64
 import re
 from pathlib import Path
 from typing import Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
+import pytest
 from playwright.async_api import expect
 
 from helpers.browser import (
+    SAME_NETWORK,
     UI_TIMEOUT,
     drop_files,
     enter_code,
@@ -19,10 +22,14 @@ from helpers.browser import (
     open_offer,
     pick_files,
     save_all,
+    sent_events,
     shown_code,
     start_sending,
 )
-from helpers.server import RunningServer, running_server
+from helpers.loopback import NO_UDP, address_on_lo, forward_to_loopback, nft_rules
+from helpers.server import RunningServer, free_port, running_server, wait_until
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.ice import FAILURE_WORDS
 from signal_server.app import SIGNALLING_KEY
 
 Person = Callable[[], Awaitable[Any]]
@@ -39,6 +46,8 @@ async def transfer_and_check(sender: Any, receiver: Any, paths: list[Path], out:
     await expect(receiver.locator("#receive-status")).to_contain_text("received and verified")
     await expect(sender.locator("#send-status")).to_contain_text("Delivered", timeout=UI_TIMEOUT)
     await expect(sender.locator("#send-files .file-state")).to_have_text(["delivered ✓ verified"] * len(paths))
+    for route in (sender.locator("#send-route"), receiver.locator("#receive-route")):
+        await expect(route).to_have_text(SAME_NETWORK)
     # Both sides end on the average over the whole transfer, not a live figure.
     for rate in (sender.locator("#send-rate"), receiver.locator("#receive-rate")):
         await expect(rate).to_have_text(re.compile(r"^\S+ MB in \d+:\d\d · average \S+ [KM]?B/s$"))
@@ -405,3 +414,163 @@ async def test_an_offer_too_long_for_one_message_goes_page_to_page(
             await links.nth(index).click()
         download = await info.value
         assert (await download.path()).read_bytes() == paths[index].read_bytes()
+
+
+# -- Real networks: the secure context, relay only, the route, why a link did not open ----
+
+#: An address that is not loopback: Chromium counts 127.0.0.0/8 and localhost as secure.
+PLAIN_ADDRESS = "192.0.2.200"
+#: How long a failure known before any candidate may take to show: far below the 30 s
+#: a connection is given to open.
+AT_ONCE = 5_000
+
+
+async def test_a_page_outside_a_secure_context_says_what_to_do_instead(
+    server: RunningServer, new_person: Person
+) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    with address_on_lo(PLAIN_ADDRESS), nft_rules(forward_to_loopback(PLAIN_ADDRESS, port)):
+        context = await new_person()
+        asked: list[str] = []
+        context.on("request", lambda request: asked.append(request.url))
+        page = await open_app(context, f"http://{PLAIN_ADDRESS}:{port}/")
+        assert await page.evaluate("isSecureContext") is False
+        await expect(page.locator("#insecure-title")).to_have_text("This page needs a secure connection")
+        await expect(page.locator("#insecure-why")).to_contain_text(
+            f"opened over plain HTTP (http://{PLAIN_ADDRESS}:{port})"
+        )
+        ways = page.locator("#insecure-ways li")
+        await expect(ways.first).to_contain_text("Open it over HTTPS")
+        await expect(ways.last).to_have_text(f"Or, on the computer that runs the server, open http://localhost:{port}/")
+        for part in ("#send-view", "#receive-view", "#mode-tabs"):
+            await expect(page.locator(part)).to_be_hidden()
+        # Nothing that opens a socket or needs the cryptography was even loaded.
+        paths = {urlsplit(url).path for url in asked}
+        assert "/js/app.js" in paths and "/js/tabs.js" not in paths and "/words.json" not in paths, paths
+        assert not any(path.startswith("/socket.io") for path in paths), paths
+    # On loopback the same page is secure, and works as ever.
+    page = await open_app(await new_person(), server.url)
+    await expect(page.locator("#insecure-view")).to_be_hidden()
+    await expect(page.locator("#drop-zone")).to_be_visible()
+
+
+async def test_the_relay_only_setting_is_one_for_both_tabs_and_remembered(
+    server: RunningServer, new_person: Person
+) -> None:
+    context = await new_person()
+    page = await open_app(context, server.url)
+    send, receive = page.locator("#send-relay-only"), page.locator("#receive-relay-only")
+    await expect(send).not_to_be_checked()
+    await send.check()
+    await page.click("#tab-receive")
+    await expect(receive).to_be_checked()
+    other = await open_app(context, server.url)
+    await expect(other.locator("#send-relay-only")).to_be_checked()
+    # Unticked in one tab, it is off in the other one too.
+    await receive.uncheck()
+    await expect(other.locator("#send-relay-only")).not_to_be_checked()
+    await page.reload()
+    await expect(page.locator("#send-relay-only")).not_to_be_checked()
+
+
+async def test_a_relay_only_sender_without_turn_fails_at_once_and_frees_its_code(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    sender = await open_app(await new_person(), server.url)
+    told = sent_events(sender)
+    await sender.check("#send-relay-only")
+    await pick_files(sender, make_files(tmp_path, {"a.txt": 5}))
+    await expect(sender.locator("#send-status")).to_have_text(FAILURE_WORDS[ErrorId.RELAY_UNAVAILABLE], timeout=AT_ONCE)
+    await expect(sender.locator("#code")).to_have_text("")
+    # The server is told why, and no code is left waiting there for a send that cannot connect.
+    registry = server.app[SIGNALLING_KEY].registry
+    await wait_until(lambda: registry.next_deadline() is None, "the slot to be given up")
+    assert [payload["error_id"] for event, payload in told if event == "cancel"] == [ErrorId.RELAY_UNAVAILABLE]
+
+
+async def test_a_relay_only_receiver_without_turn_fails_at_once_and_the_sender_can_start_over(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    paths = make_files(tmp_path, {"a.bin": 2_000_000, "b.bin": 1_000_000})
+    sender, code = await start_sending(await new_person(), server.url, paths)
+    receiver = await open_link(await new_person(), server.url, code)
+    await receiver.check("#receive-relay-only")
+    await receiver.click("#receive-button")
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        FAILURE_WORDS[ErrorId.RELAY_UNAVAILABLE], timeout=AT_ONCE
+    )
+    await expect(sender.locator("#send-status")).to_have_text(
+        "The receiver asked to hide their address (relay only), but this server offers no TURN relay.",
+        timeout=AT_ONCE,
+    )
+    # The code is used up; the same files go under a new one to a receiver who connects directly.
+    await sender.click("#start-over")
+    receiver = await open_offer(await new_person(), server.url, await shown_code(sender))
+    out = tmp_path / "out"
+    out.mkdir()
+    await transfer_and_check(sender, receiver, paths, out)
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+async def test_a_relay_that_does_not_answer_is_named(new_person: Person, tmp_path: Path, transport: str) -> None:
+    """Over TCP the relay's port refuses at once and gathering ends with nothing; over UDP
+    nothing answers, and the connection's 30 s run out first."""
+    nobody = {"urls": f"turn:127.0.0.1:{free_port()}?transport={transport}", "username": "u", "credential": "p"}
+    async with running_server(ice_servers=[nobody]) as server:
+        sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 5}))
+        receiver = await open_link(await new_person(), server.url, code)
+        await receiver.check("#receive-relay-only")
+        await receiver.click("#receive-button")
+        await expect(receiver.locator("#receive-status")).to_have_text(
+            FAILURE_WORDS[ErrorId.TURN_UNREACHABLE], timeout=AT_ONCE if transport == "tcp" else OPEN_AND_MORE
+        )
+        await expect(receiver.locator("#offer")).to_be_hidden()
+
+
+#: The 30 s a connection is given to open, and time for the page to say so.
+OPEN_AND_MORE = 40_000
+
+
+async def test_pages_that_cannot_reach_each_other_without_servers_say_so(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    assert server.config.ice_servers == []
+    words = FAILURE_WORDS[ErrorId.NO_STUN]
+    with nft_rules(NO_UDP):
+        sender, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.txt": 5}))
+        receiver = await open_link(await new_person(), server.url, code)
+        await receiver.click("#receive-button")
+        await expect(receiver.locator("#receive-status")).to_have_text("Connecting directly to the sender…")
+        shown = {}
+        for page, status in ((receiver, "#receive-status"), (sender, "#send-status")):
+            await expect(page.locator(status)).to_have_attribute("data-kind", "error", timeout=OPEN_AND_MORE)
+            shown[status] = await page.locator(status).text_content()
+    # Each side saw the same; whichever gave up first told the other why.
+    told = {"#receive-status": f'The sender could not connect, and says: "{words}"'}
+    told["#send-status"] = f'The receiver could not connect, and says: "{words}"'
+    assert all(text in (words, told[status]) for status, text in shown.items()), shown
+    assert words in shown.values(), shown
+
+
+async def test_both_pages_tell_the_server_their_route_when_done(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    paths = make_files(tmp_path, {"a.bin": 1000})
+    sender = await open_app(await new_person(), server.url)
+    from_sender = sent_events(sender)
+    await pick_files(sender, paths)
+    receiver = await open_link(await new_person(), server.url, await shown_code(sender))
+    from_receiver = sent_events(receiver)
+    await receiver.click("#receive-button")
+    await expect(receiver.locator("#receive-route")).to_have_text(SAME_NETWORK, timeout=UI_TIMEOUT)
+    await receiver.click("#accept")
+    out = tmp_path / "out"
+    out.mkdir()
+    assert await save_all(receiver, out, 1) == {"a.bin": paths[0].read_bytes()}
+    await expect(sender.locator("#send-route")).to_have_text(SAME_NETWORK)
+
+    def done(told: list[tuple[str, Any]]) -> list[Any]:
+        return [payload for event, payload in told if event == "done"]
+
+    await wait_until(lambda: done(from_sender) and done(from_receiver), "both pages' done")
+    assert done(from_sender) == done(from_receiver) == [{"route": "lan"}]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
@@ -22,7 +23,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--allow-loopback-in-peer-connection",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    # Names resolve to nothing, so Chromium reaches no host of its own accord; addresses
+    # of loopback and of the documentation ranges (which tests may add to their
+    # namespace) are opened as they are.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE 192.0.2.*, EXCLUDE 198.51.100.*, "
+    "EXCLUDE 203.0.113.*",
 ]
 
 #: The JavaScript tests' own modules, served to every test page at HARNESS_PATH; they
@@ -92,6 +97,25 @@ async def run_harness(page: Any, module: str, function: str, args: Any = None) -
     )
 
 
+#: A socket.io event (or one asking for an answer) as Engine.IO frames it: ``42[...]``, ``42<id>[...]``.
+EVENT_FRAME = re.compile(r"42\d*(\[.*\])", re.DOTALL)
+
+
+def sent_events(page: Any) -> list[tuple[str, Any]]:
+    """What ``page`` tells the server over socket.io from now on, as (event, payload);
+    the list grows as it goes."""
+    sent: list[tuple[str, Any]] = []
+
+    def record(frame: str | bytes) -> None:
+        found = EVENT_FRAME.fullmatch(frame) if isinstance(frame, str) else None
+        if found:
+            event, *payload = json.loads(found.group(1))
+            sent.append((event, payload[0] if payload else None))
+
+    page.on("websocket", lambda socket: socket.on("framesent", record))
+    return sent
+
+
 async def open_app(context: Any, url: str) -> Any:
     page = await context.new_page()
     await page.goto(url)
@@ -143,6 +167,10 @@ async def save_all(page: Any, directory: Path, count: int) -> dict[str, bytes]:
         await download.save_as(target)
         saved[download.suggested_filename] = target.read_bytes()
     return saved
+
+
+#: What both pages show beside the progress of a connection over loopback.
+SAME_NETWORK = "Connected: direct (same network)"
 
 
 async def start_sending(context: Any, url: str, paths: list[Path]) -> tuple[Any, str]:

@@ -95,11 +95,13 @@ async def start(
     loopback: bool = True,
     measure: bool = False,
     plain_asyncio: bool = False,
+    env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
 ) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
-    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`); ``prefix`` runs it
-    through another command (``nsenter``, into a lab host: tests/helpers/lab.py)."""
+    ``measure`` records its peak memory (:attr:`Sendit.peak_rss`); ``env`` adds variables;
+    ``prefix`` runs it through another command (``nsenter``, into a lab host:
+    tests/helpers/lab.py)."""
     command = [*prefix]
     command += [sys.executable, "-c", PEAK_RSS] if measure else []
     command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
@@ -114,7 +116,7 @@ async def start(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         cwd=cwd,
-        env={**os.environ, "COLUMNS": "100"},
+        env={**os.environ, "COLUMNS": "100", **(env or {})},
     )
     return Sendit(process, events_on_stderr="-o" in args and args[args.index("-o") + 1] == "-")
 

@@ -4,11 +4,14 @@ person in its own words."""
 from __future__ import annotations
 
 import re
+import ssl
+from pathlib import Path
 
 import pytest
 
-from helpers.server import join_payload, running_server
-from peer.errors import CodeRefused
+from helpers.certs import Authority
+from helpers.server import CREATE, join_payload, running_server
+from peer.errors import CodeRefused, ConnectionFailed
 from peer.signalling.client import ServerRefused, SignallingClient, refusal
 
 
@@ -56,5 +59,45 @@ def test_a_refusal_is_decided_on_its_id_and_worded_in_the_servers_words(ack: dic
     error = refusal("join", {"ok": False, **ack})
     assert type(error) is refused
     assert re.search(words, str(error))
-    if refused is ServerRefused:
-        assert error.error_id == ack.get("error_id")
+    assert error.error_id == ack.get("error_id")
+
+
+async def test_an_https_server_is_verified_with_the_ca_given(tmp_path: Path) -> None:
+    authority = Authority.create(tmp_path)
+    async with running_server(ssl_context=authority.server_context()) as server:
+        assert server.url.startswith("https://")
+        client = SignallingClient(authority.client_context())
+        await client.connect(server.url)
+        try:
+            assert (await client.request("create", CREATE))["ok"] is True
+        finally:
+            await client.close()
+
+
+@pytest.mark.parametrize("trust", ["the system's CAs", "another CA"])
+async def test_a_certificate_that_fails_verification_names_the_server_and_why(tmp_path: Path, trust: str) -> None:
+    authority = Authority.create(tmp_path)
+    (tmp_path / "other").mkdir()
+    context = None if trust == "the system's CAs" else Authority.create(tmp_path / "other").client_context()
+    async with running_server(ssl_context=authority.server_context()) as server:
+        client = SignallingClient(context)
+        with pytest.raises(ConnectionFailed) as refused:
+            await client.connect(server.url)
+    assert str(refused.value) == (
+        f"could not verify the SendIt server at {server.url}: unable to get local issuer certificate "
+        "(if it has a certificate of a private CA, give the CA with --ca-file FILE)"
+    )
+
+
+async def test_a_certificate_for_another_name_is_refused(tmp_path: Path) -> None:
+    authority = Authority.create(tmp_path)
+    elsewhere = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.ca.issue_cert("sendit.example").configure_cert(elsewhere)
+    async with running_server(ssl_context=elsewhere) as server:
+        client = SignallingClient(authority.client_context())
+        with pytest.raises(ConnectionFailed) as refused:
+            await client.connect(server.url)
+    assert str(refused.value) == (
+        f"could not verify the SendIt server at {server.url}: IP address mismatch, certificate is not valid for "
+        "'127.0.0.1'. (if it has a certificate of a private CA, give the CA with --ca-file FILE)"
+    )

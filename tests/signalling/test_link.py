@@ -5,17 +5,32 @@ from __future__ import annotations
 import asyncio
 import base64
 import socket
+import subprocess
+import time
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Iterator, Sequence
 
 import pytest
 from aiortc import RTCPeerConnection
 
+from helpers.coturn import Coturn, coturn
 from helpers.links import Pair, paired
-from helpers.server import RunningServer, running_server
+from helpers.server import RunningServer, running_server, wait_until
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
-from peer.signalling.link import CHANNEL_LABEL, RECEIVE_BUFFER, Link, LinkSetup, ice_configuration, open_link
+from peer.signalling import link as link_module
+from peer.signalling.candidates import selected_route
+from peer.signalling.link import (
+    CHANNEL_LABEL,
+    RECEIVE_BUFFER,
+    Link,
+    LinkSetup,
+    ice_configuration,
+    open_link,
+    unavailable,
+)
 from peer.signalling.localip import offering
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.ice import FAILURE_WORDS, Policy, Route
 from signal_server.signalling.events import RelayHook
 
 LOOPBACK = ["127.0.0.1"]
@@ -120,12 +135,22 @@ async def test_candidates_trickled_after_the_offer_are_taken(server: RunningServ
         await setup.abandon()
 
 
-async def _both_opening(pair: Pair) -> list[Any]:
-    return await asyncio.gather(
-        open_link(pair.sender, pair.created["ice_servers"], pair.sender_handshake, LOOPBACK, pair.peer_joined),
-        open_link(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, LOOPBACK),
+async def _both_opening(
+    pair: Pair, local_ips: tuple[Sequence[str], Sequence[str]] = (LOOPBACK, LOOPBACK), policy: Policy = Policy.ALL
+) -> list[Any]:
+    """Both sides' links, or why each did not open; any that opened are closed again."""
+    sender_ips, receiver_ips = local_ips
+    opened = await asyncio.gather(
+        open_link(
+            pair.sender, pair.created["ice_servers"], pair.sender_handshake, sender_ips, pair.peer_joined, policy
+        ),
+        open_link(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, receiver_ips, policy=policy),
         return_exceptions=True,
     )
+    for link in opened:
+        if isinstance(link, Link):
+            await link.pc.close()
+    return opened
 
 
 async def test_wrong_words_are_found_on_both_sides_each_in_its_words(server: RunningServer) -> None:
@@ -179,3 +204,170 @@ async def test_a_relay_that_changes_a_sealed_signal_is_found_out(kind: str, dete
             "The connection was tampered with on the way (a signal failed its seal check); "
             "the transfer was stopped and nothing was kept."
         )
+
+
+async def test_two_host_candidates_on_one_machine_are_the_same_network(links: tuple[Link, Link]) -> None:
+    assert [link.route for link in links] == [Route.LAN, Route.LAN]
+
+
+async def test_a_remote_candidate_known_only_from_its_checks_counts_as_nat_until_it_is_signalled(
+    server: RunningServer,
+) -> None:
+    """The sender signals its offer without its candidates: the receiver learns the
+    sender's address from the sender's checks alone, a prflx candidate (3.5). Once the
+    sender signals it, it is the host candidate it was."""
+    async with paired(server.url) as pair:
+        sender = await _sender_setup(pair)
+        sender.watch(sender.pc.createDataChannel(CHANNEL_LABEL, ordered=True))
+        with offering(LOOPBACK):
+            await sender.pc.setLocalDescription(await sender.pc.createOffer())
+        lines = sender.pc.localDescription.sdp.splitlines()
+        candidates = [line[2:] for line in lines if line.startswith("a=candidate:")]
+        ufrag = next(line.split(":", 1)[1] for line in lines if line.startswith("a=ice-ufrag:"))
+        bare = "".join(line + "\r\n" for line in lines if not line.startswith(("a=candidate:", "a=end-of-candidates")))
+        await sender.send(pair.sender_handshake.seal("offer", {"sdp": bare}))
+        receiver = LinkSetup(
+            pair.receiver,
+            RTCPeerConnection(ice_configuration(pair.joined["ice_servers"])),
+            pair.receiver_handshake,
+            LOOPBACK,
+        )
+        receiver.start_applying_signals()
+        try:
+            receiving, sending = await asyncio.gather(receiver.until_open(), asyncio.wait_for(sender.opened, 10))
+            assert receiving.route is Route.NAT
+            assert sending.route is Route.LAN  # the receiver's answer carried its candidates
+            for line in candidates:
+                candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag}
+                await sender.send(pair.sender_handshake.seal("candidate", {"candidate": candidate}))
+            await wait_until(lambda: len(receiver.candidates.remote) == len(candidates), "the candidates applied")
+            assert selected_route(receiving.pc, receiver.candidates) is Route.LAN
+        finally:
+            await receiver.abandon()
+            await sender.abandon()
+
+
+def _failed_with(result: Any, error_id: ErrorId) -> bool:
+    return isinstance(result, ConnectionFailed) and (result.error_id, str(result)) == (
+        error_id,
+        FAILURE_WORDS[error_id],
+    )
+
+
+@pytest.mark.parametrize("empty", ["sender", "receiver"])
+async def test_a_side_with_no_address_to_offer_says_so_and_the_other_that_it_got_none(
+    server: RunningServer, empty: str
+) -> None:
+    """At once, not after the 30 s: aiortc never starts checks without a local candidate,
+    and ICE with no remote candidate fails as soon as their end is known."""
+    # The test namespace holds only lo, which aioice skips unless told.
+    local_ips = ((), LOOPBACK) if empty == "sender" else (LOOPBACK, ())
+    started = time.monotonic()
+    async with paired(server.url) as pair:
+        sent, received = await _both_opening(pair, local_ips=local_ips)
+    empty_side, other_side = (sent, received) if empty == "sender" else (received, sent)
+    assert _failed_with(empty_side, ErrorId.NO_LOCAL_CANDIDATES), empty_side
+    assert _failed_with(other_side, ErrorId.NO_REMOTE_CANDIDATES), other_side
+    assert other_side.exit_code == ExitCode.CONNECTION
+    assert time.monotonic() - started < 10
+
+
+def _nft(command: str) -> None:
+    subprocess.run(["/usr/sbin/nft", command], check=True, capture_output=True, timeout=10)
+
+
+@pytest.fixture
+def apart() -> Iterator[tuple[list[str], list[str]]]:
+    """Two local addresses with every packet between them dropped: two hosts that
+    cannot reach each other (an nft table of the test's own, in its namespace)."""
+    if [name for _, name in socket.if_nameindex()] != ["lo"]:
+        pytest.fail("this test changes the firewall: it runs only in the suite's own network namespace (make test)")
+    table = "sendit_apart"
+    _nft(f"add table ip {table}")
+    try:
+        _nft(f"add chain ip {table} input {{ type filter hook input priority 0 ; }}")
+        _nft(f"add rule ip {table} input ip saddr 127.0.0.2 ip daddr 127.0.0.3 drop")
+        _nft(f"add rule ip {table} input ip saddr 127.0.0.3 ip daddr 127.0.0.2 drop")
+        yield ["127.0.0.2"], ["127.0.0.3"]
+    finally:
+        _nft(f"delete table ip {table}")
+
+
+async def test_hosts_that_cannot_reach_each_other_without_stun_or_turn_blame_the_missing_servers(
+    server: RunningServer, apart: tuple[list[str], list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Checks that get no answer are retried for longer than the link waits: this is
+    the 30 s limit running out, made shorter (what happens at its end is the same)."""
+    monkeypatch.setattr(link_module, "OPEN_TIMEOUT", 3.0)
+    async with paired(server.url) as pair:
+        assert pair.created["ice_servers"] == []
+        sent, received = await _both_opening(pair, local_ips=apart)
+    assert _failed_with(sent, ErrorId.NO_STUN), sent
+    assert _failed_with(received, ErrorId.NO_STUN), received
+
+
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+async def test_a_turn_relay_that_does_not_answer_is_named_as_the_reason() -> None:
+    """Relay only, so that the relay is the only way: nobody serves its port."""
+    silent = [{"urls": f"turn:127.0.0.1:{_free_udp_port()}", "username": "u", "credential": "p"}]
+    async with running_server(ice_servers=silent) as server, paired(server.url) as pair:
+        sent, received = await _both_opening(pair, policy=Policy.RELAY)
+    assert _failed_with(sent, ErrorId.TURN_UNREACHABLE), sent
+    assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
+
+
+@pytest.mark.parametrize(
+    "ice_servers, policy, fails",
+    [
+        ([], Policy.RELAY, True),
+        ([{"urls": "stun:127.0.0.1:3478"}], Policy.RELAY, True),
+        (
+            [{"urls": ["stun:127.0.0.1:3478", "turn:127.0.0.1:3478"], "username": "u", "credential": "p"}],
+            Policy.RELAY,
+            False,
+        ),
+        ([], Policy.ALL, False),
+    ],
+)
+def test_relay_only_without_a_relay_is_known_before_any_candidate(
+    ice_servers: list[dict[str, Any]], policy: Policy, fails: bool
+) -> None:
+    error = unavailable(ice_servers, policy)
+    if fails:
+        assert _failed_with(error, ErrorId.RELAY_UNAVAILABLE)
+    else:
+        assert error is None
+
+
+@pytest.fixture
+async def relay(tmp_path: Path) -> AsyncIterator[Coturn]:
+    """A real coturn checking the server's TURN REST credentials. Both peers' relayed
+    addresses are on 127.0.0.1 here, which coturn refuses to relay to unless told."""
+    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
+        yield started
+
+
+async def test_relay_only_connects_through_the_turn_relay(relay: Coturn) -> None:
+    async with (
+        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as server,
+        paired(server.url) as pair,
+    ):
+        opened = await _both_opening(pair, policy=Policy.RELAY)
+    assert [getattr(link, "route", link) for link in opened] == [Route.RELAY, Route.RELAY]
+
+
+async def test_credentials_the_relay_refuses_are_named_as_the_reason(relay: Coturn) -> None:
+    """The server's TURN secret is not the relay's: coturn answers 401 (aioice alone would
+    drop the relayed candidate without a word)."""
+    async with (
+        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret + "-not") as server,
+        paired(server.url) as pair,
+    ):
+        sent, received = await _both_opening(pair, policy=Policy.RELAY)
+    assert _failed_with(sent, ErrorId.TURN_REFUSED), sent
+    assert _failed_with(received, ErrorId.TURN_REFUSED), received

@@ -399,3 +399,31 @@ async def test_a_write_that_fails_mid_file_cancels_as_cannot_save_and_keeps_noth
     }
     assert machine.state == ReceiverState.CANCELLED
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "told, error_id",
+    [
+        ({"type": "cancel", "reason": "no", "error_id": "offer-timeout"}, "offer-timeout"),
+        ({"type": "cancel", "reason": "no"}, "cancelled"),
+        ({"type": "error", "message": "bad", "error_id": "hash-mismatch"}, "hash-mismatch"),
+    ],
+)
+async def test_an_ending_the_other_side_sent_carries_its_id(
+    tmp_path: Path, told: dict[str, Any], error_id: str
+) -> None:
+    far, _machine, running = receiver(tmp_path / "out")
+    far.send(told)
+    with pytest.raises(PeerError) as ended:
+        await outcome(running)
+    assert ended.value.error_id == error_id
+
+
+async def test_an_ending_this_side_sent_carries_its_id(tmp_path: Path) -> None:
+    far, _machine, running = receiver(tmp_path / "out", decide=accept)
+    far.send(manifest(("a", 1)))
+    far.send(manifest(("b", 1)))  # a second offer, once deciding
+    with pytest.raises(ProtocolViolation) as ended:
+        await outcome(running)
+    assert ended.value.error_id == "protocol-error"
+    assert (await far.next())["error_id"] == "protocol-error"

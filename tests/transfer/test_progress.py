@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 import json
 
-from peer.errors import Cancelled
+from peer.errors import Cancelled, ConnectionFailed
 from peer.progress import HumanReporter, JsonReporter
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.ice import FAILURE_WORDS, Route
 from sendit_protocol.messages import FileEntry
 
 
@@ -50,3 +52,22 @@ def test_json_events_are_one_object_a_line() -> None:
         "rate": 0,
     }
     assert events[2]["files"] == 1 and events[2]["bytes"] == 10
+
+
+def test_json_tells_the_route_and_an_errors_id_when_it_has_one() -> None:
+    out = io.StringIO()
+    report = JsonReporter(out)
+    report.connected(Route.RELAY)
+    report.error(ConnectionFailed(FAILURE_WORDS[ErrorId.TURN_REFUSED], error_id=ErrorId.TURN_REFUSED))
+    report.error(Cancelled("cancelled"))
+    assert [json.loads(line) for line in out.getvalue().splitlines()] == [
+        {"event": "connected", "route": "relay", "shown": "relayed via TURN"},
+        {"event": "error", "message": FAILURE_WORDS[ErrorId.TURN_REFUSED], "exit_code": 4, "error_id": "turn-refused"},
+        {"event": "error", "message": "cancelled", "exit_code": 6},
+    ]
+
+
+def test_the_route_is_one_line_for_a_person() -> None:
+    out = io.StringIO()
+    HumanReporter(out).connected(Route.NAT)
+    assert out.getvalue() == "Connected: direct (through NAT)\n"

@@ -1,46 +1,23 @@
 /**
- * Entry point of the page: switches between Send and Receive, and opens a share
- * link (`/#CODE`) into Receive, ready for the person to join.
+ * Entry point of the page. Outside a secure context (plain HTTP but on this computer)
+ * the browser withholds the cryptography SendIt needs, and a transfer would fail once
+ * it began: the page says what to do instead, before anything that opens a socket or
+ * touches the cryptography is even loaded.
  * @module app
  */
 
-import { setupReceivePage } from "./transfer/receive-page.js";
-import { setupSendPage } from "./transfer/send-page.js";
+import { insecureWords } from "./ui/words.js";
 
-const TABS = { send: "send-view", receive: "receive-view" };
+const $ = (id) => document.getElementById(id);
 
-function show(name) {
-  for (const [tab, view] of Object.entries(TABS)) {
-    const active = tab === name;
-    document.getElementById(view).hidden = !active;
-    const button = document.getElementById(`tab-${tab}`);
-    button.setAttribute("aria-selected", String(active));
-    button.tabIndex = active ? 0 : -1;
-  }
-}
-
-setupSendPage();
-const receive = setupReceivePage();
-
-for (const tab of Object.keys(TABS)) {
-  document.getElementById(`tab-${tab}`).addEventListener("click", () => show(tab));
-}
-document.querySelector("[role=tablist]").addEventListener("keydown", (event) => {
-  if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
-  const next = document.getElementById("send-view").hidden ? "send" : "receive";
-  show(next);
-  document.getElementById(`tab-${next}`).focus();
-});
-
-// Raw, not URI-decoded: a code needs no decoding, and a malformed escape would throw.
-const linked = location.hash.slice(1);
-if (linked) {
-  show("receive");
-  // The link is shared once; keeping the code out of the address bar keeps it out of history.
-  history.replaceState(null, "", location.pathname);
-  // Only the person's click joins: opening the link must not use up the code.
-  receive.ready(linked);
+if (isSecureContext) {
+  await import("./tabs.js");
 } else {
-  show("send");
+  const { title, why, ways } = insecureWords(location);
+  for (const id of ["send-view", "receive-view", "mode-tabs"]) $(id).hidden = true;
+  $("insecure-title").textContent = title;
+  $("insecure-why").textContent = why;
+  $("insecure-ways").replaceChildren(...ways.map((way) => Object.assign(document.createElement("li"), { textContent: way })));
+  $("insecure-view").hidden = false;
+  document.body.dataset.ready = "true";
 }
-document.body.dataset.ready = "true";

@@ -34,7 +34,15 @@ export const ErrorId = Object.freeze({
   NEW_PROTOCOL: "new-protocol",
   // Outcomes only this side knows of: nobody is told them over the channel.
   PEER_LEFT: "peer-left",
+  // Why a connection did not open (PROTOCOL.md 3.5), local too.
   NO_PATH: "no-path",
+  RELAY_UNAVAILABLE: "relay-unavailable",
+  TURN_REFUSED: "turn-refused",
+  TURN_UNREACHABLE: "turn-unreachable",
+  NO_LOCAL_CANDIDATES: "no-local-candidates",
+  NO_REMOTE_CANDIDATES: "no-remote-candidates",
+  NO_STUN: "no-stun",
+  NEEDS_TURN: "needs-turn",
 });
 
 /** A refusal with its id; `message` is its words. */

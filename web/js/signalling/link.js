@@ -7,7 +7,9 @@
  */
 
 import { ErrorId } from "../protocol/errors.js";
+import { Policy, serverKinds } from "../protocol/ice.js";
 import { CHANNEL_LABEL } from "../protocol/protocol.js";
+import { IceWatch } from "./ice-watch.js";
 
 const OPEN_TIMEOUT_MS = 30000;
 /** The server's refusals of a signal that say the other member ended the pair. */
@@ -23,9 +25,10 @@ export class ServerError extends Error {
   }
 }
 
-/** The connection could not be set up: `errorId` is "no-path" when no route was found
- * in time, "protocol-error" for a sender's second channel. (The handshake's own
- * refusals, wrong-code, tampered and bad-handshake, are its HandshakeErrors.) */
+/** The connection could not be set up: `errorId` is why, one of PROTOCOL.md 3.5 when
+ * no route was found (or, relay only, none could be), "protocol-error" for a sender's
+ * second channel. (The handshake's own refusals, wrong-code, tampered and
+ * bad-handshake, are its HandshakeErrors.) */
 export class LinkError extends Error {
   constructor(message, errorId) {
     super(message);
@@ -43,6 +46,19 @@ export async function ask(socket, event, payload = {}) {
   return ack;
 }
 
+/**
+ * The refusal of a connection asked for under `policy` that `iceServers` cannot give
+ * (relay only, and no TURN relay), or null: known before any candidate, so a side
+ * checks as soon as it has the server's list (PROTOCOL.md 3.5).
+ * @param {RTCIceServer[]} iceServers
+ * @param {string} policy a Policy
+ * @returns {LinkError|null}
+ */
+export function refusedPolicy(iceServers, policy) {
+  if (policy !== Policy.RELAY || serverKinds(iceServers).turn) return null;
+  return new LinkError("relay only was asked for, but the server offers no TURN relay", ErrorId.RELAY_UNAVAILABLE);
+}
+
 /** A candidate as the seal's schema has it: exactly its four fields, or null (the end). */
 const candidateFields = (candidate) =>
   candidate && {
@@ -56,18 +72,19 @@ const candidateFields = (candidate) =>
  * Connect to the paired peer through `handshake` (protocol/handshake.js, made with the
  * code). The sender, given the receiver's `peerPake` from `peer_joined`, sends its pake,
  * confirmation and sealed offer and makes the channel; the receiver answers. Resolves
- * `{pc, channel}` with the channel open; rejects with LinkError (or the server's
+ * `{pc, channel, route}` with the channel open (`route` settles with the Route of its
+ * selected candidate pair, or null); rejects with LinkError (or the server's
  * ServerError). A receiver takes the first channel it is offered, whatever it is (the
  * Receiver checks it); any other goes to `onExtraChannel` once the first is open, and
  * fails the connection before.
  * @param {{socket: import("./socketio.js").SocketClient, iceServers: RTCIceServer[],
- *   role: "sender"|"receiver", handshake: import("../protocol/handshake.js").Handshake,
+ *   policy?: string, role: "sender"|"receiver", handshake: import("../protocol/handshake.js").Handshake,
  *   peerPake?: string, onExtraChannel?: (channel: RTCDataChannel) => void}} link
- *   `iceServers` exactly what the server handed out
+ *   `iceServers` exactly what the server handed out; `policy` a Policy (see refusedPolicy)
  */
-export function openChannel({ socket, iceServers, role, handshake, peerPake, onExtraChannel = () => {} }) {
+export function openChannel({ socket, iceServers, policy = Policy.ALL, role, handshake, peerPake, onExtraChannel = () => {} }) {
   return new Promise((resolve, reject) => {
-    const pc = new RTCPeerConnection({ iceServers });
+    const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: policy });
     let settled = false;
     // A refusal (the handshake's, the server's) keeps its id; anything else that breaks is set-up failing.
     const fail = (error) => {
@@ -77,7 +94,8 @@ export function openChannel({ socket, iceServers, role, handshake, peerPake, onE
       pc.close();
       reject("errorId" in error ? error : new LinkError(`connection setup failed: ${error.message}`, null));
     };
-    const noPath = () => fail(new LinkError("could not reach the other side (no network path found)", ErrorId.NO_PATH));
+    const noPath = () => fail(new LinkError("could not reach the other side", watch.diagnosis));
+    const watch = new IceWatch(pc, { iceServers, policy, onHopeless: noPath });
     const timer = setTimeout(noPath, OPEN_TIMEOUT_MS);
 
     // Signals go out in the order they were made (the seal numbers them), and come in
@@ -102,13 +120,20 @@ export function openChannel({ socket, iceServers, role, handshake, peerPake, onE
     const addCandidate = (candidate) => (candidate ? pc.addIceCandidate(candidate) : pc.addIceCandidate());
     const apply = async (inner) => {
       if (inner.type === "candidate") {
-        if (pc.remoteDescription) await addCandidate(inner.candidate);
-        else queued.push(inner.candidate);
+        watch.remoteCandidate(inner.candidate);
+        if (!pc.remoteDescription) {
+          queued.push(inner.candidate);
+          return;
+        }
+        await addCandidate(inner.candidate);
+        watch.applied();
         return;
       }
+      watch.remoteDescription(inner.sdp);
       await pc.setRemoteDescription({ type: inner.type, sdp: inner.sdp });
       for (const candidate of queued) await addCandidate(candidate);
       queued = [];
+      watch.applied();
       if (inner.type === "offer") {
         await pc.setLocalDescription(await pc.createAnswer());
         send(handshake.seal("answer", { sdp: pc.localDescription.sdp }));
@@ -133,7 +158,8 @@ export function openChannel({ socket, iceServers, role, handshake, peerPake, onE
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve({ pc, channel });
+        // A route that cannot be read (the connection closing under it) is not shown.
+        resolve({ pc, channel, route: watch.route().catch(() => null) });
       };
       if (channel.readyState === "open") ready();
       else channel.addEventListener("open", ready, { once: true });

@@ -7,8 +7,8 @@
 
 import { InvalidCode } from "../protocol/codes.js";
 import { codeWords } from "../signalling/words.js";
-import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus } from "../ui/dom.js";
-import { endingWords, refusalWords } from "../ui/words.js";
+import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus, showText } from "../ui/dom.js";
+import { endingWords, refusalWords, routeWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,7 +33,10 @@ function completeWords(input, list) {
   });
 }
 
-export function setupReceivePage() {
+/**
+ * @param {{relayOnly: () => boolean}} settings whether the person hides their address
+ */
+export function setupReceivePage({ relayOnly }) {
   const status = $("receive-status");
   const rows = [];
   const saved = [];
@@ -90,6 +93,8 @@ export function setupReceivePage() {
   };
 
   const session = new ReceiveSession({
+    relayOnly,
+    onRoute: (route) => showText($("receive-route"), routeWords(route)),
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
     onFile: ({ index, entry, blob }) => {

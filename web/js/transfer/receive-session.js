@@ -9,8 +9,9 @@
 import { InvalidCode } from "../protocol/codes.js";
 import { ErrorId } from "../protocol/errors.js";
 import { Handshake } from "../protocol/handshake.js";
+import { Policy } from "../protocol/ice.js";
 import { PROTOCOL_VERSION } from "../protocol/protocol.js";
-import { ServerError, ask, openChannel } from "../signalling/link.js";
+import { ServerError, ask, openChannel, refusedPolicy } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { codeWords } from "../signalling/words.js";
 import { Receiver, ReceiverState } from "./machines.js";
@@ -51,17 +52,32 @@ export class ReceiveSession {
   #origin;
   #onProgress;
   #onFile;
+  #relayOnly;
+  #onRoute;
   /** Settles the offer with the person's answer while the phase is `offered`. */
   #decide = null;
 
   /**
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
    *   onProgress?: (progress: {index: number, fileBytes: number, receivedBytes: number}) => void,
-   *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string}, blob: Blob}) => void}}
-   *   [options] `onFile` is handed each file once it is verified, and nothing unverified ever.
+   *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string}, blob: Blob}) => void,
+   *   relayOnly?: () => boolean, onRoute?: (route: string) => void}} [options] `onFile` is
+   *   handed each file once it is verified, and nothing unverified ever; `relayOnly`,
+   *   asked on joining, whether the person hides their address (only a TURN relay may
+   *   then carry the connection); `onRoute` is told how the connection went (a Route of
+   *   protocol/ice.js) soon after it opens, beside the phases.
    */
-  constructor({ origin = location.origin, onPhase = () => {}, onProgress = () => {}, onFile = () => {} } = {}) {
+  constructor({
+    origin = location.origin,
+    onPhase = () => {},
+    onProgress = () => {},
+    onFile = () => {},
+    relayOnly = () => false,
+    onRoute = () => {},
+  } = {}) {
     this.#origin = origin;
+    this.#relayOnly = relayOnly;
+    this.#onRoute = onRoute;
     this.#run = new Run("receive session", ReceivePhase.IDLE, ENDINGS, onPhase);
     this.#onProgress = onProgress;
     this.#onFile = onFile;
@@ -97,6 +113,7 @@ export class ReceiveSession {
       else refuse(error.message, "network");
       return;
     }
+    const policy = this.#relayOnly() ? Policy.RELAY : Policy.ALL;
     run.set(ReceivePhase.JOINING, { code: code.canonical });
     let joined, handshake;
     try {
@@ -109,7 +126,10 @@ export class ReceiveSession {
       else refuse(error.message, "network");
       return;
     }
-    await this.#receive(run.socket, joined.ice_servers, handshake);
+    // Joined, the code is used up: the sender is told why nothing follows.
+    const refused = refusedPolicy(joined.ice_servers, policy);
+    if (refused) run.refuse(ReceivePhase.FAILED, refused);
+    else await this.#receive(run.socket, { iceServers: joined.ice_servers, policy }, handshake);
   }
 
   /** Take the offered files. */
@@ -139,15 +159,16 @@ export class ReceiveSession {
     socket.on("disconnect", untilOpen(() => run.end(ReceivePhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  async #receive(socket, iceServers, handshake) {
+  /** `ice`: the server's `iceServers` and the person's `policy`. */
+  async #receive(socket, ice, handshake) {
     const run = this.#run;
     this.#listen(socket);
     run.set(ReceivePhase.CONNECTING);
     let pc, channel;
     try {
-      ({ pc, channel } = await openChannel({
+      ({ pc, channel, route: run.route } = await openChannel({
         socket,
-        iceServers,
+        ...ice,
         role: "receiver",
         handshake,
         onExtraChannel: (extra) => {
@@ -162,6 +183,7 @@ export class ReceiveSession {
     run.pc = pc;
     if (run.endedMeanwhile()) return;
     run.set(ReceivePhase.WAITING_FOR_OFFER);
+    run.route.then((route) => route && this.#onRoute(route));
     const offered = [];
     let verified = 0;
     const receiver = new Receiver(channel, {
@@ -179,9 +201,7 @@ export class ReceiveSession {
     try {
       const files = await receiver.run();
       if (files) {
-        // The server learns the pair is finished; the channel already knows.
-        const told = ask(socket, "done").catch(() => {});
-        run.end(ReceivePhase.RECEIVED, { files }, Promise.all([told, receiver.closed]));
+        run.end(ReceivePhase.RECEIVED, { files }, Promise.all([run.done(), receiver.closed]));
       } else {
         run.end(ReceivePhase.DECLINED, {}, receiver.closed);
       }

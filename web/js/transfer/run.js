@@ -7,12 +7,20 @@
  */
 
 import { ERROR_ID, ErrorId } from "../protocol/errors.js";
+import { FAILURES } from "../protocol/ice.js";
 import { clip, neutralised } from "../protocol/protocol.js";
 import { ServerError, ask } from "../signalling/link.js";
 
-/** The ids of refusals this side finds in the handshake: the peer hears them through the
- * server, which is all there is until the channel opens. */
-const TOLD_THROUGH_SERVER = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE, ErrorId.PROTOCOL_ERROR]);
+/** The ids of refusals this side finds in the handshake, and of a connection that did not
+ * open (PROTOCOL.md 3.5): the peer hears them through the server, which is all there is
+ * until the channel opens, rather than only that this side left. */
+const TOLD_THROUGH_SERVER = new Set([
+  ErrorId.WRONG_CODE,
+  ErrorId.TAMPERED,
+  ErrorId.BAD_HANDSHAKE,
+  ErrorId.PROTOCOL_ERROR,
+  ...FAILURES,
+]);
 
 /**
  * The detail of a run that ended badly: `reason`, words to fall back on; `errorId`, why
@@ -52,6 +60,8 @@ export class Run {
   pc = null;
   /** @type {import("./machines.js").Sender | import("./machines.js").Receiver | null} */
   transfer = null;
+  /** Settles with how the channel went once it is open (a Route of protocol/ice.js, or null). */
+  route = Promise.resolve(null);
 
   /**
    * @param {string} name for the log
@@ -90,6 +100,12 @@ export class Run {
     this.#lastWord = Promise.resolve(settled);
     this.#lastWord.finally(() => this.#close());
     this.set(phase, detail);
+  }
+
+  /** The run got every file through: the server learns the pair is finished, and how it went. */
+  async done() {
+    const route = await this.route;
+    return ask(this.socket, "done", route ? { route } : {}).catch(() => {});
   }
 
   /** End in `phase` because `error` stopped the connection being set up; what this side

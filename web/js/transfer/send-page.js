@@ -15,18 +15,25 @@ import {
   onNextPaint,
   setStatus,
   showOnly,
+  showText,
   takeDrops,
 } from "../ui/dom.js";
-import { endingWords } from "../ui/words.js";
+import { endingWords, routeWords } from "../ui/words.js";
 import { SendPhase, SendSession } from "./send-session.js";
 
 const $ = (id) => document.getElementById(id);
 
 /** Endings after which the same files can go again under a new code: the handshake's
- * refusals, which used the old one up. */
+ * refusals, which used the old one up, and a receiver that could not have connected
+ * as it asked to (relay only) but may without it. */
 const RESTARTABLE = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE]);
+const restartable = ({ errorId, source }) =>
+  RESTARTABLE.has(errorId) || (source === "peer" && errorId === ErrorId.RELAY_UNAVAILABLE);
 
-export function setupSendPage() {
+/**
+ * @param {{relayOnly: () => boolean}} settings whether the person hides their address
+ */
+export function setupSendPage({ relayOnly }) {
   const rows = [];
   const status = $("send-status");
   // What is on screen between phases: the code's countdown and the total progress bar.
@@ -80,7 +87,7 @@ export function setupSendPage() {
     },
     [SendPhase.DECLINED]: () => ended("The receiver declined the files.", "error"),
     [SendPhase.FAILED]: (ending) =>
-      ended(endingWords("sender", ending), "error", { restart: RESTARTABLE.has(ending.errorId) }),
+      ended(endingWords("sender", ending), "error", { restart: restartable(ending) }),
     [SendPhase.CANCELLED]: () => ended("Cancelled. The receiver has been told.", "error"),
     [SendPhase.EXPIRED]: () =>
       ended("This code expired before anyone used it.", "error", { restart: true }),
@@ -88,6 +95,8 @@ export function setupSendPage() {
 
   const newSession = () =>
     new SendSession({
+      relayOnly,
+      onRoute: (route) => showText($("send-route"), routeWords(route)),
       onPhase: ({ phase, detail }) => render[phase](detail),
       onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
       onDelivered: (index) => {
@@ -124,7 +133,7 @@ export function setupSendPage() {
     $("send-files").replaceChildren();
     $("code").textContent = "";
     $("countdown").textContent = "";
-    for (const id of ["start-over", "send-again", "send-progress"]) $(id).hidden = true;
+    for (const id of ["start-over", "send-again", "send-progress", "send-route"]) $(id).hidden = true;
     for (const id of ["cancel-send", "add-files"]) $(id).hidden = false;
     addFiles(files);
   };

@@ -8,8 +8,9 @@
 
 import { formatCode, parseSlot } from "../protocol/codes.js";
 import { Handshake } from "../protocol/handshake.js";
+import { Policy } from "../protocol/ice.js";
 import { MAX_FILES, PROTOCOL_VERSION } from "../protocol/protocol.js";
-import { ask, openChannel } from "../signalling/link.js";
+import { ask, openChannel, refusedPolicy } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { codeWords } from "../signalling/words.js";
 import { Sender, SenderState } from "./machines.js";
@@ -54,15 +55,30 @@ export class SendSession {
   #origin;
   #onProgress;
   #onDelivered;
+  #relayOnly;
+  #onRoute;
 
   /**
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
    *   onProgress?: (progress: {index: number, fileBytes: number, sentBytes: number}) => void,
-   *   onDelivered?: (index: number) => void}} [options] `origin` is the server's (the
-   *   share link points there too); `onDelivered` is told as the receiver verifies each file.
+   *   onDelivered?: (index: number) => void, relayOnly?: () => boolean,
+   *   onRoute?: (route: string) => void}} [options] `origin` is the server's (the share
+   *   link points there too); `onDelivered` is told as the receiver verifies each file;
+   *   `relayOnly`, asked when the send starts, whether the person hides their address
+   *   (only a TURN relay may then carry the connection); `onRoute` is told how the
+   *   connection went (a Route of protocol/ice.js) soon after it opens, beside the phases.
    */
-  constructor({ origin = location.origin, onPhase = () => {}, onProgress = () => {}, onDelivered = () => {} } = {}) {
+  constructor({
+    origin = location.origin,
+    onPhase = () => {},
+    onProgress = () => {},
+    onDelivered = () => {},
+    relayOnly = () => false,
+    onRoute = () => {},
+  } = {}) {
     this.#origin = origin;
+    this.#relayOnly = relayOnly;
+    this.#onRoute = onRoute;
     this.#run = new Run("send session", SendPhase.IDLE, ENDINGS, onPhase);
     this.#onProgress = onProgress;
     this.#onDelivered = onDelivered;
@@ -126,6 +142,7 @@ export class SendSession {
 
   async #requestCode() {
     const run = this.#run;
+    const policy = this.#relayOnly() ? Policy.RELAY : Policy.ALL;
     run.set(SendPhase.REQUESTING_CODE);
     let created, words;
     try {
@@ -137,33 +154,39 @@ export class SendSession {
       return;
     }
     if (run.endedMeanwhile()) return;
+    const refused = refusedPolicy(created.ice_servers, policy);
+    if (refused) {
+      run.refuse(SendPhase.FAILED, refused);
+      return;
+    }
     // The words are drawn here and never leave this page but in the code the person gives.
     const code = formatCode(parseSlot(created.slot), words.generate());
     const handshake = await Handshake.create("sender", code);
     if (run.endedMeanwhile()) return;
-    this.#listen(run.socket, created.ice_servers, handshake);
+    this.#listen(run.socket, { iceServers: created.ice_servers, policy }, handshake);
     run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn: created.expires_in });
   }
 
   /** The server decides until the channel is open; from then on only the channel does. */
-  #listen(socket, iceServers, handshake) {
+  #listen(socket, ice, handshake) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
       if (!run.transfer) handler(payload);
     };
-    socket.on("peer_joined", ({ pake }) => this.#connect(iceServers, handshake, pake));
+    socket.on("peer_joined", ({ pake }) => this.#connect(ice, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
     socket.on("cancelled", untilOpen((payload) => run.end(SendPhase.FAILED, cancelledByPeer(payload, "the receiver cancelled"))));
     socket.on("peer_left", untilOpen(() => run.end(SendPhase.FAILED, ending("the receiver left before the transfer started"))));
     socket.on("disconnect", untilOpen(() => run.end(SendPhase.FAILED, ending("lost the connection to the server"))));
   }
 
-  async #connect(iceServers, handshake, peerPake) {
+  /** `ice`: the server's `iceServers` and the person's `policy`. */
+  async #connect(ice, handshake, peerPake) {
     const run = this.#run;
     if (!run.set(SendPhase.CONNECTING)) return;
     let pc, channel;
     try {
-      ({ pc, channel } = await openChannel({ socket: run.socket, iceServers, role: "sender", handshake, peerPake }));
+      ({ pc, channel, route: run.route } = await openChannel({ socket: run.socket, ...ice, role: "sender", handshake, peerPake }));
     } catch (error) {
       run.refuse(SendPhase.FAILED, error);
       return;
@@ -171,6 +194,7 @@ export class SendSession {
     run.pc = pc;
     if (run.endedMeanwhile()) return;
     run.set(SendPhase.AWAITING_ACCEPT);
+    run.route.then((route) => route && this.#onRoute(route));
     const files = this.files;
     let delivered = 0;
     const sender = new Sender(channel, files, {
@@ -184,9 +208,8 @@ export class SendSession {
     run.transfer = sender;
     try {
       await sender.run();
-      // The server learns the pair is finished (the receiver's word may have ended it first).
-      const told = ask(run.socket, "done").catch(() => {});
-      run.end(SendPhase.DELIVERED, { files }, Promise.all([told, sender.closed]));
+      // The receiver's word may have ended the pair at the server first.
+      run.end(SendPhase.DELIVERED, { files }, Promise.all([run.done(), sender.closed]));
     } catch (error) {
       if (sender.state === SenderState.DECLINED) run.end(SendPhase.DECLINED, {}, sender.closed);
       else run.end(SendPhase.FAILED, endingOf(error, { file: files[delivered]?.name ?? null }), sender.closed);

@@ -165,6 +165,12 @@ export function showOnly(ids, visible) {
   for (const id of ids) document.getElementById(id).hidden = id !== visible;
 }
 
+/** Show `text` in `node`, or hide it when there is none. */
+export function showText(node, text) {
+  node.textContent = text ?? "";
+  node.hidden = !text;
+}
+
 /** Set a status line; `kind` is "info", "ok" or "error" for styling and screen readers. */
 export function setStatus(node, text, kind = "info") {
   node.textContent = text;

@@ -6,6 +6,7 @@
  */
 
 import { ErrorId } from "../protocol/errors.js";
+import { Route } from "../protocol/ice.js";
 import { formatDuration } from "./dom.js";
 
 /** The other side, seen from `role`. */
@@ -41,6 +42,31 @@ const SERVER = {
   [ErrorId.NEW_PROTOCOL]: () => "This page is newer than the SendIt server: reload the page, or try again later.",
 };
 
+/** How a connection went (PROTOCOL.md 3.5), the same words on every side. */
+export const ROUTE_WORDS = Object.freeze({
+  [Route.LAN]: "direct (same network)",
+  [Route.NAT]: "direct (through NAT)",
+  [Route.RELAY]: "relayed via TURN",
+});
+
+/** Why a connection did not open (PROTOCOL.md 3.5), the same words on every side. */
+export const FAILURE_WORDS = Object.freeze({
+  [ErrorId.RELAY_UNAVAILABLE]: "You asked to hide your address (relay only), but this server offers no TURN relay.",
+  [ErrorId.TURN_REFUSED]:
+    "The TURN relay refused the credentials this server gave out (they may have expired, or the server's TURN secret does not match the relay's).",
+  [ErrorId.TURN_UNREACHABLE]: "The TURN relay did not answer.",
+  [ErrorId.NO_LOCAL_CANDIDATES]: "This computer found no network address to offer.",
+  [ErrorId.NO_REMOTE_CANDIDATES]: "The other side offered no network address to connect to.",
+  [ErrorId.NO_STUN]:
+    "This server gives out no STUN or TURN server, so only computers on the same network can connect, and these two could not reach each other.",
+  [ErrorId.NEEDS_TURN]:
+    "No direct path crosses the NATs between you, and this server has no TURN relay to fall back on.",
+  [ErrorId.NO_PATH]: "Could not reach the other side (no network path found).",
+});
+
+/** The line beside the progress once the channel is open. */
+export const routeWords = (route) => `Connected: ${ROUTE_WORDS[route]}`;
+
 /** This side found it: `(ending, peer) => words`. */
 const FOUND_HERE = {
   [ErrorId.HASH_MISMATCH]: ({ file }) =>
@@ -49,8 +75,7 @@ const FOUND_HERE = {
   [ErrorId.NEW_PROTOCOL]: (_, peer) => `The ${peer} uses a newer SendIt than this page: reload the page and try again.`,
   [ErrorId.READ_FAILED]: ({ file }) =>
     `"${file}" could not be read (it changed or went away since it was picked): nothing more was sent.`,
-  [ErrorId.NO_PATH]: () =>
-    "Could not reach the other side: no network path was found between you (a firewall, or a network that keeps devices apart).",
+  ...Object.fromEntries(Object.entries(FAILURE_WORDS).map(([id, words]) => [id, () => words])),
 };
 
 /** The other side said so, in its cancel or error: `(ending, peer) => words`. */
@@ -65,6 +90,12 @@ const SAID_BY_PEER = {
   [ErrorId.CANNOT_SAVE]: ({ said }, peer) => `The ${peer} cannot save these files${said ? ` (${said})` : ""}.`,
   [ErrorId.OFFER_TIMEOUT]: (_, peer) => `The ${peer} stopped waiting for an answer to the offer.`,
   [ErrorId.READ_FAILED]: (_, peer) => `The ${peer} could not read a file it offered.`,
+  // Its reason is its own (3.5): this side shows it and decides nothing by it.
+  ...Object.fromEntries(
+    Object.entries(FAILURE_WORDS).map(([id, words]) => [id, (_, peer) => `The ${peer} could not connect, and says: "${words}"`]),
+  ),
+  [ErrorId.RELAY_UNAVAILABLE]: (_, peer) =>
+    `The ${peer} asked to hide their address (relay only), but this server offers no TURN relay.`,
 };
 
 const WORDS = { here: FOUND_HERE, peer: SAID_BY_PEER, server: SERVER };
@@ -93,4 +124,25 @@ export function refusalWords(refusal) {
   if (refusal.by === "code") return `That is not a SendIt code: ${refusal.reason}.`;
   if (refusal.by === "network") return `Could not reach the SendIt server (${refusal.reason}).`;
   return SERVER[refusal.errorId]?.(refusal) ?? `The server refused: ${refusal.reason}.`;
+}
+
+/**
+ * What to do instead, for a page opened outside a secure context (plain HTTP on an
+ * address other than this computer's), where the browser withholds the cryptography
+ * SendIt needs.
+ * @param {{origin: string, port: string}} where the page's location
+ * @returns {{title: string, why: string, ways: string[]}}
+ */
+export function insecureWords({ origin, port }) {
+  return {
+    title: "This page needs a secure connection",
+    why:
+      `It was opened over plain HTTP (${origin}), and browsers give the encryption SendIt needs only to secure ` +
+      "pages, so nothing can be sent or received from here.",
+    ways: [
+      "Open it over HTTPS, at an address that starts with https://. Whoever runs the server sets that up " +
+        "(sendit-server --tls-cert and --tls-key, or an HTTPS proxy in front of it).",
+      `Or, on the computer that runs the server, open http://localhost${port ? `:${port}` : ""}/`,
+    ],
+  };
 }

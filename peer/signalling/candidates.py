@@ -1,0 +1,80 @@
+"""The facts of docs/PROTOCOL.md 3.5 as aiortc and aioice hold them: the candidates each
+side offered, and the pair ICE selected. The decisions on them (the route, why a
+connection failed) are sendit_protocol.ice's; this module only reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from aioice import Connection
+from aiortc import RTCIceCandidate, RTCPeerConnection
+from aiortc.sdp import SessionDescription
+
+from sendit_protocol.ice import Policy, Route, Seen, TurnError, kinds, route, server_kinds
+
+
+@dataclass(frozen=True)
+class Offered:
+    """One candidate a side offered: its type and where it is."""
+
+    type: str
+    host: str
+    port: int
+
+    @classmethod
+    def of(cls, candidate: RTCIceCandidate) -> Offered:
+        return cls(type=candidate.type, host=candidate.ip, port=candidate.port)
+
+
+def offered_in(sdp: str) -> list[Offered]:
+    """The candidates a description carries (aiortc puts every one of its own there)."""
+    return [Offered.of(c) for media in SessionDescription.parse(sdp).media for c in media.ice_candidates]
+
+
+@dataclass
+class Candidates:
+    """The candidates of one connection: gathered here, and signalled by the peer
+    (in its description, or trickled after it)."""
+
+    local: list[Offered] = field(default_factory=list)
+    remote: list[Offered] = field(default_factory=list)
+
+    def signalled_at(self, host: str, port: int) -> str | None:
+        """The type of a candidate the peer signalled at ``host``:``port``, if any."""
+        return next((c.type for c in self.remote if (c.host, c.port) == (host, port)), None)
+
+    def seen(self, policy: Policy, ice_servers: Sequence[dict[str, Any]], turn_error: TurnError | None) -> Seen:
+        stun, turn = server_kinds(ice_servers)
+        return Seen(
+            policy=policy,
+            stun=stun,
+            turn=turn,
+            local=kinds([c.type for c in self.local]),
+            remote=kinds([c.type for c in self.remote]),
+            turn_error=turn_error,
+        )
+
+
+def ice_connection(pc: RTCPeerConnection) -> Connection | None:
+    """aioice's connection under ``pc``'s data channel (aiortc bundles it all on one)."""
+    if pc.sctp is None:
+        return None
+    connection: Connection = pc.sctp.transport.transport.iceGatherer._connection
+    return connection
+
+
+def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | None:
+    """The route of the pair ICE selected (None before there is one).
+
+    aioice keeps its selected pair per component in ``_nominated`` (it has no public
+    name for it). A remote candidate it learnt from a check is ``prflx`` until the peer
+    signals it: aioice 0.13 then retypes it itself (RFC 8445 7.3.1.3), older ones keep
+    ``prflx``, so it is matched against what the peer signalled as 3.5 says."""
+    connection = ice_connection(pc)
+    pair = None if connection is None else next(iter(connection._nominated.values()), None)
+    if pair is None:
+        return None
+    remote = pair.remote_candidate
+    return route(pair.local_candidate.type, remote.type, candidates.signalled_at(remote.host, remote.port))

@@ -1,0 +1,112 @@
+/**
+ * What ICE tells a person (PROTOCOL.md 3.5): the route a connection took, and why one
+ * did not open. Pure decisions over facts this side collects from the browser
+ * (signalling/ice-watch.js); the twin of sendit_protocol/ice.py, and both are held to
+ * the `ice` vectors. The words for each live with the page's other words (ui/words.js).
+ * @module protocol/ice
+ */
+
+import { ErrorId } from "./errors.js";
+
+export const CANDIDATE_TYPES = Object.freeze(new Set(["host", "srflx", "prflx", "relay"]));
+
+export const Route = Object.freeze({ LAN: "lan", NAT: "nat", RELAY: "relay" });
+
+/** The ICE transport policy: `relay` when the person hides their address. */
+export const Policy = Object.freeze({ ALL: "all", RELAY: "relay" });
+
+export const TurnError = Object.freeze({ REFUSED: "refused", UNREACHABLE: "unreachable" });
+
+/** The STUN error codes of an Allocate answer that mean the relay will not have us. */
+export const TURN_REFUSALS = Object.freeze(new Set([401, 403, 437, 441, 486]));
+
+/**
+ * The route of a selected pair whose candidates are of types `local` and `remote`;
+ * `remoteSignalled` is the type of a candidate the peer signalled with the remote
+ * candidate's address and port, if any (it names a `prflx` remote).
+ * @param {string} local
+ * @param {string} remote
+ * @param {string|null} [remoteSignalled]
+ * @returns {string} a Route
+ */
+export function route(local, remote, remoteSignalled = null) {
+  const seenAs = remote === "prflx" && remoteSignalled !== null ? remoteSignalled : remote;
+  if (local === "relay" || seenAs === "relay") return Route.RELAY;
+  if (local === "host" && seenAs === "host") return Route.LAN;
+  return Route.NAT;
+}
+
+/**
+ * Whether the server's ICE list has a STUN URL, and a TURN URL.
+ * @param {RTCIceServer[]} iceServers
+ * @returns {{stun: boolean, turn: boolean}}
+ */
+export function serverKinds(iceServers) {
+  const schemes = new Set();
+  for (const server of iceServers) {
+    const urls = server.urls ?? [];
+    for (const url of typeof urls === "string" ? [urls] : urls) schemes.add(String(url).split(":", 1)[0].toLowerCase());
+  }
+  const any = (...kinds) => kinds.some((kind) => schemes.has(kind));
+  return { stun: any("stun", "stuns"), turn: any("turn", "turns") };
+}
+
+/** Every reason diagnose() gives. */
+export const FAILURES = Object.freeze(
+  new Set([
+    ErrorId.RELAY_UNAVAILABLE,
+    ErrorId.TURN_REFUSED,
+    ErrorId.TURN_UNREACHABLE,
+    ErrorId.NO_LOCAL_CANDIDATES,
+    ErrorId.NO_REMOTE_CANDIDATES,
+    ErrorId.NO_STUN,
+    ErrorId.NEEDS_TURN,
+    ErrorId.NO_PATH,
+  ]),
+);
+
+/**
+ * Why the connection did not open: the first row of 3.5's table that holds.
+ * @param {{policy: string, stun: boolean, turn: boolean, local: Set<string>, remote: Set<string>,
+ *   turnError: string|null}} seen what this side saw (`local`, `remote`: candidate types)
+ * @returns {string} an ErrorId
+ */
+export function diagnose({ policy, stun, turn, local, remote, turnError }) {
+  if (policy === Policy.RELAY && !turn) return ErrorId.RELAY_UNAVAILABLE;
+  if (turnError === TurnError.REFUSED) return ErrorId.TURN_REFUSED;
+  if (turnError === TurnError.UNREACHABLE && !local.has("relay")) return ErrorId.TURN_UNREACHABLE;
+  if (!local.size) return ErrorId.NO_LOCAL_CANDIDATES;
+  if (!remote.size) return ErrorId.NO_REMOTE_CANDIDATES;
+  if (!stun && !turn) return ErrorId.NO_STUN;
+  if (!turn) return ErrorId.NEEDS_TURN;
+  return ErrorId.NO_PATH;
+}
+
+const TYPE = /(?:^|\s)typ\s+(\S+)/;
+
+/**
+ * The type of the candidate an `a=candidate:` line (or a candidate's own `candidate:`
+ * text) describes, or null if it names none.
+ * @param {string} line
+ * @returns {string|null}
+ */
+export const candidateType = (line) => TYPE.exec(line)?.[1] ?? null;
+
+/**
+ * The types of the candidates a session description carries in its `a=candidate:`
+ * lines (aiortc puts every candidate there and trickles none).
+ * @param {string} sdp
+ * @returns {(string|null)[]}
+ */
+export const sdpCandidateTypes = (sdp) =>
+  sdp
+    .split(/\r?\n/)
+    .filter((line) => line.startsWith("a=candidate:"))
+    .map(candidateType);
+
+/**
+ * The candidate types among `types` that 3.5 counts.
+ * @param {Iterable<string>} types
+ * @returns {Set<string>}
+ */
+export const kinds = (types) => new Set([...types].filter((type) => CANDIDATE_TYPES.has(type)));
