@@ -44,6 +44,28 @@ def route(local: str, remote: str, remote_signalled: str | None = None) -> Route
     return Route.NAT
 
 
+@dataclass(frozen=True)
+class Offered:
+    """A candidate the peer signalled: its type and where it said it is."""
+
+    type: str
+    host: str
+    port: int
+
+
+def signalled_type(host: str, port: int, signalled: Iterable[Offered]) -> str | None:
+    """The type a ``prflx`` remote at ``host``:``port`` counts as (3.5): that of the
+    signalled candidate at that address and port; else ``host`` for a host candidate
+    under an mDNS name with that port (a browser hides its address so, and a stack that
+    cannot resolve the name meets the browser only from its checks); else None."""
+    offered = list(signalled)
+    exact = next((c.type for c in offered if (c.host, c.port) == (host, port)), None)
+    if exact is not None:
+        return exact
+    hidden = any(c.type == "host" and c.port == port and c.host.lower().endswith(".local") for c in offered)
+    return "host" if hidden else None
+
+
 class Policy(StrEnum):
     ALL = "all"
     RELAY = "relay"

@@ -828,6 +828,26 @@ FAILURES: list[tuple[str, dict[str, Any], str]] = [
     ("relay only with TURN working", _seen(policy="relay", local=("relay",), remote=("host",)), "no-path"),
 ]
 
+_SIGNALLED = [
+    ["host", "192.0.2.10", 50000],
+    ["srflx", "198.51.100.2", 50000],
+    ["host", "3f1c0a52-8e1b-4c8e-9f57-0d8f6a3c2b1e.local", 40001],
+    ["relay", "198.51.100.10", 49160],
+]
+#: (prflx remote host, port, what the peer signalled, the type it counts as)
+SIGNALLED: list[tuple[str, int, list[list[Any]], str | None]] = [
+    ("192.0.2.10", 50000, _SIGNALLED, "host"),
+    ("198.51.100.2", 50000, _SIGNALLED, "srflx"),
+    ("198.51.100.10", 49160, _SIGNALLED, "relay"),
+    ("192.0.2.11", 40001, _SIGNALLED, "host"),
+    ("192.0.2.11", 40002, _SIGNALLED, None),
+    ("192.0.2.10", 50001, _SIGNALLED, None),
+    ("192.0.2.11", 40001, [["host", "a.LOCAL", 40001]], "host"),
+    ("192.0.2.11", 40001, [["srflx", "x.local", 40001]], None),
+    ("192.0.2.11", 40001, [["host", "local", 40001]], None),
+    ("192.0.2.11", 40001, [], None),
+]
+
 #: (ice_servers, has STUN, has TURN)
 SERVER_KINDS: list[tuple[list[dict[str, Any]], bool, bool]] = [
     ([], False, False),
@@ -849,13 +869,17 @@ def ice_section() -> dict[str, Any]:
         "_about": "PROTOCOL.md 3.5. routes: the selected pair's candidate types (remote_signalled: the type of a "
         "signalled candidate at a prflx remote's address, or null) -> route. failures: the facts a side saw -> "
         "the error id it reports. server_kinds: an ice_servers list -> whether it has a STUN and a TURN URL "
-        "(schemes compared case-insensitively).",
+        "(schemes compared case-insensitively). signalled: a prflx remote's host and port, and the candidates the "
+        "peer signalled as [type, host, port] -> the type it counts as, or null.",
         "routes": [
             {"local": local, "remote": remote, "remote_signalled": signalled, "route": route}
             for local, remote, signalled, route in ROUTES
         ],
         "failures": [{"name": name, "seen": seen, "error_id": reason} for name, seen, reason in FAILURES],
         "server_kinds": [{"ice_servers": servers, "stun": stun, "turn": turn} for servers, stun, turn in SERVER_KINDS],
+        "signalled": [
+            {"host": host, "port": port, "signalled": offered, "type": kind} for host, port, offered, kind in SIGNALLED
+        ],
     }
 
 

@@ -8,7 +8,18 @@ import pytest
 
 from helpers.vectors import VECTORS
 from sendit_protocol.errors import ErrorId
-from sendit_protocol.ice import FAILURE_WORDS, Policy, Route, Seen, TurnError, diagnose, route, server_kinds
+from sendit_protocol.ice import (
+    FAILURE_WORDS,
+    Offered,
+    Policy,
+    Route,
+    Seen,
+    TurnError,
+    diagnose,
+    route,
+    server_kinds,
+    signalled_type,
+)
 
 ICE = VECTORS["ice"]
 
@@ -35,6 +46,12 @@ def test_failure(case: dict[str, Any]) -> None:
 @pytest.mark.parametrize("case", ICE["server_kinds"], ids=repr)
 def test_server_kinds(case: dict[str, Any]) -> None:
     assert server_kinds(case["ice_servers"]) == (case["stun"], case["turn"])
+
+
+@pytest.mark.parametrize("case", ICE["signalled"], ids=lambda c: f"{c['host']}:{c['port']}")
+def test_signalled_type(case: dict[str, Any]) -> None:
+    offered = [Offered(type=kind, host=host, port=port) for kind, host, port in case["signalled"]]
+    assert signalled_type(case["host"], case["port"], offered) == case["type"]
 
 
 def test_every_reason_has_a_vector_and_words() -> None:
