@@ -8,12 +8,12 @@ import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import pytest
 from aiortc import RTCPeerConnection
 
-from helpers.coturn import Coturn, coturn
+from helpers.coturn import Coturn
 from helpers.links import Pair, paired
 from helpers.server import RunningServer, running_server, wait_until
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
@@ -344,28 +344,20 @@ def test_relay_only_without_a_relay_is_known_before_any_candidate(
         assert error is None
 
 
-@pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[Coturn]:
-    """A real coturn checking the server's TURN REST credentials. Both peers' relayed
-    addresses are on 127.0.0.1 here, which coturn refuses to relay to unless told."""
-    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
-        yield started
-
-
-async def test_relay_only_connects_through_the_turn_relay(relay: Coturn) -> None:
+async def test_relay_only_connects_through_the_turn_relay(loopback_relay: Coturn) -> None:
     async with (
-        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as server,
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret) as server,
         paired(server.url) as pair,
     ):
         opened = await _both_opening(pair, policy=Policy.RELAY)
     assert [getattr(link, "route", link) for link in opened] == [Route.RELAY, Route.RELAY]
 
 
-async def test_credentials_the_relay_refuses_are_named_as_the_reason(relay: Coturn) -> None:
+async def test_credentials_the_relay_refuses_are_named_as_the_reason(loopback_relay: Coturn) -> None:
     """The server's TURN secret is not the relay's: coturn answers 401 (aioice alone would
     drop the relayed candidate without a word)."""
     async with (
-        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret + "-not") as server,
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret + "-not") as server,
         paired(server.url) as pair,
     ):
         sent, received = await _both_opening(pair, policy=Policy.RELAY)
