@@ -321,6 +321,19 @@ async def test_a_turn_relay_that_does_not_answer_is_named_as_the_reason() -> Non
     assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
 
 
+@pytest.mark.parametrize("turn", [False, True])
+async def test_a_receiver_that_never_gets_the_offer_blames_the_other_side_not_its_addresses(
+    turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It gathered nothing because it had nothing to answer (and asked no relay)."""
+    monkeypatch.setattr(link_module, "OPEN_TIMEOUT", 1.0)
+    silent = [{"urls": f"turn:127.0.0.1:{_free_udp_port()}", "username": "u", "credential": "p"}] if turn else []
+    async with running_server(ice_servers=silent) as server, paired(server.url) as pair:
+        with pytest.raises(ConnectionFailed) as failed:
+            await open_link(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, LOOPBACK)
+    assert _failed_with(failed.value, ErrorId.NO_REMOTE_CANDIDATES), failed.value
+
+
 @pytest.mark.parametrize(
     "ice_servers, policy, fails",
     [
