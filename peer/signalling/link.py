@@ -313,7 +313,7 @@ class LinkSetup:
             # A receiver the offer never reached: it gathered nothing because it had
             # nothing to answer, so its own empty list says nothing of its addresses (3.5).
             return failed(ErrorId.NO_REMOTE_CANDIDATES)
-        return failed(diagnose(self.candidates.seen(self.policy, self.ice_servers, self.turn.error)))
+        return failed(diagnose(self.candidates.seen(self.policy, self.ice_servers, self.turn.refused)))
 
     def refuse(self, error: PeerError) -> None:
         """The link will not open, or once open has a fault."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, cast
 
 import pytest
+from aioice import stun
 from aiortc import RTCPeerConnection
 
 from helpers.coturn import Coturn
@@ -319,6 +321,49 @@ async def test_a_turn_relay_that_does_not_answer_is_named_as_the_reason() -> Non
         sent, received = await _both_opening(pair, policy=Policy.RELAY)
     assert _failed_with(sent, ErrorId.TURN_UNREACHABLE), sent
     assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
+
+
+class StaleNonces(asyncio.DatagramProtocol):
+    """A TURN relay whose nonces are always stale: it asks an Allocate for credentials
+    (401), then answers each one that brings them 438, as coturn sometimes does once."""
+
+    def __init__(self) -> None:
+        self.stale: set[bytes] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        request = stun.parse_message(data)
+        answer = stun.Message(
+            message_method=request.message_method,
+            message_class=stun.Class.ERROR,
+            transaction_id=request.transaction_id,
+        )
+        authenticated = "USERNAME" in request.attributes
+        if authenticated:
+            self.stale.add(request.transaction_id)
+        answer.attributes["ERROR-CODE"] = (438, "Stale Nonce") if authenticated else (401, "Unauthorized")
+        answer.attributes["REALM"] = "stale.test"
+        answer.attributes["NONCE"] = secrets.token_hex(8).encode()
+        self.transport.sendto(bytes(answer), addr)
+
+
+async def test_a_relay_whose_nonces_stay_stale_is_tried_again_then_named_as_the_reason() -> None:
+    """438 asks for a retry with the new nonce (RFC 8489 9.2.5), which aioice does not
+    make after the 401; once tried again and still stale, the relay gave no relay."""
+    loop = asyncio.get_running_loop()
+    transport, relay = await loop.create_datagram_endpoint(StaleNonces, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    stale = [{"urls": f"turn:127.0.0.1:{port}", "username": "u", "credential": "p"}]
+    try:
+        async with running_server(ice_servers=stale) as server, paired(server.url) as pair:
+            sent, received = await _both_opening(pair, policy=Policy.RELAY)
+    finally:
+        transport.close()
+    assert _failed_with(sent, ErrorId.TURN_UNREACHABLE), sent
+    assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
+    assert len(relay.stale) == 4  # two Allocates with credentials on each side
 
 
 @pytest.mark.parametrize("turn", [False, True])
