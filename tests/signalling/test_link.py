@@ -323,6 +323,32 @@ async def test_a_turn_relay_that_does_not_answer_is_named_as_the_reason() -> Non
     assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
 
 
+async def test_the_relays_answer_is_kept_for_the_connection_it_was_given_to(loopback_relay: Coturn) -> None:
+    """Two connections gathering at once in one process: the relay refuses only the
+    receiver's forged credential, and only the receiver says so."""
+    async with (
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret) as server,
+        paired(server.url) as pair,
+    ):
+        forged = [
+            {**ice, "credential": base64.b64encode(b"not the relay's").decode()} for ice in pair.joined["ice_servers"]
+        ]
+        sent, received = await asyncio.gather(
+            open_link(
+                pair.sender,
+                pair.created["ice_servers"],
+                pair.sender_handshake,
+                LOOPBACK,
+                pair.peer_joined,
+                Policy.RELAY,
+            ),
+            open_link(pair.receiver, forged, pair.receiver_handshake, LOOPBACK, policy=Policy.RELAY),
+            return_exceptions=True,
+        )
+    assert _failed_with(received, ErrorId.TURN_REFUSED), received
+    assert _failed_with(sent, ErrorId.NO_REMOTE_CANDIDATES), sent
+
+
 class StaleNonces(asyncio.DatagramProtocol):
     """A TURN relay whose nonces are always stale: it asks an Allocate for credentials
     (401), then answers each one that brings them 438, as coturn sometimes does once."""
