@@ -11,11 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import pytest
 
 from helpers.browser import CHROMIUM, launch_chromium, new_context, serve_harness
+from helpers.coturn import Coturn, for_loopback_peers
 from helpers.links import paired
 from helpers.server import Client, RunningServer, running_server
 from peer.signalling.link import Link, open_link
@@ -83,6 +85,14 @@ async def links(server: RunningServer) -> AsyncIterator[tuple[Link, Link]]:
         yield opened
         for link in opened:
             await link.pc.close()
+
+
+@pytest.fixture
+async def loopback_relay(tmp_path: Path) -> AsyncIterator[Coturn]:
+    """A real coturn checking the server's TURN REST credentials, relaying between peers
+    on this machine."""
+    async with for_loopback_peers(tmp_path / "coturn") as relay:
+        yield relay
 
 
 @pytest.fixture(scope="session")

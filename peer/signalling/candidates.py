@@ -45,15 +45,21 @@ class Candidates:
         """The type of a candidate the peer signalled at ``host``:``port``, if any."""
         return next((c.type for c in self.remote if (c.host, c.port) == (host, port)), None)
 
-    def seen(self, policy: Policy, ice_servers: Sequence[dict[str, Any]], turn_error: TurnError | None) -> Seen:
+    def seen(self, policy: Policy, ice_servers: Sequence[dict[str, Any]], refused: bool) -> Seen:
+        """The facts of 3.5, once this side has gathered; ``refused``: the relay refused
+        our Allocate."""
         stun, turn = server_kinds(ice_servers)
+        local = kinds([c.type for c in self.local])
+        # As on the page: a relay that gave no candidate and did not refuse either gave
+        # none in time (no answer, a network error, a nonce still stale when tried again).
+        unreachable = turn and "relay" not in local
         return Seen(
             policy=policy,
             stun=stun,
             turn=turn,
-            local=kinds([c.type for c in self.local]),
+            local=local,
             remote=kinds([c.type for c in self.remote]),
-            turn_error=turn_error,
+            turn_error=TurnError.REFUSED if refused else TurnError.UNREACHABLE if unreachable else None,
         )
 
 

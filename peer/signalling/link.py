@@ -119,9 +119,8 @@ def ice_configuration(servers: Sequence[dict[str, Any]], policy: Policy = Policy
     )
 
 
-def failed(seen: Seen) -> ConnectionFailed:
-    """The error of a connection that did not open, in 3.5's words for why."""
-    error_id = diagnose(seen)
+def failed(error_id: ErrorId) -> ConnectionFailed:
+    """The error of a connection that did not open for the reason ``error_id``, in 3.5's words."""
     return ConnectionFailed(FAILURE_WORDS[error_id], error_id=error_id)
 
 
@@ -130,7 +129,8 @@ def unavailable(ice_servers: Sequence[dict[str, Any]], policy: Policy) -> Connec
     candidate is gathered (relay only, and no relay): None if it may."""
     stun, turn = server_kinds(ice_servers)
     seen = Seen(policy=policy, stun=stun, turn=turn, local=frozenset(), remote=frozenset())
-    return failed(seen) if diagnose(seen) is ErrorId.RELAY_UNAVAILABLE else None
+    error_id = diagnose(seen)
+    return failed(error_id) if error_id is ErrorId.RELAY_UNAVAILABLE else None
 
 
 Role = Literal["sender", "receiver"]
@@ -309,7 +309,11 @@ class LinkSetup:
 
     def no_connection(self) -> ConnectionFailed:
         """ICE found no pair (it failed, or gave up in time): why, from what it saw."""
-        return failed(self.candidates.seen(self.policy, self.ice_servers, self.turn.error))
+        if self.pc.remoteDescription is None and self.pc.localDescription is None:
+            # A receiver the offer never reached: it gathered nothing because it had
+            # nothing to answer, so its own empty list says nothing of its addresses (3.5).
+            return failed(ErrorId.NO_REMOTE_CANDIDATES)
+        return failed(diagnose(self.candidates.seen(self.policy, self.ice_servers, self.turn.refused)))
 
     def refuse(self, error: PeerError) -> None:
         """The link will not open, or once open has a fault."""

@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from helpers.certs import Authority
-from helpers.coturn import Coturn, coturn
+from helpers.coturn import Coturn
 from helpers.peers import (
     CANCELLED,
     CODE,
@@ -583,20 +583,12 @@ async def test_relay_only_without_a_relay_fails_at_once_and_the_sender_hears_why
     assert not (tmp_path / "out").exists()
 
 
-@pytest.fixture
-async def relay(tmp_path: Path) -> Any:
-    """A real coturn checking the server's TURN REST credentials; both relayed addresses
-    are on 127.0.0.1, which coturn relays to only when told."""
-    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
-        yield started
-
-
-async def test_relay_only_on_both_sides_goes_through_turn(relay: Coturn, tmp_path: Path) -> None:
+async def test_relay_only_on_both_sides_goes_through_turn(loopback_relay: Coturn, tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
     album = make_tree(source)
     out = tmp_path / "out"
-    async with running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as through_turn:
+    async with running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret) as through_turn:
         sender, receiver = await send_and_receive(
             through_turn.url, ["--relay-only", str(album)], ["--relay-only", "-o", str(out)]
         )

@@ -12,7 +12,7 @@ import dataclasses
 import secrets
 import socket
 from pathlib import Path
-from typing import AsyncIterator, Sequence
+from typing import AsyncContextManager, AsyncIterator, Sequence
 
 TURNSERVER = "/usr/bin/turnserver"
 REALM = "sendit.test"
@@ -144,3 +144,9 @@ async def coturn(
         if process.returncode is None:
             process.kill()
             await process.wait()
+
+
+def for_loopback_peers(directory: Path) -> AsyncContextManager[Coturn]:
+    """A relay for two peers on this machine: both relayed addresses are on 127.0.0.1,
+    which coturn refuses to relay to unless told."""
+    return coturn(directory, extra=["allow-loopback-peers"])

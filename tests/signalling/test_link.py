@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import secrets
 import socket
 import subprocess
 import time
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator, Sequence
+from typing import Any, Iterator, Sequence, cast
 
 import pytest
+from aioice import stun
 from aiortc import RTCPeerConnection
 
-from helpers.coturn import Coturn, coturn
+from helpers.coturn import Coturn
 from helpers.links import Pair, paired
 from helpers.server import RunningServer, running_server, wait_until
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
@@ -321,6 +323,88 @@ async def test_a_turn_relay_that_does_not_answer_is_named_as_the_reason() -> Non
     assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
 
 
+async def test_the_relays_answer_is_kept_for_the_connection_it_was_given_to(loopback_relay: Coturn) -> None:
+    """Two connections gathering at once in one process: the relay refuses only the
+    receiver's forged credential, and only the receiver says so."""
+    async with (
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret) as server,
+        paired(server.url) as pair,
+    ):
+        forged = [
+            {**ice, "credential": base64.b64encode(b"not the relay's").decode()} for ice in pair.joined["ice_servers"]
+        ]
+        sent, received = await asyncio.gather(
+            open_link(
+                pair.sender,
+                pair.created["ice_servers"],
+                pair.sender_handshake,
+                LOOPBACK,
+                pair.peer_joined,
+                Policy.RELAY,
+            ),
+            open_link(pair.receiver, forged, pair.receiver_handshake, LOOPBACK, policy=Policy.RELAY),
+            return_exceptions=True,
+        )
+    assert _failed_with(received, ErrorId.TURN_REFUSED), received
+    assert _failed_with(sent, ErrorId.NO_REMOTE_CANDIDATES), sent
+
+
+class StaleNonces(asyncio.DatagramProtocol):
+    """A TURN relay whose nonces are always stale: it asks an Allocate for credentials
+    (401), then answers each one that brings them 438, as coturn sometimes does once."""
+
+    def __init__(self) -> None:
+        self.stale: set[bytes] = set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        request = stun.parse_message(data)
+        answer = stun.Message(
+            message_method=request.message_method,
+            message_class=stun.Class.ERROR,
+            transaction_id=request.transaction_id,
+        )
+        authenticated = "USERNAME" in request.attributes
+        if authenticated:
+            self.stale.add(request.transaction_id)
+        answer.attributes["ERROR-CODE"] = (438, "Stale Nonce") if authenticated else (401, "Unauthorized")
+        answer.attributes["REALM"] = "stale.test"
+        answer.attributes["NONCE"] = secrets.token_hex(8).encode()
+        self.transport.sendto(bytes(answer), addr)
+
+
+async def test_a_relay_whose_nonces_stay_stale_is_tried_again_then_named_as_the_reason() -> None:
+    """438 asks for a retry with the new nonce (RFC 8489 9.2.5), which aioice does not
+    make after the 401; once tried again and still stale, the relay gave no relay."""
+    loop = asyncio.get_running_loop()
+    transport, relay = await loop.create_datagram_endpoint(StaleNonces, local_addr=("127.0.0.1", 0))
+    port = transport.get_extra_info("sockname")[1]
+    stale = [{"urls": f"turn:127.0.0.1:{port}", "username": "u", "credential": "p"}]
+    try:
+        async with running_server(ice_servers=stale) as server, paired(server.url) as pair:
+            sent, received = await _both_opening(pair, policy=Policy.RELAY)
+    finally:
+        transport.close()
+    assert _failed_with(sent, ErrorId.TURN_UNREACHABLE), sent
+    assert _failed_with(received, ErrorId.TURN_UNREACHABLE), received
+    assert len(relay.stale) == 4  # two Allocates with credentials on each side
+
+
+@pytest.mark.parametrize("turn", [False, True])
+async def test_a_receiver_that_never_gets_the_offer_blames_the_other_side_not_its_addresses(
+    turn: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It gathered nothing because it had nothing to answer (and asked no relay)."""
+    monkeypatch.setattr(link_module, "OPEN_TIMEOUT", 1.0)
+    silent = [{"urls": f"turn:127.0.0.1:{_free_udp_port()}", "username": "u", "credential": "p"}] if turn else []
+    async with running_server(ice_servers=silent) as server, paired(server.url) as pair:
+        with pytest.raises(ConnectionFailed) as failed:
+            await open_link(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, LOOPBACK)
+    assert _failed_with(failed.value, ErrorId.NO_REMOTE_CANDIDATES), failed.value
+
+
 @pytest.mark.parametrize(
     "ice_servers, policy, fails",
     [
@@ -344,28 +428,20 @@ def test_relay_only_without_a_relay_is_known_before_any_candidate(
         assert error is None
 
 
-@pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[Coturn]:
-    """A real coturn checking the server's TURN REST credentials. Both peers' relayed
-    addresses are on 127.0.0.1 here, which coturn refuses to relay to unless told."""
-    async with coturn(tmp_path / "coturn", extra=["allow-loopback-peers"]) as started:
-        yield started
-
-
-async def test_relay_only_connects_through_the_turn_relay(relay: Coturn) -> None:
+async def test_relay_only_connects_through_the_turn_relay(loopback_relay: Coturn) -> None:
     async with (
-        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret) as server,
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret) as server,
         paired(server.url) as pair,
     ):
         opened = await _both_opening(pair, policy=Policy.RELAY)
     assert [getattr(link, "route", link) for link in opened] == [Route.RELAY, Route.RELAY]
 
 
-async def test_credentials_the_relay_refuses_are_named_as_the_reason(relay: Coturn) -> None:
+async def test_credentials_the_relay_refuses_are_named_as_the_reason(loopback_relay: Coturn) -> None:
     """The server's TURN secret is not the relay's: coturn answers 401 (aioice alone would
     drop the relayed candidate without a word)."""
     async with (
-        running_server(turn=frozenset({relay.url}), turn_secret=relay.secret + "-not") as server,
+        running_server(turn=frozenset({loopback_relay.url}), turn_secret=loopback_relay.secret + "-not") as server,
         paired(server.url) as pair,
     ):
         sent, received = await _both_opening(pair, policy=Policy.RELAY)
