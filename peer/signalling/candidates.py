@@ -12,25 +12,16 @@ from aioice import Connection
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import SessionDescription
 
-from sendit_protocol.ice import Policy, Route, Seen, TurnError, kinds, route, server_kinds
+from sendit_protocol.ice import Offered, Policy, Route, Seen, TurnError, kinds, route, server_kinds, signalled_type
 
 
-@dataclass(frozen=True)
-class Offered:
-    """One candidate a side offered: its type and where it is."""
-
-    type: str
-    host: str
-    port: int
-
-    @classmethod
-    def of(cls, candidate: RTCIceCandidate) -> Offered:
-        return cls(type=candidate.type, host=candidate.ip, port=candidate.port)
+def offered(candidate: RTCIceCandidate) -> Offered:
+    return Offered(type=candidate.type, host=candidate.ip, port=candidate.port)
 
 
 def offered_in(sdp: str) -> list[Offered]:
     """The candidates a description carries (aiortc puts every one of its own there)."""
-    return [Offered.of(c) for media in SessionDescription.parse(sdp).media for c in media.ice_candidates]
+    return [offered(c) for media in SessionDescription.parse(sdp).media for c in media.ice_candidates]
 
 
 @dataclass
@@ -42,8 +33,8 @@ class Candidates:
     remote: list[Offered] = field(default_factory=list)
 
     def signalled_at(self, host: str, port: int) -> str | None:
-        """The type of a candidate the peer signalled at ``host``:``port``, if any."""
-        return next((c.type for c in self.remote if (c.host, c.port) == (host, port)), None)
+        """The type a ``prflx`` remote at ``host``:``port`` counts as (3.5), if any."""
+        return signalled_type(host, port, self.remote)
 
     def seen(self, policy: Policy, ice_servers: Sequence[dict[str, Any]], refused: bool) -> Seen:
         """The facts of 3.5, once this side has gathered; ``refused``: the relay refused

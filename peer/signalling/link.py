@@ -37,8 +37,8 @@ from sendit_protocol.messages import clip
 from ..channel import Inbox
 from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
 from .allocation import TurnAnswer, watching
-from .candidates import Candidates, Offered, offered_in, selected_route
-from .client import SignallingClient
+from .candidates import Candidates, offered, offered_in, selected_route
+from .client import ServerRefused, SignallingClient
 from .localip import offering
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,15 @@ def failed(error_id: ErrorId) -> ConnectionFailed:
     return ConnectionFailed(FAILURE_WORDS[error_id], error_id=error_id)
 
 
+def beside(own: ConnectionFailed, reason: Any, role: Role) -> ConnectionFailed:
+    """This side's own reason for giving up, with the peer's words, if it gave any,
+    beside it (3.5): the person hears what each side saw."""
+    if not isinstance(reason, str) or not reason:
+        return own
+    peer = "receiver" if role == "sender" else "sender"
+    return ConnectionFailed(f"{own} The {peer} says: {clip(reason, 200)}", error_id=own.error_id)
+
+
 def unavailable(ice_servers: Sequence[dict[str, Any]], policy: Policy) -> ConnectionFailed | None:
     """Why a connection with ``policy`` cannot open on these servers, known before any
     candidate is gathered (relay only, and no relay): None if it may."""
@@ -134,6 +143,8 @@ def unavailable(ice_servers: Sequence[dict[str, Any]], policy: Policy) -> Connec
 
 
 Role = Literal["sender", "receiver"]
+#: The server's refusals of a signal that say the other member ended the pair.
+PAIR_OVER = frozenset({ErrorId.NOT_PAIRED, ErrorId.PEER_NOT_CONNECTED})
 
 
 async def open_link(
@@ -195,6 +206,7 @@ class LinkSetup:
         self.role: Role = self.handshake.role
         self.opened = asyncio.get_running_loop().create_future()
         self.signalling.on("signal", self.signals.put_nowait)
+        self.signalling.on("cancelled", self.on_cancelled)
         self.pc.on("connectionstatechange", self.on_connection_state)
         self.pc.on("datachannel", self.on_channel)
 
@@ -207,7 +219,14 @@ class LinkSetup:
         await self.describe(await self.pc.createOffer())
 
     async def send(self, signal: dict[str, str]) -> None:
-        await self.signalling.request("signal", signal)
+        """A signal the server refuses because the pair is over ends nothing here: the
+        peer ended it, and why (its ``cancelled``, its ``peer_left``) comes as an event,
+        which the refusal may overtake (docs/PROTOCOL.md 2.2)."""
+        try:
+            await self.signalling.request("signal", signal)
+        except ServerRefused as refused:
+            if refused.error_id not in PAIR_OVER:
+                raise
 
     async def describe(self, description: RTCSessionDescription) -> None:
         """Set the local description and send it (it carries every local candidate)."""
@@ -244,9 +263,12 @@ class LinkSetup:
         if inner is None:
             return
         if inner["type"] == "candidate":
-            candidate = await add_candidate(self.pc, inner["candidate"])
+            candidate = parse_candidate(inner["candidate"])
             if candidate is not None:
-                self.candidates.remote.append(Offered.of(candidate))
+                # Kept before it is applied: aioice holds an mDNS candidate while it
+                # tries to resolve the name, and the route may be read meanwhile.
+                self.candidates.remote.append(offered(candidate))
+                await self.pc.addIceCandidate(candidate)
             return
         sdp, ended_empty = inner["sdp"], False
         if inner["type"] == "offer" and not offered_in(sdp):
@@ -307,6 +329,14 @@ class LinkSetup:
         if not self.opened.done():
             self.opened.set_exception(ConnectionFailed(message))
 
+    def on_cancelled(self, data: Any) -> None:
+        """The peer gave up connecting for a reason of 3.5: so does this side, with its
+        own diagnosis of what it saw, never the peer's."""
+        fields = data if isinstance(data, dict) else {}
+        error_id = fields.get("error_id")
+        if isinstance(error_id, str) and error_id in FAILURE_WORDS and not self.opened.done():
+            self.opened.set_exception(beside(self.no_connection(), fields.get("reason"), self.role))
+
     def no_connection(self) -> ConnectionFailed:
         """ICE found no pair (it failed, or gave up in time): why, from what it saw."""
         if self.pc.remoteDescription is None and self.pc.localDescription is None:
@@ -364,14 +394,13 @@ def channel_problem(channel: RTCDataChannel, expected: bool) -> str | None:
     return None
 
 
-async def add_candidate(pc: RTCPeerConnection, candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
-    """Apply a browser-style candidate, and return it; the end-of-candidates marker needs
-    nothing from aiortc."""
+def parse_candidate(candidate: dict[str, Any] | None) -> RTCIceCandidate | None:
+    """A browser-style candidate as aiortc takes it; None for the end-of-candidates
+    marker, which needs nothing from aiortc."""
     if not candidate or not candidate.get("candidate"):
         return None
     text = candidate["candidate"]
     parsed = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
     parsed.sdpMid = candidate.get("sdpMid")
     parsed.sdpMLineIndex = candidate.get("sdpMLineIndex")
-    await pc.addIceCandidate(parsed)
     return parsed

@@ -10,14 +10,14 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 from sendit_protocol.codes import Code, InvalidCode, format_slot, generate_words, parse_slot
 from sendit_protocol.errors import ErrorId
 from sendit_protocol.handshake import Handshake
-from sendit_protocol.ice import Policy
+from sendit_protocol.ice import FAILURE_WORDS, Policy
 from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry
 
 from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError, Untrusted, untrusted
 from ..progress import Reporter
 from ..signalling.client import ServerRefused, SignallingClient
-from ..signalling.link import Link, Role, open_link, unavailable
+from ..signalling.link import Link, Role, beside, failed, open_link, unavailable
 from .machines import Receiver, Sender, Transfer
 from .sink import Sink
 from .source import Source
@@ -50,6 +50,8 @@ class Session:
     report: Reporter
     link: Link | None = None
     transfer: Transfer | None = None
+    #: The link is being set up: a peer's 3.5 cancel is then the link's to answer.
+    opening: bool = False
 
     def __post_init__(self) -> None:
         self.signalling = SignallingClient(self.options.tls)
@@ -70,6 +72,12 @@ class Session:
         fields = data if isinstance(data, dict) else {}
         reason, by = fields.get("reason"), fields.get("by")
         error_id = fields.get("error_id")
+        if isinstance(error_id, str) and error_id in FAILURE_WORDS:
+            # The peer could not connect (3.5): while our link is opening, it gives up
+            # with its own diagnosis; before, the peer has offered us nothing at all.
+            if not self.opening:
+                self.stop(beside(failed(ErrorId.NO_REMOTE_CANDIDATES), reason, self.role))
+            return
         ended = untrusted(error_id, self.role) if isinstance(error_id, str) else None
         words = str(reason or f"the {by or 'other side'} cancelled")
         self.stop(ended or Cancelled(words, error_id=error_id if isinstance(error_id, str) else None))
@@ -99,7 +107,16 @@ class Session:
     ) -> Link:
         options = self.options
         opening = open_link(self.signalling, ice_servers, handshake, options.local_ips, joined, options.policy)
-        self.link = await self.until(opening)
+        self.opening = True
+        try:
+            self.link = await self.until(opening)
+        except ConnectionFailed as error:
+            if error.error_id in FAILURE_WORDS:
+                # Told before we leave, so the peer stops waiting and gives its own reason.
+                await self.signalling.tell("cancel", {"error_id": error.error_id, "reason": str(error)})
+            raise
+        finally:
+            self.opening = False
         if self.link.route is not None:
             self.report.connected(self.link.route)
         return self.link

@@ -572,13 +572,16 @@ async def test_relay_only_without_a_relay_fails_at_once_and_the_sender_hears_why
     receiver = await start(
         "receive", "--json", "--yes", "--relay-only", "-o", str(tmp_path / "out"), code, server=server.url
     )
-    assert await asyncio.wait_for(asyncio.gather(receiver.finish(), sender.finish()), 10) == [CONNECTION, CANCELLED]
+    assert await asyncio.wait_for(asyncio.gather(receiver.finish(), sender.finish()), 10) == [CONNECTION, CONNECTION]
     assert error_event(receiver) == unavailable
+    # The sender gives up too, with what it saw itself (PROTOCOL.md 3.5), and the
+    # receiver's words beside it; never the receiver's id.
     assert error_event(sender) == {
         "event": "error",
-        "message": "the receiver asked to connect through a relay only, and this server offers no TURN relay",
-        "exit_code": CANCELLED,
-        "error_id": "relay-unavailable",
+        "message": FAILURE_WORDS["no-remote-candidates"] + " The receiver says: the receiver asked to connect "
+        "through a relay only, and this server offers no TURN relay",
+        "exit_code": CONNECTION,
+        "error_id": "no-remote-candidates",
     }
     assert not (tmp_path / "out").exists()
 

@@ -10,8 +10,8 @@ import pytest
 from aioice import stun
 
 from peer.signalling.allocation import refusal
-from peer.signalling.candidates import Candidates, Offered
-from sendit_protocol.ice import Policy, TurnError
+from peer.signalling.candidates import Candidates
+from sendit_protocol.ice import Offered, Policy, TurnError
 
 
 def answered(code: int) -> stun.TransactionFailed:
