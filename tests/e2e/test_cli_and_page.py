@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -26,6 +27,8 @@ from helpers.browser import (
 from helpers.codes import typed_loosely, wrong_words
 from helpers.peers import CANCELLED, CODE, CONNECTION, OK, WRONG_CODE, make_tree, run, start, tree_of
 from helpers.server import RunningServer
+from sendit_protocol.errors import ErrorId
+from sendit_protocol.ice import FAILURE_WORDS
 
 pytestmark = pytest.mark.process
 
@@ -173,3 +176,21 @@ async def test_a_link_opened_in_a_page_that_never_clicks_leaves_the_code_to_pyth
     await expect(previewer.locator("#receive-status")).to_have_text(
         f"Ready to receive with code {code}. Press Receive to connect."
     )
+
+
+async def test_a_relay_only_python_receiver_without_turn_leaves_the_page_its_own_diagnosis(
+    server: RunningServer, new_person: Person, tmp_path: Path
+) -> None:
+    assert server.config.ice_servers == []
+    page, code = await start_sending(await new_person(), server.url, make_files(tmp_path, {"a.bin": 1000}))
+    out = tmp_path / "out"
+    receiver = await start("receive", "--json", "--relay-only", "--yes", "-o", str(out), code, server=server.url)
+    assert await receiver.finish() == CONNECTION
+    assert [e.get("error_id") for e in receiver.events if e["event"] == "error"] == [ErrorId.RELAY_UNAVAILABLE]
+    # The page heard it while connecting: it says what it saw (its own addresses, none
+    # from the receiver), never the receiver's reason, which comes beside it.
+    await expect(page.locator("#send-status")).to_have_text(FAILURE_WORDS[ErrorId.NO_REMOTE_CANDIDATES])
+    await expect(page.locator("#send-peer-said")).to_have_text(re.compile(r'^The receiver says: ".*relay.*"$'))
+    # Without relay only, the receiver may connect: the same files can go under a new code.
+    await expect(page.locator("#start-over")).to_be_visible()
+    assert not out.exists() or list(out.iterdir()) == []

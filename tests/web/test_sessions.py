@@ -36,7 +36,15 @@ def sha256(spec: dict[str, Any]) -> str:
 
 def ending(reason: str, error_id: str | None = None, source: str = "here", said: str | None = None) -> dict[str, Any]:
     """A failed or cancelled phase's detail, as transfer/run.js's ``ending`` makes it."""
-    return {"reason": reason, "errorId": error_id, "source": source, "said": said, "file": None, "retryAfter": None}
+    return {
+        "reason": reason,
+        "errorId": error_id,
+        "source": source,
+        "said": said,
+        "file": None,
+        "retryAfter": None,
+        "peer": None,
+    }
 
 
 def other_words(code: str) -> str:

@@ -5,7 +5,15 @@
  */
 
 import { ErrorId } from "/js/protocol/errors.js";
-import { candidateType, diagnose, route, sdpCandidateTypes, serverKinds } from "/js/protocol/ice.js";
+import {
+  candidateType,
+  diagnose,
+  offeredCandidate,
+  route,
+  sdpCandidateLines,
+  serverKinds,
+  signalledType,
+} from "/js/protocol/ice.js";
 import { FAILURE_WORDS, ROUTE_WORDS } from "/js/ui/words.js";
 
 export function runIce(vectors) {
@@ -23,11 +31,19 @@ export function runIce(vectors) {
     const { stun, turn } = serverKinds(c.ice_servers);
     if (stun !== c.stun || turn !== c.turn) failures.push(`server kinds ${JSON.stringify(c.ice_servers)}: ${stun} ${turn}`);
   }
+  for (const c of vectors.signalled) {
+    const got = signalledType(c.host, c.port, c.signalled.map(([type, host, port]) => ({ type, host, port })));
+    if (got !== c.type) failures.push(`signalled ${c.host}:${c.port} ${JSON.stringify(c.signalled)}: ${got}`);
+  }
   return failures;
 }
 
 /** The page's words, and the ids it knows. */
 export const words = () => ({ routes: ROUTE_WORDS, failures: FAILURE_WORDS, ids: Object.values(ErrorId) });
 
-/** The candidate types of each candidate text, and of an SDP's candidate lines. */
-export const types = ({ candidates, sdp }) => ({ candidates: candidates.map(candidateType), sdp: sdpCandidateTypes(sdp) });
+/** The type of each candidate text, where each says it is, and the types of an SDP's candidate lines. */
+export const types = ({ candidates, sdp }) => ({
+  candidates: candidates.map(candidateType),
+  offered: candidates.map(offeredCandidate),
+  sdp: sdpCandidateLines(sdp).map(candidateType),
+});

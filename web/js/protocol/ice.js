@@ -37,6 +37,24 @@ export function route(local, remote, remoteSignalled = null) {
 }
 
 /**
+ * The type a `prflx` remote candidate at `host`:`port` counts as (3.5): that of the
+ * candidate the peer signalled at that address and port; else `host` if it signalled a
+ * host candidate under an mDNS name (a browser hides its address so) with that port,
+ * since no NAT changed the port it was seen from; else null.
+ * @param {string} host
+ * @param {number} port
+ * @param {Iterable<{type: string, host: string, port: number}>} signalled what the peer signalled
+ * @returns {string|null}
+ */
+export function signalledType(host, port, signalled) {
+  const offered = [...signalled];
+  const exact = offered.find((c) => c.host === host && c.port === port);
+  if (exact) return exact.type;
+  const hidden = offered.some((c) => c.type === "host" && c.port === port && c.host.toLowerCase().endsWith(".local"));
+  return hidden ? "host" : null;
+}
+
+/**
  * Whether the server's ICE list has a STUN URL, and a TURN URL.
  * @param {RTCIceServer[]} iceServers
  * @returns {{stun: boolean, turn: boolean}}
@@ -92,17 +110,26 @@ const TYPE = /(?:^|\s)typ\s+(\S+)/;
  */
 export const candidateType = (line) => TYPE.exec(line)?.[1] ?? null;
 
+const OFFERED = /^(?:a=)?candidate:\S+\s+\d+\s+\S+\s+\d+\s+(\S+)\s+(\d+)\s+typ\s+(\S+)/;
+
 /**
- * The types of the candidates a session description carries in its `a=candidate:`
- * lines (aiortc puts every candidate there and trickles none).
- * @param {string} sdp
- * @returns {(string|null)[]}
+ * Where a candidate line says its candidate is, and its type, or null if it does not
+ * read as one (RFC 8839: foundation, component, transport, priority, address, port, typ).
+ * @param {string} line
+ * @returns {{type: string, host: string, port: number}|null}
  */
-export const sdpCandidateTypes = (sdp) =>
-  sdp
-    .split(/\r?\n/)
-    .filter((line) => line.startsWith("a=candidate:"))
-    .map(candidateType);
+export function offeredCandidate(line) {
+  const found = OFFERED.exec(line);
+  return found && { type: found[3], host: found[1], port: Number(found[2]) };
+}
+
+/**
+ * The `a=candidate:` lines of a session description (aiortc puts every candidate there
+ * and trickles none).
+ * @param {string} sdp
+ * @returns {string[]}
+ */
+export const sdpCandidateLines = (sdp) => sdp.split(/\r?\n/).filter((line) => line.startsWith("a=candidate:"));
 
 /**
  * The candidate types among `types` that 3.5 counts.

@@ -6,7 +6,18 @@
  * @module signalling/ice-watch
  */
 
-import { TURN_REFUSALS, TurnError, candidateType, diagnose, kinds, route, sdpCandidateTypes, serverKinds } from "../protocol/ice.js";
+import {
+  TURN_REFUSALS,
+  TurnError,
+  candidateType,
+  diagnose,
+  kinds,
+  offeredCandidate,
+  route,
+  sdpCandidateLines,
+  serverKinds,
+  signalledType,
+} from "../protocol/ice.js";
 
 /** How long the route waits for the peer's candidates to name a peer reflexive remote. */
 const ROUTE_WAIT_MS = 10000;
@@ -17,6 +28,7 @@ export class IceWatch {
   #policy;
   #kinds;
   #local = [];
+  /** The peer's candidates as it signalled them (their `candidate:` text). */
   #remote = [];
   #refused = false;
   /** Whether the peer has signalled all its candidates (its end marker, or an SDP's). */
@@ -24,6 +36,8 @@ export class IceWatch {
   /** Settles when the next of the peer's candidates has been applied. */
   #applied;
   #pulse = () => {};
+  /** Settles once this side has gathered all its candidates. */
+  #gathered;
 
   /**
    * @param {RTCPeerConnection} pc
@@ -36,6 +50,8 @@ export class IceWatch {
     this.#policy = policy;
     this.#nextPulse();
     this.#kinds = serverKinds(iceServers);
+    let gathered;
+    this.#gathered = new Promise((resolve) => (gathered = resolve));
     pc.addEventListener("icecandidate", ({ candidate }) => {
       if (candidate) this.#local.push(candidateType(candidate.candidate));
     });
@@ -45,19 +61,21 @@ export class IceWatch {
       if (TURN_REFUSALS.has(errorCode)) this.#refused = true;
     });
     pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete" && !kinds(this.#local).size) onHopeless();
+      if (pc.iceGatheringState !== "complete") return;
+      gathered();
+      if (!kinds(this.#local).size) onHopeless();
     });
   }
 
   /** The peer signalled `candidate` (null, its end marker, counts for no type). */
   remoteCandidate(candidate) {
-    if (candidate) this.#remote.push(candidateType(candidate.candidate));
+    if (candidate) this.#remote.push(candidate.candidate);
     else this.#remoteDone = true;
   }
 
   /** The peer's offer or answer, whose SDP may carry candidates of its own. */
   remoteDescription(sdp) {
-    this.#remote.push(...sdpCandidateTypes(sdp));
+    this.#remote.push(...sdpCandidateLines(sdp));
     if (/^a=end-of-candidates\r?$/m.test(sdp)) this.#remoteDone = true;
   }
 
@@ -67,6 +85,11 @@ export class IceWatch {
     this.#nextPulse();
   }
 
+  /** Settles once this side has gathered all its candidates (never, if it never does). */
+  get gathered() {
+    return this.#gathered;
+  }
+
   #nextPulse() {
     this.#applied = new Promise((resolve) => (this.#pulse = resolve));
   }
@@ -74,9 +97,9 @@ export class IceWatch {
   /**
    * The route of the open connection's selected pair, or null if it has none. A peer
    * reflexive remote (a check that came before the peer's signal of its candidate) is
-   * named once the peer's candidates say what it is: the browser then shows it as the
-   * candidate signalled. Waits for them until the peer has signalled its last, at most
-   * ROUTE_WAIT_MS.
+   * named once the peer's candidates say what it is (3.5's signalledType); the browser
+   * itself shows it as the candidate signalled at its address and port once that has
+   * come. Waits for them until the peer has signalled its last, at most ROUTE_WAIT_MS.
    * @returns {Promise<string|null>} a Route
    */
   async route() {
@@ -86,7 +109,11 @@ export class IceWatch {
       const applied = this.#applied;
       const pair = await selectedPair(this.#pc);
       if (!pair) return null;
-      const { local, remote, signalled } = pair;
+      const { local, remote, address, port } = pair;
+      // Chromium's stats hide a prflx remote's address: then only the mDNS rule, on the
+      // port, can name it here (the exact match on address and port is the browser's own).
+      const offered = this.#remote.map(offeredCandidate).filter(Boolean);
+      const signalled = remote === "prflx" ? signalledType(address, port, offered) : null;
       if (remote !== "prflx" || signalled || this.#remoteDone) return route(local, remote, signalled);
       const left = deadline - performance.now();
       let timer;
@@ -103,7 +130,7 @@ export class IceWatch {
     // A relay that gave no candidate and did not refuse either did not answer in time.
     const unreachable = this.#kinds.turn && !local.has("relay");
     const turnError = this.#refused ? TurnError.REFUSED : unreachable ? TurnError.UNREACHABLE : null;
-    return { policy: this.#policy, ...this.#kinds, local, remote: kinds(this.#remote), turnError };
+    return { policy: this.#policy, ...this.#kinds, local, remote: kinds(this.#remote.map(candidateType)), turnError };
   }
 
   /** Why the connection did not open (an ErrorId). */
@@ -113,11 +140,10 @@ export class IceWatch {
 }
 
 /**
- * The candidate types of `pc`'s selected pair, and the type of another remote candidate
- * at the remote's address and port (the one that names a peer reflexive remote, where
- * the browser shows its address); null if it has no selected pair.
+ * The candidate types of `pc`'s selected pair, and its remote candidate's address (""
+ * where the browser hides it) and port; null if it has no selected pair.
  * @param {RTCPeerConnection} pc
- * @returns {Promise<{local: string, remote: string, signalled: string|null}|null>}
+ * @returns {Promise<{local: string, remote: string, address: string, port: number}|null>}
  */
 async function selectedPair(pc) {
   const stats = [...(await pc.getStats()).values()];
@@ -126,13 +152,5 @@ async function selectedPair(pc) {
   const pair = byId.get(pairId);
   const [local, remote] = [byId.get(pair?.localCandidateId), byId.get(pair?.remoteCandidateId)];
   if (!local || !remote) return null;
-  const signalled = stats.find(
-    (report) =>
-      report.type === "remote-candidate" &&
-      report.candidateType !== "prflx" &&
-      report.address &&
-      report.address === remote.address &&
-      report.port === remote.port,
-  );
-  return { local: local.candidateType, remote: remote.candidateType, signalled: signalled?.candidateType ?? null };
+  return { local: local.candidateType, remote: remote.candidateType, address: remote.address ?? "", port: remote.port };
 }

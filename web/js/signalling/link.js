@@ -6,12 +6,15 @@
  * @module signalling/link
  */
 
-import { ErrorId } from "../protocol/errors.js";
-import { Policy, serverKinds } from "../protocol/ice.js";
-import { CHANNEL_LABEL } from "../protocol/protocol.js";
+import { ERROR_ID, ErrorId } from "../protocol/errors.js";
+import { FAILURES, Policy, serverKinds } from "../protocol/ice.js";
+import { CHANNEL_LABEL, neutralised } from "../protocol/protocol.js";
 import { IceWatch } from "./ice-watch.js";
 
 const OPEN_TIMEOUT_MS = 30000;
+/** How long a side that hears the other give up waits for its own gathering to end: a
+ * diagnosis made while it is still looking for addresses would say it found none. */
+const GATHER_WAIT_MS = 5000;
 /** The server's refusals of a signal that say the other member ended the pair. */
 const PAIR_OVER = new Set([ErrorId.NOT_PAIRED, ErrorId.PEER_NOT_CONNECTED]);
 
@@ -28,12 +31,26 @@ export class ServerError extends Error {
 /** The connection could not be set up: `errorId` is why, one of PROTOCOL.md 3.5 when
  * no route was found (or, relay only, none could be), "protocol-error" for a sender's
  * second channel. (The handshake's own refusals, wrong-code, tampered and
- * bad-handshake, are its HandshakeErrors.) */
+ * bad-handshake, are its HandshakeErrors.) `peer` is what the other side told of its
+ * own failure to connect, when this side gave up on hearing it, else null. */
 export class LinkError extends Error {
-  constructor(message, errorId) {
+  constructor(message, errorId, peer = null) {
     super(message);
     this.errorId = errorId;
+    this.peer = peer;
   }
+}
+
+/**
+ * What the server's `cancelled` says the other side told: its error id (`cancelled` when
+ * it gave none, or none that reads as one) and its words, shown safe.
+ * @param {unknown} payload
+ * @returns {{errorId: string, said: string}}
+ */
+export function toldByPeer(payload) {
+  const said = typeof payload?.reason === "string" ? neutralised(payload.reason) : "";
+  const errorId = typeof payload?.error_id === "string" && ERROR_ID.test(payload.error_id) ? payload.error_id : ErrorId.CANCELLED;
+  return { errorId, said };
 }
 
 /** Emit `event` and return the acknowledgement, or throw ServerError for an error ack. */
@@ -151,6 +168,18 @@ export function openChannel({ socket, iceServers, policy = Policy.ALL, role, han
     });
     pc.addEventListener("connectionstatechange", () => {
       if (pc.connectionState === "failed") noPath();
+    });
+    // The other side could not connect (3.5): nor can this one, and it says why from what
+    // it saw itself, never taking the other's reason as its own.
+    socket.on("cancelled", (payload) => {
+      const peer = toldByPeer(payload);
+      if (settled || !FAILURES.has(peer.errorId)) return;
+      let timer;
+      const waited = new Promise((resolve) => (timer = setTimeout(resolve, GATHER_WAIT_MS)));
+      Promise.race([watch.gathered, waited]).then(() => {
+        clearTimeout(timer);
+        fail(new LinkError("the other side could not connect", watch.diagnosis, peer));
+      });
     });
 
     const opened = (channel) => {

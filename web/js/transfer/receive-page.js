@@ -8,7 +8,7 @@
 import { InvalidCode } from "../protocol/codes.js";
 import { codeWords } from "../signalling/words.js";
 import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus, showText } from "../ui/dom.js";
-import { endingWords, refusalWords, routeWords } from "../ui/words.js";
+import { endingWords, peerWords, refusalWords, routeWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -44,8 +44,9 @@ export function setupReceivePage({ relayOnly }) {
   const shown = { progress: null };
   const later = onNextPaint();
 
-  const ended = (text, kind) => {
+  const ended = (text, kind, said = null) => {
     setStatus(status, text, kind);
+    showText($("receive-peer-said"), said);
     $("offer-actions").hidden = true;
     $("receive-again").hidden = false;
   };
@@ -89,7 +90,7 @@ export function setupReceivePage({ relayOnly }) {
     },
     [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
     [ReceivePhase.CANCELLED]: (ending) => ended(endingWords("receiver", ending), "error"),
-    [ReceivePhase.FAILED]: (ending) => ended(endingWords("receiver", ending), "error"),
+    [ReceivePhase.FAILED]: (ending) => ended(endingWords("receiver", ending), "error", peerWords("receiver", ending)),
   };
 
   const session = new ReceiveSession({

@@ -151,8 +151,8 @@ export class ReceiveSession {
     socket.on(
       "cancelled",
       untilOpen((payload) => {
-        const cancelled = cancelledByPeer(payload, "the sender cancelled");
-        run.end(cancelled.errorId === ErrorId.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED, cancelled);
+        const cancelled = cancelledByPeer(payload, "the sender cancelled", run.phase === ReceivePhase.CONNECTING);
+        if (cancelled) run.end(cancelled.errorId === ErrorId.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED, cancelled);
       }),
     );
     socket.on("peer_left", untilOpen(() => run.end(ReceivePhase.FAILED, ending("the sender left before the transfer started"))));

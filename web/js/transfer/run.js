@@ -6,10 +6,10 @@
  * @module transfer/run
  */
 
-import { ERROR_ID, ErrorId } from "../protocol/errors.js";
+import { ErrorId } from "../protocol/errors.js";
 import { FAILURES } from "../protocol/ice.js";
-import { clip, neutralised } from "../protocol/protocol.js";
-import { ServerError, ask } from "../signalling/link.js";
+import { clip } from "../protocol/protocol.js";
+import { ServerError, ask, toldByPeer } from "../signalling/link.js";
 
 /** The ids of refusals this side finds in the handshake, and of a connection that did not
  * open (PROTOCOL.md 3.5): the peer hears them through the server, which is all there is
@@ -27,23 +27,31 @@ const TOLD_THROUGH_SERVER = new Set([
  * (what the page words it by; null when only the words say); `source`, who found it:
  * "here", "peer" (its cancel or error; `said` is then its own words, shown safe) or
  * "server" (it refused a request); `file`, the name of the file it concerns, or null;
- * `retryAfter`, the seconds the server asks to wait, or null.
+ * `retryAfter`, the seconds the server asks to wait, or null; `peer`, when this side
+ * gave up on hearing that the other could not connect, what that one told
+ * ({errorId, said}: its id and words, shown beside this side's own, never in their
+ * place), else null.
  */
-export function ending(reason, { errorId = null, source = "here", said = null, file = null, retryAfter = null } = {}) {
-  return { reason, errorId, source, said, file, retryAfter };
+export function ending(
+  reason,
+  { errorId = null, source = "here", said = null, file = null, retryAfter = null, peer = null } = {},
+) {
+  return { reason, errorId, source, said, file, retryAfter, peer };
 }
 
 /** The ending an error (a TransferError, LinkError, ServerError, HandshakeError) brings. */
 export function endingOf(error, { reason = error.message, file = null } = {}) {
-  const { errorId = null, said = null, retryAfter = null } = error;
+  const { errorId = null, said = null, retryAfter = null, peer = null } = error;
   const source = error instanceof ServerError ? "server" : said === null ? "here" : "peer";
-  return ending(reason, { errorId, source, said, file, retryAfter });
+  return ending(reason, { errorId, source, said, file, retryAfter, peer });
 }
 
-/** The ending the server's `cancelled` brings, before the channel opened: the peer's id and words. */
-export function cancelledByPeer(payload, reason) {
-  const said = typeof payload?.reason === "string" ? neutralised(payload.reason) : "";
-  const errorId = typeof payload?.error_id === "string" && ERROR_ID.test(payload.error_id) ? payload.error_id : ErrorId.CANCELLED;
+/** The ending the server's `cancelled` brings, before the channel opened: the peer's id
+ * and words. Null while `connecting` if the peer could not connect (3.5): the link then
+ * gives up with this side's own diagnosis. */
+export function cancelledByPeer(payload, reason, connecting) {
+  const { errorId, said } = toldByPeer(payload);
+  if (connecting && FAILURES.has(errorId)) return null;
   return ending(reason, { errorId, source: "peer", said });
 }
 
@@ -111,7 +119,8 @@ export class Run {
   /** End in `phase` because `error` stopped the connection being set up; what this side
    * found wrong in the handshake, the peer is told through the server. */
   refuse(phase, error) {
-    const tell = TOLD_THROUGH_SERVER.has(error.errorId) && this.socket?.connected;
+    // One that gave up on hearing the other could not connect leaves a pair already over.
+    const tell = TOLD_THROUGH_SERVER.has(error.errorId) && !error.peer && this.socket?.connected;
     const payload = { error_id: error.errorId, reason: clip(error.message) };
     this.end(phase, endingOf(error), tell ? ask(this.socket, "cancel", payload).catch(() => {}) : undefined);
   }

@@ -18,7 +18,7 @@ import {
   showText,
   takeDrops,
 } from "../ui/dom.js";
-import { endingWords, routeWords } from "../ui/words.js";
+import { endingWords, peerWords, routeWords } from "../ui/words.js";
 import { SendPhase, SendSession } from "./send-session.js";
 
 const $ = (id) => document.getElementById(id);
@@ -27,8 +27,7 @@ const $ = (id) => document.getElementById(id);
  * refusals, which used the old one up, and a receiver that could not have connected
  * as it asked to (relay only) but may without it. */
 const RESTARTABLE = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE]);
-const restartable = ({ errorId, source }) =>
-  RESTARTABLE.has(errorId) || (source === "peer" && errorId === ErrorId.RELAY_UNAVAILABLE);
+const restartable = ({ errorId, peer }) => RESTARTABLE.has(errorId) || peer?.errorId === ErrorId.RELAY_UNAVAILABLE;
 
 /**
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
@@ -40,9 +39,10 @@ export function setupSendPage({ relayOnly }) {
   const shown = { countdown: 0, progress: null };
   const later = onNextPaint();
 
-  const ended = (text, kind, { restart = false } = {}) => {
+  const ended = (text, kind, { restart = false, said = null } = {}) => {
     clearInterval(shown.countdown);
     setStatus(status, text, kind);
+    showText($("send-peer-said"), said);
     $("cancel-send").hidden = true;
     $("add-files").hidden = true;
     $("start-over").hidden = !restart;
@@ -87,7 +87,7 @@ export function setupSendPage({ relayOnly }) {
     },
     [SendPhase.DECLINED]: () => ended("The receiver declined the files.", "error"),
     [SendPhase.FAILED]: (ending) =>
-      ended(endingWords("sender", ending), "error", { restart: restartable(ending) }),
+      ended(endingWords("sender", ending), "error", { restart: restartable(ending), said: peerWords("sender", ending) }),
     [SendPhase.CANCELLED]: () => ended("Cancelled. The receiver has been told.", "error"),
     [SendPhase.EXPIRED]: () =>
       ended("This code expired before anyone used it.", "error", { restart: true }),
@@ -133,7 +133,7 @@ export function setupSendPage({ relayOnly }) {
     $("send-files").replaceChildren();
     $("code").textContent = "";
     $("countdown").textContent = "";
-    for (const id of ["start-over", "send-again", "send-progress", "send-route"]) $(id).hidden = true;
+    for (const id of ["start-over", "send-again", "send-progress", "send-route", "send-peer-said"]) $(id).hidden = true;
     for (const id of ["cancel-send", "add-files"]) $(id).hidden = false;
     addFiles(files);
   };

@@ -175,7 +175,13 @@ export class SendSession {
     };
     socket.on("peer_joined", ({ pake }) => this.#connect(ice, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
-    socket.on("cancelled", untilOpen((payload) => run.end(SendPhase.FAILED, cancelledByPeer(payload, "the receiver cancelled"))));
+    socket.on(
+      "cancelled",
+      untilOpen((payload) => {
+        const cancelled = cancelledByPeer(payload, "the receiver cancelled", run.phase === SendPhase.CONNECTING);
+        if (cancelled) run.end(SendPhase.FAILED, cancelled);
+      }),
+    );
     socket.on("peer_left", untilOpen(() => run.end(SendPhase.FAILED, ending("the receiver left before the transfer started"))));
     socket.on("disconnect", untilOpen(() => run.end(SendPhase.FAILED, ending("lost the connection to the server"))));
   }

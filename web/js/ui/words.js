@@ -90,12 +90,6 @@ const SAID_BY_PEER = {
   [ErrorId.CANNOT_SAVE]: ({ said }, peer) => `The ${peer} cannot save these files${said ? ` (${said})` : ""}.`,
   [ErrorId.OFFER_TIMEOUT]: (_, peer) => `The ${peer} stopped waiting for an answer to the offer.`,
   [ErrorId.READ_FAILED]: (_, peer) => `The ${peer} could not read a file it offered.`,
-  // Its reason is its own (3.5): this side shows it and decides nothing by it.
-  ...Object.fromEntries(
-    Object.entries(FAILURE_WORDS).map(([id, words]) => [id, (_, peer) => `The ${peer} could not connect, and says: "${words}"`]),
-  ),
-  [ErrorId.RELAY_UNAVAILABLE]: (_, peer) =>
-    `The ${peer} asked to hide their address (relay only), but this server offers no TURN relay.`,
 };
 
 const WORDS = { here: FOUND_HERE, peer: SAID_BY_PEER, server: SERVER };
@@ -113,6 +107,18 @@ export function endingWords(role, ending) {
   if (words) return words(ending, PEER[role]);
   if (ending.source === "peer") return `The ${PEER[role]} stopped the transfer${ending.said ? `: ${ending.said}` : ""}.`;
   return `Failed: ${ending.reason}.`;
+}
+
+/**
+ * What the other side said of its own failure to connect, beside this side's words for
+ * its own (3.5: its reason is its own, shown safe), or null when it said nothing of it.
+ * @param {"sender"|"receiver"} role this page's
+ * @param {{peer: {errorId: string, said: string}|null}} ending
+ * @returns {string|null}
+ */
+export function peerWords(role, { peer }) {
+  if (!peer) return null;
+  return peer.said ? `The ${PEER[role]} says: "${peer.said}"` : `The ${PEER[role]} could not connect either.`;
 }
 
 /**
