@@ -201,6 +201,10 @@ class LinkSetup:
     #: What 3.5 diagnoses a failure from: the candidates offered, the relay's answer.
     candidates: Candidates = field(init=False, default_factory=Candidates)
     turn: TurnAnswer = field(init=False, default_factory=TurnAnswer)
+    #: The local description is being set (aiortc gathers then), and the peer's 3.5
+    #: cancel if it came meanwhile.
+    gathering: bool = field(init=False, default=False)
+    gave_up: dict[str, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.role: Role = self.handshake.role
@@ -230,12 +234,18 @@ class LinkSetup:
 
     async def describe(self, description: RTCSessionDescription) -> None:
         """Set the local description and send it (it carries every local candidate)."""
-        with offering(self.local_ips), watching(self.turn):
-            await self.pc.setLocalDescription(description)
+        self.gathering = True
+        try:
+            with offering(self.local_ips), watching(self.turn):
+                await self.pc.setLocalDescription(description)
+        finally:
+            self.gathering = False
         if self.role == "receiver":
             enlarge_receive_buffers(self.pc)
         local = self.pc.localDescription
         self.candidates.local = offered_in(local.sdp)
+        if self.gave_up is not None:
+            self.give_up_too(self.gave_up)
         if self.handshake.state is HandshakeState.FAILED:
             return  # while gathering, the peer's signals broke the handshake: opened says how
         await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
@@ -334,8 +344,16 @@ class LinkSetup:
         own diagnosis of what it saw, never the peer's."""
         fields = data if isinstance(data, dict) else {}
         error_id = fields.get("error_id")
-        if isinstance(error_id, str) and error_id in FAILURE_WORDS and not self.opened.done():
-            self.opened.set_exception(beside(self.no_connection(), fields.get("reason"), self.role))
+        if isinstance(error_id, str) and error_id in FAILURE_WORDS:
+            if self.gathering:
+                # What it saw includes its own addresses: the diagnosis waits for them.
+                self.gave_up = fields
+            else:
+                self.give_up_too(fields)
+
+    def give_up_too(self, peer: dict[str, Any]) -> None:
+        if not self.opened.done():
+            self.opened.set_exception(beside(self.no_connection(), peer.get("reason"), self.role))
 
     def no_connection(self) -> ConnectionFailed:
         """ICE found no pair (it failed, or gave up in time): why, from what it saw."""
