@@ -7,6 +7,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import pytest
+
 from helpers.browser import run_harness
 from helpers.vectors import VECTORS
 from sendit_protocol.ice import FAILURE_WORDS, ROUTE_WORDS
@@ -73,3 +75,15 @@ async def test_candidate_types_are_read_from_candidates_and_sdp(page: Any) -> No
         ],
         "sdp": ["host", "srflx", "host", "prflx", "relay"],
     }
+
+
+@pytest.mark.parametrize(
+    "ice_servers", [[], [{"urls": "turn:127.0.0.1:9", "username": "u", "credential": "p"}]], ids=["none", "turn"]
+)
+async def test_a_receiver_the_offer_never_reached_blames_the_other_side_not_its_addresses(
+    page: Any, ice_servers: list[dict[str, str]]
+) -> None:
+    """It gathered nothing because it had nothing to answer (3.5): without the rule it
+    would say no-local-candidates, or turn-unreachable with a relay listed."""
+    got = await run_harness(page, "ice.js", "unoffered", {"iceServers": ice_servers, "policy": "all"})
+    assert got == "no-remote-candidates"

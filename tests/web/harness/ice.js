@@ -47,3 +47,15 @@ export const types = ({ candidates, sdp }) => ({
   offered: candidates.map(offeredCandidate),
   sdp: sdpCandidateLines(sdp).map(candidateType),
 });
+
+/** The diagnosis of a connection given up before any description was set, as a
+ * receiver the offer never reached gives it up. */
+export async function unoffered({ iceServers, policy }) {
+  const { IceWatch } = await import("/js/signalling/ice-watch.js");
+  const pc = new RTCPeerConnection({ iceServers, iceTransportPolicy: policy });
+  try {
+    return new IceWatch(pc, { iceServers, policy, onHopeless: () => {} }).diagnosis;
+  } finally {
+    pc.close();
+  }
+}

@@ -6,6 +6,7 @@
  * @module signalling/ice-watch
  */
 
+import { ErrorId } from "../protocol/errors.js";
 import {
   TURN_REFUSALS,
   TurnError,
@@ -133,8 +134,11 @@ export class IceWatch {
     return { policy: this.#policy, ...this.#kinds, local, remote: kinds(this.#remote.map(candidateType)), turnError };
   }
 
-  /** Why the connection did not open (an ErrorId). */
+  /** Why the connection did not open (an ErrorId). A receiver the offer never reached
+   * gathered nothing because it had nothing to answer: its empty list says nothing of
+   * its addresses (3.5). */
   get diagnosis() {
+    if (!this.#pc.localDescription && !this.#pc.remoteDescription) return ErrorId.NO_REMOTE_CANDIDATES;
     return diagnose(this.seen);
   }
 }
