@@ -67,8 +67,9 @@ def relay_settings(host: str, port: int, secret: str) -> list[str]:
         "no-dtls",
         "no-multicast-peers",
         # With a UDP thread per core (the default), coturn 4.6.1 answered 438 (stale nonce)
-        # to the authenticated retry of 5 in 200 fresh allocations here, and aioice gives up
-        # on a second refusal; with one relay thread, none in 200.
+        # to the authenticated retry of 5 in 200 fresh allocations here; with one relay
+        # thread, none in 200. The peer asks once more (peer/signalling/allocation.py), but
+        # a relay test must not depend on that one retry.
         "relay-threads=1",
     ]
 
