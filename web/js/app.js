@@ -1,5 +1,5 @@
 /**
- * Entry point of the page. Outside a secure context (plain HTTP but on this computer)
+ * Entry point of the page. Outside a secure context (plain HTTP anywhere but on this computer)
  * the browser withholds the cryptography SendIt needs, and a transfer would fail once
  * it began: the page says what to do instead, before anything that opens a socket or
  * touches the cryptography is even loaded.
