@@ -27,5 +27,5 @@ class Outcomes:
         self.joins_refused[error_id] += 1
 
     def transfer_done(self, route: Route | None) -> None:
-        """A pair ended by a ``done`` whose sender said ``route`` (None: it did not)."""
+        """A pair ended by a ``done`` that said ``route`` (None: it did not), from either member."""
         self.transfers[UNKNOWN_ROUTE if route is None else route.value] += 1
