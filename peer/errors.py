@@ -56,6 +56,11 @@ class ConnectionFailed(PeerError):
     exit_code = ExitCode.CONNECTION
 
 
+class GaveUpToo(ConnectionFailed):
+    """The peer could not connect and said so: this side gave up too, for its own
+    reason (docs/PROTOCOL.md 3.5)."""
+
+
 class VerificationFailed(PeerError):
     """A file arrived damaged: its digest or length is wrong."""
 

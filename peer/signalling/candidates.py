@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from aioice import Connection
+from aioice.ice import CandidatePair
 from aiortc import RTCIceCandidate, RTCPeerConnection
 from aiortc.sdp import SessionDescription
 
@@ -31,6 +32,8 @@ class Candidates:
 
     local: list[Offered] = field(default_factory=list)
     remote: list[Offered] = field(default_factory=list)
+    #: The peer has signalled its last candidate (its end marker, or its description's).
+    remote_done: bool = False
 
     def signalled_at(self, host: str, port: int) -> str | None:
         """The type a ``prflx`` remote at ``host``:``port`` counts as (3.5), if any."""
@@ -69,9 +72,24 @@ def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | Non
     name for it). A remote candidate it learnt from a check is ``prflx`` until the peer
     signals it: aioice 0.13 then retypes it itself (RFC 8445 7.3.1.3), older ones keep
     ``prflx``, so it is matched against what the peer signalled as 3.5 says."""
-    connection = ice_connection(pc)
-    pair = None if connection is None else next(iter(connection._nominated.values()), None)
+    pair = _nominated(pc)
     if pair is None:
         return None
     remote = pair.remote_candidate
     return route(pair.local_candidate.type, remote.type, candidates.signalled_at(remote.host, remote.port))
+
+
+def remote_named(pc: RTCPeerConnection, candidates: Candidates) -> bool:
+    """Whether what the peer signalled names the selected pair's remote candidate: it is
+    not peer reflexive, or a signalled candidate says what it is (3.5). True without a pair:
+    there is nothing to wait for."""
+    pair = _nominated(pc)
+    if pair is None:
+        return True
+    remote = pair.remote_candidate
+    return remote.type != "prflx" or candidates.signalled_at(remote.host, remote.port) is not None
+
+
+def _nominated(pc: RTCPeerConnection) -> CandidatePair | None:
+    connection = ice_connection(pc)
+    return None if connection is None else next(iter(connection._nominated.values()), None)

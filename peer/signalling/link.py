@@ -35,9 +35,9 @@ from sendit_protocol.ice import FAILURE_WORDS, Policy, Route, Seen, diagnose, se
 from sendit_protocol.messages import clip
 
 from ..channel import Inbox
-from ..errors import ConnectionFailed, PeerError, ProtocolViolation, Untrusted, untrusted
+from ..errors import ConnectionFailed, GaveUpToo, PeerError, ProtocolViolation, Untrusted, untrusted
 from .allocation import TurnAnswer, watching
-from .candidates import Candidates, offered, offered_in, selected_route
+from .candidates import Candidates, ice_connection, offered, offered_in, remote_named, selected_route
 from .client import ServerRefused, SignallingClient
 from .localip import offering
 
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
+#: How long the route waits for the peer's signals to name a peer reflexive remote (3.5).
+ROUTE_WAIT = 10.0
 # On the receiving side, a fast sender's bursts overflow the kernel's default UDP receive
 # buffer (about 200 KB) while Python is still busy with earlier packets, and each drop
 # costs SCTP a retransmission and a smaller window. 4 MiB is what Linux grants an
@@ -67,8 +69,9 @@ class Link:
 
     pc: RTCPeerConnection
     channel: RTCDataChannel
-    #: How the connection goes (docs/PROTOCOL.md 3.5), from the pair ICE selected.
-    route: Route | None = None
+    #: How the connection goes (docs/PROTOCOL.md 3.5), from the pair ICE selected: known
+    #: once the peer's signals name that pair's remote candidate, at most ROUTE_WAIT on.
+    routing: asyncio.Future[Route | None]
     inbox: Inbox = field(init=False)
     fault: PeerError | None = field(init=False, default=None)
     _fault_handler: Callable[[PeerError], None] | None = field(init=False, default=None)
@@ -98,9 +101,9 @@ def enlarge_receive_buffers(pc: RTCPeerConnection) -> None:
     one datagram endpoint per local address (tests/signalling/test_link.py notices if
     that ever changes).
     """
-    if pc.sctp is None:
+    connection = ice_connection(pc)
+    if connection is None:
         return  # an offer without a data channel: nothing will be received
-    connection = pc.sctp.transport.transport.iceGatherer._connection
     for protocol in connection._protocols:
         sock = protocol.transport.get_extra_info("socket")
         if sock is not None:
@@ -124,13 +127,12 @@ def failed(error_id: ErrorId) -> ConnectionFailed:
     return ConnectionFailed(FAILURE_WORDS[error_id], error_id=error_id)
 
 
-def beside(own: ConnectionFailed, reason: Any, role: Role) -> ConnectionFailed:
+def beside(own: ConnectionFailed, reason: Any, role: Role) -> GaveUpToo:
     """This side's own reason for giving up, with the peer's words, if it gave any,
     beside it (3.5): the person hears what each side saw."""
-    if not isinstance(reason, str) or not reason:
-        return own
     peer = "receiver" if role == "sender" else "sender"
-    return ConnectionFailed(f"{own} The {peer} says: {clip(reason, 200)}", error_id=own.error_id)
+    said = f" The {peer} says: {clip(reason, 200)}" if isinstance(reason, str) and reason else ""
+    return GaveUpToo(f"{own}{said}", error_id=own.error_id)
 
 
 def unavailable(ice_servers: Sequence[dict[str, Any]], policy: Policy) -> ConnectionFailed | None:
@@ -204,6 +206,8 @@ class LinkSetup:
     #: The local description is being set (aiortc gathers then), and the peer's 3.5
     #: cancel if it came meanwhile.
     gathering: bool = field(init=False, default=False)
+    #: Set whenever the peer signals a candidate (or its last), for settled_route.
+    remote_news: asyncio.Event = field(init=False, default_factory=asyncio.Event)
     gave_up: dict[str, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -274,10 +278,14 @@ class LinkSetup:
             return
         if inner["type"] == "candidate":
             candidate = parse_candidate(inner["candidate"])
-            if candidate is not None:
-                # Kept before it is applied: aioice holds an mDNS candidate while it
-                # tries to resolve the name, and the route may be read meanwhile.
+            # Kept before it is applied: aioice holds an mDNS candidate while it tries to
+            # resolve the name, and the route may be read meanwhile.
+            if candidate is None:
+                self.candidates.remote_done = True
+            else:
                 self.candidates.remote.append(offered(candidate))
+            self.remote_news.set()
+            if candidate is not None:
                 await self.pc.addIceCandidate(candidate)
             return
         sdp, ended_empty = inner["sdp"], False
@@ -288,6 +296,8 @@ class LinkSetup:
             sdp, ended_empty = without_end_of_candidates(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=inner["type"]))
         self.candidates.remote += offered_in(sdp)
+        self.candidates.remote_done = ended_empty or "a=end-of-candidates" in sdp
+        self.remote_news.set()
         if inner["type"] == "offer":
             await self.describe(await self.pc.createAnswer())
             if ended_empty:
@@ -304,8 +314,23 @@ class LinkSetup:
         # Synchronously, before the first message can be dispatched to nobody; and only
         # for the first channel to open, since a Link keeps every message it is given.
         if self.link is None and not self.opened.done():
-            self.link = Link(pc=self.pc, channel=channel, route=selected_route(self.pc, self.candidates))
+            routing = asyncio.ensure_future(self.settled_route())
+            self.link = Link(pc=self.pc, channel=channel, routing=routing)
             self.opened.set_result(self.link)
+
+    async def settled_route(self) -> Route | None:
+        """The selected pair's route once the peer's signals name its remote candidate
+        (3.5): one known only from its checks waits for them, until the peer's last or
+        ROUTE_WAIT, without holding up the transfer."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ROUTE_WAIT
+        while not (self.candidates.remote_done or remote_named(self.pc, self.candidates)):
+            self.remote_news.clear()
+            try:
+                await asyncio.wait_for(self.remote_news.wait(), deadline - loop.time())
+            except asyncio.TimeoutError:
+                break
+        return selected_route(self.pc, self.candidates)
 
     def on_channel(self, channel: RTCDataChannel) -> None:
         """The receiver takes the sender's one channel; any other is the peer's fault."""

@@ -10,11 +10,11 @@ from typing import Any, Awaitable, Callable, Sequence, TypeVar
 from sendit_protocol.codes import Code, InvalidCode, format_slot, generate_words, parse_slot
 from sendit_protocol.errors import ErrorId
 from sendit_protocol.handshake import Handshake
-from sendit_protocol.ice import FAILURE_WORDS, Policy
-from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry
+from sendit_protocol.ice import FAILURE_WORDS, Policy, Route
+from sendit_protocol.messages import PROTOCOL_VERSION, FileEntry, clip
 
 from ..ending import set_once, settle, unless_ended
-from ..errors import Cancelled, CodeRefused, ConnectionFailed, PeerError, Untrusted, untrusted
+from ..errors import Cancelled, CodeRefused, ConnectionFailed, GaveUpToo, PeerError, Untrusted, untrusted
 from ..progress import Reporter
 from ..signalling.client import ServerRefused, SignallingClient
 from ..signalling.link import Link, Role, beside, failed, open_link, unavailable
@@ -110,20 +110,25 @@ class Session:
         self.opening = True
         try:
             self.link = await self.until(opening)
+        except GaveUpToo:
+            raise  # the peer gave up first: the pair is over, and nobody is left to tell
         except ConnectionFailed as error:
             if error.error_id in FAILURE_WORDS:
                 # Told before we leave, so the peer stops waiting and gives its own reason.
-                await self.signalling.tell("cancel", {"error_id": error.error_id, "reason": str(error)})
+                await self.signalling.tell("cancel", {"error_id": error.error_id, "reason": clip(str(error), 200)})
             raise
         finally:
             self.opening = False
-        if self.link.route is not None:
-            self.report.connected(self.link.route)
+        self.link.routing.add_done_callback(self._connected)
         return self.link
+
+    def _connected(self, routing: asyncio.Future[Route | None]) -> None:
+        if not routing.cancelled() and routing.exception() is None and (route := routing.result()) is not None:
+            self.report.connected(route)
 
     async def tell_server_done(self) -> None:
         """The transfer succeeded; the server may count how it went (the route's kind only)."""
-        route = self.link.route if self.link is not None else None
+        route = await self.link.routing if self.link is not None else None
         await self.signalling.tell("done", {} if route is None else {"route": route.value})
 
     def start(self, transfer: T) -> T:
@@ -175,6 +180,7 @@ class Session:
                 await self.signalling.tell("cancel", {"error_id": error.error_id.value, "reason": error.reason})
         finally:
             if self.link is not None:
+                self.link.routing.cancel()
                 await self.link.pc.close()
             await self.signalling.close()
 

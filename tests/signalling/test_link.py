@@ -17,7 +17,7 @@ from aiortc import RTCPeerConnection
 
 from helpers.coturn import Coturn
 from helpers.links import Pair, paired
-from helpers.server import RunningServer, running_server, wait_until
+from helpers.server import RunningServer, running_server
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
 from peer.signalling import link as link_module
 from peer.signalling.candidates import selected_route
@@ -209,15 +209,18 @@ async def test_a_relay_that_changes_a_sealed_signal_is_found_out(kind: str, dete
 
 
 async def test_two_host_candidates_on_one_machine_are_the_same_network(links: tuple[Link, Link]) -> None:
-    assert [link.route for link in links] == [Route.LAN, Route.LAN]
+    assert [await link.routing for link in links] == [Route.LAN, Route.LAN]
 
 
-async def test_a_remote_candidate_known_only_from_its_checks_counts_as_nat_until_it_is_signalled(
-    server: RunningServer,
+@pytest.mark.parametrize("then", ["candidates", "end", "nothing"])
+async def test_a_remote_candidate_known_only_from_its_checks_is_named_by_the_signals_that_follow(
+    server: RunningServer, then: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender signals its offer without its candidates: the receiver learns the
-    sender's address from the sender's checks alone, a prflx candidate (3.5). Once the
-    sender signals it, it is the host candidate it was."""
+    sender's address from the sender's checks alone, a prflx candidate (3.5). The route
+    waits for the sender's signals: its candidates name it the host candidate it was; its
+    end marker, or ROUTE_WAIT, leave it peer reflexive, through NAT."""
+    monkeypatch.setattr(link_module, "ROUTE_WAIT", 1.0)
     async with paired(server.url) as pair:
         sender = await _sender_setup(pair)
         sender.watch(sender.pc.createDataChannel(CHANNEL_LABEL, ordered=True))
@@ -237,13 +240,17 @@ async def test_a_remote_candidate_known_only_from_its_checks_counts_as_nat_until
         receiver.start_applying_signals()
         try:
             receiving, sending = await asyncio.gather(receiver.until_open(), asyncio.wait_for(sender.opened, 10))
-            assert receiving.route is Route.NAT
-            assert sending.route is Route.LAN  # the receiver's answer carried its candidates
-            for line in candidates:
-                candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag}
-                await sender.send(pair.sender_handshake.seal("candidate", {"candidate": candidate}))
-            await wait_until(lambda: len(receiver.candidates.remote) == len(candidates), "the candidates applied")
-            assert selected_route(receiving.pc, receiver.candidates) is Route.LAN
+            assert await sending.routing is Route.LAN  # the receiver's answer carried its candidates
+            assert selected_route(receiving.pc, receiver.candidates) is Route.NAT
+            assert not receiving.routing.done()  # waiting for the sender's signals
+            if then == "candidates":
+                for line in candidates:
+                    candidate = {"candidate": line, "sdpMid": "0", "sdpMLineIndex": 0, "usernameFragment": ufrag}
+                    await sender.send(pair.sender_handshake.seal("candidate", {"candidate": candidate}))
+            elif then == "end":
+                await sender.send(pair.sender_handshake.seal("candidate", {"candidate": None}))
+            expected = Route.LAN if then == "candidates" else Route.NAT
+            assert await asyncio.wait_for(receiving.routing, 5) is expected
         finally:
             await receiver.abandon()
             await sender.abandon()
@@ -434,7 +441,7 @@ async def test_relay_only_connects_through_the_turn_relay(loopback_relay: Coturn
         paired(server.url) as pair,
     ):
         opened = await _both_opening(pair, policy=Policy.RELAY)
-    assert [getattr(link, "route", link) for link in opened] == [Route.RELAY, Route.RELAY]
+    assert [await link.routing if isinstance(link, Link) else link for link in opened] == [Route.RELAY, Route.RELAY]
 
 
 async def test_credentials_the_relay_refuses_are_named_as_the_reason(loopback_relay: Coturn) -> None:
