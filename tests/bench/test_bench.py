@@ -29,6 +29,8 @@ TINY = [
     "2",
     "--attack-seconds",
     "1",
+    "--turn-size",
+    "2",
 ]
 
 
@@ -44,7 +46,10 @@ def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) ->
     rows = {(r["section"], r["name"]) for r in results}
     for pair in ("Chromium → Chromium", "Python → Python", "Python → Chromium", "Chromium → Python"):
         assert ("throughput", pair) in rows
-    assert {r["section"] for r in results} == {"throughput", "signalling", "pool", "memory", "attack", "pake"}
+    assert {r["section"] for r in results} == {"throughput", "signalling", "pool", "memory", "attack", "pake", "turn"}
+    # Through coturn beside direct through NAT, in the lab, in the same run.
+    (turn,) = [r for r in results if r["section"] == "turn"]
+    assert "relayed via coturn" in turn["name"] and "direct through NAT" in turn["name"], turn
     assert len([r for r in results if r["section"] == "attack"]) == 12
     for result in results:
         assert result["ours"] > 0 and result["baseline"] is not None, result

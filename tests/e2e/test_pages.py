@@ -530,6 +530,12 @@ async def test_a_relay_that_does_not_answer_is_named(new_person: Person, tmp_pat
             FAILURE_WORDS[ErrorId.TURN_UNREACHABLE], timeout=AT_ONCE if transport == "tcp" else OPEN_AND_MORE
         )
         await expect(receiver.locator("#offer")).to_be_hidden()
+        if transport == "tcp":
+            # The sender, still connecting, hears why and gives up with what it saw itself
+            # (the same dead relay), the receiver's 3.5 words beside it.
+            words = FAILURE_WORDS[ErrorId.TURN_UNREACHABLE]
+            await expect(sender.locator("#send-status")).to_have_text(words, timeout=AT_ONCE)
+            await expect(sender.locator("#send-peer-said")).to_have_text(f'The receiver says: "{words}"')
 
 
 #: The 30 s a connection is given to open, and time for the page to say so.

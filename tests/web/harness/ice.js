@@ -6,6 +6,8 @@
 
 import { ErrorId } from "/js/protocol/errors.js";
 import {
+  FAILURE_WORDS,
+  ROUTE_WORDS,
   candidateType,
   diagnose,
   offeredCandidate,
@@ -14,7 +16,6 @@ import {
   serverKinds,
   signalledType,
 } from "/js/protocol/ice.js";
-import { FAILURE_WORDS, ROUTE_WORDS } from "/js/ui/words.js";
 
 export function runIce(vectors) {
   const failures = [];

@@ -17,6 +17,28 @@ export const Policy = Object.freeze({ ALL: "all", RELAY: "relay" });
 
 export const TurnError = Object.freeze({ REFUSED: "refused", UNREACHABLE: "unreachable" });
 
+/** How a connection went (PROTOCOL.md 3.5), the same words on every side. */
+export const ROUTE_WORDS = Object.freeze({
+  [Route.LAN]: "direct (same network)",
+  [Route.NAT]: "direct (through NAT)",
+  [Route.RELAY]: "relayed via TURN",
+});
+
+/** Why a connection did not open (PROTOCOL.md 3.5), the same words on every side. */
+export const FAILURE_WORDS = Object.freeze({
+  [ErrorId.RELAY_UNAVAILABLE]: "You asked to hide your address (relay only), but this server offers no TURN relay.",
+  [ErrorId.TURN_REFUSED]:
+    "The TURN relay refused the credentials this server gave out (they may have expired, or the server's TURN secret does not match the relay's).",
+  [ErrorId.TURN_UNREACHABLE]: "The TURN relay did not answer.",
+  [ErrorId.NO_LOCAL_CANDIDATES]: "This computer found no network address to offer.",
+  [ErrorId.NO_REMOTE_CANDIDATES]: "The other side offered no network address to connect to.",
+  [ErrorId.NO_STUN]:
+    "This server gives out no STUN or TURN server, so only computers on the same network can connect, and these two could not reach each other.",
+  [ErrorId.NEEDS_TURN]:
+    "No direct path crosses the NATs between you, and this server has no TURN relay to fall back on.",
+  [ErrorId.NO_PATH]: "Could not reach the other side (no network path found).",
+});
+
 /** The STUN error codes of an Allocate answer that mean the relay will not have us. */
 export const TURN_REFUSALS = Object.freeze(new Set([401, 403, 437, 441, 486]));
 

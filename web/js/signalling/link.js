@@ -7,7 +7,7 @@
  */
 
 import { ERROR_ID, ErrorId } from "../protocol/errors.js";
-import { FAILURES, Policy, serverKinds } from "../protocol/ice.js";
+import { FAILURE_WORDS, FAILURES, Policy, serverKinds } from "../protocol/ice.js";
 import { CHANNEL_LABEL, neutralised } from "../protocol/protocol.js";
 import { IceWatch } from "./ice-watch.js";
 
@@ -53,6 +53,10 @@ export function toldByPeer(payload) {
   return { errorId, said };
 }
 
+/** The LinkError of a connection that did not open for the 3.5 reason `errorId`, in its
+ * words (which are also what the peer is told); `peer` as for LinkError. */
+const failure = (errorId, peer) => new LinkError(FAILURE_WORDS[errorId], errorId, peer);
+
 /** Emit `event` and return the acknowledgement, or throw ServerError for an error ack. */
 export async function ask(socket, event, payload = {}) {
   const ack = await socket.request(event, payload);
@@ -73,6 +77,7 @@ export async function ask(socket, event, payload = {}) {
  */
 export function refusedPolicy(iceServers, policy) {
   if (policy !== Policy.RELAY || serverKinds(iceServers).turn) return null;
+  // Told to the other side as its reason, so in the third person.
   return new LinkError("relay only was asked for, but the server offers no TURN relay", ErrorId.RELAY_UNAVAILABLE);
 }
 
@@ -111,7 +116,7 @@ export function openChannel({ socket, iceServers, policy = Policy.ALL, role, han
       pc.close();
       reject("errorId" in error ? error : new LinkError(`connection setup failed: ${error.message}`, null));
     };
-    const noPath = () => fail(new LinkError("could not reach the other side", watch.diagnosis));
+    const noPath = () => fail(failure(watch.diagnosis));
     const watch = new IceWatch(pc, { iceServers, policy, onHopeless: noPath });
     const timer = setTimeout(noPath, OPEN_TIMEOUT_MS);
 
@@ -174,11 +179,14 @@ export function openChannel({ socket, iceServers, policy = Policy.ALL, role, han
     socket.on("cancelled", (payload) => {
       const peer = toldByPeer(payload);
       if (settled || !FAILURES.has(peer.errorId)) return;
+      // What it saw includes its own addresses, if it is gathering them; a receiver the
+      // offer never reached has none to wait for.
       let timer;
       const waited = new Promise((resolve) => (timer = setTimeout(resolve, GATHER_WAIT_MS)));
-      Promise.race([watch.gathered, waited]).then(() => {
+      const gathering = pc.localDescription || pc.remoteDescription ? watch.gathered : undefined;
+      Promise.race([gathering ?? Promise.resolve(), waited]).then(() => {
         clearTimeout(timer);
-        fail(new LinkError("the other side could not connect", watch.diagnosis, peer));
+        fail(failure(watch.diagnosis, peer));
       });
     });
 

@@ -6,7 +6,7 @@
  */
 
 import { ErrorId } from "../protocol/errors.js";
-import { Route } from "../protocol/ice.js";
+import { FAILURE_WORDS, ROUTE_WORDS } from "../protocol/ice.js";
 import { formatDuration } from "./dom.js";
 
 /** The other side, seen from `role`. */
@@ -41,28 +41,6 @@ const SERVER = {
   [ErrorId.OLD_PROTOCOL]: () => "This page is older than the SendIt server: reload the page and try again.",
   [ErrorId.NEW_PROTOCOL]: () => "This page is newer than the SendIt server: reload the page, or try again later.",
 };
-
-/** How a connection went (PROTOCOL.md 3.5), the same words on every side. */
-export const ROUTE_WORDS = Object.freeze({
-  [Route.LAN]: "direct (same network)",
-  [Route.NAT]: "direct (through NAT)",
-  [Route.RELAY]: "relayed via TURN",
-});
-
-/** Why a connection did not open (PROTOCOL.md 3.5), the same words on every side. */
-export const FAILURE_WORDS = Object.freeze({
-  [ErrorId.RELAY_UNAVAILABLE]: "You asked to hide your address (relay only), but this server offers no TURN relay.",
-  [ErrorId.TURN_REFUSED]:
-    "The TURN relay refused the credentials this server gave out (they may have expired, or the server's TURN secret does not match the relay's).",
-  [ErrorId.TURN_UNREACHABLE]: "The TURN relay did not answer.",
-  [ErrorId.NO_LOCAL_CANDIDATES]: "This computer found no network address to offer.",
-  [ErrorId.NO_REMOTE_CANDIDATES]: "The other side offered no network address to connect to.",
-  [ErrorId.NO_STUN]:
-    "This server gives out no STUN or TURN server, so only computers on the same network can connect, and these two could not reach each other.",
-  [ErrorId.NEEDS_TURN]:
-    "No direct path crosses the NATs between you, and this server has no TURN relay to fall back on.",
-  [ErrorId.NO_PATH]: "Could not reach the other side (no network path found).",
-});
 
 /** The line beside the progress once the channel is open. */
 export const routeWords = (route) => `Connected: ${ROUTE_WORDS[route]}`;
