@@ -13,6 +13,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 import pytest
 import socketio
 from aiohttp import WSMsgType, web
+from playwright.async_api import expect
 
 from helpers.browser import run_harness
 from helpers.server import EVENT_TIMEOUT, RunningServer
@@ -94,6 +95,9 @@ async def browse(
         errors: list[Any] = []
         page.on("pageerror", lambda error: errors.append(error))
         await page.goto(url + "/")
+        # The page loads its tabs with an import of its own, after the load event: a test
+        # that ends its server first would see that import fail.
+        await expect(page.locator("body")).to_have_attribute("data-ready", "true")
         errors_by_page.append(errors)
         return page, errors
 
