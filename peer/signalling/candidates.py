@@ -65,31 +65,36 @@ def ice_connection(pc: RTCPeerConnection) -> Connection | None:
     return connection
 
 
-def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | None:
-    """The route of the pair ICE selected (None before there is one).
+def nominated(pc: RTCPeerConnection) -> CandidatePair | None:
+    """The pair ICE selected (None before there is one, and again once the connection is
+    closed: aioice forgets it then, so whoever reads it later keeps it).
 
     aioice keeps its selected pair per component in ``_nominated`` (it has no public
-    name for it). A remote candidate it learnt from a check is ``prflx`` until the peer
-    signals it: aioice 0.13 then retypes it itself (RFC 8445 7.3.1.3), older ones keep
-    ``prflx``, so it is matched against what the peer signalled as 3.5 says."""
-    pair = _nominated(pc)
-    if pair is None:
-        return None
+    name for it)."""
+    connection = ice_connection(pc)
+    return None if connection is None else next(iter(connection._nominated.values()), None)
+
+
+def pair_route(pair: CandidatePair, candidates: Candidates) -> Route:
+    """The route of ``pair``. A remote candidate aioice learnt from a check is ``prflx``
+    until the peer signals it: aioice 0.13 then retypes it itself (RFC 8445 7.3.1.3),
+    older ones keep ``prflx``, so it is matched against what the peer signalled as 3.5 says."""
     remote = pair.remote_candidate
     return route(pair.local_candidate.type, remote.type, candidates.signalled_at(remote.host, remote.port))
 
 
-def remote_named(pc: RTCPeerConnection, candidates: Candidates) -> bool:
-    """Whether what the peer signalled names the selected pair's remote candidate: it is
-    not peer reflexive, or a signalled candidate says what it is (3.5). True without a pair:
-    there is nothing to wait for."""
-    pair = _nominated(pc)
-    if pair is None:
-        return True
+def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | None:
+    """The route of the pair ICE selected, if there is one."""
+    pair = nominated(pc)
+    return None if pair is None else pair_route(pair, candidates)
+
+
+def pair_named(pair: CandidatePair, candidates: Candidates) -> bool:
+    """Whether ``pair``'s route is decided: its local candidate is relayed, or its remote is
+    not peer reflexive, or a signalled candidate says what that remote is (3.5)."""
     remote = pair.remote_candidate
-    return remote.type != "prflx" or candidates.signalled_at(remote.host, remote.port) is not None
-
-
-def _nominated(pc: RTCPeerConnection) -> CandidatePair | None:
-    connection = ice_connection(pc)
-    return None if connection is None else next(iter(connection._nominated.values()), None)
+    return (
+        pair.local_candidate.type == "relay"
+        or remote.type != "prflx"
+        or candidates.signalled_at(remote.host, remote.port) is not None
+    )

@@ -37,7 +37,7 @@ from sendit_protocol.messages import clip
 from ..channel import Inbox
 from ..errors import ConnectionFailed, GaveUpToo, PeerError, ProtocolViolation, Untrusted, untrusted
 from .allocation import TurnAnswer, watching
-from .candidates import Candidates, ice_connection, offered, offered_in, remote_named, selected_route
+from .candidates import Candidates, ice_connection, nominated, offered, offered_in, pair_named, pair_route
 from .client import ServerRefused, SignallingClient
 from .localip import offering
 
@@ -322,15 +322,18 @@ class LinkSetup:
         """The selected pair's route once the peer's signals name its remote candidate
         (3.5): one known only from its checks waits for them, until the peer's last or
         ROUTE_WAIT, without holding up the transfer."""
+        pair = nominated(self.pc)
+        if pair is None:
+            return None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + ROUTE_WAIT
-        while not (self.candidates.remote_done or remote_named(self.pc, self.candidates)):
+        while not (self.candidates.remote_done or pair_named(pair, self.candidates)):
             self.remote_news.clear()
             try:
                 await asyncio.wait_for(self.remote_news.wait(), deadline - loop.time())
             except asyncio.TimeoutError:
                 break
-        return selected_route(self.pc, self.candidates)
+        return pair_route(pair, self.candidates)
 
     def on_channel(self, channel: RTCDataChannel) -> None:
         """The receiver takes the sender's one channel; any other is the peer's fault."""

@@ -52,6 +52,8 @@ class Session:
     transfer: Transfer | None = None
     #: The link is being set up: a peer's 3.5 cancel is then the link's to answer.
     opening: bool = False
+    #: Says the route once it is known, and then holds it (docs/PROTOCOL.md 3.5).
+    connected: asyncio.Future[Route | None] | None = None
 
     def __post_init__(self) -> None:
         self.signalling = SignallingClient(self.options.tls)
@@ -119,16 +121,21 @@ class Session:
             raise
         finally:
             self.opening = False
-        self.link.routing.add_done_callback(self._connected)
+        self.connected = asyncio.ensure_future(self._connected(self.link.routing))
         return self.link
 
-    def _connected(self, routing: asyncio.Future[Route | None]) -> None:
-        if not routing.cancelled() and routing.exception() is None and (route := routing.result()) is not None:
+    async def _connected(self, routing: asyncio.Future[Route | None]) -> Route | None:
+        """Says how the link is connected once that is known; returns the route."""
+        route = await routing
+        if route is not None:
             self.report.connected(route)
+        return route
 
-    async def tell_server_done(self) -> None:
-        """The transfer succeeded; the server may count how it went (the route's kind only)."""
-        route = await self.link.routing if self.link is not None else None
+    async def finish(self) -> None:
+        """The transfer succeeded: said once the route is (so that ``connected`` comes
+        first), then the server may count how it went (the route's kind only)."""
+        route = await self.connected if self.connected is not None else None
+        self.report.done()
         await self.signalling.tell("done", {} if route is None else {"route": route.value})
 
     def start(self, transfer: T) -> T:
@@ -179,6 +186,8 @@ class Session:
                 # Found here or told by the other side: either way the server hears why.
                 await self.signalling.tell("cancel", {"error_id": error.error_id.value, "reason": error.reason})
         finally:
+            if self.connected is not None:
+                self.connected.cancel()
             if self.link is not None:
                 self.link.routing.cancel()
                 await self.link.pc.close()
@@ -210,8 +219,7 @@ async def send(options: PeerOptions, sources: Sequence[Source], report: Reporter
         link = await session.open(created["ice_servers"], handshake, joined=pake if isinstance(pake, str) else "")
         session.transfer = session.start(Sender(link.channel, sources, report, inbox=link.inbox))
         await session.until(session.transfer.run())
-        report.done()
-        await session.tell_server_done()
+        await session.finish()
 
 
 def _slot(text: Any) -> int:
@@ -241,5 +249,4 @@ async def receive(
         if files is None:
             await session.tell_server_cancel("the receiver declined")
             raise Cancelled("you declined the files; nothing was received")
-        report.done()
-        await session.tell_server_done()
+        await session.finish()

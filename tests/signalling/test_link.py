@@ -212,14 +212,15 @@ async def test_two_host_candidates_on_one_machine_are_the_same_network(links: tu
     assert [await link.routing for link in links] == [Route.LAN, Route.LAN]
 
 
-@pytest.mark.parametrize("then", ["candidates", "end", "nothing"])
+@pytest.mark.parametrize("then", ["candidates", "end", "nothing", "closed"])
 async def test_a_remote_candidate_known_only_from_its_checks_is_named_by_the_signals_that_follow(
     server: RunningServer, then: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The sender signals its offer without its candidates: the receiver learns the
     sender's address from the sender's checks alone, a prflx candidate (3.5). The route
     waits for the sender's signals: its candidates name it the host candidate it was; its
-    end marker, or ROUTE_WAIT, leave it peer reflexive, through NAT."""
+    end marker, or ROUTE_WAIT, leave it peer reflexive, through NAT; and a connection
+    closed meanwhile (a short transfer) still has the route of the pair it had."""
     monkeypatch.setattr(link_module, "ROUTE_WAIT", 1.0)
     async with paired(server.url) as pair:
         sender = await _sender_setup(pair)
@@ -249,6 +250,8 @@ async def test_a_remote_candidate_known_only_from_its_checks_is_named_by_the_sig
                     await sender.send(pair.sender_handshake.seal("candidate", {"candidate": candidate}))
             elif then == "end":
                 await sender.send(pair.sender_handshake.seal("candidate", {"candidate": None}))
+            elif then == "closed":
+                await receiving.pc.close()
             expected = Route.LAN if then == "candidates" else Route.NAT
             assert await asyncio.wait_for(receiving.routing, 5) is expected
         finally:
