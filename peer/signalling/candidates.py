@@ -83,12 +83,6 @@ def pair_route(pair: CandidatePair, candidates: Candidates) -> Route:
     return route(pair.local_candidate.type, remote.type, candidates.signalled_at(remote.host, remote.port))
 
 
-def selected_route(pc: RTCPeerConnection, candidates: Candidates) -> Route | None:
-    """The route of the pair ICE selected, if there is one."""
-    pair = nominated(pc)
-    return None if pair is None else pair_route(pair, candidates)
-
-
 def pair_named(pair: CandidatePair, candidates: Candidates) -> bool:
     """Whether ``pair``'s route is decided: its local candidate is relayed, or its remote is
     not peer reflexive, or a signalled candidate says what that remote is (3.5)."""

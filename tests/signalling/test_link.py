@@ -20,7 +20,7 @@ from helpers.links import Pair, paired
 from helpers.server import RunningServer, running_server
 from peer.errors import ConnectionFailed, ExitCode, PeerError, ProtocolViolation, Untrusted, WrongCode
 from peer.signalling import link as link_module
-from peer.signalling.candidates import selected_route
+from peer.signalling.candidates import nominated, pair_route
 from peer.signalling.link import (
     CHANNEL_LABEL,
     RECEIVE_BUFFER,
@@ -242,7 +242,8 @@ async def test_a_remote_candidate_known_only_from_its_checks_is_named_by_the_sig
         try:
             receiving, sending = await asyncio.gather(receiver.until_open(), asyncio.wait_for(sender.opened, 10))
             assert await sending.routing is Route.LAN  # the receiver's answer carried its candidates
-            assert selected_route(receiving.pc, receiver.candidates) is Route.NAT
+            selected = nominated(receiving.pc)
+            assert selected is not None and pair_route(selected, receiver.candidates) is Route.NAT
             assert not receiving.routing.done()  # waiting for the sender's signals
             if then == "candidates":
                 for line in candidates:
