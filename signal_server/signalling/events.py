@@ -225,9 +225,11 @@ class SignallingEvents:
     async def on_done(self, sid: str, payload: Any) -> Ack:
         route = signals.done(payload)
         pairing = self.registry.paired(sid)
-        if not pairing.used:  # done with what? nobody joined
+        if not pairing.used or pairing.done:  # done with what? nobody joined, or the pair is ending
             raise NotPaired()
-        # The first done ends the pair, so a pair is counted once; its peer's done is refused.
+        # The first done ends the pair, so a pair is counted once; its peer's done is refused,
+        # also while the first is still telling it (the end waits for that).
+        pairing.done = True
         self.outcomes.transfer_done(route)
         self.joins.ended(pairing)
         return await self._end(sid, pairing, "done", {})

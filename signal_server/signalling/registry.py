@@ -71,6 +71,9 @@ class Pairing:
     receiver_key: str | None = None
     #: The receiver has sent its sealed answer: it got through the handshake's first half.
     answered: bool = False
+    #: A member's ``done`` is ending the pair: its peer's, arriving while the news is
+    #: being sent, is refused like one after the end, so a pair is counted once.
+    done: bool = False
 
     def peer_of(self, member: str) -> str | None:
         return self.receiver if member == self.sender else self.sender

@@ -141,6 +141,20 @@ async def test_each_pair_counts_once_under_the_route_its_done_reported(
         await client.close()
 
 
+async def test_dones_from_both_members_at_once_count_the_pair_once(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    """The first done ends the pair after telling the peer; the peer's own done, sent at
+    the same moment, is handled meanwhile and must be refused all the same."""
+    sender, receiver = await Client().connect(server.url), await Client().connect(server.url)
+    assert (await receiver.join((await sender.create())["slot"]))["ok"]
+    acks = await asyncio.gather(sender.call("done", {"route": "relay"}), receiver.call("done", {"route": "relay"}))
+    assert sorted(ack.get("error_id", "ok") for ack in acks) == ["not-paired", "ok"], acks
+    assert transfers(await scrape(http, server.url))["relay"] == 1
+    for client in (sender, receiver):
+        await client.close()
+
+
 async def test_refused_joins_are_counted_by_their_error_id(server: RunningServer, http: aiohttp.ClientSession) -> None:
     sender, receiver, guesser = [await Client().connect(server.url) for _ in range(3)]
     slot = (await sender.create())["slot"]
