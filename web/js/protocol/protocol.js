@@ -221,10 +221,10 @@ export class ManifestParts {
  * then as many `manifest-more` as it takes for each to fit MAX_MESSAGE bytes as JSON.
  * @returns {object[]}
  */
-export function manifestMessages(files) {
+export function manifestMessages(files, { resume = false } = {}) {
   const entries = files.map(({ name, size, type }) => ({ name, size, type }));
   const messages = [];
-  let part = { type: "manifest", version: PROTOCOL_VERSION, count: entries.length, files: [] };
+  let part = { type: "manifest", version: PROTOCOL_VERSION, count: entries.length, ...(resume && { resume }), files: [] };
   // The part's bytes with an empty list; each entry adds its own and one comma.
   let bytes = utf8Length(JSON.stringify(part)) - 1;
   for (const entry of entries) {

@@ -33,10 +33,13 @@ export const ANSWER_MS = 600000;
 /** How long a side that ends waits for its last messages to leave, and a receiver after
  * `done` for the sender to close first. */
 export const LINGER_MS = 5000;
+/** From losing the channel mid-transfer to a new one open and taken up (PROTOCOL.md 4). */
+export const RECONNECT_GRACE_MS = 60000;
 
 export const SenderState = Object.freeze({
   OFFERING: "offering",
   SENDING: "sending",
+  RECONNECTING: "reconnecting",
   DELIVERED: "delivered",
   DECLINED: "declined",
   CANCELLED: "cancelled",
@@ -47,6 +50,7 @@ export const ReceiverState = Object.freeze({
   WAITING_FOR_OFFER: "waiting-for-offer",
   DECIDING: "deciding",
   RECEIVING: "receiving",
+  RECONNECTING: "reconnecting",
   RECEIVED: "received",
   DECLINED: "declined",
   CANCELLED: "cancelled",
@@ -54,6 +58,8 @@ export const ReceiverState = Object.freeze({
 });
 
 const ENDINGS = new Set(["delivered", "received", "declined", "cancelled", "failed"]);
+/** The states a lost channel can be reconnected in: the bytes are under way. */
+const UNDER_WAY = new Set(["sending", "receiving"]);
 
 /** 600000 -> "10 min", 30000 -> "30 s": the words both peers use for a limit. */
 const duration = (ms) => (ms >= 60000 ? `${ms / 60000} min` : `${ms / 1000} s`);
@@ -67,6 +73,14 @@ export class TransferError extends Error {
     this.state = state;
     this.errorId = errorId;
     this.said = said;
+  }
+}
+
+/** The channel went while the transfer can be taken up on a new one: what stops the
+ * work on the old channel, caught by the machine's own run. */
+class Lost extends Error {
+  constructor() {
+    super("the connection was lost");
   }
 }
 
@@ -105,6 +119,9 @@ class Inbox {
   #arrived = () => {};
   #arrival = this.#renew();
   #stopped = null;
+  #markStopped;
+  /** Resolves once reading has stopped. */
+  stopped = new Promise((resolve) => (this.#markStopped = resolve));
 
   constructor(channel) {
     channel.binaryType = "arraybuffer";
@@ -135,11 +152,13 @@ class Inbox {
     while (!this.#items.length && !this.#stopped) await this.#arrival;
   }
 
-  /** End reading at once: what is queued is dropped, and every later `next()` throws `error`. */
+  /** End reading at once: what is queued is dropped, and every later `next()` throws
+   * `error`; an ending's error takes the place of a loss's. */
   stop(error) {
-    this.#stopped ??= error;
+    if (!this.#stopped || this.#stopped instanceof Lost) this.#stopped = error;
     this.#items = [];
     this.#arrived();
+    this.#markStopped();
   }
 
   /** Throws the error reading stopped with, if it has. */
@@ -164,20 +183,93 @@ class Transfer {
   #failure = null;
   #closed;
   #markClosed;
+  /** Reconnection: who is told of a loss (null: nobody, so a loss fails the run), whether
+   * both sides agreed to it, and, while reconnecting, the state to go back to, the grace
+   * timer and the hand that takes the new channel. */
+  #onLost;
+  #graceMs;
+  #reconnectable = false;
+  #resumeState = null;
+  #grace = null;
+  #takeChannel = null;
+  #over;
+  #markOver;
 
   /**
    * @param {RTCDataChannel} channel
    * @param {string} name for the log
    * @param {string} initial state
    * @param {string} closedMessage the ending when the channel closes too early
+   * @param {{onLost?: (() => void) | null, graceMs?: number}} [reconnection] `onLost`
+   *   is told when the channel is lost mid-transfer and the run waits for `resume()`
+   *   with a new one, at most `graceMs` from the loss
    */
-  constructor(channel, name, initial, closedMessage) {
+  constructor(channel, name, initial, closedMessage, { onLost = null, graceMs = RECONNECT_GRACE_MS } = {}) {
     this.channel = channel;
     this.inbox = new Inbox(channel);
     this.#name = name;
     this.#state = initial;
     this.#closedMessage = closedMessage;
+    this.#onLost = onLost;
+    this.#graceMs = graceMs;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
+    this.#over = new Promise((resolve) => (this.#markOver = resolve));
+  }
+
+  /** Both sides said they can take the transfer up on a new channel (PROTOCOL.md 4). */
+  agreeToReconnect() {
+    this.#reconnectable = this.#onLost !== null;
+  }
+
+  /** The connection is gone, whatever the channel says yet (its peer connection failed, or
+   * the peer offers a new one): mid-transfer, the run waits for a new channel; else the
+   * channel's own closing decides. */
+  lost() {
+    if (this.#reconnectable && UNDER_WAY.has(this.#state)) this.inbox.stop(new Lost());
+  }
+
+  /** The channel closed, or is closing. */
+  channelGone() {
+    if (this.#reconnectable && UNDER_WAY.has(this.#state)) this.inbox.stop(new Lost());
+    else this.channelClosed();
+  }
+
+  /** Take the transfer up on `channel`, newly open; false (and it is closed) unless the
+   * run is waiting for one. */
+  resume(channel) {
+    if (!this.#takeChannel) {
+      channel.close();
+      return false;
+    }
+    this.#takeChannel(channel);
+    return true;
+  }
+
+  /** After a Lost: wait for the new channel (told to `onLost`), within the grace. */
+  async reconnect() {
+    if (this.finished) this.inbox.check(); // ended as the channel went
+    this.#resumeState ??= this.#state;
+    this.setState("reconnecting");
+    // One grace from the first loss, however many channels open and go before it is over.
+    this.#grace ??= setTimeout(
+      () => this.abort(`the connection was lost and could not be restored within ${duration(this.#graceMs)}`),
+      this.#graceMs,
+    );
+    const channel = new Promise((resolve) => (this.#takeChannel = resolve));
+    this.#onLost();
+    const taken = await Promise.race([channel, this.#over]);
+    this.#takeChannel = null;
+    this.inbox.check(); // ended meanwhile
+    this.channel = taken;
+    this.inbox = new Inbox(taken);
+    this.setState(this.#resumeState);
+  }
+
+  /** The peer took the transfer up on the new channel: the grace is over. */
+  reconnected() {
+    clearTimeout(this.#grace);
+    this.#grace = null;
+    this.#resumeState = null;
   }
 
   get state() {
@@ -243,8 +335,10 @@ class Transfer {
       closing = drained(this.channel, LINGER_MS);
     }
     this.setState(state);
+    clearTimeout(this.#grace);
     if (localMessage !== null) this.#failure = new TransferError(localMessage, state, errorId, said);
     this.inbox.stop(this.#failure ?? new TransferError("the transfer is over", state, null));
+    this.#markOver();
     closing.then(() => this.channel.close()).finally(this.#markClosed);
   }
 
@@ -256,7 +350,7 @@ class Transfer {
   async nextData() {
     const item = await this.inbox.next();
     if (item.closed) {
-      this.channelClosed();
+      this.channelGone();
       this.inbox.check();
     }
     const { data } = item;
@@ -317,23 +411,33 @@ function checkChannel({ label, ordered, maxRetransmits, maxPacketLifeTime }) {
   }
 }
 
+/** How many blocks of PROTOCOL.md 4.5 a file of `size` bytes has. */
+const blockCount = (size) => Math.ceil(size / BLOCK_SIZE);
+
 /**
- * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes})` while
- * sending, `onDelivered(index)` once the receiver has verified a file this side
- * finished. `answerMs` is how long the receiver may take to accept or decline.
+ * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes, heldBytes})`
+ * while sending (`sentBytes` went over the channel, again after a reconnection;
+ * `heldBytes` the receiver already had, so they were not sent), `onDelivered(index)` once
+ * the receiver has verified a file this side finished. `answerMs` is how long the
+ * receiver may take to accept or decline; `onLost` and `graceMs` as for reconnection
+ * (see Transfer).
  */
 export class Sender extends Transfer {
   #halted = false;
   /** How many files have had their file-end sent, and been verified by the receiver. */
   #ended = 0;
   #verified = 0;
+  /** The receiver's resume entries of its accept, by index: {blocks, digest}. */
+  #held = new Map();
+  #sentBytes = 0;
+  #heldBytes = 0;
 
   constructor(
     channel,
     files,
-    { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {}, answerMs = ANSWER_MS } = {},
+    { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {}, answerMs = ANSWER_MS, onLost, graceMs } = {},
   ) {
-    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished");
+    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished", { onLost, graceMs });
     this.files = files;
     this.callbacks = { onAccepted, onProgress, onDelivered };
     this.answerMs = answerMs;
@@ -343,9 +447,10 @@ export class Sender extends Transfer {
   /** Resolves when every file is delivered and verified; rejects with TransferError otherwise. */
   run() {
     return this.guard(async () => {
-      for (const message of manifestMessages(this.files)) this.send(message);
+      // This side takes resume entries, answers them with file-from, and reconnects.
+      for (const message of manifestMessages(this.files, { resume: true })) this.send(message);
       const limit = duration(this.answerMs);
-      const answer = await this.within(this.nextMessage(), this.answerMs, () =>
+      const answer = await this.within(this.#readAnswer(), this.answerMs, () =>
         this.cancel(
           `the offer was not answered within ${limit}`,
           ErrorId.OFFER_TIMEOUT,
@@ -356,39 +461,134 @@ export class Sender extends Transfer {
         this.declined(false);
         this.inbox.check();
       }
-      if (answer.type !== "accept") throw new ProtocolError(`expected accept, got ${answer.type}`);
       this.setState(SenderState.SENDING);
       this.callbacks.onAccepted();
-      // Acknowledgements are read while sending, so a cancel or error stops the pump.
-      const tasks = [this.#pump(), this.#readAcknowledgements()];
-      for (const task of tasks) task.catch(() => (this.#halted = true));
-      await Promise.all(tasks);
+      let from = null;
+      for (let lost = false; ; ) {
+        try {
+          if (lost) from = await this.#takeUp();
+          await this.#sendFrom(from);
+          break;
+        } catch (error) {
+          if (!(error instanceof Lost)) throw error;
+          lost = true;
+        }
+      }
       // The receiver has everything: nothing of ours is left to go out.
       this.succeed(SenderState.DELIVERED);
     });
   }
 
-  async #pump() {
-    let sentBytes = 0;
-    for (const [index, file] of this.files.entries()) {
-      const digest = new BlockDigest();
-      for (let offset = 0; offset < file.size; offset += BLOCK_SIZE) {
+  /** The receiver's decline, or its accept with every resume entry it announced. */
+  async #readAnswer() {
+    const answer = await this.nextMessage();
+    if (answer.type === "decline") return answer;
+    if (answer.type !== "accept") throw new ProtocolError(`expected accept, got ${answer.type}`);
+    // A receiver that knows resume always says how many entries follow; one that does
+    // not gets every file whole and no reconnection.
+    if (answer.resume_count === undefined) return answer;
+    this.agreeToReconnect();
+    const count = answer.resume_count;
+    if (count > this.files.length) throw new ProtocolError(`resume_count ${count} is over the count of files`);
+    let part = answer;
+    for (;;) {
+      for (const entry of part.resume) this.#takeEntry(entry);
+      if (this.#held.size > count) throw new ProtocolError(`more resume entries than resume_count ${count}`);
+      if (this.#held.size === count) return answer;
+      part = await this.nextMessage();
+      if (part.type !== "accept-more") throw new ProtocolError(`expected accept-more, got ${part.type}`);
+    }
+  }
+
+  #takeEntry({ index, blocks, digest }) {
+    const last = Math.max(-1, ...this.#held.keys());
+    if (index <= last || index >= this.files.length) {
+      throw new ProtocolError("resume entries must name files of the offer in ascending order");
+    }
+    if (blocks < 1 || blocks > blockCount(this.files[index].size)) {
+      throw new ProtocolError(`a resume entry of file ${index} holds 1 to ${blockCount(this.files[index].size)} blocks`);
+    }
+    this.#held.set(index, { blocks, digest });
+  }
+
+  /** On a new channel: the receiver's `continue` says where it stands. */
+  async #takeUp() {
+    await this.reconnect();
+    this.channel.bufferedAmountLowThreshold = LOW_WATER;
+    const message = await this.nextMessage();
+    if (message.type !== "continue") throw new ProtocolError(`expected continue, got ${message.type}`);
+    const { index, blocks } = message;
+    if (index < this.#verified || index > this.#ended || index >= this.files.length) {
+      throw new ProtocolError(`continue from file ${index}, not one from ${this.#verified} to ${this.#ended}`);
+    }
+    if (blocks > blockCount(this.files[index].size)) {
+      throw new ProtocolError(`continue with ${blocks} blocks of file ${index}, which has ${blockCount(this.files[index].size)}`);
+    }
+    this.reconnected();
+    // What the receiver verified before it says so: its file-ok went down with the channel.
+    for (; this.#verified < index; this.#verified += 1) this.callbacks.onDelivered(this.#verified);
+    this.#ended = index;
+    return message;
+  }
+
+  /** Sends from `from` (the receiver's `continue`, or the start), reading its answers meanwhile. */
+  async #sendFrom(from) {
+    this.#halted = false;
+    // Acknowledgements are read while sending, so a cancel or error stops the pump.
+    const tasks = [this.#pump(from), this.#readAcknowledgements()];
+    for (const task of tasks) task.catch((error) => (this.#halted ||= !(error instanceof Lost)));
+    try {
+      await Promise.all(tasks);
+    } catch (error) {
+      // Both stop on a lost channel; neither may still be at work when the next one opens.
+      if (error instanceof Lost) await Promise.allSettled(tasks);
+      throw error;
+    }
+  }
+
+  async #pump(from) {
+    for (let index = from?.index ?? 0; index < this.files.length; index++) {
+      const file = this.files[index];
+      const claim = from?.index === index ? from : this.#held.get(index);
+      let digest = new BlockDigest();
+      let start = 0;
+      if (claim) {
+        // The receiver's blocks count only if this side's first ones give their digest.
+        const own = await this.#prefix(file, claim.blocks);
+        const block = claim.blocks > 0 && (await own.hexdigest()) === claim.digest ? claim.blocks : 0;
+        if (block) [digest, start] = [own, Math.min(block * BLOCK_SIZE, file.size)];
+        await this.#room();
+        this.send({ type: "file-from", index, block });
+        this.#heldBytes += start;
+      }
+      for (let offset = start; offset < file.size; offset += BLOCK_SIZE) {
         const block = await this.#read(file, offset);
         const hashed = digest.addBlock(block);
-        for (let start = 0; start < block.length; start += CHUNK_SIZE) {
+        for (let chunk = 0; chunk < block.length; chunk += CHUNK_SIZE) {
           await this.#room();
-          this.channel.send(block.subarray(start, start + CHUNK_SIZE));
+          this.channel.send(block.subarray(chunk, chunk + CHUNK_SIZE));
         }
         await hashed;
-        sentBytes += block.length;
-        this.callbacks.onProgress({ index, fileBytes: offset + block.length, sentBytes });
+        this.#sentBytes += block.length;
+        this.#progress(index, offset + block.length);
       }
-      if (file.size === 0) this.callbacks.onProgress({ index, fileBytes: 0, sentBytes });
+      if (start === file.size) this.#progress(index, file.size);
       const hexdigest = await digest.hexdigest();
       await this.#room();
       this.send({ type: "file-end", index, digest: hexdigest });
       this.#ended = index + 1;
     }
+  }
+
+  #progress(index, fileBytes) {
+    this.callbacks.onProgress({ index, fileBytes, sentBytes: this.#sentBytes, heldBytes: this.#heldBytes });
+  }
+
+  /** The digest so far of `file`'s first `blocks` blocks, to go on with. */
+  async #prefix(file, blocks) {
+    const digest = new BlockDigest();
+    for (let block = 0; block < blocks; block++) await digest.addBlock(await this.#read(file, block * BLOCK_SIZE));
+    return digest;
   }
 
   async #read(file, offset) {
@@ -402,21 +602,24 @@ export class Sender extends Transfer {
 
   async #room() {
     this.#checkOpen();
-    if (this.channel.bufferedAmount <= HIGH_WATER) return;
+    const { channel, inbox } = this;
+    if (channel.bufferedAmount <= HIGH_WATER) return;
     await new Promise((resolve) => {
       const done = () => {
-        this.channel.removeEventListener("bufferedamountlow", done);
-        this.channel.removeEventListener("close", done);
+        channel.removeEventListener("bufferedamountlow", done);
+        channel.removeEventListener("close", done);
         resolve();
       };
-      this.channel.addEventListener("bufferedamountlow", done);
-      this.channel.addEventListener("close", done);
+      channel.addEventListener("bufferedamountlow", done);
+      channel.addEventListener("close", done);
+      // A connection that failed under a full buffer drains nothing, and may not close soon.
+      inbox.stopped.then(done);
     });
     this.#checkOpen();
   }
 
   #checkOpen() {
-    if (this.channel.readyState !== "open") this.channelClosed();
+    if (this.channel.readyState !== "open") this.channelGone();
     this.inbox.check();
     if (this.#halted) throw new TransferError("the transfer was stopped", this.state, null);
   }
