@@ -125,7 +125,7 @@ async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, 
         {"index": i, "name": f["name"], "size": f["size"], "sha256": sha256(f)} for i, f in enumerate(FILES)
     ]
     assert delivered["delivered"] == [0, 1, 2]
-    assert delivered["details"]["sending"] == {"totalBytes": offer["totalBytes"]}
+    assert delivered["details"]["sending"] == {"totalBytes": offer["totalBytes"], "resumed": False}
     assert [f["name"] for f in delivered["details"]["delivered"]["files"]] == [f["name"] for f in FILES]
     assert received["progress"] > 0 and delivered["progress"] > 0
 
