@@ -13,6 +13,8 @@ import {
   CHANNEL_LABEL,
   MAX_MESSAGE,
   ManifestParts,
+  ResumeParts,
+  blockCount,
   clip,
   manifestMessages,
   neutralised,
@@ -411,9 +413,6 @@ function checkChannel({ label, ordered, maxRetransmits, maxPacketLifeTime }) {
   }
 }
 
-/** How many blocks of PROTOCOL.md 4.5 a file of `size` bytes has. */
-const blockCount = (size) => Math.ceil(size / BLOCK_SIZE);
-
 /**
  * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes, heldBytes})`
  * while sending (`sentBytes` went over the channel, again after a reconnection;
@@ -488,27 +487,10 @@ export class Sender extends Transfer {
     // not gets every file whole and no reconnection.
     if (answer.resume_count === undefined) return answer;
     this.agreeToReconnect();
-    const count = answer.resume_count;
-    if (count > this.files.length) throw new ProtocolError(`resume_count ${count} is over the count of files`);
-    let part = answer;
-    for (;;) {
-      for (const entry of part.resume) this.#takeEntry(entry);
-      if (this.#held.size > count) throw new ProtocolError(`more resume entries than resume_count ${count}`);
-      if (this.#held.size === count) return answer;
-      part = await this.nextMessage();
-      if (part.type !== "accept-more") throw new ProtocolError(`expected accept-more, got ${part.type}`);
-    }
-  }
-
-  #takeEntry({ index, blocks, digest }) {
-    const last = Math.max(-1, ...this.#held.keys());
-    if (index <= last || index >= this.files.length) {
-      throw new ProtocolError("resume entries must name files of the offer in ascending order");
-    }
-    if (blocks < 1 || blocks > blockCount(this.files[index].size)) {
-      throw new ProtocolError(`a resume entry of file ${index} holds 1 to ${blockCount(this.files[index].size)} blocks`);
-    }
-    this.#held.set(index, { blocks, digest });
+    const parts = new ResumeParts(this.files, answer);
+    while (!parts.complete) parts.add(await this.nextMessage());
+    this.#held = parts.entries;
+    return answer;
   }
 
   /** On a new channel: the receiver's `continue` says where it stands. */
