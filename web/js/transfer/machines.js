@@ -14,11 +14,13 @@ import {
   MAX_MESSAGE,
   ManifestParts,
   ResumeParts,
+  acceptMessages,
   blockCount,
   clip,
   manifestMessages,
   neutralised,
   parseMessage,
+  prefixDigest,
 } from "../protocol/protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
@@ -187,11 +189,14 @@ class Transfer {
    * both sides agreed to it, and, while reconnecting, the state to go back to, the grace
    * timer and the hand that takes the new channel. */
   #onLost;
+  #onResumed;
   #graceMs;
   #reconnectable = false;
   #resumeState = null;
   #grace = null;
   #takeChannel = null;
+  /** A new channel that opened before the run saw the old one go. */
+  #pending = null;
   #over;
   #markOver;
 
@@ -200,17 +205,25 @@ class Transfer {
    * @param {string} name for the log
    * @param {string} initial state
    * @param {string} closedMessage the ending when the channel closes too early
-   * @param {{onLost?: (() => void) | null, graceMs?: number}} [reconnection] `onLost`
-   *   is told when the channel is lost mid-transfer and the run waits for `resume()`
-   *   with a new one, at most `graceMs` from the loss
+   * @param {{onLost?: (() => void) | null, onResumed?: () => void, graceMs?: number}} [reconnection]
+   *   `onLost` is told when the channel is lost mid-transfer and the run waits for
+   *   `resume()` with a new one, at most `graceMs` from the loss; `onResumed` when it
+   *   goes on on the new one
    */
-  constructor(channel, name, initial, closedMessage, { onLost = null, graceMs = RECONNECT_GRACE_MS } = {}) {
+  constructor(
+    channel,
+    name,
+    initial,
+    closedMessage,
+    { onLost = null, onResumed = () => {}, graceMs = RECONNECT_GRACE_MS } = {},
+  ) {
     this.channel = channel;
     this.inbox = new Inbox(channel);
     this.#name = name;
     this.#state = initial;
     this.#closedMessage = closedMessage;
     this.#onLost = onLost;
+    this.#onResumed = onResumed;
     this.#graceMs = graceMs;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
     this.#over = new Promise((resolve) => (this.#markOver = resolve));
@@ -235,13 +248,20 @@ class Transfer {
   }
 
   /** Take the transfer up on `channel`, newly open; false (and it is closed) unless the
-   * run is waiting for one. */
+   * run can be reconnected. The run may not have seen the old channel go yet: then it
+   * takes this one when it does. */
   resume(channel) {
-    if (!this.#takeChannel) {
+    if (this.#takeChannel) {
+      this.#takeChannel(channel);
+      return true;
+    }
+    this.#pending?.close();
+    this.#pending = null;
+    if (this.finished || !this.#reconnectable) {
       channel.close();
       return false;
     }
-    this.#takeChannel(channel);
+    this.#pending = channel;
     return true;
   }
 
@@ -256,6 +276,8 @@ class Transfer {
       this.#graceMs,
     );
     const channel = new Promise((resolve) => (this.#takeChannel = resolve));
+    if (this.#pending) this.#takeChannel(this.#pending);
+    this.#pending = null;
     this.#onLost();
     const taken = await Promise.race([channel, this.#over]);
     this.#takeChannel = null;
@@ -263,6 +285,12 @@ class Transfer {
     this.channel = taken;
     this.inbox = new Inbox(taken);
     this.setState(this.#resumeState);
+    this.#onResumed();
+  }
+
+  /** Throws if the run ended meanwhile; a loss shows at the next read instead. */
+  checkEnded() {
+    if (this.finished) this.inbox.check();
   }
 
   /** The peer took the transfer up on the new channel: the grace is over. */
@@ -336,6 +364,7 @@ class Transfer {
     }
     this.setState(state);
     clearTimeout(this.#grace);
+    this.#pending?.close();
     if (localMessage !== null) this.#failure = new TransferError(localMessage, state, errorId, said);
     this.inbox.stop(this.#failure ?? new TransferError("the transfer is over", state, null));
     this.#markOver();
@@ -432,9 +461,21 @@ export class Sender extends Transfer {
   constructor(
     channel,
     files,
-    { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {}, answerMs = ANSWER_MS, onLost, graceMs } = {},
+    {
+      onAccepted = () => {},
+      onProgress = () => {},
+      onDelivered = () => {},
+      answerMs = ANSWER_MS,
+      onLost,
+      onResumed,
+      graceMs,
+    } = {},
   ) {
-    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished", { onLost, graceMs });
+    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished", {
+      onLost,
+      onResumed,
+      graceMs,
+    });
     this.files = files;
     this.callbacks = { onAccepted, onProgress, onDelivered };
     this.answerMs = answerMs;
@@ -626,14 +667,29 @@ export class Sender extends Transfer {
  * Receives files. `onManifest(files)` resolves to a store (transfer/store/store.js) to
  * accept into, or to false to decline; meanwhile the channel is read on, and anything
  * but the sender's cancel or error ends the run (data before accept). Progress comes as
- * `onProgress({index, fileBytes, receivedBytes})`; each file is written through the
- * store and committed only once its digest matched, and `onFile(index, saved)` is handed
- * what the commit gave (`{name, file?}`): nothing unverified ever is.
- * `manifestMs` is how long the sender may take to send its manifest once the channel is open.
+ * `onProgress({index, fileBytes, receivedBytes})` (`receivedBytes` came over the channel);
+ * each file is written through the store and committed only once its digest matched,
+ * and `onFile(index, saved)` is handed what the commit gave (`{name, file?}`): nothing
+ * unverified ever is. To a sender that can resume, the accept says which files the
+ * store already holds the first blocks of (`store.partial`), and those are taken up
+ * where its file-from says. `manifestMs` is how long the sender may take to send its
+ * manifest once the channel is open; `onLost` and `graceMs` as for reconnection (see
+ * Transfer): the file being written stays open meanwhile.
  */
 export class Receiver extends Transfer {
-  constructor(channel, { onManifest, onProgress = () => {}, onFile = () => {}, manifestMs = MANIFEST_MS }) {
-    super(channel, "receiver", ReceiverState.WAITING_FOR_OFFER, "the sender left before the transfer finished");
+  /** The block hashes of what an earlier run left, by index, for the files the accept named. */
+  #held = new Map();
+  #receivedBytes = 0;
+
+  constructor(
+    channel,
+    { onManifest, onProgress = () => {}, onFile = () => {}, manifestMs = MANIFEST_MS, onLost, onResumed, graceMs },
+  ) {
+    super(channel, "receiver", ReceiverState.WAITING_FOR_OFFER, "the sender left before the transfer finished", {
+      onLost,
+      onResumed,
+      graceMs,
+    });
     this.callbacks = { onManifest, onProgress, onFile };
     this.manifestMs = manifestMs;
   }
@@ -643,7 +699,7 @@ export class Receiver extends Transfer {
     return this.guard(async () => {
       checkChannel(this.channel);
       const limit = duration(this.manifestMs);
-      const files = await this.within(this.#readManifest(), this.manifestMs, () =>
+      const { files, resume } = await this.within(this.#readManifest(), this.manifestMs, () =>
         this.fail(
           ErrorId.NO_MANIFEST,
           `no manifest within ${limit} of the channel opening`,
@@ -656,14 +712,17 @@ export class Receiver extends Transfer {
         this.declined(true);
         return false;
       }
-      this.send({ type: "accept" });
+      if (resume) {
+        const entries = await this.#partials(store, files);
+        this.checkEnded(); // ended while the partials were read
+        for (const message of acceptMessages(entries)) this.send(message);
+        this.agreeToReconnect();
+      } else {
+        this.send({ type: "accept" });
+      }
       this.setState(ReceiverState.RECEIVING);
-      let receivedBytes = 0;
       for (const [index, entry] of files.entries()) {
-        const saved = await this.#receiveFile(store, index, entry, (fileBytes, bytes) => {
-          receivedBytes += bytes;
-          this.callbacks.onProgress({ index, fileBytes, receivedBytes });
-        });
+        const saved = await this.#receiveFile(store, index, entry);
         this.send({ type: "file-ok", index });
         this.callbacks.onFile(index, saved);
       }
@@ -686,7 +745,7 @@ export class Receiver extends Transfer {
       if (more.type !== "manifest-more") throw new ProtocolError(`expected manifest-more, got ${more.type}`);
       parts.add(more);
     }
-    return parts.files;
+    return { files: parts.files, resume: first.resume === true };
   }
 
   /** The person's answer. Whatever the sender sends before it, but a cancel or an error,
@@ -705,6 +764,32 @@ export class Receiver extends Transfer {
     return answer.store;
   }
 
+  /** The resume entries of what `store` kept of these files from an earlier run: its
+   * whole blocks (all of them when it is complete), hashed here. */
+  async #partials(store, files) {
+    const entries = [];
+    for (const [index, entry] of files.entries()) {
+      const partial = await this.#saving(store.partial(index, entry), entry.name);
+      if (!partial || partial.size > entry.size) continue;
+      const blocks = partial.size === entry.size ? blockCount(entry.size) : Math.floor(partial.size / BLOCK_SIZE);
+      if (!blocks) continue;
+      const digest = new BlockDigest();
+      try {
+        for (let block = 0; block < blocks; block++) {
+          const start = block * BLOCK_SIZE;
+          await digest.addBlock(new Uint8Array(await partial.slice(start, start + BLOCK_SIZE).arrayBuffer()));
+        }
+      } catch (error) {
+        // What cannot be read back is not held: the file comes whole.
+        console.warn(`could not read what was kept of ${entry.name}`, error);
+        continue;
+      }
+      this.#held.set(index, digest.hashes);
+      entries.push({ index, blocks, digest: await digest.hexdigest() });
+    }
+    return entries;
+  }
+
   /** A store's step, which may fail (the disk is full, the person took the folder away):
    * the sender is told this side cannot save, in words naming `what`. */
   async #saving(step, what) {
@@ -716,26 +801,66 @@ export class Receiver extends Transfer {
     }
   }
 
-  /** One file written through `store`, committed once its digest matched; else discarded. */
-  async #receiveFile(store, index, entry, counted) {
-    const writer = await this.#saving(store.open(index, entry, { keep: 0 }), entry.name);
-    let saved;
+  /**
+   * One file written through `store`, committed once its digest matched; else discarded.
+   * It starts where the sender's file-from says when this side claimed blocks of it (the
+   * accept's entry, or a `continue` after a reconnection), else at 0.
+   */
+  async #receiveFile(store, index, entry) {
+    /** The block hashes claimed and not yet answered by a file-from, or null. */
+    let claim = this.#held.get(index) ?? null;
+    let writer = null;
+    let digest = new BlockDigest();
     try {
-      saved = await this.#receiveInto(writer, index, entry, counted);
+      for (;;) {
+        try {
+          if (claim) {
+            const block = await this.#fileFrom(index, claim.length);
+            digest = new BlockDigest(claim.slice(0, block));
+            const keep = Math.min(block * BLOCK_SIZE, entry.size);
+            claim = null;
+            if (writer) await this.#saving(writer.truncate(keep), entry.name);
+            else writer = await this.#saving(store.open(index, entry, { keep }), entry.name);
+          } else {
+            writer ??= await this.#saving(store.open(index, entry, { keep: 0 }), entry.name);
+          }
+          const saved = await this.#receiveInto(writer, index, entry, digest);
+          this.checkEnded(); // ended while the file was committed
+          return saved;
+        } catch (error) {
+          if (!(error instanceof Lost)) throw error;
+          // What is written of whole blocks stays, open, for the next channel.
+          claim = writer ? digest.hashes : (this.#held.get(index) ?? []);
+          if (writer) await this.#saving(writer.truncate(Math.min(claim.length * BLOCK_SIZE, entry.size)), entry.name);
+          await this.reconnect();
+          this.send({ type: "continue", index, blocks: claim.length, digest: await prefixDigest(claim) });
+        }
+      }
     } catch (error) {
       // A mismatch leaves nothing to build on; any other break keeps what came, for resume.
       const keepPartial = error?.errorId !== ErrorId.HASH_MISMATCH;
-      await writer.discard({ keepPartial }).catch((e) => console.warn(`could not discard ${entry.name}`, e));
+      await writer?.discard({ keepPartial }).catch((e) => console.warn(`could not discard ${entry.name}`, e));
       throw error;
     }
-    this.inbox.check(); // ended while the file was committed
-    return saved;
   }
 
-  async #receiveInto(writer, index, entry, counted) {
-    const digest = new BlockDigest();
-    let placed = 0; // bytes in finished blocks
-    let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size));
+  /** The sender's file-from for file `index`: it starts at block 0 or at the `claimed` one. */
+  async #fileFrom(index, claimed) {
+    const message = await this.nextMessage();
+    const { type, block } = message;
+    if (type !== "file-from" || message.index !== index || (block !== 0 && block !== claimed)) {
+      const got = type === "file-from" ? `file-from ${message.index} at block ${block}` : type;
+      throw new ProtocolError(`expected file-from ${index} at block 0 or ${claimed}, got ${got}`);
+    }
+    // After a reconnection, the sender has taken the transfer up.
+    this.reconnected();
+    return block;
+  }
+
+  /** The bytes of file `index` after the whole blocks `digest` already holds. */
+  async #receiveInto(writer, index, entry, digest) {
+    let placed = Math.min(digest.hashes.length * BLOCK_SIZE, entry.size); // bytes in finished blocks
+    let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size - placed));
     let filled = 0;
     for (;;) {
       const data = await this.nextData();
@@ -748,7 +873,7 @@ export class Receiver extends Transfer {
         if (placed !== entry.size || (await digest.hexdigest()) !== message.digest) {
           throw new ProtocolError(`hash mismatch: ${entry.name}`, ErrorId.HASH_MISMATCH);
         }
-        this.inbox.check(); // ended while the digest was checked: nothing is committed
+        this.checkEnded(); // ended while the digest was checked: nothing is committed
         return this.#saving(writer.commit(), entry.name);
       }
       const bytes = new Uint8Array(data);
@@ -766,7 +891,8 @@ export class Receiver extends Transfer {
           filled = 0;
         }
       }
-      counted(placed + filled, bytes.length);
+      this.#receivedBytes += bytes.length;
+      this.callbacks.onProgress({ index, fileBytes: placed + filled, receivedBytes: this.#receivedBytes });
     }
   }
 }

@@ -223,9 +223,7 @@ export class ReceiveSession {
         opening.then(
           ({ channel, route }) => {
             run.route = route;
-            if (!run.transfer.resume(channel)) return;
-            run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true });
-            route.then((shown) => shown && this.#onRoute(shown));
+            if (run.transfer.resume(channel)) route.then((shown) => shown && this.#onRoute(shown));
           },
           // The sender tries again while the grace lasts.
           () => {},
@@ -252,6 +250,7 @@ export class ReceiveSession {
         return this.#offer(files, totalBytes);
       },
       onLost: () => run.set(ReceivePhase.RECONNECTING),
+      onResumed: () => run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true }),
       graceMs: this.#graceMs,
       onProgress: this.#onProgress,
       onFile: (index, saved) => {

@@ -233,7 +233,8 @@ export class SendSession {
         delivered += 1;
         this.#onDelivered(index);
       },
-      onLost: () => this.#reconnect(link, sender, totalBytes),
+      onLost: () => this.#reconnect(link, sender),
+      onResumed: () => run.set(SendPhase.SENDING, { totalBytes, resumed: true }),
       graceMs: this.#graceMs,
     });
     run.transfer = sender;
@@ -249,7 +250,7 @@ export class SendSession {
 
   /** The connection was lost mid-transfer: new ones, one after another, until one opens
    * or the sender's grace is over. */
-  async #reconnect(link, sender, totalBytes) {
+  async #reconnect(link, sender) {
     const run = this.#run;
     run.set(SendPhase.RECONNECTING);
     while (sender.state === SenderState.RECONNECTING) {
@@ -257,10 +258,7 @@ export class SendSession {
       try {
         const { channel, route } = await link.reconnect();
         run.route = route;
-        if (sender.resume(channel)) {
-          run.set(SendPhase.SENDING, { totalBytes, resumed: true });
-          route.then((shown) => shown && this.#onRoute(shown));
-        }
+        if (sender.resume(channel)) route.then((shown) => shown && this.#onRoute(shown));
         return;
       } catch (error) {
         // Only a connection that did not open is tried again: a refusal stands.
