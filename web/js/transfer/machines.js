@@ -267,7 +267,7 @@ class Transfer {
 
   /** After a Lost: wait for the new channel (told to `onLost`), within the grace. */
   async reconnect() {
-    if (this.finished) this.inbox.check(); // ended as the channel went
+    this.checkEnded(); // as the channel went
     this.#resumeState ??= this.#state;
     this.setState("reconnecting");
     // One grace from the first loss, however many channels open and go before it is over.
@@ -281,7 +281,7 @@ class Transfer {
     this.#onLost();
     const taken = await Promise.race([channel, this.#over]);
     this.#takeChannel = null;
-    this.inbox.check(); // ended meanwhile
+    this.checkEnded();
     this.channel = taken;
     this.inbox = new Inbox(taken);
     this.setState(this.#resumeState);
@@ -613,12 +613,21 @@ export class Sender extends Transfer {
   }
 
   async #read(file, offset) {
-    try {
-      return new Uint8Array(await file.slice(offset, offset + BLOCK_SIZE).arrayBuffer());
-    } catch {
-      // The file changed or went away since it was picked.
-      throw new ProtocolError(`could not read ${file.name}`, ErrorId.READ_FAILED);
-    }
+    const { inbox } = this;
+    const read = Promise.resolve()
+      .then(() => file.slice(offset, offset + BLOCK_SIZE).arrayBuffer())
+      .then(
+        (buffer) => new Uint8Array(buffer),
+        () => {
+          // The file changed or went away since it was picked.
+          throw new ProtocolError(`could not read ${file.name}`, ErrorId.READ_FAILED);
+        },
+      );
+    read.catch(() => {}); // a read given up on may fail unheard
+    // A slow read does not hold the run up once the channel is lost or the run over.
+    await Promise.race([read, inbox.stopped]);
+    inbox.check();
+    return read;
   }
 
   async #room() {
