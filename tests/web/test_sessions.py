@@ -348,12 +348,20 @@ async def test_a_blip_heals_itself_and_nothing_is_sent_twice(server: RunningServ
 async def test_a_peer_really_gone_fails_within_the_grace(server: RunningServer, new_person: Person) -> None:
     sender, receiver = await gated_transfer(server, new_person, graceMs=3000)
     with nft_rules(NO_UDP):
+        reasons = []
         for page in (sender, receiver):
             failed = await call(page, "until", {"phase": "failed", "ms": FAILED_MS})
             assert failed["phases"][-2:] == ["reconnecting", "failed"], failed
-            assert failed["details"]["failed"]["errorId"] == "peer-left"
-            reason = failed["details"]["failed"]["reason"]
-            assert reason == "the connection was lost and could not be restored within 3 s"
+            assert failed["details"]["failed"]["errorId"] == "peer-left", failed["details"]["failed"]
+            reasons.append(failed["details"]["failed"]["reason"])
+    # The first to give up says why; the other may hear first, from the server, that it left.
+    grace = "the connection was lost and could not be restored within 3 s"
+    assert grace in reasons, reasons
+    assert set(reasons) <= {
+        grace,
+        "the receiver left before the transfer finished",
+        "the sender left before the transfer finished",
+    }
 
 
 async def test_the_receiver_cancels_mid_transfer_and_the_sender_is_told(

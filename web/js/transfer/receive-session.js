@@ -193,7 +193,9 @@ export class ReceiveSession {
       untilOpen(() =>
         run.end(
           ReceivePhase.FAILED,
-          run.transfer ? ending("the sender left before the transfer finished") : ending("the sender left before the transfer started"),
+          run.transfer
+            ? ending("the sender left before the transfer finished", { errorId: ErrorId.PEER_LEFT })
+            : ending("the sender left before the transfer started"),
         ),
       ),
     );

@@ -7,6 +7,7 @@
  */
 
 import { formatCode, parseSlot } from "../protocol/codes.js";
+import { ErrorId } from "../protocol/errors.js";
 import { Handshake } from "../protocol/handshake.js";
 import { Policy } from "../protocol/ice.js";
 import { MAX_FILES, PROTOCOL_VERSION } from "../protocol/protocol.js";
@@ -200,7 +201,9 @@ export class SendSession {
       untilOpen(() =>
         run.end(
           SendPhase.FAILED,
-          run.transfer ? ending("the receiver left before the transfer finished") : ending("the receiver left before the transfer started"),
+          run.transfer
+            ? ending("the receiver left before the transfer finished", { errorId: ErrorId.PEER_LEFT })
+            : ending("the receiver left before the transfer started"),
         ),
       ),
     );
