@@ -15,7 +15,12 @@ import { BlobStore } from "./store/blob.js";
 const $ = (id) => document.getElementById(id);
 
 /** Leaving the page now would cut the transfer off. */
-const UNDER_WAY = new Set([ReceivePhase.WAITING_FOR_OFFER, ReceivePhase.OFFERED, ReceivePhase.RECEIVING]);
+const UNDER_WAY = new Set([
+  ReceivePhase.WAITING_FOR_OFFER,
+  ReceivePhase.OFFERED,
+  ReceivePhase.RECEIVING,
+  ReceivePhase.RECONNECTING,
+]);
 /** Completions offered at once, at most: enough to pick from, few enough to read. */
 const COMPLETIONS = 8;
 const LAST_PART = /^(.*[ \t\-_.\u00a0])?([A-Za-z]+)$/s;
@@ -49,6 +54,7 @@ export function setupReceivePage({ relayOnly }) {
     setStatus(status, text, kind);
     showText($("receive-peer-said"), said);
     $("offer-actions").hidden = true;
+    $("cancel-receive").hidden = true;
     $("receive-again").hidden = false;
   };
 
@@ -77,12 +83,16 @@ export function setupReceivePage({ relayOnly }) {
       setStatus(status, "Accept to start the transfer.");
       $("accept").focus();
     },
-    [ReceivePhase.RECEIVING]: ({ totalBytes }) => {
+    [ReceivePhase.RECEIVING]: ({ totalBytes, resumed }) => {
+      setStatus(status, "Receiving…");
+      // Back from reconnecting, the progress goes on where it was.
+      if (resumed) return;
       $("offer-actions").hidden = true;
       $("receive-progress").hidden = false;
-      setStatus(status, "Receiving…");
       shown.progress = new TotalProgress($("receive-total"), $("receive-rate"), totalBytes);
     },
+    [ReceivePhase.RECONNECTING]: () =>
+      setStatus(status, "The connection dropped: reconnecting… What has arrived is kept."),
     [ReceivePhase.RECEIVED]: ({ files }) => {
       shown.progress.finish();
       ended(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok");
@@ -121,6 +131,7 @@ export function setupReceivePage({ relayOnly }) {
   });
   $("accept").addEventListener("click", () => session.accept(new BlobStore()));
   $("decline").addEventListener("click", () => session.decline());
+  $("cancel-receive").addEventListener("click", () => session.cancel());
   $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));
   window.addEventListener("pagehide", () => session.leave());
