@@ -6,6 +6,7 @@
 
 import { SendSession } from "/js/transfer/send-session.js";
 import { ReceiveSession } from "/js/transfer/receive-session.js";
+import { BlobStore } from "/js/transfer/store/blob.js";
 
 const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "received", "declined"]);
 const WAIT_MS = 20000;
@@ -32,7 +33,7 @@ const listeners = {
   },
   onProgress: () => (seen.progress += 1),
   onDelivered: (index) => seen.delivered.push(index),
-  onFile: ({ index, entry, blob }) => {
+  onFile: ({ index, entry, saved: { file: blob } }) => {
     digests.push(
       blob.arrayBuffer().then(async (bytes) => {
         seen.files.push({ index, name: entry.name, size: blob.size, sha256: hex(await crypto.subtle.digest("SHA-256", bytes)) });
@@ -57,9 +58,9 @@ export function receive() {
   session = new ReceiveSession(listeners);
 }
 
-/** Call one of the session's methods: ["join", code], ["accept"], ["decline"], ["cancel"]. */
+/** Call one of the session's methods: ["join", code], ["accept"] (into memory), ["decline"], ["cancel"]. */
 export function act([method, ...args]) {
-  session[method](...args);
+  session[method](...(method === "accept" ? [new BlobStore()] : args));
 }
 
 async function report() {
