@@ -59,6 +59,13 @@ async def offered_names(page: Any) -> list[str]:
     return [await n.text_content() for n in await page.locator("#receive-files .file-name").all()]
 
 
+async def offering_folder(person: Person, url: str, folder: Path) -> tuple[Any, str]:
+    """A sender's page with ``folder`` picked; returns it and the code it shows."""
+    sender = await open_app(await person(), url)
+    await sender.set_input_files("#folder-input", str(folder))
+    return sender, await shown_code(sender)
+
+
 def rows(page: Any) -> Any:
     return page.locator("#send-files li")
 
@@ -67,9 +74,7 @@ async def test_a_picked_folder_of_a_thousand_files_reaches_python_with_its_paths
     server: RunningServer, new_person: Person, tmp_path: Path
 ) -> None:
     album = make_nested(tmp_path / "src" / "album", 1000)
-    sender = await open_app(await new_person(), server.url)
-    await sender.set_input_files("#folder-input", str(album))
-    code = await shown_code(sender)
+    sender, code = await offering_folder(new_person, server.url, album)
     total = sum(len(data) for data in tree_of(album).values())
     await expect(sender.locator("#send-summary")).to_have_text(f"1000 files, {total / 1e6:.1f} MB")
     # One row for the whole folder, with its count and size.
@@ -243,9 +248,7 @@ async def test_try_again_after_a_failure_keeps_the_files_under_a_new_code(
     server: RunningServer, new_person: Person, tmp_path: Path
 ) -> None:
     album = make_nested(tmp_path / "src" / "album", 30)
-    sender = await open_app(await new_person(), server.url)
-    await sender.set_input_files("#folder-input", str(album))
-    code = await shown_code(sender)
+    sender, code = await offering_folder(new_person, server.url, album)
     receiver = await open_offer(await new_person(), server.url, code)
     await receiver.close()
     await expect(sender.locator("#send-status")).to_have_text(

@@ -120,29 +120,28 @@ export function setupSendPage({ relayOnly }) {
     $("send-summary").textContent = `${count(files.length, "file")}, ${formatBytes(total)}`;
   };
 
-  const add = (batch) => {
+  /** Changes the list by `change()`, or words why the session would not; true if it did. */
+  const changed = (change) => {
     try {
-      session.add(batch);
+      change();
     } catch (error) {
       if (!(error instanceof Refused)) throw error;
       note(error.message);
-      return;
+      return false;
     }
     note("");
-    showList();
+    return true;
   };
 
+  const add = (batch) => changed(() => session.add(batch)) && showList();
+
   /** A drop's or a pick's files, once read (a big folder takes a moment). */
-  const adding = async (reading) => {
-    let batch;
-    try {
-      batch = await reading;
-    } catch (error) {
+  const adding = (reading) => {
+    note("Reading what was dropped…", "info");
+    return reading.then(add, (error) => {
       if (!(error instanceof Refused)) throw error;
       note(error.message);
-      return;
-    }
-    add(batch);
+    });
   };
 
   /** The share view as it is before a code: nothing of an earlier send left on it. */
@@ -157,13 +156,7 @@ export function setupSendPage({ relayOnly }) {
   };
 
   const remove = (name) => {
-    try {
-      session.remove(name);
-    } catch (error) {
-      if (!(error instanceof Refused)) throw error;
-      note(error.message);
-      return;
-    }
+    if (!changed(() => session.remove(name))) return;
     if (session.files.length) {
       showList();
       return;
