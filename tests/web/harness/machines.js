@@ -74,7 +74,7 @@ async function openPair(label = "sendit", options = { ordered: true }) {
 }
 
 /** Runs `scenario(pair)` on a fresh pair, which is closed afterwards whatever happened. */
-async function withPair(scenario, label, options) {
+export async function withPair(scenario, label, options) {
   const pair = await openPair(label, options);
   try {
     return await scenario(pair);
@@ -84,7 +84,7 @@ async function withPair(scenario, label, options) {
 }
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failure can be reproduced. */
-function bytes(size, seed = 1) {
+export function bytes(size, seed = 1) {
   const out = new Uint8Array(size);
   const words = new Uint32Array(out.buffer, 0, size >> 2);
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -108,14 +108,14 @@ async function sha256(data) {
 }
 
 /** The protocol's block digest (PROTOCOL.md 3.3), as a hostile sender must compute it. */
-async function digestOf(data) {
+export async function digestOf(data) {
   const digest = new BlockDigest();
   for (let i = 0; i < data.length; i += BLOCK_SIZE) await digest.addBlock(data.subarray(i, i + BLOCK_SIZE));
   return digest.hexdigest();
 }
 
 /** Records what arrives on a raw channel end; `next(match)` waits for a matching message. */
-function recorder(channel) {
+export function recorder(channel) {
   channel.binaryType = "arraybuffer";
   const seen = [];
   let wake = () => {};
@@ -137,9 +137,9 @@ function recorder(channel) {
   return { seen, next: (match, what) => within(found(match), WAIT_MS, what) };
 }
 
-const ofType = (type) => (m) => m.type === type;
-const manifest = (files) => ({ type: "manifest", version: 2, count: files.length, files });
-const send = (channel, message) => channel.send(typeof message === "string" ? message : JSON.stringify(message));
+export const ofType = (type) => (m) => m.type === type;
+export const manifest = (files) => ({ type: "manifest", version: 2, count: files.length, files });
+export const send = (channel, message) => channel.send(typeof message === "string" ? message : JSON.stringify(message));
 
 /** Counts the binary bytes and the text messages a channel end sends. */
 function countSent(channel) {

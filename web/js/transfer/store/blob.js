@@ -8,7 +8,9 @@
  */
 
 import { formatBytes } from "../../ui/dom.js";
+import { Crc32 } from "./crc32.js";
 import { CannotSave } from "./store.js";
+import { archiveOf } from "./zip.js";
 
 /** Bytes held in memory at most, all files together: 1.5 GB, under the 1.5 GiB read back. */
 export const LIMIT = 1.5e9;
@@ -18,15 +20,19 @@ const PARTS_PER_BLOB = 16;
 
 /** A file being received into memory. */
 class BlobWriter {
+  #store;
   #entry;
   #parts = [];
   #held = [];
+  #crc = new Crc32();
 
-  constructor(entry) {
+  constructor(store, entry) {
+    this.#store = store;
     this.#entry = entry;
   }
 
   async write(bytes) {
+    this.#crc.add(bytes);
     this.#held.push(bytes);
     if (this.#held.length === PARTS_PER_BLOB) this.#seal();
   }
@@ -38,7 +44,10 @@ class BlobWriter {
 
   async truncate(bytes) {
     this.#seal();
-    this.#parts = [new Blob(this.#parts).slice(0, bytes)];
+    const kept = new Blob(this.#parts).slice(0, bytes);
+    this.#parts = [kept];
+    this.#crc = new Crc32();
+    this.#crc.add(new Uint8Array(await kept.arrayBuffer()));
   }
 
   async commit() {
@@ -46,6 +55,7 @@ class BlobWriter {
     const { name, type } = this.#entry;
     const file = new File(this.#parts, name.split("/").pop(), { type: type || "application/octet-stream" });
     this.#parts = [];
+    this.#store.saved.push({ name, file, crc: this.#crc.value });
     return { name, file };
   }
 
@@ -57,6 +67,10 @@ class BlobWriter {
 
 /** Files in memory, up to LIMIT; nothing survives the page, so nothing resumes. */
 export class BlobStore {
+  saved = [];
+  /** The ZIP of everything, once finished, when there is more than one file or a tree. */
+  archive = null;
+
   async check(files) {
     const total = files.reduce((sum, f) => sum + f.size, 0);
     if (total > LIMIT) {
@@ -72,10 +86,12 @@ export class BlobStore {
   }
 
   async open(index, entry) {
-    return new BlobWriter(entry);
+    return new BlobWriter(this, entry);
   }
 
-  async finish() {}
+  async finish() {
+    this.archive = archiveOf(this.saved);
+  }
 
   describe() {
     return "The files are kept in this browser's memory until you leave the page: save them below.";
