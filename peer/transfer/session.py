@@ -235,6 +235,7 @@ async def receive(
     sink: Sink,
     decide: Callable[[list[FileEntry]], Awaitable[bool]],
     report: Reporter,
+    resume: bool = True,
 ) -> None:
     """Join ``code``'s slot and take the sender's files into ``sink``; raises PeerError on failure."""
     async with Session(options, "receiver", report) as session:
@@ -244,7 +245,7 @@ async def receive(
         await session.check_policy(joined["ice_servers"])
         report.peer_joined()
         link = await session.open(joined["ice_servers"], handshake)
-        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
+        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox, resume=resume))
         files = await session.until(session.transfer.run())
         if files is None:
             await session.tell_server_cancel("the receiver declined")
