@@ -18,12 +18,13 @@ import logging
 from enum import StrEnum
 from typing import Any, Awaitable, BinaryIO, Callable, Sequence, TypeVar
 
-from sendit_protocol.digest import BLOCK_SIZE
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, prefix_digest
 from sendit_protocol.errors import ErrorId
 from sendit_protocol.messages import (
     FileEntry,
     InvalidMessage,
     ManifestAssembly,
+    ResumeEntry,
     check_binary,
     clip,
     encode_message,
@@ -36,8 +37,8 @@ from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
-from .blocks import BlockHashes, hash_prefix, prefix_digest
-from .resume import Claim, ResumeAssembly, claims_of, entries_of
+from .blocks import block_count, hash_prefix
+from .resume import ResumeAssembly, entries_of
 from .sink import FileWriter, Sink
 from .source import Source
 
@@ -408,7 +409,7 @@ class Sender(Transfer):
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._resume: ResumeAssembly | None = None
         #: What the receiver holds already, by file: answered with file-from.
-        self._claims: dict[int, Claim] = {}
+        self._claims: dict[int, ResumeEntry] = {}
         # Files whose file-end went out; of them, those the receiver verified (delivered).
         self._ended_files = 0
         self.delivered = 0
@@ -439,7 +440,7 @@ class Sender(Transfer):
         # Shielded: cancelling this run must not cancel the ending, which cancel() sets.
         await asyncio.shield(self.ended)
 
-    def _pump_from(self, first: int, claims: dict[int, Claim]) -> None:
+    def _pump_from(self, first: int, claims: dict[int, ResumeEntry]) -> None:
         self._pumping = asyncio.ensure_future(self._pump(first, claims))
         self._pumping.add_done_callback(self._pump_ended)
 
@@ -458,14 +459,14 @@ class Sender(Transfer):
     def release(self) -> None:
         self.paused()
 
-    async def _pump(self, first: int, claims: dict[int, Claim]) -> None:
+    async def _pump(self, first: int, claims: dict[int, ResumeEntry]) -> None:
         """Every file from ``first`` on, one after the other, without waiting for its
         file-ok; a file the receiver holds some of is answered with file-from first."""
         for index in range(first, len(self.sources)):
             source = self.sources[index]
             try:
                 with source.open() as stream:
-                    hashes = BlockHashes()
+                    hashes = BlockDigest()
                     if index in claims:
                         hashes = await self._from(index, stream, claims[index])
                     if not await self._stream(index, stream, hashes):
@@ -475,27 +476,27 @@ class Sender(Transfer):
                 return
             if not await self._room():
                 return
-            self.send({"type": "file-end", "index": index, "digest": hashes.digest()})
+            self.send({"type": "file-end", "index": index, "digest": hashes.hexdigest()})
             self._ended_files += 1
 
-    async def _from(self, index: int, stream: BinaryIO, claim: Claim) -> BlockHashes:
+    async def _from(self, index: int, stream: BinaryIO, claim: ResumeEntry) -> BlockDigest:
         """Check the receiver's claim on this file's first blocks against our own and
         send file-from: where the bytes start (4.1, file-from). Returns the hashes of
         what the receiver keeps, with ``stream`` just after it."""
         size = self.sources[index].size
         own = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
-        if len(own.blocks) != claim.blocks or prefix_digest(own.blocks) != claim.digest:
-            own = BlockHashes()
+        if len(own.hashes) != claim.blocks or prefix_digest(own.hashes) != claim.digest:
+            own = BlockDigest()
             stream.seek(0)
         if await self._room():
-            self.send({"type": "file-from", "index": index, "block": len(own.blocks)})
+            self.send({"type": "file-from", "index": index, "block": len(own.hashes)})
             self.report.advanced(index, own.length, self._before(index) + own.length)
         return own
 
     def _before(self, index: int) -> int:
         return sum(source.size for source in self.sources[:index])
 
-    async def _stream(self, index: int, stream: BinaryIO, hashes: BlockHashes) -> bool:
+    async def _stream(self, index: int, stream: BinaryIO, hashes: BlockDigest) -> bool:
         """The file's bytes after those hashed already; False if the transfer stopped."""
         source = self.sources[index]
         before = self._before(index)
@@ -557,10 +558,10 @@ class Sender(Transfer):
         else:
             raise InvalidMessage(f"expected accept or decline, got {kind}")
 
-    def _resumed(self, entries: list[dict[str, Any]] | None) -> None:
+    def _resumed(self, entries: dict[int, ResumeEntry] | None) -> None:
         """The resume entries, once all have come: sending starts."""
         if entries is not None:
-            self._claims = claims_of(entries)
+            self._claims = entries
             self._start()
 
     def _start(self) -> None:
@@ -574,8 +575,8 @@ class Sender(Transfer):
             raise InvalidMessage(
                 f"continue at file {index}, where {self.delivered} were verified and {self._ended_files} sent"
             )
-        claim = Claim(blocks=message["blocks"], digest=message["digest"])
-        if claim.blocks > -(-self.sources[index].size // BLOCK_SIZE):
+        claim = ResumeEntry(index=index, blocks=message["blocks"], digest=message["digest"])
+        if claim.blocks > block_count(self.sources[index].size):
             raise InvalidMessage(f"continue claims {claim.blocks} blocks of file {index}, which has fewer")
         for verified in range(self.delivered, index):
             self.report.file_done(verified, self.sources[verified].entry)
@@ -634,7 +635,7 @@ class Receiver(Transfer):
         self._index = 0
         #: Of the current file: the hashes of what is written, its writer once open, and
         #: the blocks held of it before its bytes come, which a file-from must answer.
-        self._hashes = BlockHashes()
+        self._hashes = BlockDigest()
         self._writer: FileWriter | None = None
         self._holding: list[bytes] | None = None
         self._damaged = False
@@ -703,7 +704,7 @@ class Receiver(Transfer):
     def _open_next(self) -> None:
         """The next file: opened now, or, if some of it is held, once file-from says
         from where."""
-        self._hashes = BlockHashes()
+        self._hashes = BlockDigest()
         self._holding = self._holdings.get(self._index)
         if self._holding is None:
             self._writer = self.sink.open(self._index, self.files[self._index], self._hashes)
@@ -761,7 +762,7 @@ class Receiver(Transfer):
         assert self._holding is not None
         if block not in (0, len(self._holding)):
             raise InvalidMessage(f"file-from {self._index} at block {block}: this side holds {len(self._holding)}")
-        self._hashes = BlockHashes(self._holding if block else ())
+        self._hashes = BlockDigest(self._holding if block else ())
         self._holding = None
         if self._writer is None:
             self._writer = self.sink.open(self._index, self.files[self._index], self._hashes)
@@ -771,7 +772,7 @@ class Receiver(Transfer):
 
     def _file_end(self, digest: str) -> None:
         entry = self.files[self._index]
-        if self._received != entry.size or self._hashes.digest() != digest:
+        if self._received != entry.size or self._hashes.hexdigest() != digest:
             # A file that ends short is damaged too: what arrived is not what was sent.
             why = "its digest does not match"
             if self._received != entry.size:

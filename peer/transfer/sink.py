@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Sequence
 
-from sendit_protocol.digest import BLOCK_SIZE
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
 from sendit_protocol.messages import FileEntry
 
 from ..errors import PeerError, UsageError
-from .blocks import BlockHashes, block_count, hash_file
+from .blocks import block_count, hash_file
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,11 @@ CANNOT_SAVE = "the receiver cannot save these files"
 
 class FileWriter(Protocol):
     """One incoming file: bytes as they arrive (after the machine hashed them into the
-    :class:`BlockHashes` it opened the writer with), then commit (verified) or discard."""
+    :class:`BlockDigest` it opened the writer with), then commit (verified) or discard."""
 
     def write(self, data: bytes) -> None: ...
 
-    def truncate(self, kept: BlockHashes) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
         """A reconnection: keep only the whole blocks of ``kept`` (its length, a block
         boundary), which from now on are hashed into."""
 
@@ -70,7 +70,7 @@ class Sink(Protocol):
         """After a :meth:`check` with ``resume``: the hashes of the leading blocks held of
         each file (at least one), by index; blocking (it may hash whole files)."""
 
-    def open(self, index: int, entry: FileEntry, kept: BlockHashes) -> FileWriter:
+    def open(self, index: int, entry: FileEntry, kept: BlockDigest) -> FileWriter:
         """A writer for file ``index`` that keeps the first ``kept.length`` bytes held of
         it (0: starts empty)."""
 
@@ -110,9 +110,7 @@ class PartFile:
     """Writes ``NAME.part`` (and its sidecar) and renames it to ``NAME`` only once the
     file is verified."""
 
-    def __init__(
-        self, target: Path, entry: FileEntry, kept: BlockHashes, overwrite: bool, keep_damaged: bool
-    ) -> None:
+    def __init__(self, target: Path, entry: FileEntry, kept: BlockDigest, overwrite: bool, keep_damaged: bool) -> None:
         self.target = target
         self.part = target.with_name(target.name + PART_SUFFIX)
         self.sidecar = sidecar_of(self.part)
@@ -149,14 +147,14 @@ class PartFile:
             self._file.write(data)
         except OSError as error:
             raise self._failed(self.part, error) from None
-        if len(self.hashes.blocks) - self._checkpointed >= CHECKPOINT_BLOCKS:
+        if len(self.hashes.hashes) - self._checkpointed >= CHECKPOINT_BLOCKS:
             self._checkpoint()
 
     def _checkpoint(self) -> None:
         """The sidecar, covering the whole blocks written so far, once they are on disk.
         A sidecar that cannot be written only costs the resume: the transfer goes on."""
         assert self._file is not None
-        blocks = list(self.hashes.blocks)
+        blocks = list(self.hashes.hashes)
         fields = {"version": SIDECAR_VERSION, "size": self.entry.size, "type": self.entry.type}
         text = json.dumps({**fields, "blocks": [block.hex() for block in blocks]})
         spare = self.sidecar.with_name(self.sidecar.name + ".new")
@@ -171,7 +169,7 @@ class PartFile:
                 spare.unlink(missing_ok=True)
         self._checkpointed = len(blocks)
 
-    def truncate(self, kept: BlockHashes) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
         assert self._file is not None
         self.hashes = kept
         try:
@@ -221,7 +219,7 @@ class PartFile:
         if self._file is None:
             return
         # Kept only if a whole block came: less is quicker received again than resumed.
-        keep = keep and bool(self.hashes.blocks)
+        keep = keep and bool(self.hashes.hashes)
         if keep:
             with contextlib.suppress(OSError):
                 self._checkpoint()
@@ -245,7 +243,7 @@ class PresentFile:
     def write(self, data: bytes) -> None:
         raise AssertionError("no bytes come for a file held whole")  # the machine checks the size first
 
-    def truncate(self, kept: BlockHashes) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
         """Nothing was written."""
 
     def commit(self) -> None:
@@ -410,8 +408,8 @@ class DirectorySink:
             return min(len(found.blocks) * BLOCK_SIZE, entry.size)
         return 0 if found is None else entry.size
 
-    def open(self, index: int, entry: FileEntry, kept: BlockHashes | None = None) -> FileWriter:
-        kept = kept or BlockHashes()
+    def open(self, index: int, entry: FileEntry, kept: BlockDigest | None = None) -> FileWriter:
+        kept = kept or BlockDigest()
         target = self._target(entry.name)
         if isinstance(self._found.get(entry.name), int):
             if kept.length:
@@ -453,7 +451,7 @@ class StreamSink:
     def holdings(self, files: Sequence[FileEntry]) -> dict[int, list[bytes]]:
         return {}
 
-    def open(self, index: int, entry: FileEntry, kept: BlockHashes | None = None) -> StreamSink:
+    def open(self, index: int, entry: FileEntry, kept: BlockDigest | None = None) -> StreamSink:
         return self
 
     def write(self, data: bytes) -> None:
@@ -469,7 +467,7 @@ class StreamSink:
         except OSError as error:
             raise PeerError(f"cannot write to standard output: {error.strerror}") from None
 
-    def truncate(self, kept: BlockHashes) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
         self._block.clear()
 
     def commit(self) -> None:

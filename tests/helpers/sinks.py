@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from peer.transfer.blocks import BlockHashes
+from sendit_protocol.digest import BlockDigest
 from sendit_protocol.messages import FileEntry
 
 
@@ -21,7 +21,7 @@ class MemoryFile:
         self.sink.kept.append((self.entry, bytes(self.data)))
         self.sink.open_files.remove(self)
 
-    def truncate(self, kept: BlockHashes) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
         del self.data[kept.length :]
 
     def discard(self, keep: bool) -> None:
@@ -41,7 +41,7 @@ class MemorySink:
     def holdings(self, files: Sequence[FileEntry]) -> dict[int, list[bytes]]:
         return {}
 
-    def open(self, index: int, entry: FileEntry, kept: BlockHashes | None = None) -> MemoryFile:
+    def open(self, index: int, entry: FileEntry, kept: BlockDigest | None = None) -> MemoryFile:
         writer = MemoryFile(self, entry)
         self.open_files.append(writer)
         return writer

@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 
 from peer.errors import PeerError, UsageError
-from peer.transfer.blocks import BlockHashes
 from peer.transfer.sink import DirectorySink, FileWriter, StreamSink
-from sendit_protocol.digest import BLOCK_SIZE
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
 from sendit_protocol.messages import FileEntry
 
 NAME_MAX = 255  # ext4 and tmpfs, where the tests run
@@ -46,7 +45,7 @@ def data(size: int) -> bytes:
     return bytes(i % 251 for i in range(size))
 
 
-def feed(writer: FileWriter, hashes: BlockHashes, chunk: bytes) -> None:
+def feed(writer: FileWriter, hashes: BlockDigest, chunk: bytes) -> None:
     """As the machine does: hash, then write."""
     hashes.update(chunk)
     writer.write(chunk)
@@ -54,17 +53,15 @@ def feed(writer: FileWriter, hashes: BlockHashes, chunk: bytes) -> None:
 
 def broken_off(root: Path, name: str, size: int, got: int) -> None:
     """A run that received ``got`` bytes of ``name`` and broke."""
-    hashes = BlockHashes()
+    hashes = BlockDigest()
     writer = DirectorySink(root).open(0, FileEntry(name=name, size=size, type="x/y"), hashes)
     feed(writer, hashes, data(size)[:got])
     writer.discard(keep=True)
 
 
 @pytest.mark.parametrize("damaged_too", [False, True])
-def test_a_damaged_file_leaves_a_part_only_when_asked_and_never_for_resuming(
-    tmp_path: Path, damaged_too: bool
-) -> None:
-    hashes = BlockHashes()
+def test_a_damaged_file_leaves_a_part_only_when_asked_and_never_for_resuming(tmp_path: Path, damaged_too: bool) -> None:
+    hashes = BlockDigest()
     writer = DirectorySink(tmp_path, keep_damaged=damaged_too).open(0, entries("x", size=3 * BLOCK_SIZE)[0], hashes)
     feed(writer, hashes, data(BLOCK_SIZE + 5))
     writer.discard(keep=False)
@@ -80,7 +77,7 @@ def test_a_break_keeps_the_whole_blocks_and_the_same_offer_resumes_from_them(tmp
     sink.check(files, resume=True)
     held = sink.holdings(files)
     assert held == {0: [hashlib.sha256(data(size)[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE]).digest() for i in (0, 1)]}
-    kept = BlockHashes(held[0])
+    kept = BlockDigest(held[0])
     writer = sink.open(0, files[0], kept)
     feed(writer, kept, data(size)[2 * BLOCK_SIZE :])
     writer.commit()
@@ -106,7 +103,7 @@ def test_a_partial_of_ours_that_is_not_resumed_is_started_over_not_refused(tmp_p
     sink = DirectorySink(tmp_path)
     sink.check(files, resume=why != "no resume")
     assert sink.holdings(files) == {}
-    hashes = BlockHashes()
+    hashes = BlockDigest()
     writer = sink.open(0, files[0], hashes)
     feed(writer, hashes, b"new")
     writer.commit()
@@ -132,9 +129,9 @@ def test_a_file_already_complete_is_listed_whole_and_never_replaced_unasked(tmp_
     sink.check(files, resume=True)
     held = sink.holdings(files)
     assert len(held[0]) == 2
-    sink.open(0, files[0], BlockHashes(held[0])).commit()
+    sink.open(0, files[0], BlockDigest(held[0])).commit()
     with pytest.raises(PeerError, match="differs from the offered file") as refused:
-        sink.open(0, files[0], BlockHashes())
+        sink.open(0, files[0], BlockDigest())
     assert refused.value.told == "the receiver cannot save these files: x exists there already, with other contents"
     assert (tmp_path / "x").read_bytes() == data(size)
     assert [p.name for p in tmp_path.iterdir()] == ["x"]
@@ -146,7 +143,7 @@ def test_standard_output_writes_whole_blocks_so_a_reconnection_can_drop_the_rest
     writer = sink.open(0, entries("a", size=3 * BLOCK_SIZE)[0])
     writer.write(data(BLOCK_SIZE + 5))
     assert out.getvalue() == data(BLOCK_SIZE)
-    kept = BlockHashes()
+    kept = BlockDigest()
     kept.update(data(BLOCK_SIZE))
     writer.truncate(kept)
     writer.write(data(2 * BLOCK_SIZE)[BLOCK_SIZE:])
@@ -278,7 +275,7 @@ def test_a_write_the_file_system_refuses_is_a_clean_error_and_leaves_nothing(
     files = entries("big.bin", size=4 * file_size_limit)
     sink = DirectorySink(tmp_path)
     sink.check(files)
-    hashes = BlockHashes()
+    hashes = BlockDigest()
     writer = sink.open(0, files[0], hashes)
     with pytest.raises(PeerError) as failed:
         for _ in range(4):
