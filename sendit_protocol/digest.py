@@ -40,17 +40,15 @@ class BlockDigest:
 
     @property
     def length(self) -> int:
-        """The bytes fed so far (after any hashes it started from)."""
+        """The bytes fed so far, counting each hash it started from as a whole block."""
         return len(self.hashes) * BLOCK_SIZE + self._filled
 
     def held(self, size: int) -> list[bytes]:
         """The hashes that count as held of a file of ``size`` bytes (4.6): its whole
         blocks, and its short last block only once the file is complete."""
         if self._filled and self.length == size:
-            self.hashes.append(self._block.digest())
-            self._block = hashlib.sha256()
-            self._filled = 0
-        return self.hashes
+            return self.hashes + [self._block.digest()]
+        return list(self.hashes)
 
     def hexdigest(self) -> str:
         """The digest of everything fed: its last block may be short."""

@@ -17,16 +17,22 @@ def block_count(size: int) -> int:
     return -(-size // BLOCK_SIZE)
 
 
+def kept_bytes(hashes: BlockDigest, size: int) -> int:
+    """The bytes of a file of ``size`` that ``hashes`` stand for: a short last block
+    held counts as what it is, not as a whole block."""
+    return min(hashes.length, size)
+
+
 def hash_prefix(stream: BinaryIO, size: int, limit: int) -> BlockDigest:
     """The hashes of the first ``limit`` bytes of ``stream`` (a file of ``size``), or of
-    fewer if it ends sooner; blocking (run it in a thread for a large file)."""
+    fewer if it ends sooner, with ``stream`` just after them; blocking (run it in a
+    thread for a large file). Held blocks: ``held(size)``."""
     hashes = BlockDigest()
     while hashes.length < limit:
         chunk = stream.read(min(READ_SIZE, limit - hashes.length))
         if not chunk:
             break
         hashes.update(chunk)
-    hashes.held(size)
     return hashes
 
 

@@ -37,7 +37,7 @@ from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
-from .blocks import block_count, hash_prefix
+from .blocks import block_count, hash_prefix, kept_bytes
 from .resume import ResumeAssembly, entries_of
 from .sink import FileWriter, Sink
 from .source import Source
@@ -484,13 +484,15 @@ class Sender(Transfer):
         send file-from: where the bytes start (4.1, file-from). Returns the hashes of
         what the receiver keeps, with ``stream`` just after it."""
         size = self.sources[index].size
-        own = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
-        if len(own.hashes) != claim.blocks or prefix_digest(own.hashes) != claim.digest:
+        prefix = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
+        held = prefix.held(size)
+        own = BlockDigest(held)
+        if len(held) != claim.blocks or prefix_digest(held) != claim.digest:
             own = BlockDigest()
             stream.seek(0)
         if await self._room():
             self.send({"type": "file-from", "index": index, "block": len(own.hashes)})
-            self.report.advanced(index, own.length, self._before(index) + own.length)
+            self.report.advanced(index, kept_bytes(own, size), self._before(index) + kept_bytes(own, size))
         return own
 
     def _before(self, index: int) -> int:
@@ -500,7 +502,7 @@ class Sender(Transfer):
         """The file's bytes after those hashed already; False if the transfer stopped."""
         source = self.sources[index]
         before = self._before(index)
-        left = source.size - hashes.length
+        left = source.size - kept_bytes(hashes, source.size)
         while left:
             chunk = stream.read(min(CHUNK_SIZE, left))
             if not chunk:
@@ -512,7 +514,7 @@ class Sender(Transfer):
             hashes.update(chunk)
             left -= len(chunk)
             self.report.carried(len(chunk))
-            self.report.advanced(index, hashes.length, before + hashes.length)
+            self.report.advanced(index, source.size - left, before + source.size - left)
         if source.size == 0:
             self.report.advanced(index, 0, before)
         return True
@@ -711,7 +713,7 @@ class Receiver(Transfer):
 
     @property
     def _received(self) -> int:
-        return self._hashes.length
+        return kept_bytes(self._hashes, self.files[self._index].size)
 
     def on_bytes(self, data: bytes) -> None:
         if self.state != ReceiverState.RECEIVING:

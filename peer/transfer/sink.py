@@ -25,7 +25,7 @@ from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
 from sendit_protocol.messages import FileEntry
 
 from ..errors import PeerError, UsageError
-from .blocks import block_count, hash_file
+from .blocks import block_count, hash_file, kept_bytes
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +126,8 @@ class PartFile:
             if kept.length:
                 # Ours (the sink checked its sidecar), never through a symbolic link.
                 descriptor = os.open(self.part, os.O_WRONLY | os.O_NOFOLLOW)
-                os.ftruncate(descriptor, kept.length)
-                os.lseek(descriptor, kept.length, os.SEEK_SET)
+                os.ftruncate(descriptor, kept_bytes(kept, entry.size))
+                os.lseek(descriptor, kept_bytes(kept, entry.size), os.SEEK_SET)
             else:
                 self.part.unlink(missing_ok=True)
                 # A new file, never through a symbolic link someone left at NAME.part.
@@ -159,9 +159,12 @@ class PartFile:
         text = json.dumps({**fields, "blocks": [block.hex() for block in blocks]})
         spare = self.sidecar.with_name(self.sidecar.name + ".new")
         try:
+            # Syncs only once it claims blocks: one that claims none only marks the part
+            # as ours, and a file of many small ones is not slowed down by syncs.
             self._file.flush()
-            os.fsync(self._file.fileno())
-            _write_synced(spare, text)
+            if blocks:
+                os.fsync(self._file.fileno())
+            _write_synced(spare, text, sync=bool(blocks))
             os.replace(spare, self.sidecar)
         except OSError as error:
             log.warning("cannot keep %s for resuming: %s", self.sidecar, error.strerror)
@@ -174,8 +177,8 @@ class PartFile:
         self.hashes = kept
         try:
             self._file.flush()
-            self._file.truncate(kept.length)
-            self._file.seek(kept.length)
+            self._file.truncate(kept_bytes(kept, self.entry.size))
+            self._file.seek(kept_bytes(kept, self.entry.size))
         except OSError as error:
             raise self._failed(self.part, error) from None
         self._checkpoint()
@@ -253,12 +256,13 @@ class PresentFile:
         """It was there before this transfer, and stays."""
 
 
-def _write_synced(path: Path, text: str) -> None:
+def _write_synced(path: Path, text: str, sync: bool) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     with os.fdopen(descriptor, "w", encoding="utf-8") as out:
         out.write(text)
         out.flush()
-        os.fsync(out.fileno())
+        if sync:
+            os.fsync(out.fileno())
 
 
 class DirectorySink:
