@@ -16,7 +16,7 @@ import { Tree } from "./tree.js";
 const $ = (id) => document.getElementById(id);
 
 /** Leaving the page now would cut the transfer off: the receiver is there. */
-const UNDER_WAY = new Set([SendPhase.CONNECTING, SendPhase.AWAITING_ACCEPT, SendPhase.SENDING]);
+const UNDER_WAY = new Set([SendPhase.CONNECTING, SendPhase.AWAITING_ACCEPT, SendPhase.SENDING, SendPhase.RECONNECTING]);
 
 /**
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
