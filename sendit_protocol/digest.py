@@ -1,17 +1,28 @@
-"""The file digest of docs/PROTOCOL.md 3.3: SHA-256 over per-block SHA-256s."""
+"""The file digest of docs/PROTOCOL.md 4.5: SHA-256 over per-block SHA-256s, and the
+digest of a file's leading blocks that resuming compares (4.6)."""
 
 from __future__ import annotations
 
 import hashlib
+from typing import Sequence
 
 BLOCK_SIZE = 1_048_576
 
 
-class BlockDigest:
-    """Incremental digest: feed any chunks, holding at most one block of bytes."""
+def prefix_digest(hashes: Sequence[bytes]) -> str:
+    """The digest of the blocks whose SHA-256s are ``hashes``: of a whole file when they
+    are all its blocks, of its first ``len(hashes)`` blocks otherwise."""
+    return hashlib.sha256(b"".join(hashes)).hexdigest()
 
-    def __init__(self) -> None:
-        self._outer = hashlib.sha256()
+
+class BlockDigest:
+    """Incremental digest: feed any chunks, holding at most one block of bytes. It keeps
+    the SHA-256 of each whole block (32 bytes per MiB), so a resumed or reconnected
+    transfer can start from any of them."""
+
+    def __init__(self, hashes: Sequence[bytes] = ()) -> None:
+        #: The SHA-256 of each whole block so far.
+        self.hashes: list[bytes] = list(hashes)
         self._block = hashlib.sha256()
         self._filled = 0
 
@@ -23,15 +34,13 @@ class BlockDigest:
             self._filled += take
             view = view[take:]
             if self._filled == BLOCK_SIZE:
-                self._outer.update(self._block.digest())
+                self.hashes.append(self._block.digest())
                 self._block = hashlib.sha256()
                 self._filled = 0
 
     def hexdigest(self) -> str:
-        outer = self._outer.copy()
-        if self._filled:
-            outer.update(self._block.digest())
-        return outer.hexdigest()
+        """The digest of everything fed: its last block may be short."""
+        return prefix_digest(self.hashes + [self._block.digest()] if self._filled else self.hashes)
 
 
 def digest_bytes(data: bytes) -> str:

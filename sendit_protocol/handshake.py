@@ -37,7 +37,10 @@ MAX_CANDIDATE = 1_024
 MAX_MID = 64
 MAX_UFRAG = 256
 MAX_MLINE_INDEX = 255
-#: What each role seals: its one description first, then candidates.
+#: Reconnections (docs/PROTOCOL.md 4.6) a pair may make: a bound, not a budget.
+MAX_ATTEMPT = 1_000
+#: What each role seals: its description first, then candidates, and a new description
+#: for each reconnection.
 _DESCRIPTION: dict[Role, str] = {"sender": "offer", "receiver": "answer"}
 _CANDIDATE_FIELDS = {"candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"}
 
@@ -73,6 +76,9 @@ class Handshake:
         self._keys: Keys | None = None
         self._sealed = 0
         self._opened = 0
+        #: The attempt of our last description and of the peer's (-1: none yet).
+        self._attempt = -1
+        self._peer_attempt = -1
         self.state = State.WAITING_FOR_PAKE
         #: Base64 of our 33-byte PAKE message (the receiver puts it in ``join``).
         self.pake: str = b64.encode(self._pake.message)
@@ -113,17 +119,33 @@ class Handshake:
             raise Tampered(f"an unexpected {str(kind)[:20]!r} signal")
 
     def seal(self, kind: str, fields: dict[str, Any]) -> dict[str, str]:
-        """Our next sealed signal: our description (``offer``/``answer``) once, first, then
-        candidates. ``fields`` without ``n``; breaking their schema is our bug: ValueError."""
+        """Our next sealed signal: our description (``offer``/``answer``) first, then
+        candidates; a new description for each reconnection, with its ``attempt``
+        (PROTOCOL.md 4.6). ``fields`` without ``n``; breaking the schema or the order
+        is our bug: ValueError."""
         # The sender's offer goes out with its confirmation; the receiver answers only an
         # offer it opened, so only once it trusts the sender.
         ready = State.WAITING_FOR_CONFIRM if self.role == "sender" else State.TRUSTED
         if self.state not in (ready, State.TRUSTED):
             raise ValueError(f"a {self.role} seals nothing before the handshake reaches {ready}")
-        if kind != (_DESCRIPTION[self.role] if self._sealed == 0 else "candidate"):
-            raise ValueError(f"a {self.role} seals its {_DESCRIPTION[self.role]} once, first, then candidates")
+        try:
+            checked = _checked_fields(kind, fields)
+        except InvalidFields as error:
+            raise ValueError(str(error)) from None
+        attempt = checked.get("attempt", 0)
+        description = _DESCRIPTION[self.role]
+        if kind not in (description, "candidate"):
+            raise ValueError(f"a {self.role} seals only {description}s and candidates")
+        if self._sealed == 0 and (kind != description or attempt):
+            raise ValueError(f"a {self.role} seals its {description} first, of attempt 0")
+        if kind == description:
+            answers = self.role == "sender" or attempt == self._peer_attempt
+            if self._sealed and (attempt <= self._attempt or not answers):
+                raise ValueError(f"a new {description} needs the next attempt (after {self._attempt})")
+            self._attempt = attempt
+        elif attempt != self._attempt:
+            raise ValueError(f"a {self.role} seals candidates of its current attempt, {self._attempt}")
         assert self._keys is not None
-        checked = _checked_fields(kind, fields)
         plaintext = json.dumps({"n": self._sealed, **checked}, ensure_ascii=False, separators=(",", ":"))
         key = self._keys.seal_a if self.role == "sender" else self._keys.seal_b
         self._sealed += 1
@@ -178,28 +200,49 @@ class Handshake:
         n = _integer(inner.pop("n", None))
         if n != self._opened:
             raise Tampered(f"sealed signal number {n} where {self._opened} was next")
-        if kind != (_DESCRIPTION[self._peer] if n == 0 else "candidate"):
+        description = _DESCRIPTION[self._peer]
+        if kind != description and (n == 0 or kind != "candidate"):
             raise Tampered(f"a {kind} as sealed signal number {n}")
         try:
             checked = _checked_fields(kind, inner)
         except InvalidFields as error:
             raise Tampered(f"a sealed {kind} breaks its schema: {error}") from None
+        self._check_attempt(kind == description, n, checked.get("attempt", 0))
         self._opened += 1
         return {"type": kind, **checked}
 
+    def _check_attempt(self, is_description: bool, n: int, attempt: int) -> None:
+        """The peer's attempts only go up (a replayed older description is refused), an
+        answer answers an offer we made, and no candidate is of an attempt to come."""
+        if is_description:
+            ours = self.role == "receiver" or attempt <= max(self._attempt, 0)
+            if (n == 0) != (attempt == 0) or attempt <= self._peer_attempt or not ours:
+                raise Tampered(f"a description of attempt {attempt} after attempt {self._peer_attempt}")
+            self._peer_attempt = attempt
+        elif attempt > self._peer_attempt:
+            raise Tampered(f"a candidate of attempt {attempt}, whose description has not come")
+
 
 def _checked_fields(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
-    """The fields of a sealed ``kind`` (without ``n``), exactly as the schema allows."""
+    """The fields of a sealed ``kind`` (without ``n``), exactly as the schema allows; an
+    ``attempt`` only when it is not 0."""
+    main = "candidate" if kind == "candidate" else "sdp"
+    if set(fields) - {"attempt"} != {main}:
+        raise InvalidFields(f"a sealed {kind} holds exactly its {main} (and maybe an attempt)")
+    checked: dict[str, Any] = {}
     if kind == "candidate":
-        if set(fields) != {"candidate"}:
-            raise InvalidFields("a candidate signal holds exactly its candidate")
-        return {"candidate": _candidate(fields["candidate"])}
-    if set(fields) != {"sdp"}:
-        raise InvalidFields(f"an {kind} holds exactly its sdp")
-    sdp = fields["sdp"]
-    if not isinstance(sdp, str) or not 1 <= utf16_length(sdp) <= MAX_SDP:
-        raise InvalidFields(f"an sdp is a string of 1 to {MAX_SDP} characters")
-    return {"sdp": sdp}
+        checked["candidate"] = _candidate(fields["candidate"])
+    else:
+        sdp = fields["sdp"]
+        if not isinstance(sdp, str) or not 1 <= utf16_length(sdp) <= MAX_SDP:
+            raise InvalidFields(f"an sdp is a string of 1 to {MAX_SDP} characters")
+        checked["sdp"] = sdp
+    if "attempt" in fields:
+        attempt = _integer(fields["attempt"])
+        if attempt is None or not 1 <= attempt <= MAX_ATTEMPT:
+            raise InvalidFields(f"an attempt is an integer 1 to {MAX_ATTEMPT}")
+        checked["attempt"] = attempt
+    return checked
 
 
 def _candidate(candidate: Any) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
+from .digest import BLOCK_SIZE
 from .errors import ERROR_ID, ErrorId, ProtocolError
 
 PROTOCOL_VERSION = 2
@@ -18,6 +19,8 @@ MAX_NAME = 1_024
 MAX_TYPE = 255
 MAX_TEXT = 200
 MAX_SIZE = 2**53 - 1
+#: Blocks of docs/PROTOCOL.md 4.5 (1 MiB) in the largest file.
+MAX_BLOCKS = -(-MAX_SIZE // BLOCK_SIZE)
 # What no name may hold (docs/PROTOCOL.md 3.1): control characters (general category Cc:
 # C0, DEL and C1) and Unicode's Bidi_Control characters, which reorder what follows
 # them, so that "report\u202egpj.exe" shows as "reportexe.jpg" and is an .exe.
@@ -41,6 +44,16 @@ class FileEntry:
     name: str
     size: int
     type: str
+
+
+@dataclass(frozen=True)
+class ResumeEntry:
+    """A receiver's claim in ``accept`` (docs/PROTOCOL.md 4.6): it already holds the
+    first ``blocks`` blocks of file ``index``, whose prefix digest is ``digest``."""
+
+    index: int
+    blocks: int
+    digest: str
 
 
 def _integer(value: Any) -> int | None:
@@ -189,7 +202,11 @@ def _manifest(message: dict[str, Any]) -> dict[str, Any]:
     count = _integer(message.get("count"))
     if count is None or not 1 <= count <= MAX_FILES:
         raise InvalidMessage(f"a manifest's count must be 1 to {MAX_FILES}")
-    return {"type": "manifest", "version": version, "count": count, "files": _files(message, count)}
+    resume = message.get("resume", False)
+    if not isinstance(resume, bool):
+        raise InvalidMessage("a manifest's resume must be true or false")
+    parsed = {"type": "manifest", "version": version, "count": count, "files": _files(message, count)}
+    return {**parsed, "resume": True} if resume else parsed
 
 
 def _manifest_more(message: dict[str, Any]) -> dict[str, Any]:
@@ -207,16 +224,67 @@ def _index(message: dict[str, Any]) -> int:
     return index
 
 
+def _blocks(value: Any, field: str, least: int) -> int:
+    blocks = _integer(value)
+    if blocks is None or not least <= blocks <= MAX_BLOCKS:
+        raise InvalidMessage(f"{field} must be an integer {least} to {MAX_BLOCKS}")
+    return blocks
+
+
+def _digest(value: Any) -> str:
+    if not isinstance(value, str) or not _DIGEST.fullmatch(value):
+        raise InvalidMessage("digest must be 64 lower-case hex digits")
+    return value
+
+
+def _resume_entries(value: Any, least: int) -> list[ResumeEntry]:
+    if not isinstance(value, list) or not least <= len(value) <= MAX_FILES:
+        raise InvalidMessage(f"resume lists {least} to {MAX_FILES} entries")
+    entries = []
+    for entry in value:
+        if not isinstance(entry, dict):
+            raise InvalidMessage("each resume entry must be an object")
+        blocks = _blocks(entry.get("blocks"), "a resume entry's blocks", 1)
+        entries.append(ResumeEntry(index=_index(entry), blocks=blocks, digest=_digest(entry.get("digest"))))
+    return entries
+
+
+def _accept(message: dict[str, Any]) -> dict[str, Any]:
+    """A bare ``accept``, or one that says what the receiver holds (4.6)."""
+    if "resume_count" not in message and "resume" not in message:
+        return {"type": "accept"}
+    count = _integer(message.get("resume_count"))
+    if count is None or not 0 <= count <= MAX_FILES:
+        raise InvalidMessage(f"an accept's resume_count must be 0 to {MAX_FILES}")
+    entries = _resume_entries(message.get("resume"), min(count, 1))
+    if len(entries) > count:
+        raise InvalidMessage(f"the accept lists more than the {count} resume entries it announced")
+    return {"type": "accept", "resume_count": count, "resume": entries}
+
+
+def _accept_more(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "accept-more", "resume": _resume_entries(message.get("resume"), 1)}
+
+
+def _file_from(message: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "file-from", "index": _index(message), "block": _blocks(message.get("block"), "block", 0)}
+
+
+def _continue(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "continue",
+        "index": _index(message),
+        "blocks": _blocks(message.get("blocks"), "blocks", 0),
+        "digest": _digest(message.get("digest")),
+    }
+
+
 def _file_ok(message: dict[str, Any]) -> dict[str, Any]:
     return {"type": "file-ok", "index": _index(message)}
 
 
 def _file_end(message: dict[str, Any]) -> dict[str, Any]:
-    index = _index(message)
-    digest = message.get("digest")
-    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
-        raise InvalidMessage("digest must be 64 lower-case hex digits")
-    return {"type": "file-end", "index": index, "digest": digest}
+    return {"type": "file-end", "index": _index(message), "digest": _digest(message.get("digest"))}
 
 
 def _cancel(message: dict[str, Any]) -> dict[str, Any]:
@@ -238,7 +306,10 @@ def _error(message: dict[str, Any]) -> dict[str, Any]:
 _PARSERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "manifest": _manifest,
     "manifest-more": _manifest_more,
-    "accept": _no_fields,
+    "accept": _accept,
+    "accept-more": _accept_more,
+    "file-from": _file_from,
+    "continue": _continue,
     "decline": _no_fields,
     "done": _no_fields,
     "file-end": _file_end,
@@ -274,22 +345,40 @@ def _entry_json(entry: FileEntry) -> dict[str, Any]:
     return {"name": entry.name, "size": entry.size, "type": entry.type}
 
 
-def split_manifest(files: Sequence[FileEntry]) -> list[dict[str, Any]]:
-    """The offer as ``manifest`` and as many ``manifest-more`` as it takes for every
-    message to fit MAX_MESSAGE bytes, each part as full as it can be."""
+def _split(
+    first: dict[str, Any], more: dict[str, Any], field: str, items: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """``first`` then as many ``more`` as it takes, ``items`` under ``field`` in order, each
+    message as full as it can be and none over MAX_MESSAGE bytes."""
     parts: list[list[dict[str, Any]]] = [[]]
-    # What a part costs before its first entry: the first part's envelope, the longer.
-    empty = utf8_length(encode_message({"type": "manifest", "version": PROTOCOL_VERSION, "count": len(files)}))
-    room = MAX_MESSAGE - len(',"files":[]') - empty
-    for entry in map(_entry_json, files):
-        cost = utf8_length(encode_message(entry)) + 1  # the comma before it
+    # What a part costs before its first item: the first part's envelope, the longer.
+    envelope = utf8_length(encode_message({**first, field: []}))
+    room = MAX_MESSAGE - envelope
+    for item in items:
+        cost = utf8_length(encode_message(item)) + 1  # the comma before it
         if cost > room and parts[-1]:
             parts.append([])
-            room = MAX_MESSAGE - len(',"files":[]') - empty
-        parts[-1].append(entry)
+            room = MAX_MESSAGE - envelope
+        parts[-1].append(item)
         room -= cost
-    first = {"type": "manifest", "version": PROTOCOL_VERSION, "count": len(files), "files": parts[0]}
-    return [first] + [{"type": "manifest-more", "files": part} for part in parts[1:]]
+    return [{**first, field: parts[0]}] + [{**more, field: part} for part in parts[1:]]
+
+
+def split_manifest(files: Sequence[FileEntry], *, resume: bool) -> list[dict[str, Any]]:
+    """The offer as ``manifest`` and as many ``manifest-more`` as it takes for every
+    message to fit MAX_MESSAGE bytes; ``resume``: it says the sender can resume (4.6)."""
+    first: dict[str, Any] = {"type": "manifest", "version": PROTOCOL_VERSION, "count": len(files)}
+    if resume:
+        first["resume"] = True
+    return _split(first, {"type": "manifest-more"}, "files", [_entry_json(entry) for entry in files])
+
+
+def split_accept(entries: Sequence[ResumeEntry]) -> list[dict[str, Any]]:
+    """An ``accept`` that says what this side holds, and as many ``accept-more`` as it
+    takes to fit (4.6)."""
+    first = {"type": "accept", "resume_count": len(entries)}
+    items = [{"index": e.index, "blocks": e.blocks, "digest": e.digest} for e in entries]
+    return _split(first, {"type": "accept-more"}, "resume", items)
 
 
 class ManifestAssembly:
@@ -319,3 +408,42 @@ class ManifestAssembly:
             return None
         check_offer(self.files)
         return self.files
+
+
+def block_count(size: int) -> int:
+    """How many blocks of docs/PROTOCOL.md 4.5 a file of ``size`` bytes is cut into."""
+    return -(-size // BLOCK_SIZE)
+
+
+class ResumeAssembly:
+    """What the receiver holds, from an ``accept`` and its ``accept-more`` parts, checked
+    against the offer (4.6): indices in the offer and ascending, no claim past a file's
+    blocks."""
+
+    def __init__(self, files: Sequence[FileEntry], accept: dict[str, Any]) -> None:
+        self.files = files
+        self.count: int = accept["resume_count"]
+        self.entries: dict[int, ResumeEntry] = {}
+        self._last = -1
+        self._add(accept["resume"])
+
+    @property
+    def complete(self) -> bool:
+        return len(self.entries) == self.count
+
+    def add(self, message: dict[str, Any]) -> None:
+        """Take one parsed ``accept-more``."""
+        if message["type"] != "accept-more" or self.complete:
+            raise InvalidMessage(f"unexpected {message['type']} while the accept's resume entries arrive")
+        self._add(message["resume"])
+
+    def _add(self, entries: list[ResumeEntry]) -> None:
+        if len(self.entries) + len(entries) > self.count:
+            raise InvalidMessage(f"the accept has more than the {self.count} resume entries it announced")
+        for entry in entries:
+            if not self._last < entry.index < len(self.files):
+                raise InvalidMessage("resume entries name files of the offer, each once, in order")
+            if entry.blocks > block_count(self.files[entry.index].size):
+                raise InvalidMessage(f"a resume entry claims more blocks than file {entry.index} has")
+            self.entries[entry.index] = entry
+            self._last = entry.index

@@ -338,7 +338,7 @@ class Sender(Transfer):
 
     async def _run(self) -> None:
         self.listen()
-        for part in split_manifest([source.entry for source in self.sources]):
+        for part in split_manifest([source.entry for source in self.sources], resume=False):
             self.send(part)
         limit = duration(self.answer_seconds)
         await self.within(

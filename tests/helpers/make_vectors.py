@@ -664,6 +664,44 @@ def receiver_cases() -> list[Exchange]:
         },
     )
     cases.append(e)
+
+    e = _with_offer(_receiver_up_to_trust("receiver: a reconnection (PROTOCOL.md 4.6)"))
+    e.seal("answer", {"sdp": ANSWER})
+    e.receive(e.their_seal("offer", {"sdp": OFFER, "attempt": 1}), opened={"type": "offer", "sdp": OFFER, "attempt": 1})
+    e.receive(
+        e.their_seal("candidate", {"candidate": None}), opened={"type": "candidate", "candidate": None}
+    )  # of attempt 0, late: opened, and the peer drops it
+    e.seal("answer", {"sdp": ANSWER, "attempt": 1})
+    e.seal("candidate", {"candidate": CANDIDATE, "attempt": 1})
+    e.receive(e.their_seal("offer", {"sdp": OFFER, "attempt": 3}), opened={"type": "offer", "sdp": OFFER, "attempt": 3})
+    e.receive(
+        e.their_seal("candidate", {"candidate": CANDIDATE, "attempt": 3}),
+        opened={"type": "candidate", "candidate": CANDIDATE, "attempt": 3},
+    )
+    cases.append(e)
+
+    for name, fields, error in [
+        ("receiver: a second offer without an attempt", {"sdp": OFFER}, "tampered"),
+        ("receiver: a second offer of attempt 0", {"sdp": OFFER, "attempt": 0}, "tampered"),
+        ("receiver: an attempt over 1000", {"sdp": OFFER, "attempt": 1001}, "tampered"),
+        ("receiver: an attempt of 1.5", {"sdp": OFFER, "attempt": 1.5}, "tampered"),
+    ]:
+        e = _with_offer(_receiver_up_to_trust(name))
+        e.receive(e.their_seal("offer", fields), error_id=error)
+        cases.append(e)
+
+    e = _with_offer(_receiver_up_to_trust("receiver: an older attempt's offer again (a replay, renumbered)"))
+    e.receive(e.their_seal("offer", {"sdp": OFFER, "attempt": 2}), opened={"type": "offer", "sdp": OFFER, "attempt": 2})
+    e.receive(e.their_seal("offer", {"sdp": OFFER, "attempt": 2}), error_id="tampered")
+    cases.append(e)
+
+    e = _with_offer(_receiver_up_to_trust("receiver: a candidate of an attempt whose offer has not come"))
+    e.receive(e.their_seal("candidate", {"candidate": CANDIDATE, "attempt": 1}), error_id="tampered")
+    cases.append(e)
+
+    e = _receiver_up_to_trust("receiver: a first offer with an attempt")
+    e.receive(e.their_seal("offer", {"sdp": OFFER, "attempt": 1}), error_id="tampered")
+    cases.append(e)
     return cases
 
 
@@ -750,6 +788,32 @@ def sender_cases() -> list[Exchange]:
     answer = e.their_seal("answer", {"sdp": ANSWER})
     e.receive(answer, opened={"type": "answer", "sdp": ANSWER})
     e.receive(answer, error_id="tampered")
+    cases.append(e)
+
+    e = Exchange("sender: a reconnection (PROTOCOL.md 4.6)", "sender")
+    e.keys()
+    e.peer_joined()
+    e.seal("offer", {"sdp": OFFER})
+    e.receive(e.them.confirm)
+    e.receive(e.their_seal("answer", {"sdp": ANSWER}), opened={"type": "answer", "sdp": ANSWER})
+    e.seal("offer", {"sdp": OFFER, "attempt": 1})
+    e.seal("candidate", {"candidate": CANDIDATE, "attempt": 1})
+    e.receive(
+        e.their_seal("answer", {"sdp": ANSWER, "attempt": 1}), opened={"type": "answer", "sdp": ANSWER, "attempt": 1}
+    )
+    e.receive(
+        e.their_seal("candidate", {"candidate": CANDIDATE, "attempt": 1}),
+        opened={"type": "candidate", "candidate": CANDIDATE, "attempt": 1},
+    )
+    cases.append(e)
+
+    e = Exchange("sender: an answer to an attempt it never offered", "sender")
+    e.keys()
+    e.peer_joined()
+    e.seal("offer", {"sdp": OFFER})
+    e.receive(e.them.confirm)
+    e.receive(e.their_seal("answer", {"sdp": ANSWER}), opened={"type": "answer", "sdp": ANSWER})
+    e.receive(e.their_seal("answer", {"sdp": ANSWER, "attempt": 1}), error_id="tampered")
     cases.append(e)
     return cases
 

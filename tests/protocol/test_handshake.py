@@ -87,14 +87,22 @@ def test_what_each_role_may_seal_and_when() -> None:
     with pytest.raises(ValueError, match="before the handshake reaches"):
         sender.seal("offer", {"sdp": "o"})  # no keys yet
     sender, receiver, (pake, confirm) = _paired()
-    with pytest.raises(ValueError, match="once, first"):
+    with pytest.raises(ValueError, match="offer first"):
         sender.seal("candidate", {"candidate": None})  # before its offer
-    with pytest.raises(ValueError, match="once, first"):
+    with pytest.raises(ValueError, match="only offers and candidates"):
         sender.seal("answer", {"sdp": "a"})
+    with pytest.raises(ValueError, match="of attempt 0"):
+        sender.seal("offer", {"sdp": "o", "attempt": 1})
     sender.seal("offer", {"sdp": "o"})
-    with pytest.raises(ValueError, match="once, first"):
+    with pytest.raises(ValueError, match="next attempt"):
         sender.seal("offer", {"sdp": "o"})
     sender.seal("candidate", {"candidate": None})
+    with pytest.raises(ValueError, match="current attempt, 0"):
+        sender.seal("candidate", {"candidate": None, "attempt": 1})
+    sender.seal("offer", {"sdp": "o", "attempt": 2})
+    with pytest.raises(ValueError, match="next attempt"):
+        sender.seal("offer", {"sdp": "o", "attempt": 1})
+    sender.seal("candidate", {"candidate": None, "attempt": 2})
     receiver.receive(pake)
     with pytest.raises(ValueError, match="before the handshake reaches trusted"):
         receiver.seal("answer", {"sdp": "a"})  # answering an offer it cannot have opened

@@ -7,14 +7,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sendit_protocol.messages import (
+    MAX_BLOCKS,
     MAX_FILES,
     MAX_MESSAGE,
     MAX_NAME,
     FileEntry,
     InvalidMessage,
     ManifestAssembly,
+    ResumeAssembly,
+    ResumeEntry,
     encode_message,
     parse_message,
+    split_accept,
     split_manifest,
 )
 
@@ -25,7 +29,7 @@ def entries(count: int, name_length: int = 8, letter: str = "a") -> list[FileEnt
 
 def round_trip(files: list[FileEntry]) -> tuple[list[str], list[FileEntry] | None]:
     """The texts sent for ``files``, and what a receiver puts together from them."""
-    texts = [encode_message(part) for part in split_manifest(files)]
+    texts = [encode_message(part) for part in split_manifest(files, resume=False)]
     assembly = ManifestAssembly()
     result = None
     for text in texts:
@@ -71,17 +75,38 @@ def test_any_offer_round_trips_within_the_limit(lengths: list[int]) -> None:
 
 def test_a_part_after_the_last_is_refused() -> None:
     assembly = ManifestAssembly()
-    assert assembly.add(parse_message(encode_message(split_manifest(entries(1))[0]))) == entries(1)
+    assert assembly.add(parse_message(encode_message(split_manifest(entries(1), resume=False)[0]))) == entries(1)
     with pytest.raises(InvalidMessage, match="unexpected manifest while the manifest arrives"):
-        assembly.add(parse_message(encode_message(split_manifest(entries(1))[0])))
+        assembly.add(parse_message(encode_message(split_manifest(entries(1), resume=False)[0])))
 
 
 def test_the_whole_offer_is_checked_once_put_together() -> None:
     """Names unique across parts: a duplicate in the last part is found."""
     files = entries(3000, name_length=200)
-    parts = split_manifest([*files, files[0]])
+    parts = split_manifest([*files, files[0]], resume=False)
     assert len(parts) > 1
     assembly = ManifestAssembly()
     with pytest.raises(InvalidMessage, match=f"the offer names {files[0].name} twice"):
         for part in parts:
             assembly.add(parse_message(encode_message(part)))
+
+
+def test_what_a_receiver_holds_of_10000_files_splits_to_fit_and_comes_back_whole() -> None:
+    files = [FileEntry(name=f"f{i}", size=2**53 - 1, type="") for i in range(MAX_FILES)]
+    held = [ResumeEntry(index=i, blocks=MAX_BLOCKS, digest=f"{i:064x}") for i in range(MAX_FILES)]
+    texts = [encode_message(part) for part in split_accept(held)]
+    assert len(texts) > 1 and all(len(text) <= MAX_MESSAGE for text in texts)
+    # Full parts: the next entry would not have fitted.
+    assert all(len(text) > MAX_MESSAGE - 100 for text in texts[:-1])
+    assembly = ResumeAssembly(files, parse_message(texts[0]))
+    for text in texts[1:]:
+        assert not assembly.complete
+        assembly.add(parse_message(text))
+    assert assembly.complete and list(assembly.entries.values()) == held
+    with pytest.raises(InvalidMessage, match="while the accept's resume entries arrive"):
+        assembly.add(parse_message(texts[-1]))
+
+
+def test_holding_nothing_is_one_accept_that_says_so() -> None:
+    assert split_accept([]) == [{"type": "accept", "resume_count": 0, "resume": []}]
+    assert ResumeAssembly(entries(1), parse_message(encode_message(split_accept([])[0]))).complete

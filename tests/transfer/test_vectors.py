@@ -9,8 +9,15 @@ import json
 import pytest
 
 from helpers.vectors import VECTORS, pattern
-from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, digest_bytes
-from sendit_protocol.messages import FileEntry, InvalidMessage, check_offer, neutralised, parse_message
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, digest_bytes, prefix_digest
+from sendit_protocol.messages import (
+    FileEntry,
+    InvalidMessage,
+    ResumeAssembly,
+    check_offer,
+    neutralised,
+    parse_message,
+)
 
 
 @pytest.mark.parametrize("case", VECTORS["digests"]["cases"], ids=lambda c: str(c["size"]))
@@ -32,11 +39,37 @@ def test_digest_is_independent_of_chunking() -> None:
         assert digest.hexdigest() == digest_bytes(data), chunk
 
 
+@pytest.mark.parametrize("case", VECTORS["digests"]["prefixes"]["cases"], ids=lambda c: f"{c['size']}:{c['blocks']}")
+def test_prefix_digest_vectors(case: dict) -> None:
+    digest = BlockDigest()
+    digest.update(pattern(case["size"]))
+    assert prefix_digest(digest.hashes[: case["blocks"]]) == case["digest"] or (
+        case["blocks"] * BLOCK_SIZE >= case["size"] and digest.hexdigest() == case["digest"]
+    )
+
+
+@pytest.mark.parametrize("case", VECTORS["messages"]["resumes"]["cases"], ids=lambda c: c["why"])
+def test_resume_vectors(case: dict) -> None:
+    files = [FileEntry(name=f"f{i}", size=size, type="") for i, size in enumerate(case["sizes"])]
+
+    def assemble() -> None:
+        assembly = ResumeAssembly(files, parse_message(case["accept"]))
+        for text in case["more"]:
+            assembly.add(parse_message(text))
+
+    if case["ok"]:
+        assemble()
+    else:
+        with pytest.raises(InvalidMessage):
+            assemble()
+
+
 @pytest.mark.parametrize("case", VECTORS["messages"]["valid"], ids=lambda c: c["text"][:40])
 def test_message_vectors_parse(case: dict) -> None:
     parsed = parse_message(case["text"])
-    if parsed["type"] in ("manifest", "manifest-more"):
-        parsed = {**parsed, "files": [dataclasses.asdict(f) for f in parsed["files"]]}
+    for field in ("files", "resume"):
+        if isinstance(parsed.get(field), list):
+            parsed = {**parsed, field: [dataclasses.asdict(item) for item in parsed[field]]}
     assert json.loads(json.dumps(parsed)) == case["parsed"]
 
 

@@ -7,6 +7,7 @@
 import { SendSession } from "/js/transfer/send-session.js";
 import { ReceiveSession } from "/js/transfer/receive-session.js";
 import { BlobStore } from "/js/transfer/store/blob.js";
+import { OfferedFile, Refused } from "/js/transfer/offer.js";
 
 const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "received", "declined"]);
 const WAIT_MS = 20000;
@@ -18,7 +19,7 @@ let wake = () => {};
 
 /** Byte i of a file is (i + seed) % 251: the test computes the same bytes. */
 const pattern = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i + seed) % 251);
-const makeFiles = (specs) => specs.map(({ name, size, seed }) => new File([pattern(size, seed)], name));
+const makeFiles = (specs) => specs.map(({ name, size, seed }) => new OfferedFile(name, new Blob([pattern(size, seed)])));
 
 /** Files and blobs as plain data, so details can leave the page. */
 const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (v instanceof Blob ? { name: v.name, size: v.size } : v)));
@@ -42,15 +43,22 @@ const listeners = {
   },
 };
 
-/** A SendSession offering `files` ([{name, size, seed}]); the names it took. */
+/** A SendSession offering `files` ([{name, size, seed}]); the names on offer, or why none are. */
 export function send(files) {
   session = new SendSession(listeners);
   return add(files);
 }
 
-/** More files for the running SendSession; the names it took. */
+/** More files for the running SendSession: the names on offer then, or the words it
+ * refused them with (it takes all or none). */
 export function add(files) {
-  return session.addFiles(makeFiles(files)).map((file) => file.name);
+  try {
+    session.add(makeFiles(files));
+  } catch (error) {
+    if (error instanceof Refused) return error.message;
+    throw error;
+  }
+  return session.files.map((file) => file.name);
 }
 
 /** A ReceiveSession, idle until told to join. */

@@ -18,6 +18,8 @@ const MAX_SDP = 65536;
 const MAX_CANDIDATE = 1024;
 const MAX_MID = 64;
 const MAX_UFRAG = 256;
+/** Reconnections (PROTOCOL.md 4.6) a pair may make: a bound, not a budget. */
+const MAX_ATTEMPT = 1000;
 const MAX_MLINE_INDEX = 255;
 
 /** A handshake that ended. `errorId` is its id on the wire (the server `cancel`);
@@ -78,22 +80,32 @@ const hasExactly = (object, keys) =>
 const isOptionalText = (value, max) => value === null || (typeof value === "string" && value.length <= max);
 
 /** The fields of a sealed `kind` (without `n`), exactly as the schema allows, in the
- * schema's order (both implementations seal the same bytes); InvalidFields otherwise. */
+ * schema's order (both implementations seal the same bytes), an `attempt` only when it
+ * is not 0; InvalidFields otherwise. */
 function checkedFields(kind, fields) {
+  const main = kind === "candidate" ? "candidate" : "sdp";
+  const attempted = isPlainObject(fields) && Object.hasOwn(fields, "attempt");
+  if (!isPlainObject(fields) || !hasExactly(fields, attempted ? [main, "attempt"] : [main])) {
+    throw new InvalidFields(`a sealed ${kind} holds exactly its ${main} (and maybe an attempt)`);
+  }
+  const checked = {};
   if (kind === "candidate") {
-    if (!isPlainObject(fields) || !hasExactly(fields, ["candidate"])) {
-      throw new InvalidFields("a candidate signal holds exactly its candidate");
+    checked.candidate = checkedCandidate(fields.candidate);
+  } else {
+    const { sdp } = fields;
+    if (typeof sdp !== "string" || sdp.length < 1 || sdp.length > MAX_SDP) {
+      throw new InvalidFields(`an sdp is a string of 1 to ${MAX_SDP} characters`);
     }
-    return { candidate: checkedCandidate(fields.candidate) };
+    checked.sdp = sdp;
   }
-  if (!isPlainObject(fields) || !hasExactly(fields, ["sdp"])) {
-    throw new InvalidFields(`an ${kind} holds exactly its sdp`);
+  if (attempted) {
+    const { attempt } = fields;
+    if (!Number.isInteger(attempt) || attempt < 1 || attempt > MAX_ATTEMPT) {
+      throw new InvalidFields(`an attempt is an integer 1 to ${MAX_ATTEMPT}`);
+    }
+    checked.attempt = attempt;
   }
-  const { sdp } = fields;
-  if (typeof sdp !== "string" || sdp.length < 1 || sdp.length > MAX_SDP) {
-    throw new InvalidFields(`an sdp is a string of 1 to ${MAX_SDP} characters`);
-  }
-  return { sdp };
+  return checked;
 }
 
 const CANDIDATE_FIELDS = ["candidate", "sdpMid", "sdpMLineIndex", "usernameFragment"];
@@ -134,6 +146,9 @@ export class Handshake {
   #openKey = null;
   #sealed = 0;
   #opened = 0;
+  /** The attempt of our last description and of the peer's (-1: none yet). */
+  #attempt = -1;
+  #peerAttempt = -1;
   /** @type {string} base64 of this side's 33-byte SPAKE2 message (the receiver's goes in `join`) */
   pake;
 
@@ -210,10 +225,11 @@ export class Handshake {
   }
 
   /**
-   * Our next sealed signal: our description (`offer`/`answer`) once, first, then
-   * candidates. `fields` without `n`; breaking their schema is our bug: a TypeError.
+   * Our next sealed signal: our description (`offer`/`answer`) first, then candidates;
+   * a new description for each reconnection, with its `attempt` (PROTOCOL.md 4.6).
+   * `fields` without `n`; breaking the schema or the order is our bug: a TypeError.
    * @param {string} kind
-   * @param {object} fields offer/answer `{sdp}`, candidate `{candidate}`
+   * @param {object} fields offer/answer `{sdp, attempt?}`, candidate `{candidate, attempt?}`
    * @returns {Promise<{type: string, data: string}>}
    */
   seal(kind, fields) {
@@ -224,11 +240,24 @@ export class Handshake {
       if (this.#state !== ready && this.#state !== State.TRUSTED) {
         throw new TypeError(`a ${this.#role} seals nothing before the handshake reaches ${ready}`);
       }
-      const { description } = ROLES[this.#role];
-      if (kind !== (this.#sealed === 0 ? description : "candidate")) {
-        throw new TypeError(`a ${this.#role} seals its ${description} once, first, then candidates`);
-      }
       const checked = await refusing(() => checkedFields(kind, fields), InvalidFields, (e) => new TypeError(e.message));
+      const attempt = checked.attempt ?? 0;
+      const { description } = ROLES[this.#role];
+      if (kind !== description && kind !== "candidate") {
+        throw new TypeError(`a ${this.#role} seals only ${description}s and candidates`);
+      }
+      if (this.#sealed === 0 && (kind !== description || attempt)) {
+        throw new TypeError(`a ${this.#role} seals its ${description} first, of attempt 0`);
+      }
+      if (kind === description) {
+        const answers = this.#role === "sender" || attempt === this.#peerAttempt;
+        if (this.#sealed && (attempt <= this.#attempt || !answers)) {
+          throw new TypeError(`a new ${description} needs the next attempt (after ${this.#attempt})`);
+        }
+        this.#attempt = attempt;
+      } else if (attempt !== this.#attempt) {
+        throw new TypeError(`a ${this.#role} seals candidates of its current attempt, ${this.#attempt}`);
+      }
       const plaintext = utf8(JSON.stringify({ n: this.#sealed, ...checked }));
       this.#sealed++;
       return { type: kind, data: await seal(this.#sealKey, kind, plaintext, this.#random(IV_LENGTH)) };
@@ -295,13 +324,29 @@ export class Handshake {
     const plaintext = await refusing(() => open(this.#openKey, kind, data), SealBroken, (e) => new Tampered(e.message));
     const { n, ...fields } = parseObject(plaintext);
     if (n !== this.#opened) throw new Tampered(`sealed signal number ${n} where ${this.#opened} was next`);
-    if (kind !== (n === 0 ? ROLES[this.#peer].description : "candidate")) {
+    const { description } = ROLES[this.#peer];
+    if (kind !== description && (n === 0 || kind !== "candidate")) {
       throw new Tampered(`a ${kind} as sealed signal number ${n}`);
     }
     const broken = (error) => new Tampered(`a sealed ${kind} breaks its schema: ${error.message}`);
     const checked = await refusing(() => checkedFields(kind, fields), InvalidFields, broken);
+    this.#checkAttempt(kind === description, n, checked.attempt ?? 0);
     this.#opened++;
     return { type: kind, ...checked };
+  }
+
+  /** The peer's attempts only go up (a replayed older description is refused), an answer
+   * answers an offer we made, and no candidate is of an attempt to come. */
+  #checkAttempt(isDescription, n, attempt) {
+    if (isDescription) {
+      const ours = this.#role === "receiver" || attempt <= Math.max(this.#attempt, 0);
+      if ((n === 0) !== (attempt === 0) || attempt <= this.#peerAttempt || !ours) {
+        throw new Tampered(`a description of attempt ${attempt} after attempt ${this.#peerAttempt}`);
+      }
+      this.#peerAttempt = attempt;
+    } else if (attempt > this.#peerAttempt) {
+      throw new Tampered(`a candidate of attempt ${attempt}, whose description has not come`);
+    }
   }
 }
 

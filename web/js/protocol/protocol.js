@@ -15,6 +15,8 @@ export const BLOCK_SIZE = 1048576;
 /** Every data-channel message, text (in UTF-8) or binary, is 1 to this many bytes. */
 export const MAX_MESSAGE = 262144;
 export const MAX_FILES = 10000;
+/** Blocks (PROTOCOL.md 4.5) of the largest file: 2^53 - 1 bytes. */
+const MAX_BLOCKS = Math.ceil(Number.MAX_SAFE_INTEGER / BLOCK_SIZE);
 const MAX_NAME = 1024;
 const MAX_TYPE = 255;
 const MAX_TEXT = 200;
@@ -110,9 +112,11 @@ function checkVersion(given) {
 
 function manifest(message) {
   checkVersion(message.version);
-  const { count } = message;
+  const { count, resume = false } = message;
   if (!isInt(count) || count < 1 || count > MAX_FILES) throw new ProtocolError(`count must be 1 to ${MAX_FILES}`);
-  return { type: "manifest", version: PROTOCOL_VERSION, count, files: fileEntries(message.files, count) };
+  if (typeof resume !== "boolean") throw new ProtocolError("a manifest's resume must be true or false");
+  const parsed = { type: "manifest", version: PROTOCOL_VERSION, count, files: fileEntries(message.files, count) };
+  return resume ? { ...parsed, resume } : parsed;
 }
 
 function index(message) {
@@ -123,21 +127,61 @@ function index(message) {
   return index;
 }
 
-function fileEnd(message) {
-  const { digest } = message;
-  if (typeof digest !== "string" || !/^[0-9a-f]{64}$/.test(digest)) {
+function blocks(value, field, least) {
+  if (!isInt(value) || value < least || value > MAX_BLOCKS) {
+    throw new ProtocolError(`${field} must be an integer ${least} to ${MAX_BLOCKS}`);
+  }
+  return value;
+}
+
+function digest(value) {
+  if (typeof value !== "string" || !/^[0-9a-f]{64}$/.test(value)) {
     throw new ProtocolError("digest must be 64 lower-case hex digits");
   }
-  return { type: "file-end", index: index(message), digest };
+  return value;
+}
+
+function resumeEntries(value, least) {
+  if (!Array.isArray(value) || value.length < least || value.length > MAX_FILES) {
+    throw new ProtocolError(`resume lists ${least} to ${MAX_FILES} entries`);
+  }
+  return value.map((entry) => {
+    if (entry === null || typeof entry !== "object" || Array.isArray(entry)) {
+      throw new ProtocolError("each resume entry must be an object");
+    }
+    return { index: index(entry), blocks: blocks(entry.blocks, "a resume entry's blocks", 1), digest: digest(entry.digest) };
+  });
+}
+
+/** A bare `accept`, or one that says what the receiver holds (4.6). */
+function accept(message) {
+  if (!Object.hasOwn(message, "resume_count") && !Object.hasOwn(message, "resume")) return { type: "accept" };
+  const count = message.resume_count;
+  if (!isInt(count) || count < 0 || count > MAX_FILES) {
+    throw new ProtocolError(`an accept's resume_count must be 0 to ${MAX_FILES}`);
+  }
+  const resume = resumeEntries(message.resume, Math.min(count, 1));
+  if (resume.length > count) {
+    throw new ProtocolError(`the accept lists more than the ${count} resume entries it announced`);
+  }
+  return { type: "accept", resume_count: count, resume };
 }
 
 const PARSERS = {
   manifest,
   "manifest-more": (message) => ({ type: "manifest-more", files: fileEntries(message.files, MAX_FILES) }),
-  accept: () => ({ type: "accept" }),
+  accept,
+  "accept-more": (message) => ({ type: "accept-more", resume: resumeEntries(message.resume, 1) }),
+  "file-from": (message) => ({ type: "file-from", index: index(message), block: blocks(message.block, "block", 0) }),
+  continue: (message) => ({
+    type: "continue",
+    index: index(message),
+    blocks: blocks(message.blocks, "blocks", 0),
+    digest: digest(message.digest),
+  }),
   decline: () => ({ type: "decline" }),
   done: () => ({ type: "done" }),
-  "file-end": fileEnd,
+  "file-end": (message) => ({ type: "file-end", index: index(message), digest: digest(message.digest) }),
   "file-ok": (message) => ({ type: "file-ok", index: index(message) }),
   cancel: (message) => ({
     type: "cancel",
@@ -216,50 +260,125 @@ export class ManifestParts {
   }
 }
 
-/**
- * The messages that offer `files` ({name, size, type}, at most MAX_FILES): a `manifest`,
- * then as many `manifest-more` as it takes for each to fit MAX_MESSAGE bytes as JSON.
- * @returns {object[]}
- */
-export function manifestMessages(files) {
-  const entries = files.map(({ name, size, type }) => ({ name, size, type }));
+/** `first` then as many `more` as it takes, `items` under `field` in order, each message
+ * as full as it can be and none over MAX_MESSAGE bytes as JSON. */
+function split(first, more, field, items) {
   const messages = [];
-  let part = { type: "manifest", version: PROTOCOL_VERSION, count: entries.length, files: [] };
-  // The part's bytes with an empty list; each entry adds its own and one comma.
+  let part = { ...first, [field]: [] };
+  // The part's bytes with an empty list; each item adds its own and one comma.
   let bytes = utf8Length(JSON.stringify(part)) - 1;
-  for (const entry of entries) {
-    const size = utf8Length(JSON.stringify(entry)) + 1;
-    if (part.files.length && bytes + size > MAX_MESSAGE) {
+  for (const item of items) {
+    const size = utf8Length(JSON.stringify(item)) + 1;
+    if (part[field].length && bytes + size > MAX_MESSAGE) {
       messages.push(part);
-      part = { type: "manifest-more", files: [] };
+      part = { ...more, [field]: [] };
       bytes = utf8Length(JSON.stringify(part)) - 1;
     }
-    part.files.push(entry);
+    part[field].push(item);
     bytes += size;
   }
   messages.push(part);
   return messages;
 }
 
+/**
+ * The messages that offer `files` ({name, size, type}, at most MAX_FILES): a `manifest`,
+ * then as many `manifest-more` as it takes for each to fit MAX_MESSAGE bytes as JSON.
+ * `resume`: the manifest says this sender can resume (4.6).
+ * @returns {object[]}
+ */
+export function manifestMessages(files, { resume }) {
+  const first = { type: "manifest", version: PROTOCOL_VERSION, count: files.length, ...(resume ? { resume } : {}) };
+  const entries = files.map(({ name, size, type }) => ({ name, size, type }));
+  return split(first, { type: "manifest-more" }, "files", entries);
+}
+
+/** The `accept` that says what this side holds (`entries`: {index, blocks, digest}), and
+ * as many `accept-more` as it takes to fit (4.6). */
+export function acceptMessages(entries) {
+  const items = entries.map(({ index, blocks, digest }) => ({ index, blocks, digest }));
+  return split({ type: "accept", resume_count: items.length }, { type: "accept-more" }, "resume", items);
+}
+
+/** How many blocks of PROTOCOL.md 4.5 a file of `size` bytes is cut into. */
+export const blockCount = (size) => Math.ceil(size / BLOCK_SIZE);
+
+/** What the receiver holds, from an `accept` and its `accept-more` parts, checked against
+ * the offer (4.6): indices in the offer and ascending, no claim past a file's blocks. */
+export class ResumeParts {
+  #files;
+  #count;
+  #last = -1;
+  /** @type {Map<number, {index: number, blocks: number, digest: string}>} */
+  entries = new Map();
+
+  /** @param {object[]} files the offer; @param {object} accept a parsed `accept` with resume_count */
+  constructor(files, accept) {
+    this.#files = files;
+    this.#count = accept.resume_count;
+    this.#add(accept.resume);
+  }
+
+  get complete() {
+    return this.entries.size === this.#count;
+  }
+
+  /** Take a parsed `accept-more`. */
+  add(message) {
+    if (message.type !== "accept-more" || this.complete) {
+      throw new ProtocolError(`unexpected ${message.type} while the accept's resume entries arrive`);
+    }
+    this.#add(message.resume);
+  }
+
+  #add(entries) {
+    if (this.entries.size + entries.length > this.#count) {
+      throw new ProtocolError(`the accept has more than the ${this.#count} resume entries it announced`);
+    }
+    for (const entry of entries) {
+      if (entry.index <= this.#last || entry.index >= this.#files.length) {
+        throw new ProtocolError("resume entries name files of the offer, each once, in order");
+      }
+      if (entry.blocks > blockCount(this.#files[entry.index].size)) {
+        throw new ProtocolError(`a resume entry claims more blocks than file ${entry.index} has`);
+      }
+      this.entries.set(entry.index, entry);
+      this.#last = entry.index;
+    }
+  }
+}
+
 const toHex = (bytes) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 
+/** The digest of the blocks whose SHA-256s are `hashes` (4.5; of a file's first blocks
+ * when they are not all of them, 4.6). */
+export async function prefixDigest(hashes) {
+  const all = new Uint8Array(hashes.length * 32);
+  hashes.forEach((hash, i) => all.set(hash, i * 32));
+  return toHex(await crypto.subtle.digest("SHA-256", all));
+}
+
 /**
- * The digest of PROTOCOL.md 3.3, fed block by block. WebCrypto cannot hash
+ * The digest of PROTOCOL.md 4.5, fed block by block. WebCrypto cannot hash
  * incrementally, so each whole block is hashed once and only its 32-byte digest is
- * kept: memory stays at one block whatever the file size.
+ * kept: memory stays at one block whatever the file size, and a resumed or reconnected
+ * transfer can start from any block.
  */
 export class BlockDigest {
-  #digests = [];
+  /** @type {Uint8Array[]} the SHA-256 of each block so far */
+  hashes;
+
+  constructor(hashes = []) {
+    this.hashes = [...hashes];
+  }
 
   /** Add the next block: exactly BLOCK_SIZE bytes, or fewer for the file's last one. */
   async addBlock(block) {
-    this.#digests.push(new Uint8Array(await crypto.subtle.digest("SHA-256", block)));
+    this.hashes.push(new Uint8Array(await crypto.subtle.digest("SHA-256", block)));
   }
 
   /** @returns {Promise<string>} 64 lower-case hex digits */
-  async hexdigest() {
-    const all = new Uint8Array(this.#digests.length * 32);
-    this.#digests.forEach((digest, i) => all.set(digest, i * 32));
-    return toHex(await crypto.subtle.digest("SHA-256", all));
+  hexdigest() {
+    return prefixDigest(this.hashes);
   }
 }

@@ -341,7 +341,7 @@ export class Sender extends Transfer {
   /** Resolves when every file is delivered and verified; rejects with TransferError otherwise. */
   run() {
     return this.guard(async () => {
-      for (const message of manifestMessages(this.files)) this.send(message);
+      for (const message of manifestMessages(this.files, { resume: false })) this.send(message);
       const limit = duration(this.answerMs);
       const answer = await this.within(this.nextMessage(), this.answerMs, () =>
         this.cancel(
