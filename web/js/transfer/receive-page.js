@@ -8,6 +8,7 @@
 import { InvalidCode } from "../protocol/codes.js";
 import { codeWords } from "../signalling/words.js";
 import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus, showText } from "../ui/dom.js";
+import { streamToDownloadsSetting } from "../ui/settings.js";
 import { endingWords, peerWords, refusalWords, routeWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
 import { BlobStore, LIMIT } from "./store/blob.js";
@@ -15,6 +16,8 @@ import { FolderStore } from "./store/folder.js";
 import { OpfsStore } from "./store/opfs.js";
 import { canPick } from "./store/pickers.js";
 import { CannotSave } from "./store/store.js";
+import { StreamStore } from "./store/stream.js";
+import { archiveName } from "./store/zip.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -43,28 +46,47 @@ function completeWords(input, list) {
   });
 }
 
-/** Where accepting will put the files, said with the offer (before anyone accepts). */
-function whereWords(totalBytes) {
-  if (canPick()) return "When you accept, you choose where the files go.";
-  if (OpfsStore.available) return "The files are kept in this browser's storage on disk; you save them once they have arrived.";
-  const words = `This browser can keep about ${formatBytes(LIMIT)} in memory; use Chrome or the \`sendit\` command for larger files.`;
-  return totalBytes > LIMIT ? `These files are ${formatBytes(totalBytes)}. ${words}` : words;
+/**
+ * Where the files go when no folder is picked: "stream" (straight into a download, see
+ * store/stream.js) when the person asked for it, or when this browser's own storage is
+ * missing (Firefox's private windows) or has too little room left for the offer (a
+ * private window's is small, and kept in memory); else "opfs"; "memory" last.
+ */
+async function keeping(totalBytes, { streamToDownloads }) {
+  if (StreamStore.available && (streamToDownloads || !(await roomInBrowser(totalBytes)))) return "stream";
+  return OpfsStore.available ? "opfs" : "memory";
 }
 
-/** The name of the ZIP of `names`: their one top folder's, if they share one. */
-function archiveName(names) {
-  const tops = new Set(names.map((name) => (name.includes("/") ? name.split("/")[0] : null)));
-  const [top] = tops;
-  return tops.size === 1 && top ? `${top}.zip` : "sendit-files.zip";
+/** Whether this browser's own storage is there and says it has room for `bytes`. */
+async function roomInBrowser(bytes) {
+  if (!OpfsStore.available) return false;
+  try {
+    const { quota, usage } = await navigator.storage.estimate();
+    return quota - usage >= bytes;
+  } catch {
+    // No estimate: the storage is tried, and a disk that fills is an error in words.
+    return true;
+  }
+}
+
+/** Where accepting will put the files (`keep` from `keeping`), said with the offer. */
+function whereWords(totalBytes, keep) {
+  if (canPick()) return "When you accept, you choose where the files go.";
+  if (keep === "stream") {
+    return "The files go straight to your Downloads folder as they arrive; a transfer that breaks cannot resume.";
+  }
+  if (keep === "opfs") return "The files are kept in this browser's storage on disk; you save them once they have arrived.";
+  const words = `This browser can keep about ${formatBytes(LIMIT)} in memory; use Chrome or the \`sendit\` command for larger files.`;
+  return totalBytes > LIMIT ? `These files are ${formatBytes(totalBytes)}. ${words}` : words;
 }
 
 /**
  * Where the person's files go, from the Accept click (the picker needs its gesture): the
  * folder or file they pick where the browser can ask; if they pick none, or elsewhere,
- * this browser's own storage; memory last. Resolves to the store, or to null (and says
- * why on `status`) when the offer cannot be taken as it is, the offer still standing.
+ * as `keeping` says (`settings` the person's). Resolves to the store, or to null (and
+ * says why on `status`) when the offer cannot be taken as it is, the offer still standing.
  */
-async function chooseStore(files, status) {
+async function chooseStore(files, status, settings) {
   let note = "";
   try {
     if (canPick()) {
@@ -80,16 +102,14 @@ async function chooseStore(files, status) {
         return store;
       } catch (error) {
         if (error instanceof CannotSave || error.name !== "AbortError") throw error;
-        note = "No folder was chosen, so the files are kept in this browser. ";
+        note = "No folder was chosen, so ";
       }
     }
-    if (OpfsStore.available) {
-      const store = await OpfsStore.open(files);
-      await store.check(files);
-      return Object.assign(store, { note });
-    }
-    const store = new BlobStore();
+    const keep = await keeping(files.reduce((sum, f) => sum + f.size, 0), settings);
+    const store =
+      keep === "stream" ? await StreamStore.open(files) : keep === "opfs" ? await OpfsStore.open(files) : new BlobStore();
     await store.check(files);
+    if (note) note += keep === "stream" ? "the files go straight to your Downloads folder. " : "the files are kept in this browser. ";
     return Object.assign(store, { note });
   } catch (error) {
     setStatus(status, error instanceof CannotSave ? error.message : `These files cannot be saved here: ${error.message}`, "error");
@@ -101,6 +121,7 @@ async function chooseStore(files, status) {
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
  */
 export function setupReceivePage({ relayOnly }) {
+  const streamToDownloads = streamToDownloadsSetting();
   const status = $("receive-status");
   const rows = [];
   const saved = [];
@@ -139,7 +160,8 @@ export function setupReceivePage({ relayOnly }) {
       $("receive-files").append(...rows.map((r) => r.row));
       $("offer-summary").textContent = `The sender offers ${count(files.length, "file")}, ${formatBytes(totalBytes)}.`;
       chosen.files = files;
-      showText($("offer-where"), whereWords(totalBytes));
+      const settings = { streamToDownloads: streamToDownloads() };
+      keeping(totalBytes, settings).then((keep) => showText($("offer-where"), whereWords(totalBytes, keep)));
       $("offer").hidden = false;
       $("offer-actions").hidden = false;
       setStatus(status, "Accept to start the transfer.");
@@ -159,9 +181,10 @@ export function setupReceivePage({ relayOnly }) {
     [ReceivePhase.RECEIVED]: ({ files }) => {
       shown.progress.finish();
       const { store } = chosen;
-      const inFolder = store instanceof FolderStore;
-      ended(`All ${count(files.length, "file")} received and verified. ${inFolder ? store.describe() : "Save them below."}`, "ok");
-      showText($("receive-where"), inFolder ? null : store.describe());
+      // Files in the picked folder or a download are where they go: nothing to save below.
+      const placed = store instanceof FolderStore || store instanceof StreamStore;
+      ended(`All ${count(files.length, "file")} received and verified. ${placed ? store.describe() : "Save them below."}`, "ok");
+      showText($("receive-where"), placed ? null : store.describe());
       if (store.archive) {
         const name = archiveName(files.map((f) => f.name));
         Object.assign($("save-all"), { href: URL.createObjectURL(store.archive), download: name, textContent: `Save all (${name})`, hidden: false });
@@ -201,7 +224,7 @@ export function setupReceivePage({ relayOnly }) {
   });
   $("accept").addEventListener("click", async () => {
     $("accept").disabled = true;
-    const store = await chooseStore(chosen.files, status);
+    const store = await chooseStore(chosen.files, status, { streamToDownloads: streamToDownloads() });
     $("accept").disabled = false;
     if (!store) return;
     chosen.store = store;
