@@ -7,16 +7,14 @@ limit said before anything is accepted."""
 from __future__ import annotations
 
 import base64
-import io
-import zipfile
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 import pytest
 from playwright.async_api import expect
 
-from helpers.browser import UI_TIMEOUT, open_offer
-from helpers.peers import OK, start, tree_of
+from helpers.browser import UI_TIMEOUT, open_offer, zip_members
+from helpers.peers import OK, album_tree, start, tree_of
 from helpers.server import RunningServer
 
 pytestmark = pytest.mark.process
@@ -45,30 +43,22 @@ PICKED = """async () => {
   return out;
 }"""
 
-#: A browser with neither a folder picker nor an origin-private file system.
+#: A browser with neither a folder picker, nor an origin-private file system, nor a
+#: service worker to stream a download through.
 NO_DISK = """
 for (const owner of [window, Window.prototype]) {
   delete owner.showDirectoryPicker;
   delete owner.showSaveFilePicker;
 }
 delete StorageManager.prototype.getDirectory;
+delete Navigator.prototype.serviceWorker;
 """
-
-
-def small_tree(root: Path) -> Path:
-    """A folder to send: nested folders, an empty file, a file of a few blocks."""
-    album = root / "album"
-    (album / "2025" / "summer").mkdir(parents=True)
-    (album / "2025" / "summer" / "beach.raw").write_bytes(bytes(range(256)) * 9000)
-    (album / "2025" / "notes.txt").write_text("sunny\n")
-    (album / "empty").write_bytes(b"")
-    return album
 
 
 async def receive_tree(server: RunningServer, new_person: Person, tmp_path: Path, init: str | None = None) -> Any:
     source = tmp_path / "src"
     source.mkdir()
-    sender = await start("send", "--json", str(small_tree(source)), server=server.url)
+    sender = await start("send", "--json", str(album_tree(source)), server=server.url)
     context = await new_person()
     if init:
         await context.add_init_script(init)
@@ -112,9 +102,7 @@ async def test_save_all_is_one_zip_of_the_tree_when_no_folder_is_picked(
     assert download.suggested_filename == "album.zip"
     target = tmp_path / "album.zip"
     await download.save_as(target)
-    with zipfile.ZipFile(io.BytesIO(target.read_bytes())) as archive:
-        assert archive.testzip() is None
-        assert {i.filename: archive.read(i) for i in archive.infolist()} == tree
+    assert zip_members(target) == tree
     assert await sender.finish() == OK, sender.stderr
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
+import zipfile
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -196,3 +198,10 @@ async def open_offer(context: Any, url: str, code: str) -> Any:
     await receiver.click("#receive-button")
     await expect(receiver.locator("#accept")).to_be_visible(timeout=UI_TIMEOUT)
     return receiver
+
+
+def zip_members(archive: Path | bytes) -> dict[str, bytes]:
+    """Every member of the ZIP ``archive`` (a file, or its bytes), read by Python, its CRCs checked."""
+    with zipfile.ZipFile(archive if isinstance(archive, Path) else io.BytesIO(archive)) as opened:
+        assert opened.testzip() is None
+        return {info.filename: opened.read(info) for info in opened.infolist()}

@@ -144,3 +144,13 @@ def make_tree(root: Path) -> Path:
     (root / "album" / "2025" / "notes.txt").write_text("sunny\n")
     (root / "album" / "empty").write_bytes(b"")
     return root / "album"
+
+
+def album_tree(root: Path) -> Path:
+    """A folder to send under ``root``: nested folders, an empty file, a file of a few blocks."""
+    album = root / "album"
+    (album / "2025" / "summer").mkdir(parents=True)
+    (album / "2025" / "summer" / "beach.raw").write_bytes(bytes(range(256)) * 9000)
+    (album / "2025" / "notes.txt").write_text("sunny\n")
+    (album / "empty").write_bytes(b"")
+    return album

@@ -2,7 +2,8 @@
  * Scenarios for /js/transfer/store/*, run by tests/web/test_store.py: the real Sender
  * and Receiver over a real data channel in this page, the Receiver writing through a
  * real store: a folder picked through the pickers' seam (answered with an OPFS folder),
- * the origin-private store, or memory. A hostile sender is the test's own raw channel
+ * the origin-private store, memory, or a download streamed through the service worker
+ * (which tests/web/test_stream.py catches as Playwright's download). A hostile sender is the test's own raw channel
  * end. Each scenario returns plain data (file bytes as base64) for the test to judge.
  */
 
@@ -11,6 +12,7 @@ import { BlobStore } from "/js/transfer/store/blob.js";
 import { FolderStore } from "/js/transfer/store/folder.js";
 import { OpfsStore } from "/js/transfer/store/opfs.js";
 import { answerPickersWith } from "/js/transfer/store/pickers.js";
+import { StreamStore } from "/js/transfer/store/stream.js";
 import { zipBlob } from "/js/transfer/store/zip.js";
 import { within } from "./common.js";
 import { bytes, digestOf, manifest, ofType, recorder, send, withPair } from "./machines.js";
@@ -41,8 +43,9 @@ async function tree(dir, prefix = "") {
   return out;
 }
 
-/** The store of `kind` for `entries`: "folder" (picked through the seam), "opfs", "blob". */
-async function storeFor(kind, entries) {
+/** The store of `kind` for `entries`: "folder" (picked through the seam), "opfs", "blob",
+ * "stream" (its ZIP64 fields from `zip64At` on, if given). */
+async function storeFor(kind, entries, { zip64At = null } = {}) {
   if (kind === "folder") {
     const dir = await pickedFolder();
     answerPickersWith(dir);
@@ -53,6 +56,7 @@ async function storeFor(kind, entries) {
     }
   }
   if (kind === "opfs") return { store: await OpfsStore.open(entries) };
+  if (kind === "stream") return { store: await StreamStore.open(entries, { zip64At: zip64At ?? undefined }) };
   return { store: new BlobStore() };
 }
 
@@ -69,7 +73,7 @@ const settle = (promise) =>
 export function receive({ kind, files: specs, zip64At = null }) {
   return withPair(async ({ sendCh, recvCh }) => {
     const entries = specs.map((f) => ({ name: f.name, size: f.size, type: "" }));
-    const { store, dir } = await storeFor(kind, entries);
+    const { store, dir } = await storeFor(kind, entries, { zip64At });
     const handed = [];
     const receiver = new Receiver(recvCh, { onManifest: async () => store, onFile: (i, saved) => handed.push(saved) });
     const files = specs.map((f, i) => new File([bytes(f.size, i + 1)], f.name));

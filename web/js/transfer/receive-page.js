@@ -139,6 +139,14 @@ export function setupReceivePage({ relayOnly }) {
     $("receive-again").hidden = false;
   };
 
+  // A streamed download cannot be taken up again, and the browser drops what it had of it.
+  const stopped = (text, said = null) => {
+    ended(text, "error", said);
+    if (chosen.store instanceof StreamStore && chosen.store.download) {
+      showText($("receive-where"), "The download was stopped and your browser keeps none of it: receiving these files again starts from the beginning.");
+    }
+  };
+
   const render = {
     [ReceivePhase.JOINING]: ({ code }) => {
       $("receive-form").hidden = true;
@@ -193,8 +201,8 @@ export function setupReceivePage({ relayOnly }) {
       later(() => saved[0]?.focus());
     },
     [ReceivePhase.DECLINED]: () => ended("You declined the files. Nothing was received.", "info"),
-    [ReceivePhase.CANCELLED]: (ending) => ended(endingWords("receiver", ending), "error"),
-    [ReceivePhase.FAILED]: (ending) => ended(endingWords("receiver", ending), "error", peerWords("receiver", ending)),
+    [ReceivePhase.CANCELLED]: (ending) => stopped(endingWords("receiver", ending)),
+    [ReceivePhase.FAILED]: (ending) => stopped(endingWords("receiver", ending), peerWords("receiver", ending)),
   };
 
   const session = new ReceiveSession({
