@@ -17,7 +17,7 @@ import pytest
 
 from helpers.peers import CONNECTION, OK, start
 from helpers.server import RunningServer
-from helpers.sessions import call, pattern, session_page, until
+from helpers.sessions import accepting, call, offering, pattern, until
 
 pytestmark = pytest.mark.process
 
@@ -35,28 +35,10 @@ def spec(seed: int) -> dict[str, Any]:
     return {"name": "big.bin", "size": SIZE, "seed": seed}
 
 
-async def page_sends(context: Any, server: RunningServer, file: dict[str, Any], **options: Any) -> tuple[Any, str]:
-    sender = await session_page(context, server.url)
-    await call(sender, "configure", options)
-    await call(sender, "send", [file])
-    return sender, (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
-
-
-async def page_receives(context: Any, server: RunningServer, code: str) -> Any:
-    """A page of ``context`` that accepted what ``code`` offers, into this browser's storage."""
-    receiver = await session_page(context, server.url)
-    await call(receiver, "configure", {"store": "opfs"})
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", code])
-    await until(receiver, "offered")
-    await call(receiver, "act", ["accept"])
-    return receiver
-
-
 @pytest.mark.parametrize("again", ["the same file", "other bytes"])
 async def test_a_page_resumes_to_the_cli(server: RunningServer, new_person: Person, tmp_path: Path, again: str) -> None:
     first = await new_person()
-    _, code = await page_sends(first, server, spec(1), gateAt=GATE)
+    _, code = await offering(first, server.url, [spec(1)], gateAt=GATE)
     out = tmp_path / "out"
     receiver = await start("receive", "--json", "--yes", "-o", str(out), code, server=server.url)
     # The page's reads wait at the gate: the CLI, once nothing has moved for a while,
@@ -68,7 +50,7 @@ async def test_a_page_resumes_to_the_cli(server: RunningServer, new_person: Pers
     assert held == GATE // MiB
 
     file = spec(1 if again == "the same file" else 2)
-    sender, code = await page_sends(await new_person(), server, file)
+    sender, code = await offering(await new_person(), server.url, [file])
     receiver = await start("receive", "--json", "--yes", "-o", str(out), code, server=server.url)
     assert await receiver.finish() == OK, receiver.events
     delivered = await until(sender, "delivered")
@@ -85,7 +67,7 @@ async def test_the_cli_resumes_to_a_page(server: RunningServer, new_person: Pers
     (tmp_path / "big.bin").write_bytes(original)
     person = await new_person()
     sender = await start("send", "--json", str(tmp_path / "big.bin"), server=server.url)
-    receiver = await page_receives(person, server, await sender.code())
+    receiver = await accepting(person, server.url, await sender.code(), store="opfs")
     await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
     sender.signal(signal.SIGKILL)
     await sender.finish()
@@ -99,7 +81,7 @@ async def test_the_cli_resumes_to_a_page(server: RunningServer, new_person: Pers
     if again == "other bytes":
         (tmp_path / "big.bin").write_bytes(pattern(spec(2)))
     sender = await start("send", "--json", str(tmp_path / "big.bin"), server=server.url)
-    receiver = await page_receives(person, server, await sender.code())
+    receiver = await accepting(person, server.url, await sender.code(), store="opfs")
     received = await until(receiver, "received")
     assert await sender.finish() == OK, sender.events
     kept = held if again == "the same file" else 0

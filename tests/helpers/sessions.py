@@ -37,3 +37,24 @@ async def session_page(context: Any, url: str) -> Any:
     page = await context.new_page()
     await page.goto(url + "/")
     return page
+
+
+async def offering(context: Any, url: str, files: list[dict[str, Any]], **options: Any) -> tuple[Any, str]:
+    """A sender page of ``context`` whose session offers ``files`` (made with ``options``,
+    see the harness's ``configure``); and the code it got."""
+    sender = await session_page(context, url)
+    await call(sender, "configure", options)
+    assert await call(sender, "send", files) == [f["name"] for f in files]
+    return sender, (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
+
+
+async def accepting(context: Any, url: str, code: str, **options: Any) -> Any:
+    """A receiver page of ``context`` whose session joined ``code`` and accepted what it
+    offers (into the store ``options`` name, see the harness's ``configure``)."""
+    receiver = await session_page(context, url)
+    await call(receiver, "configure", options)
+    await call(receiver, "receive")
+    await call(receiver, "act", ["join", code])
+    await until(receiver, "offered")
+    await call(receiver, "act", ["accept"])
+    return receiver

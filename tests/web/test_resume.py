@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any, Awaitable, Callable
 
 from helpers.server import RunningServer
-from helpers.sessions import call, session_page, sha256, until
+from helpers.sessions import accepting, call, offering, sha256, until
 
 Person = Callable[[], Awaitable[Any]]
 
@@ -22,32 +22,13 @@ GATE = 2 * MiB
 LOST_MS = 45_000
 
 
-async def offer(context: Any, server: RunningServer, files: list[dict[str, Any]], **options: Any) -> tuple[Any, str]:
-    """A sender page of ``context`` offering ``files``; and its code."""
-    sender = await session_page(context, server.url)
-    await call(sender, "configure", options)
-    assert await call(sender, "send", files) == [f["name"] for f in files]
-    return sender, (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
-
-
-async def join(context: Any, server: RunningServer, code: str) -> Any:
-    """A receiver page of ``context`` that accepted what ``code`` offers into this browser's storage."""
-    receiver = await session_page(context, server.url)
-    await call(receiver, "configure", {"store": "opfs"})
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", code])
-    await until(receiver, "offered")
-    await call(receiver, "act", ["accept"])
-    return receiver
-
-
 async def test_a_new_sender_page_sends_only_what_the_receiver_does_not_hold(
     server: RunningServer, new_person: Person
 ) -> None:
     person = await new_person()
     first = await new_person()
-    _, code = await offer(first, server, [FILE], gateAt=GATE)
-    receiver = await join(person, server, code)
+    _, code = await offering(first, server.url, [FILE], gateAt=GATE)
+    receiver = await accepting(person, server.url, code, store="opfs")
     held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
     assert held["last"]["fileBytes"] == GATE, held
     # The sender's page goes away, and nothing tells the receiver's channel: it finds the
@@ -59,8 +40,8 @@ async def test_a_new_sender_page_sends_only_what_the_receiver_does_not_hold(
     assert failed["files"] == []
     await receiver.close()
 
-    sender, code = await offer(await new_person(), server, [FILE])
-    receiver = await join(person, server, code)
+    sender, code = await offering(await new_person(), server.url, [FILE])
+    receiver = await accepting(person, server.url, code, store="opfs")
     received = await until(receiver, "received")
     delivered = await until(sender, "delivered")
     assert received["files"] == [{"index": 0, "name": FILE["name"], "size": FILE["size"], "sha256": sha256(FILE)}]

@@ -11,7 +11,8 @@ from typing import Any, Awaitable, Callable
 
 from helpers.loopback import NO_UDP, nft_rules
 from helpers.server import RunningServer, running_server
-from helpers.sessions import call, sha256, until
+from helpers.sessions import accepting, call, sha256, until
+from helpers.sessions import offering as offering_in
 from helpers.sessions import session_page as page_of
 from signal_server.app import SIGNALLING_KEY
 
@@ -294,16 +295,8 @@ FAILED_MS = 90_000
 async def gated_transfer(server: RunningServer, new_person: Person, **options: Any) -> tuple[Any, Any]:
     """A sender of FILE whose reads stop at GATE, and a receiver that accepted it and holds
     everything before the gate."""
-    sender = await session_page(new_person, server)
-    await call(sender, "configure", {"gateAt": GATE, **options})
-    assert await call(sender, "send", [FILE]) == [FILE["name"]]
-    code = (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
-    receiver = await session_page(new_person, server)
-    await call(receiver, "configure", options)
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", code])
-    await until(receiver, "offered")
-    await call(receiver, "act", ["accept"])
+    sender, code = await offering_in(await new_person(), server.url, [FILE], gateAt=GATE, **options)
+    receiver = await accepting(await new_person(), server.url, code, **options)
     held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
     assert held["last"]["fileBytes"] == GATE, held
     return sender, receiver
