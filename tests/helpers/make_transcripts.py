@@ -85,7 +85,8 @@ ABOUT = [
     "true, accept with resume_count), mid-transfer. The runner closes the channel from the peer's side, waits (as "
     "an out step) until the machine says it lost it and waits for a new one (Python: its on_lost; JavaScript: its "
     "onLost), finds every message sent on the old channel taken by an out step, and hands the machine a new open "
-    "channel (Python: resume_on; JavaScript: resume); later steps are on that channel. A receiver's reconnect "
+    "channel (Python: resume_on; JavaScript: resume); later steps are on that channel, once the machine listens "
+    "to it (a real channel delivers nothing before the tasks after its opening). A receiver's reconnect "
     "keeps the whole blocks that came of its current file; its file-from then keeps that many or none.",
 ]
 
