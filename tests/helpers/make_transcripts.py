@@ -1029,6 +1029,16 @@ def receiver_resume() -> list[Json]:
             [*pieces(PART, 0, BLOCK + 500), RECONNECT, sent({"type": "continue", **claim(0, part, 1)})]
             + taken_from(0, PART, 1),
         ),
+        resumed(
+            "a reconnection before the file-from",
+            "the channel breaks right after accept: continue claims what is held of file 0, and file 1, claimed "
+            "in the accept, still gets its file-from",
+            [PART, A],
+            [held(0, patterned(BLOCK + 500)), held(1, hexed(abc))],
+            resume_accept([claim(0, part, 1), claim(1, abc, 1)]),
+            [RECONNECT, sent({"type": "continue", **claim(0, part, 1)}), *taken_from(0, PART, 1)]
+            + [given(file_from(1, 1)), given(file_end(1, abc)), sent({"type": "file-ok", "index": 1})],
+        ),
     ]
 
 
@@ -1059,6 +1069,8 @@ def sender_resume() -> list[Json]:
     second = file("second.bin", size=BLOCK + 1000)
     b, c = file("b.txt", b"b"), file("c.txt", b"c")
     data_out = ["file-from", *DATA]
+    # Accepted, file 0 sent whole, and the channel broken before its file-ok.
+    broken = [given(resume_accept([])), {"out_bytes": patterned(PART["size"])}, sent(file_end(0, part)), RECONNECT]
 
     def refuses(name: str, about: str, files: list[Json], steps: list[Json], **options: Any) -> Json:
         return sender_refuses(name, about, files, steps, offer=RESUMING_OFFER, **options)
@@ -1170,17 +1182,29 @@ def sender_resume() -> list[Json]:
             "the channel breaks after file 0's file-end, before its file-ok; on the new one continue says the "
             "receiver kept its first block: file-from 1, the rest, file-end again",
             [PART],
-            [RESUMING_OFFER, given(resume_accept([])), {"out_bytes": patterned(PART["size"])}]
-            + [sent(file_end(0, part)), RECONNECT, given({"type": "continue", **claim(0, part, 1)})]
+            [RESUMING_OFFER, *broken, given({"type": "continue", **claim(0, part, 1)})]
             + [*delivering_from([PART], {0: 1}), given({"type": "done"}), CLOSED_BY_MACHINE],
             sender_ending("delivered", delivered=1),
+        ),
+        sender(
+            "a reconnection, and the receiver's blocks differ",
+            "continue claims a block that is not the sender's: file-from 0, and the whole file again",
+            [PART],
+            [RESUMING_OFFER, *broken, given({"type": "continue", **claim(0, pattern(BLOCK, 7), 1)})]
+            + [*delivering_from([PART], {0: 0}), given({"type": "done"}), CLOSED_BY_MACHINE],
+            sender_ending("delivered", delivered=1),
+        ),
+        refuses(
+            "continue of more blocks than the file",
+            "a file of a block and 1,000 bytes has two blocks",
+            [PART],
+            [*broken, given({"type": "continue", **claim(0, part, 2), "blocks": 3})],
         ),
         refuses(
             "continue past the offer",
             "continue names a file of the offer, at most the one after the last file-end sent",
             [PART],
-            [given(resume_accept([])), {"out_bytes": patterned(PART["size"])}, sent(file_end(0, part)), RECONNECT]
-            + [given({"type": "continue", "index": 1, "blocks": 0, "digest": digest(b"")})],
+            [*broken, given({"type": "continue", "index": 1, "blocks": 0, "digest": digest(b"")})],
         ),
         refuses(
             "continue before a verified file",
@@ -1194,8 +1218,7 @@ def sender_resume() -> list[Json]:
             "something else first on the new channel",
             "the receiver's first word on a new channel is continue",
             [PART],
-            [given(resume_accept([])), {"out_bytes": patterned(PART["size"])}, sent(file_end(0, part)), RECONNECT]
-            + [given({"type": "file-ok", "index": 0})],
+            [*broken, given({"type": "file-ok", "index": 0})],
         ),
     ]
 
