@@ -141,6 +141,24 @@ async def release_reads(page: Any) -> None:
     await page.evaluate("() => window.__releaseReads()")
 
 
+#: Counts, in ``window.__fileBytes``, the bytes of every binary message the page's data
+#: channels receive: what crossed the wire of the files, whatever the page shows.
+COUNT_FILE_BYTES = """
+window.__fileBytes = 0;
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends Native {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("datachannel", ({ channel }) =>
+      channel.addEventListener("message", ({ data }) => {
+        if (typeof data !== "string") window.__fileBytes += data.byteLength ?? data.size;
+      }),
+    );
+  }
+};
+"""
+
+
 async def open_app(context: Any, url: str) -> Any:
     page = await context.new_page()
     await page.goto(url)
