@@ -65,8 +65,10 @@ async def test_both_pages_say_reconnecting_through_a_blip_and_the_file_arrives(
     await release_reads(sender)
     out = tmp_path / "out"
     out.mkdir()
+    await expect(receiver.locator("#receive-status")).to_have_text(
+        "All 1 file received and verified. Save them below.", timeout=FAILED_MS
+    )
     assert await save_all(receiver, out, 1) == {"big.bin": path.read_bytes()}
-    await expect(receiver.locator("#receive-status")).to_have_text("All 1 file received and verified. Save them below.")
     await expect(sender.locator("#send-status")).to_have_text(
         "Delivered: 1 file received and verified.", timeout=FAILED_MS
     )
