@@ -204,8 +204,8 @@ class Blipped:
     #: receiver's bytes moved again (None where it never happened).
     noticed: float | None
     healed: float | None
-    #: The events of both sides around it, by name, for the JSON.
-    said: dict[str, list[str]]
+    #: Every event of both sides but progress, with seconds since the drop, for the JSON.
+    said: dict[str, list[Event]]
 
 
 async def blip(server: str, source: Path, digest: str, target: Path) -> Blipped:
@@ -214,6 +214,7 @@ async def blip(server: str, source: Path, digest: str, target: Path) -> Blipped:
     sender, receiver = await pair(server, source, target)
     cut = Blip()
     noticed = healed = None
+    dropped = time.monotonic()
     try:
         reached = await receiver.until(progress_past(BLIP_AT, size), TRANSFER_TIMEOUT)
         assert reached is not None, f"the transfer ended before {BLIP_AT:.0%}: {receiver.events[-3:]}"
@@ -241,7 +242,7 @@ async def blip(server: str, source: Path, digest: str, target: Path) -> Blipped:
     received = target / source.name
     exact = received.is_file() and await asyncio.to_thread(sha256_of, received) == digest
     said = {
-        side: [event["event"] for _, event in peer.events if event["event"] != "progress"]
+        side: [{**event, "at": round(at - dropped, 2)} for at, event in peer.events if event["event"] != "progress"]
         for side, peer in (("sender", sender), ("receiver", receiver))
     }
     return Blipped(codes, exact, noticed, healed, said)
