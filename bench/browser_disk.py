@@ -20,6 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -110,6 +112,19 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+@dataclass(frozen=True)
+class Way:
+    """How the receiving browser runs: Playwright's default (private) context or a normal
+    profile on disk, and whether the page is left only the in-memory Blob path."""
+
+    profile: bool = False
+    blob_only: bool = False
+
+    @property
+    def name(self) -> str:
+        return ("Blob path" if self.blob_only else "ours") + (", normal profile" if self.profile else "")
+
+
 @contextlib.asynccontextmanager
 async def chromium(playwright: Any, role: str) -> AsyncIterator[tuple[Any, int]]:
     """A Chromium process of its own, and the process id at the top of its tree."""
@@ -121,6 +136,32 @@ async def chromium(playwright: Any, role: str) -> AsyncIterator[tuple[Any, int]]
         yield browser, find_process(marker)
     finally:
         await browser.close()
+
+
+@contextlib.asynccontextmanager
+async def receiving(playwright: Any, way: Way, scratch: Path) -> AsyncIterator[tuple[Any, int]]:
+    """A fresh receiving Chromium process run ``way``: its context (one person, as
+    tests/helpers/browser.py's new_context makes them) and the top of its tree."""
+    if not way.profile:
+        async with chromium(playwright, "receiver") as (browser, root):
+            context = await new_context(browser)
+            if way.blob_only:
+                await context.add_init_script(BLOB_ONLY)
+            yield context, root
+        return
+    marker = "--sendit-bench-receiver"
+    profile = Path(tempfile.mkdtemp(prefix="profile-", dir=scratch))
+    context = await playwright.chromium.launch_persistent_context(
+        profile, executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, marker], headless=True, accept_downloads=True
+    )
+    try:
+        await context.grant_permissions(["microphone"])
+        if way.blob_only:
+            await context.add_init_script(BLOB_ONLY)
+        yield context, find_process(marker)
+    finally:
+        await context.close()
+        shutil.rmtree(profile, ignore_errors=True)
 
 
 async def save_and_hash(page: Any) -> tuple[str, str | None]:
@@ -138,16 +179,13 @@ async def save_and_hash(page: Any) -> tuple[str, str | None]:
         await download.delete()
 
 
-async def receive(playwright: Any, sender: Any, server: str, source: Path, digest: str, *, blob_only: bool) -> Received:
-    """One transfer of ``source`` into a fresh receiving browser, saved and checked."""
+async def receive(playwright: Any, sender: Any, server: str, source: Path, digest: str, way: Way) -> Received:
+    """One transfer of ``source`` into a fresh receiving browser run ``way``, saved and checked."""
     size = source.stat().st_size
     sending = await new_context(sender)
     try:
         _page, code = await start_sending(sending, server, [source])
-        async with chromium(playwright, "receiver") as (browser, root):
-            context = await new_context(browser)
-            if blob_only:
-                await context.add_init_script(BLOB_ONLY)
+        async with receiving(playwright, way, source.parent) as (context, root):
             page = await open_offer(context, server, code)
             await page.evaluate(MARK_ENDS)
             async with sampled(root) as samples:
@@ -160,7 +198,6 @@ async def receive(playwright: Any, sender: Any, server: str, source: Path, diges
                     saved, failure = await save_and_hash(page)
                 else:
                     saved, failure = "", f"the receive ended in {marks['kind']}"
-            await context.close()
     finally:
         await sending.close()
     return Received(
@@ -179,47 +216,23 @@ def _size_name(size: int) -> str:
     return f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / MIB:g} MiB"
 
 
-async def run(config: BenchConfig) -> list[Result]:
-    sizes = config.disk_sizes
-    results: list[Result] = []
-    async with server_process() as server, async_playwright() as playwright:
-        async with chromium(playwright, "sender") as (sender, _root):
-            received: dict[tuple[int, bool], Received] = {}
-            for size, blob_only in [(sizes[0], True), *((size, False) for size in sizes)]:
-                source = random_file(config.scratch / f"big-{size}.bin", size)
-                digest = await asyncio.to_thread(sha256_of, source)
-                got = await receive(playwright, sender, server.url, source, digest, blob_only=blob_only)
-                source.unlink()
-                received[size, blob_only] = got
-                config.say(
-                    f"browser → browser {_size_name(size)}, {'Blob' if blob_only else 'ours'}: "
-                    f"{got.rate:.1f} MB/s, receiving browser RSS {got.before / MB:.0f} → {got.peak / MB:.0f} MB "
-                    f"(+{got.growth / MB:.0f} MB), saved {'exact' if got.exact else 'NOT exact'}"
-                    + (f" ({got.failure})" if got.failure else "")
-                )
-    first, blob = received[sizes[0], False], received[sizes[0], True]
-    results.append(
-        Result(
-            section="browser-disk",
-            name=f"Chromium → Chromium {_size_name(sizes[0])} (baseline: the Blob path)",
-            unit="MB/s",
-            ours=round(first.rate, 2),
-            baseline=round(blob.rate, 2),
-            target="completes, Save exact",
-            met=first.exact,
-            detail={"ours": first.as_detail(), "baseline": blob.as_detail()},
-        )
-    )
+PRIVATE, PROFILE, BLOB = Way(), Way(profile=True), Way(blob_only=True)
+
+
+def growth_results(received: dict[tuple[int, Way], Received], sizes: tuple[int, ...], way: Way) -> list[Result]:
+    """The receiving browser's growth run ``way`` at each size: beside the Blob path at the
+    first size, and beside its own growth at the first size at the others (the ratio shows
+    whether the growth follows the size)."""
+    first = received[sizes[0], way]
+    results = []
     for size in sizes:
-        got = received[size, False]
-        # The baseline of the first size is the Blob path; of the others, ours at the first
-        # size, so the ratio shows how the growth follows the size.
-        baseline = blob if size == sizes[0] else first
+        got = received[size, way]
+        baseline, against = (received[sizes[0], BLOB], BLOB.name) if size == sizes[0] else (first, way.name)
         results.append(
             Result(
                 section="browser-disk",
-                name=f"receiving browser RSS growth, {_size_name(size)} (baseline: "
-                + ("the Blob path)" if size == sizes[0] else f"ours at {_size_name(sizes[0])})"),
+                name=f"receiving browser RSS growth, {_size_name(size)}, {way.name} "
+                f"(baseline: {against}" + (")" if size == sizes[0] else f", {_size_name(sizes[0])})"),
                 unit="MB",
                 ours=round(got.growth / MB, 1),
                 baseline=round(baseline.growth / MB, 1),
@@ -229,3 +242,36 @@ async def run(config: BenchConfig) -> list[Result]:
             )
         )
     return results
+
+
+async def run(config: BenchConfig) -> list[Result]:
+    sizes = config.disk_sizes
+    received: dict[tuple[int, Way], Received] = {}
+    plan = [(sizes[0], BLOB), *((size, way) for way in (PRIVATE, PROFILE) for size in sizes)]
+    async with server_process() as server, async_playwright() as playwright:
+        async with chromium(playwright, "sender") as (sender, _root):
+            for size, way in plan:
+                source = random_file(config.scratch / f"big-{size}.bin", size)
+                digest = await asyncio.to_thread(sha256_of, source)
+                got = received[size, way] = await receive(playwright, sender, server.url, source, digest, way)
+                source.unlink()
+                config.say(
+                    f"browser → browser {_size_name(size)}, {way.name}: {got.rate:.1f} MB/s, receiving browser RSS "
+                    f"{got.before / MB:.0f} → {got.peak / MB:.0f} MB (+{got.growth / MB:.0f} MB), "
+                    f"saved {'exact' if got.exact else 'NOT exact'}" + (f" ({got.failure})" if got.failure else "")
+                )
+    ours, blob = received[sizes[0], PRIVATE], received[sizes[0], BLOB]
+    return [
+        Result(
+            section="browser-disk",
+            name=f"Chromium → Chromium {_size_name(sizes[0])}, private context (baseline: {BLOB.name})",
+            unit="MB/s",
+            ours=round(ours.rate, 2),
+            baseline=round(blob.rate, 2),
+            target="completes, Save exact",
+            met=ours.exact,
+            detail={"ours": ours.as_detail(), "baseline": blob.as_detail()},
+        ),
+        *growth_results(received, sizes, PRIVATE),
+        *growth_results(received, sizes, PROFILE),
+    ]
