@@ -133,4 +133,4 @@ async def test_main_page_links_to_the_exchange(server: RunningServer, new_person
     await expect(page).to_have_url(server.url + "/pool")
     await expect(page.locator("body")).to_have_attribute("data-ready", "true")
     await page.click("text=Send directly")
-    await expect(page.locator("#drop-zone .drop-title")).to_have_text("Drop files here")
+    await expect(page.locator("#drop-zone .drop-title")).to_have_text("Drop files or folders here")

@@ -106,15 +106,22 @@ async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, 
     assert CODE.fullmatch(code)
     assert waiting["link"] == f"{server.url}/#{code}"
     assert 0 < waiting["expiresIn"] <= server.config.code_ttl
-    # Until the receiver turns up, more files join the same offer; a name twice does not.
-    assert await call(sender, "add", [FILES[2], {"name": "one.txt", "size": 5, "seed": 9}]) == ["blocks.bin"]
+    # Until the receiver turns up, more files join the same offer; a name twice does not,
+    # nor anything that came with it.
+    assert await call(sender, "add", [FILES[2], {"name": "one.txt", "size": 5, "seed": 9}]) == (
+        'Nothing was added: two files are named "one.txt". Each file needs a name of its own, '
+        "and no file the name of a folder."
+    )
+    assert await call(sender, "add", [FILES[2]]) == [f["name"] for f in FILES]
     # Typed loosely, as people do: capitals, spaces, words by their first four letters.
     slot, *words = code.split("-")
     receiver = await joining(server, new_person, f"  {slot} {' '.join(w[:4].upper() for w in words)} ")
     offer = (await until(receiver, "offered"))["details"]["offered"]
     assert offer["files"] == [{"name": f["name"], "size": f["size"], "type": ""} for f in FILES]
     assert offer["totalBytes"] == sum(f["size"] for f in FILES)
-    assert await call(sender, "add", [{"name": "late.txt", "size": 1, "seed": 3}]) == []
+    assert await call(sender, "add", [{"name": "late.txt", "size": 1, "seed": 3}]) == (
+        "The list can no longer change: the receiver has connected, or the send has ended."
+    )
     await call(receiver, "act", ["accept"])
     received = await until(receiver, "received")
     delivered = await until(sender, "delivered")
@@ -268,7 +275,9 @@ async def test_an_unused_code_expires(new_person: Person) -> None:
         sender, offer = await offering(server, new_person, FILES[1:2])
         expired = await until(sender, "expired")
         assert expired["phases"] == ["requesting-code", "waiting-for-receiver", "expired"]
-        assert await call(sender, "add", FILES[:1]) == []
+        assert await call(sender, "add", FILES[:1]) == (
+            "The list can no longer change: the receiver has connected, or the send has ended."
+        )
         refused = await until(await joining(server, new_person, offer["code"]), "refused")
         assert refused["details"]["refused"]["errorId"] == "code-not-found"
 

@@ -11,6 +11,7 @@
 
 import { BLOCK_SIZE, BlockDigest } from "/js/protocol/protocol.js";
 import { Receiver, Sender, TransferError } from "/js/transfer/machines.js";
+import { BlobStore } from "/js/transfer/store/blob.js";
 import { until, within } from "./common.js";
 
 const WAIT_MS = 15000;
@@ -73,7 +74,7 @@ async function openPair(label = "sendit", options = { ordered: true }) {
 }
 
 /** Runs `scenario(pair)` on a fresh pair, which is closed afterwards whatever happened. */
-async function withPair(scenario, label, options) {
+export async function withPair(scenario, label, options) {
   const pair = await openPair(label, options);
   try {
     return await scenario(pair);
@@ -83,7 +84,7 @@ async function withPair(scenario, label, options) {
 }
 
 /** Deterministic pseudo-random bytes (xorshift32), so a failure can be reproduced. */
-function bytes(size, seed = 1) {
+export function bytes(size, seed = 1) {
   const out = new Uint8Array(size);
   const words = new Uint32Array(out.buffer, 0, size >> 2);
   let x = (seed * 2654435761) >>> 0 || 1;
@@ -107,14 +108,14 @@ async function sha256(data) {
 }
 
 /** The protocol's block digest (PROTOCOL.md 3.3), as a hostile sender must compute it. */
-async function digestOf(data) {
+export async function digestOf(data) {
   const digest = new BlockDigest();
   for (let i = 0; i < data.length; i += BLOCK_SIZE) await digest.addBlock(data.subarray(i, i + BLOCK_SIZE));
   return digest.hexdigest();
 }
 
 /** Records what arrives on a raw channel end; `next(match)` waits for a matching message. */
-function recorder(channel) {
+export function recorder(channel) {
   channel.binaryType = "arraybuffer";
   const seen = [];
   let wake = () => {};
@@ -136,9 +137,9 @@ function recorder(channel) {
   return { seen, next: (match, what) => within(found(match), WAIT_MS, what) };
 }
 
-const ofType = (type) => (m) => m.type === type;
-const manifest = (files) => ({ type: "manifest", version: 2, count: files.length, files });
-const send = (channel, message) => channel.send(typeof message === "string" ? message : JSON.stringify(message));
+export const ofType = (type) => (m) => m.type === type;
+export const manifest = (files) => ({ type: "manifest", version: 2, count: files.length, files });
+export const send = (channel, message) => channel.send(typeof message === "string" ? message : JSON.stringify(message));
 
 /** Counts the binary bytes and the text messages a channel end sends. */
 function countSent(channel) {
@@ -158,7 +159,7 @@ function countSent(channel) {
  */
 function receiverActingOnce(channel, calls, what, act) {
   const receiver = new Receiver(channel, {
-    onManifest: async () => true,
+    onManifest: async () => new BlobStore(),
     onProgress: () => {
       if (!calls.length) {
         calls.push(what);
@@ -203,12 +204,12 @@ export function happyPath({ files: specs }) {
     const receiver = new Receiver(recvCh, {
       onManifest: async (manifest) => {
         log.push(`manifest ${manifest.length}`);
-        return true;
+        return new BlobStore();
       },
       onProgress: (e) => receiverProgress.push(e),
-      onFile: (index, blob) => {
+      onFile: (index, { file }) => {
         log.push(`onFile ${index}`);
-        got.push({ index, blob });
+        got.push({ index, blob: file });
       },
     });
     const senderProgress = [];
@@ -250,7 +251,7 @@ export function manyFiles({ count }) {
       return original(data);
     };
     const delivered = [];
-    const receiver = new Receiver(recvCh, { onManifest: async () => true });
+    const receiver = new Receiver(recvCh, { onManifest: async () => new BlobStore() });
     const sender = new Sender(sendCh, files, { onDelivered: (i) => delivered.push(i) });
     const [receiverResult, senderResult] = await within(
       Promise.all([settle(receiver.run()), settle(sender.run())]),
@@ -317,7 +318,7 @@ export function senderCancels() {
     const calls = [];
     const files = [new File([bytes(1000, 1)], "small.bin"), new File([bytes(24 << 20, 2)], "big.bin")];
     const receiver = new Receiver(recvCh, {
-      onManifest: async () => true,
+      onManifest: async () => new BlobStore(),
       onFile: (i) => calls.push(`onFile ${i}`),
     });
     const sender = new Sender(sendCh, files, {
@@ -379,7 +380,7 @@ export function abortRun({ side }) {
       }
     };
     const receiver = new Receiver(recvCh, {
-      onManifest: async () => true,
+      onManifest: async () => new BlobStore(),
       onProgress: side === "Receiver" ? abortOnce(() => receiver) : () => {},
       onFile: (i) => calls.push(`onFile ${i}`),
     });
@@ -433,7 +434,7 @@ export function abortWhileBusy({ stage }) {
             calls.push("held", "abort");
             receiver.abort("the sender vanished");
           }
-          return true;
+          return new BlobStore();
         },
         onFile: (i) => calls.push(`onFile ${i}`),
       });
@@ -496,7 +497,7 @@ export function bufferBounded({ size }) {
       afterSend = Math.max(afterSend, sendCh.bufferedAmount);
     };
     let blob = null;
-    const receiver = new Receiver(recvCh, { onManifest: async () => true, onFile: (i, b) => (blob = b) });
+    const receiver = new Receiver(recvCh, { onManifest: async () => new BlobStore(), onFile: (i, { file }) => (blob = file) });
     const sender = new Sender(sendCh, [new File([data], "big.bin")], {
       onProgress: () => atProgress.push(sendCh.bufferedAmount),
     });

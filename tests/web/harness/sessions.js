@@ -6,6 +6,8 @@
 
 import { SendSession } from "/js/transfer/send-session.js";
 import { ReceiveSession } from "/js/transfer/receive-session.js";
+import { BlobStore } from "/js/transfer/store/blob.js";
+import { OfferedFile, Refused } from "/js/transfer/offer.js";
 
 const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "received", "declined"]);
 const WAIT_MS = 20000;
@@ -17,7 +19,7 @@ let wake = () => {};
 
 /** Byte i of a file is (i + seed) % 251: the test computes the same bytes. */
 const pattern = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i + seed) % 251);
-const makeFiles = (specs) => specs.map(({ name, size, seed }) => new File([pattern(size, seed)], name));
+const makeFiles = (specs) => specs.map(({ name, size, seed }) => new OfferedFile(name, new Blob([pattern(size, seed)])));
 
 /** Files and blobs as plain data, so details can leave the page. */
 const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (v instanceof Blob ? { name: v.name, size: v.size } : v)));
@@ -32,7 +34,7 @@ const listeners = {
   },
   onProgress: () => (seen.progress += 1),
   onDelivered: (index) => seen.delivered.push(index),
-  onFile: ({ index, entry, blob }) => {
+  onFile: ({ index, entry, saved: { file: blob } }) => {
     digests.push(
       blob.arrayBuffer().then(async (bytes) => {
         seen.files.push({ index, name: entry.name, size: blob.size, sha256: hex(await crypto.subtle.digest("SHA-256", bytes)) });
@@ -41,15 +43,22 @@ const listeners = {
   },
 };
 
-/** A SendSession offering `files` ([{name, size, seed}]); the names it took. */
+/** A SendSession offering `files` ([{name, size, seed}]); the names on offer, or why none are. */
 export function send(files) {
   session = new SendSession(listeners);
   return add(files);
 }
 
-/** More files for the running SendSession; the names it took. */
+/** More files for the running SendSession: the names on offer then, or the words it
+ * refused them with (it takes all or none). */
 export function add(files) {
-  return session.addFiles(makeFiles(files)).map((file) => file.name);
+  try {
+    session.add(makeFiles(files));
+  } catch (error) {
+    if (error instanceof Refused) return error.message;
+    throw error;
+  }
+  return session.files.map((file) => file.name);
 }
 
 /** A ReceiveSession, idle until told to join. */
@@ -57,9 +66,9 @@ export function receive() {
   session = new ReceiveSession(listeners);
 }
 
-/** Call one of the session's methods: ["join", code], ["accept"], ["decline"], ["cancel"]. */
+/** Call one of the session's methods: ["join", code], ["accept"] (into memory), ["decline"], ["cancel"]. */
 export function act([method, ...args]) {
-  session[method](...args);
+  session[method](...(method === "accept" ? [new BlobStore()] : args));
 }
 
 async function report() {

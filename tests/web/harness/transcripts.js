@@ -7,6 +7,7 @@
 
 import { MAX_MESSAGE } from "/js/protocol/protocol.js";
 import { Receiver, Sender } from "/js/transfer/machines.js";
+import { BlobStore } from "/js/transfer/store/blob.js";
 import { within } from "./common.js";
 
 const WAIT_MS = 10000;
@@ -143,7 +144,7 @@ function person() {
       const answer = await within(asked, WAIT_MS, "the machine to ask its person").catch((error) => {
         throw new Mismatch(error.message);
       });
-      answer(decision === "accept");
+      answer(decision === "accept" && new BlobStore());
     },
   };
 }
@@ -166,7 +167,7 @@ function machineFor(testCase, channel, asker) {
   const kept = [];
   const machine = new Receiver(channel, {
     onManifest: asker.ask,
-    onFile: (index, blob) => kept.push({ index, blob }),
+    onFile: (index, { file }) => kept.push({ index, blob: file }),
     ...(limits.manifest_seconds === undefined ? {} : { manifestMs: limits.manifest_seconds * 1000 }),
   });
   return { machine, handed: { kept } };

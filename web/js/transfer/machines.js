@@ -23,8 +23,6 @@ import {
 export const CHUNK_SIZE = 65536;
 const HIGH_WATER = 4 * 1024 * 1024;
 const LOW_WATER = 1024 * 1024;
-/** Received blocks gathered into one Blob: 16 MiB held in the page at most. */
-const BLOCKS_PER_BLOB = 16;
 /** The phases before the transfer (PROTOCOL.md 4). A sender sends its manifest the
  * moment the channel opens, so one that has not within the channel-open limit never will. */
 export const MANIFEST_MS = 30000;
@@ -440,10 +438,12 @@ export class Sender extends Transfer {
 }
 
 /**
- * Receives files. `onManifest(files)` resolves to true to accept; meanwhile the channel
- * is read on, and anything but the sender's cancel or error ends the run (data before
- * accept). Progress comes as `onProgress({index, fileBytes, receivedBytes})`; each
- * verified file is handed to `onFile(index, blob)`, and nothing unverified ever is.
+ * Receives files. `onManifest(files)` resolves to a store (transfer/store/store.js) to
+ * accept into, or to false to decline; meanwhile the channel is read on, and anything
+ * but the sender's cancel or error ends the run (data before accept). Progress comes as
+ * `onProgress({index, fileBytes, receivedBytes})`; each file is written through the
+ * store and committed only once its digest matched, and `onFile(index, saved)` is handed
+ * what the commit gave (`{name, file?}`): nothing unverified ever is.
  * `manifestMs` is how long the sender may take to send its manifest once the channel is open.
  */
 export class Receiver extends Transfer {
@@ -466,7 +466,8 @@ export class Receiver extends Transfer {
         ),
       );
       this.setState(ReceiverState.DECIDING);
-      if (!(await this.#decide(files))) {
+      const store = await this.#decide(files);
+      if (!store) {
         this.declined(true);
         return false;
       }
@@ -474,14 +475,14 @@ export class Receiver extends Transfer {
       this.setState(ReceiverState.RECEIVING);
       let receivedBytes = 0;
       for (const [index, entry] of files.entries()) {
-        const file = await this.#receiveFile(index, entry, (fileBytes, bytes) => {
+        const saved = await this.#receiveFile(store, index, entry, (fileBytes, bytes) => {
           receivedBytes += bytes;
           this.callbacks.onProgress({ index, fileBytes, receivedBytes });
         });
-        this.inbox.check(); // ended while the digest was checked
         this.send({ type: "file-ok", index });
-        this.callbacks.onFile(index, file);
+        this.callbacks.onFile(index, saved);
       }
+      await this.#saving(store.finish(), "the files");
       this.send({ type: "done" });
       // The sender closes on `done`, so it must have had it, and every file-ok before it.
       const deadline = performance.now() + LINGER_MS;
@@ -507,7 +508,7 @@ export class Receiver extends Transfer {
    * breaks the protocol: consent comes first, and nothing piles up unasked for. */
   async #decide(files) {
     let answer = null;
-    const answered = Promise.resolve(this.callbacks.onManifest(files)).then((accepted) => (answer = { accepted }));
+    const answered = Promise.resolve(this.callbacks.onManifest(files)).then((store) => (answer = { store }));
     await Promise.race([answered, this.inbox.ready()]);
     // Even with the answer in, what has arrived came before accept.
     if (!answer || this.inbox.holding) {
@@ -516,13 +517,38 @@ export class Receiver extends Transfer {
       throw new ProtocolError("data before accept");
     }
     this.inbox.check(); // ended while the person decided
-    return answer.accepted;
+    return answer.store;
   }
 
-  async #receiveFile(index, entry, counted) {
+  /** A store's step, which may fail (the disk is full, the person took the folder away):
+   * the sender is told this side cannot save, in words naming `what`. */
+  async #saving(step, what) {
+    try {
+      return await step;
+    } catch (error) {
+      if (error instanceof TransferError || error instanceof ProtocolError) throw error;
+      throw new ProtocolError(`could not save ${what}: ${error?.message ?? error}`, ErrorId.CANNOT_SAVE);
+    }
+  }
+
+  /** One file written through `store`, committed once its digest matched; else discarded. */
+  async #receiveFile(store, index, entry, counted) {
+    const writer = await this.#saving(store.open(index, entry, { keep: 0 }), entry.name);
+    let saved;
+    try {
+      saved = await this.#receiveInto(writer, index, entry, counted);
+    } catch (error) {
+      // A mismatch leaves nothing to build on; any other break keeps what came, for resume.
+      const keepPartial = error?.errorId !== ErrorId.HASH_MISMATCH;
+      await writer.discard({ keepPartial }).catch((e) => console.warn(`could not discard ${entry.name}`, e));
+      throw error;
+    }
+    this.inbox.check(); // ended while the file was committed
+    return saved;
+  }
+
+  async #receiveInto(writer, index, entry, counted) {
     const digest = new BlockDigest();
-    const parts = [];
-    let held = []; // blocks not yet in a Blob
     let placed = 0; // bytes in finished blocks
     let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size));
     let filled = 0;
@@ -537,7 +563,8 @@ export class Receiver extends Transfer {
         if (placed !== entry.size || (await digest.hexdigest()) !== message.digest) {
           throw new ProtocolError(`hash mismatch: ${entry.name}`, ErrorId.HASH_MISMATCH);
         }
-        return new Blob([...parts, ...held], { type: entry.type || "application/octet-stream" });
+        this.inbox.check(); // ended while the digest was checked: nothing is committed
+        return this.#saving(writer.commit(), entry.name);
       }
       const bytes = new Uint8Array(data);
       if (placed + filled + bytes.length > entry.size) throw new ProtocolError(`${entry.name}: more bytes than announced`);
@@ -547,14 +574,8 @@ export class Receiver extends Transfer {
         filled += take;
         offset += take;
         if (filled === block.length) {
-          await digest.addBlock(block);
-          // Blobs let the browser move the bytes out of the page's memory; one per
-          // BLOCKS_PER_BLOB blocks keeps the copies between processes few.
-          held.push(block);
-          if (held.length === BLOCKS_PER_BLOB) {
-            parts.push(new Blob(held));
-            held = [];
-          }
+          // Whole blocks go to the store, which keeps the array: a new one is filled next.
+          await Promise.all([digest.addBlock(block), this.#saving(writer.write(block), entry.name)]);
           placed += filled;
           block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size - placed));
           filled = 0;

@@ -10,6 +10,7 @@ import { codeWords } from "../signalling/words.js";
 import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus, showText } from "../ui/dom.js";
 import { endingWords, peerWords, refusalWords, routeWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
+import { BlobStore } from "./store/blob.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -98,10 +99,10 @@ export function setupReceivePage({ relayOnly }) {
     onRoute: (route) => showText($("receive-route"), routeWords(route)),
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
-    onFile: ({ index, entry, blob }) => {
+    onFile: ({ index, entry, saved: { file } }) => {
       // The page cannot see the disk: a name too long for it is the browser's to shorten
       // (PROTOCOL.md 4); the manifest's rules already refused names that deceive.
-      const link = el("a", { class: "button save", href: URL.createObjectURL(blob), download: baseName(entry.name) }, "Save");
+      const link = el("a", { class: "button save", href: URL.createObjectURL(file), download: baseName(entry.name) }, "Save");
       saved.push(link);
       later(() => {
         const { bar, state, actions } = rows[index];
@@ -118,7 +119,7 @@ export function setupReceivePage({ relayOnly }) {
     event.preventDefault();
     session.join($("code-input").value);
   });
-  $("accept").addEventListener("click", () => session.accept());
+  $("accept").addEventListener("click", () => session.accept(new BlobStore()));
   $("decline").addEventListener("click", () => session.decline());
   $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));

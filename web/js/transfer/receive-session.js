@@ -60,9 +60,11 @@ export class ReceiveSession {
   /**
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
    *   onProgress?: (progress: {index: number, fileBytes: number, receivedBytes: number}) => void,
-   *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string}, blob: Blob}) => void,
+   *   onFile?: (file: {index: number, entry: {name: string, size: number, type: string},
+   *     saved: {name: string, file?: File}}) => void,
    *   relayOnly?: () => boolean, onRoute?: (route: string) => void}} [options] `onFile` is
-   *   handed each file once it is verified, and nothing unverified ever; `relayOnly`,
+   *   handed what the store's commit gave for each file once it is verified, and nothing
+   *   unverified ever; `relayOnly`,
    *   asked on joining, whether the person hides their address (only a TURN relay may
    *   then carry the connection); `onRoute` is told how the connection went (a Route of
    *   protocol/ice.js) soon after it opens, beside the phases.
@@ -132,9 +134,9 @@ export class ReceiveSession {
     else await this.#receive(run.socket, { iceServers: joined.ice_servers, policy }, handshake);
   }
 
-  /** Take the offered files. */
-  accept() {
-    this.#decide?.(true);
+  /** Take the offered files into `store` (transfer/store/store.js), which the page chose. */
+  accept(store) {
+    this.#decide?.(store);
   }
 
   /** Turn the offer down; the sender is told. */
@@ -192,9 +194,9 @@ export class ReceiveSession {
         return this.#offer(files);
       },
       onProgress: this.#onProgress,
-      onFile: (index, blob) => {
+      onFile: (index, saved) => {
         verified += 1;
-        this.#onFile({ index, entry: offered[index], blob });
+        this.#onFile({ index, entry: offered[index], saved });
       },
     });
     run.transfer = receiver;
@@ -215,9 +217,9 @@ export class ReceiveSession {
     const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
     const answer = new Promise((resolve) => (this.#decide = resolve));
     this.#run.set(ReceivePhase.OFFERED, { files, totalBytes });
-    const accepted = await answer;
+    const store = await answer;
     this.#decide = null;
-    if (accepted) this.#run.set(ReceivePhase.RECEIVING, { totalBytes });
-    return accepted;
+    if (store) this.#run.set(ReceivePhase.RECEIVING, { totalBytes });
+    return store;
   }
 }

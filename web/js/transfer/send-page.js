@@ -1,52 +1,53 @@
 /**
- * The send page: pick or drop files, show the code, link and QR, then send. It only
- * renders: the send itself, and where it is, belong to the SendSession.
+ * The send page: pick or drop files and folders, show the code, link and QR, then send.
+ * It only renders: the send itself, and where it is, belong to the SendSession.
  * @module transfer/send-page
  */
 
-import { ErrorId } from "../protocol/errors.js";
 import { qrSvg } from "../ui/qr.js";
-import {
-  TotalProgress,
-  count,
-  fileRow,
-  formatBytes,
-  formatDuration,
-  onNextPaint,
-  setStatus,
-  showOnly,
-  showText,
-  takeDrops,
-} from "../ui/dom.js";
+import { TotalProgress, catchDrops, count, formatBytes, formatDuration, setStatus, showOnly, showText } from "../ui/dom.js";
+import { fromDrop, fromInput } from "../ui/picked.js";
+import { TreeList } from "../ui/tree-list.js";
 import { endingWords, peerWords, routeWords } from "../ui/words.js";
+import { Refused } from "./offer.js";
 import { SendPhase, SendSession } from "./send-session.js";
+import { Tree } from "./tree.js";
 
 const $ = (id) => document.getElementById(id);
 
-/** Endings after which the same files can go again under a new code: the handshake's
- * refusals, which used the old one up, and a receiver that could not have connected
- * as it asked to (relay only) but may without it. */
-const RESTARTABLE = new Set([ErrorId.WRONG_CODE, ErrorId.TAMPERED, ErrorId.BAD_HANDSHAKE]);
-const restartable = ({ errorId, peer }) => RESTARTABLE.has(errorId) || peer?.errorId === ErrorId.RELAY_UNAVAILABLE;
+/** Leaving the page now would cut the transfer off: the receiver is there. */
+const UNDER_WAY = new Set([SendPhase.CONNECTING, SendPhase.AWAITING_ACCEPT, SendPhase.SENDING]);
 
 /**
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
  */
 export function setupSendPage({ relayOnly }) {
-  const rows = [];
   const status = $("send-status");
   // What is on screen between phases: the code's countdown and the total progress bar.
   const shown = { countdown: 0, progress: null };
-  const later = onNextPaint();
+  const list = new TreeList($("send-files"), { doneWords: "delivered ✓ verified", onRemove: (name) => remove(name) });
 
-  const ended = (text, kind, { restart = false, said = null } = {}) => {
+  /** Words about the list (what could not join it, what became of it), where the person looks. */
+  const note = (text, kind = "error") => {
+    setStatus($("pick-status"), $("send-pick").hidden ? "" : text, kind);
+    setStatus($("list-status"), $("send-pick").hidden ? text : "", kind);
+  };
+
+  /** The list can no longer change. */
+  const freeze = () => {
+    $("add-more").hidden = true;
+    list.lock();
+  };
+
+  const ended = (text, kind, { restart = true, said = null } = {}) => {
     clearInterval(shown.countdown);
     setStatus(status, text, kind);
     showText($("send-peer-said"), said);
     $("cancel-send").hidden = true;
-    $("add-files").hidden = true;
+    freeze();
+    // The same files can go again under a new code; a receiver that kept part of them resumes.
     $("start-over").hidden = !restart;
-    $("send-again").hidden = restart;
+    $("send-again").hidden = false;
     if (restart) $("start-over").focus();
   };
 
@@ -72,7 +73,8 @@ export function setupSendPage({ relayOnly }) {
     [SendPhase.CONNECTING]: () => {
       clearInterval(shown.countdown);
       $("countdown").textContent = "Code used: it can't be used again.";
-      $("add-files").hidden = true;
+      freeze();
+      note("");
       setStatus(status, "Receiver connected. Connecting directly…");
     },
     [SendPhase.AWAITING_ACCEPT]: () => setStatus(status, "Connected. Waiting for the receiver to accept…"),
@@ -83,75 +85,113 @@ export function setupSendPage({ relayOnly }) {
     },
     [SendPhase.DELIVERED]: ({ files }) => {
       shown.progress.finish();
-      ended(`Delivered: ${count(files.length, "file")} received and verified.`, "ok");
+      ended(`Delivered: ${count(files.length, "file")} received and verified.`, "ok", { restart: false });
     },
     [SendPhase.DECLINED]: () => ended("The receiver declined the files.", "error"),
-    [SendPhase.FAILED]: (ending) =>
-      ended(endingWords("sender", ending), "error", { restart: restartable(ending), said: peerWords("sender", ending) }),
+    [SendPhase.FAILED]: (ending) => ended(endingWords("sender", ending), "error", { said: peerWords("sender", ending) }),
     [SendPhase.CANCELLED]: () => ended("Cancelled. The receiver has been told.", "error"),
-    [SendPhase.EXPIRED]: () =>
-      ended("This code expired before anyone used it.", "error", { restart: true }),
+    [SendPhase.EXPIRED]: () => ended("This code expired before anyone used it.", "error"),
   };
 
-  const newSession = () =>
-    new SendSession({
+  const newSession = () => {
+    // A session given up (its list emptied, or started over) renders nothing more.
+    const mine =
+      (handler) =>
+      (...args) =>
+        made === session && handler(...args);
+    const made = new SendSession({
       relayOnly,
-      onRoute: (route) => showText($("send-route"), routeWords(route)),
-      onPhase: ({ phase, detail }) => render[phase](detail),
-      onProgress: ({ index, fileBytes, sentBytes }) => shown.progress.update(sentBytes, rows[index].bar, fileBytes),
-      onDelivered: (index) => {
-        const row = rows[index];
-        later(() => {
-          row.bar.value = row.bar.max;
-          row.state.textContent = "delivered ✓ verified";
-        });
-      },
+      onRoute: mine((route) => showText($("send-route"), routeWords(route))),
+      onPhase: mine(({ phase, detail }) => render[phase](detail)),
+      onProgress: mine(({ index, fileBytes, sentBytes }) => {
+        shown.progress.update(sentBytes);
+        list.progress(index, fileBytes);
+      }),
+      onDelivered: mine((index) => list.finish(index)),
     });
+    return made;
+  };
   let session = newSession();
 
-  const addFiles = (list) => {
-    // Files dropped again while the code is on its way join the same code.
-    const taken = session.addFiles(list);
-    if (taken.length < list.length && session.takesFiles) {
-      setStatus(status, "A file of the same name is already on the list (or the list is full): it was left out.", "error");
-    }
-    for (const file of taken) {
-      const row = fileRow(file);
-      rows.push(row);
-      $("send-files").append(row.row);
-    }
+  const showList = () => {
     const files = session.files;
+    list.show(new Tree(files));
     const total = files.reduce((sum, f) => sum + f.size, 0);
     $("send-summary").textContent = `${count(files.length, "file")}, ${formatBytes(total)}`;
+  };
+
+  /** Changes the list by `change()`, or words why the session would not; true if it did. */
+  const changed = (change) => {
+    try {
+      change();
+    } catch (error) {
+      if (!(error instanceof Refused)) throw error;
+      note(error.message);
+      return false;
+    }
+    note("");
+    return true;
+  };
+
+  const add = (batch) => changed(() => session.add(batch)) && showList();
+
+  /** A drop's or a pick's files, once read (a big folder takes a moment). */
+  const adding = (reading) => {
+    note("Reading what was dropped…", "info");
+    return reading.then(add, (error) => {
+      if (!(error instanceof Refused)) throw error;
+      note(error.message);
+    });
+  };
+
+  /** The share view as it is before a code: nothing of an earlier send left on it. */
+  const resetShare = () => {
+    clearInterval(shown.countdown);
+    $("code").textContent = "";
+    $("countdown").textContent = "";
+    $("send-files").replaceChildren();
+    for (const id of ["start-over", "send-again", "send-progress", "send-route", "send-peer-said"]) $(id).hidden = true;
+    for (const id of ["cancel-send", "add-more"]) $(id).hidden = false;
+    list.lock(false);
+  };
+
+  const remove = (name) => {
+    if (!changed(() => session.remove(name))) return;
+    if (session.files.length) {
+      showList();
+      return;
+    }
+    // Nothing left to offer: the code goes, and the page is back where it began.
+    const emptied = session;
+    session = newSession();
+    emptied.cancel();
+    resetShare();
+    showOnly(["send-pick", "send-share"], "send-pick");
+    note("Everything was removed, so the code was given up. Choose files to get a new one.", "info");
   };
 
   /** The same files again, under a new code: the old one can no longer be used. */
   const startOver = () => {
     const files = session.files;
     session = newSession();
-    rows.length = 0;
-    $("send-files").replaceChildren();
-    $("code").textContent = "";
-    $("countdown").textContent = "";
-    for (const id of ["start-over", "send-again", "send-progress", "send-route", "send-peer-said"]) $(id).hidden = true;
-    for (const id of ["cancel-send", "add-files"]) $(id).hidden = false;
-    addFiles(files);
+    resetShare();
+    add(files);
   };
 
-  const input = $("file-input");
-  input.addEventListener("change", () => {
-    addFiles([...input.files]);
-    input.value = "";
-  });
+  for (const id of ["file-input", "folder-input", "add-files-input", "add-folder-input"]) {
+    const input = $(id);
+    input.addEventListener("change", () => {
+      add(fromInput(input.files));
+      input.value = "";
+    });
+  }
   // The whole window takes drops, so a file dropped beside the zone cannot replace
   // this page (and lose the code).
-  takeDrops($("drop-zone"), () => !$("send-view").hidden && session.takesFiles, addFiles, () =>
-    setStatus(status, "Folders can't be sent from the browser: select the files inside, or zip the folder.", "error"));
-  const more = $("add-files-input");
-  more.addEventListener("change", () => {
-    addFiles([...more.files]);
-    more.value = "";
-  });
+  catchDrops(
+    $("drop-zone"),
+    () => !$("send-view").hidden && session.takesFiles,
+    (transfer) => adding(fromDrop(transfer)),
+  );
 
   $("copy-link").addEventListener("click", async () => {
     try {
@@ -167,4 +207,7 @@ export function setupSendPage({ relayOnly }) {
   $("start-over").addEventListener("click", startOver);
   $("send-again").addEventListener("click", () => location.assign("/"));
   window.addEventListener("pagehide", () => session.leave());
+  window.addEventListener("beforeunload", (event) => {
+    if (UNDER_WAY.has(session.phase)) event.preventDefault();
+  });
 }

@@ -9,11 +9,12 @@
 import { formatCode, parseSlot } from "../protocol/codes.js";
 import { Handshake } from "../protocol/handshake.js";
 import { Policy } from "../protocol/ice.js";
-import { MAX_FILES, PROTOCOL_VERSION } from "../protocol/protocol.js";
+import { PROTOCOL_VERSION } from "../protocol/protocol.js";
 import { ask, openChannel, refusedPolicy } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { codeWords } from "../signalling/words.js";
 import { Sender, SenderState } from "./machines.js";
+import { Offer, Refused } from "./offer.js";
 import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
@@ -51,7 +52,7 @@ const OPEN_TO_FILES = new Set([SendPhase.IDLE, SendPhase.REQUESTING_CODE, SendPh
 
 export class SendSession {
   #run;
-  #files = [];
+  #offer = new Offer();
   #origin;
   #onProgress;
   #onDelivered;
@@ -90,7 +91,7 @@ export class SendSession {
 
   /** The files on offer so far (a copy). */
   get files() {
-    return [...this.#files];
+    return this.#offer.files;
   }
 
   /** True while files can still join the offer. */
@@ -104,26 +105,30 @@ export class SendSession {
   }
 
   /**
-   * Add files to the offer; the first call asks the server for a code. Returns the files
-   * it took: none once the receiver has arrived or the send has ended, and never a
-   * second file of a name already offered, nor more than MAX_FILES in all.
-   * @param {File[]} files
-   * @returns {File[]}
+   * Add files to the offer, all of them or none (see Offer.add); the first files ask
+   * the server for a code. Throws Refused, with words for the person, for files that
+   * cannot go, and once the receiver has arrived or the send has ended.
+   * @param {import("./offer.js").OfferedFile[]} files
    */
-  addFiles(files) {
-    if (!this.takesFiles) return [];
-    // Every receiver refuses an offer with two files of one name.
-    const names = new Set(this.#files.map((f) => f.name));
-    const taken = [];
-    for (const file of files) {
-      if (names.has(file.name) || this.#files.length + taken.length >= MAX_FILES) continue;
-      names.add(file.name);
-      taken.push(file);
-    }
-    if (!taken.length) return [];
-    this.#files.push(...taken);
+  add(files) {
+    this.#checkOpen();
+    this.#offer.add(files);
     if (this.phase === SendPhase.IDLE) this.#requestCode();
-    return taken;
+  }
+
+  /**
+   * Take a file, or a folder's files, off the offer before the receiver arrives; returns
+   * how many went (an offer left empty is the page's to end). Throws Refused once the
+   * receiver has arrived or the send has ended.
+   * @param {string} name
+   */
+  remove(name) {
+    this.#checkOpen();
+    return this.#offer.remove(name);
+  }
+
+  #checkOpen() {
+    if (!this.takesFiles) throw new Refused("The list can no longer change: the receiver has connected, or the send has ended.");
   }
 
   /** Stop the send and tell the receiver: over the channel once it is open, else through the server. */

@@ -178,11 +178,12 @@ export function setStatus(node, text, kind = "info") {
 }
 
 /**
- * Take files dropped anywhere in the window for `zone`: a file dropped beside it would
- * otherwise be opened by the browser in place of the page. Drops count while `active()`;
- * `onFiles(files)` gets them, `onFolder()` is told of a folder instead.
+ * Take drops anywhere in the window for `zone`: a file dropped beside it would otherwise
+ * be opened by the browser in place of the page. Drops count while `active()`;
+ * `onDrop(dataTransfer)` is called in the drop handler itself, while its items can
+ * still be read.
  */
-export function takeDrops(zone, active, onFiles, onFolder) {
+export function catchDrops(zone, active, onDrop) {
   for (const type of ["dragenter", "dragover"]) {
     document.addEventListener(type, (event) => {
       event.preventDefault();
@@ -195,9 +196,18 @@ export function takeDrops(zone, active, onFiles, onFolder) {
   document.addEventListener("drop", (event) => {
     event.preventDefault();
     zone.classList.remove("dragging");
-    if (!active()) return;
-    const items = [...(event.dataTransfer.items ?? [])];
+    if (active()) onDrop(event.dataTransfer);
+  });
+}
+
+/**
+ * Take files dropped anywhere in the window for `zone` (see catchDrops): `onFiles(files)`
+ * gets them, `onFolder()` is told of a folder instead.
+ */
+export function takeDrops(zone, active, onFiles, onFolder) {
+  catchDrops(zone, active, (transfer) => {
+    const items = [...(transfer.items ?? [])];
     if (items.some((item) => item.webkitGetAsEntry?.()?.isDirectory)) onFolder();
-    else onFiles([...event.dataTransfer.files]);
+    else onFiles([...transfer.files]);
   });
 }
