@@ -164,11 +164,36 @@ async def receiving(playwright: Any, way: Way, scratch: Path) -> AsyncIterator[t
         shutil.rmtree(profile, ignore_errors=True)
 
 
-async def save_and_hash(page: Any) -> tuple[str, str | None]:
-    """Save the received file as its person would and hash the download; returns the
-    digest (empty when there was nothing to hash) and what failed, if anything."""
+#: The pickers' seam (web/js/transfer/store/pickers.js) answered as a test does: with a
+#: folder of the origin-private file system, since headless Chromium refuses the pickers.
+ANSWER_PICKERS = """async (folder) => {
+  const { answerPickersWith } = await import("/js/transfer/store/pickers.js");
+  const root = await navigator.storage.getDirectory();
+  answerPickersWith(await root.getDirectoryHandle(folder, { create: true }));
+}"""
+PICKED = "bench-picked"
+
+#: A file the page put in the picked folder, handed over as its person would take it
+#: from there: a link to the file on disk.
+LINK_PICKED = """async ([folder, name, id]) => {
+  const root = await navigator.storage.getDirectory();
+  const file = await (await (await root.getDirectoryHandle(folder)).getFileHandle(name)).getFile();
+  const link = Object.assign(document.createElement("a"), { id, href: URL.createObjectURL(file), download: name });
+  link.textContent = "bench";
+  document.body.append(link);
+}"""
+
+
+async def save_and_hash(page: Any, name: str) -> tuple[str, str | None]:
+    """Save the received file as its person would (its Save link; or, when the page wrote
+    it into the picked folder and offers none, a link to it there) and hash the download;
+    returns the digest (empty when there was nothing to hash) and what failed, if anything."""
+    save = page.locator("#receive-files a.save")
+    if not await save.count():
+        await page.evaluate(LINK_PICKED, [PICKED, name, "bench-picked-file"])
+        save = page.locator("#bench-picked-file")
     async with page.expect_download(timeout=TRANSFER_TIMEOUT * 1000) as info:
-        await page.locator("#receive-files a.save").first.click()
+        await save.first.click()
     download = await info.value
     try:
         failure = await download.failure()
@@ -188,6 +213,8 @@ async def receive(playwright: Any, sender: Any, server: str, source: Path, diges
         async with receiving(playwright, way, source.parent) as (context, root):
             page = await open_offer(context, server, code)
             await page.evaluate(MARK_ENDS)
+            if not way.blob_only:
+                await page.evaluate(ANSWER_PICKERS, PICKED)
             async with sampled(root) as samples:
                 await page.click("#accept")
                 await page.wait_for_function(
@@ -195,7 +222,7 @@ async def receive(playwright: Any, sender: Any, server: str, source: Path, diges
                 )
                 marks = await page.evaluate("window.benchMarks")
                 if marks["kind"] == "ok":
-                    saved, failure = await save_and_hash(page)
+                    saved, failure = await save_and_hash(page, source.name)
                 else:
                     saved, failure = "", f"the receive ended in {marks['kind']}"
     finally:
