@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator
 
-from playwright.async_api import async_playwright
+from playwright.async_api import async_playwright, expect
 
-from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, new_context, open_offer, start_sending
+from tests.helpers.browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT, new_context, open_offer, start_sending
 from tests.helpers.server import server_process
 
 from .config import MB, MIB, BenchConfig
@@ -174,26 +174,37 @@ ANSWER_PICKERS = """async (folder) => {
 PICKED = "bench-picked"
 
 #: A file the page put in the picked folder, handed over as its person would take it
-#: from there: a link to the file on disk.
+#: from there: a link to the file on disk. False when the folder holds no such file (the
+#: page kept it elsewhere, and offers it with a Save link).
 LINK_PICKED = """async ([folder, name, id]) => {
-  const root = await navigator.storage.getDirectory();
-  const file = await (await (await root.getDirectoryHandle(folder)).getFileHandle(name)).getFile();
+  if (!navigator.storage.getDirectory) return false;
+  let file;
+  try {
+    const picked = await (await navigator.storage.getDirectory()).getDirectoryHandle(folder);
+    file = await (await picked.getFileHandle(name)).getFile();
+  } catch (error) {
+    if (error.name === "NotFoundError") return false;
+    throw error;
+  }
   const link = Object.assign(document.createElement("a"), { id, href: URL.createObjectURL(file), download: name });
   link.textContent = "bench";
   document.body.append(link);
+  return true;
 }"""
 
 
 async def save_and_hash(page: Any, name: str) -> tuple[str, str | None]:
-    """Save the received file as its person would (its Save link; or, when the page wrote
-    it into the picked folder and offers none, a link to it there) and hash the download;
-    returns the digest (empty when there was nothing to hash) and what failed, if anything."""
-    save = page.locator("#receive-files a.save")
-    if not await save.count():
-        await page.evaluate(LINK_PICKED, [PICKED, name, "bench-picked-file"])
+    """Save the received file as its person would (from the picked folder when the page
+    wrote it there, else its Save link) and hash the download; returns the digest (empty
+    when there was nothing to hash) and what failed, if anything."""
+    if await page.evaluate(LINK_PICKED, [PICKED, name, "bench-picked-file"]):
         save = page.locator("#bench-picked-file")
+    else:
+        save = page.locator("#receive-files a.save")
+        # The page adds the link at its next paint after saying the file is verified.
+        await expect(save).to_have_count(1, timeout=UI_TIMEOUT)
     async with page.expect_download(timeout=TRANSFER_TIMEOUT * 1000) as info:
-        await save.first.click()
+        await save.click()
     download = await info.value
     try:
         failure = await download.failure()
