@@ -78,7 +78,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     receive_parser.add_argument("-y", "--yes", action="store_true", help="accept without asking")
     receive_parser.add_argument("--overwrite", action="store_true", help="replace files that already exist")
-    receive_parser.add_argument("--keep-partial", action="store_true", help="keep NAME.part when a transfer fails")
+    receive_parser.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start every file over, even where an earlier run left part of it (NAME.part)",
+    )
+    receive_parser.add_argument(
+        "--keep-partial",
+        action="store_true",
+        help="keep NAME.part even when it arrived damaged (a break always keeps it, for resuming)",
+    )
     return parser
 
 
@@ -162,9 +171,9 @@ def _session(args: argparse.Namespace, report: Reporter) -> Awaitable[None]:
         output = Path(args.output)
         if output.exists() and not output.is_dir():
             raise UsageError(f"-o {output}: not a directory")
-        sink = DirectorySink(output, overwrite=args.overwrite, keep_partial=args.keep_partial)
+        sink = DirectorySink(output, overwrite=args.overwrite, keep_damaged=args.keep_partial)
     decide = _accept if args.yes else _ask(sys.stderr)
-    return receive(options, code, sink, decide, report)
+    return receive(options, code, sink, decide, report, resume=not args.no_resume)
 
 
 def _run(coroutine: Any) -> None:

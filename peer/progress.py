@@ -44,6 +44,8 @@ class Reporter:
         self.files: list[FileEntry] = []
         self.total = 0
         self.done_bytes = 0
+        #: The file bytes that crossed the wire (what was held already did not).
+        self.wire_bytes = 0
         self.started_at = 0.0
         self._shown_at = 0.0
 
@@ -75,6 +77,16 @@ class Reporter:
     def show_progress(self, index: int, file_bytes: int) -> None:
         """Called by :meth:`advanced`, throttled."""
 
+    def carried(self, count: int) -> None:
+        """``count`` file bytes went over the wire."""
+        self.wire_bytes += count
+
+    def reconnecting(self) -> None:
+        """The connection was lost mid-transfer; a new one is on its way (4.2, item 5)."""
+
+    def reconnected(self) -> None:
+        """The transfer goes on over a new connection."""
+
     def file_done(self, index: int, entry: FileEntry) -> None:
         """A file was verified by the receiver."""
 
@@ -93,8 +105,8 @@ class Reporter:
 
     @property
     def rate(self) -> float:
-        """Average bytes per second since the transfer started."""
-        return self.done_bytes / self.seconds if self.started_at else 0.0
+        """Average bytes per second over the wire since the transfer started."""
+        return self.wire_bytes / self.seconds if self.started_at else 0.0
 
 
 def _entry(entry: FileEntry) -> dict[str, Any]:
@@ -138,9 +150,20 @@ class JsonReporter(Reporter):
     def file_done(self, index: int, entry: FileEntry) -> None:
         self.emit("file-done", index=index, **_entry(entry))
 
+    def reconnecting(self) -> None:
+        self.emit("reconnecting")
+
+    def reconnected(self) -> None:
+        self.emit("reconnected", bytes=self.done_bytes, total_bytes=self.total)
+
     def done(self) -> None:
         self.emit(
-            "done", files=len(self.files), bytes=self.total, seconds=round(self.seconds, 3), rate=round(self.rate)
+            "done",
+            files=len(self.files),
+            bytes=self.total,
+            wire_bytes=self.wire_bytes,
+            seconds=round(self.seconds, 3),
+            rate=round(self.rate),
         )
 
     def error(self, error: PeerError) -> None:
@@ -215,6 +238,12 @@ class HumanReporter(Reporter):
     def file_done(self, index: int, entry: FileEntry) -> None:
         self.say(f"✓ {printable(entry.name)} ({decimal(entry.size)}) verified")
 
+    def reconnecting(self) -> None:
+        self.say("Reconnecting…", style="yellow")
+
+    def reconnected(self) -> None:
+        self.say("Reconnected: going on from where it stopped")
+
     def done(self) -> None:
         # The last throttled frame may be short of the end; the bars close on the truth.
         self.done_bytes = self.total
@@ -222,8 +251,10 @@ class HumanReporter(Reporter):
             self.show_progress(len(self.files) - 1, self.files[-1].size)
         self.close()
         count = len(self.files)
+        held = self.total - self.wire_bytes
+        resumed = f" ({decimal(held)} were there already)" if held > 0 else ""
         self.say(
-            f"Done: {count} file{'s' if count != 1 else ''}, {decimal(self.total)} in {self.seconds:.1f} s"
+            f"Done: {count} file{'s' if count != 1 else ''}, {decimal(self.total)}{resumed} in {self.seconds:.1f} s"
             f" · average {decimal(int(self.rate))}/s, verified",
             style="green",
         )

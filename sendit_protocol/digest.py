@@ -38,6 +38,18 @@ class BlockDigest:
                 self._block = hashlib.sha256()
                 self._filled = 0
 
+    @property
+    def length(self) -> int:
+        """The bytes fed so far, counting each hash it started from as a whole block."""
+        return len(self.hashes) * BLOCK_SIZE + self._filled
+
+    def held(self, size: int) -> list[bytes]:
+        """The hashes that count as held of a file of ``size`` bytes (4.6): its whole
+        blocks, and its short last block only once the file is complete."""
+        if self._filled and self.length == size:
+            return self.hashes + [self._block.digest()]
+        return list(self.hashes)
+
     def hexdigest(self) -> str:
         """The digest of everything fed: its last block may be short."""
         return prefix_digest(self.hashes + [self._block.digest()] if self._filled else self.hashes)

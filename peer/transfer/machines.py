@@ -16,18 +16,20 @@ import asyncio
 import contextlib
 import logging
 from enum import StrEnum
-from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from typing import Any, Awaitable, BinaryIO, Callable, Sequence, TypeVar
 
-from sendit_protocol.digest import BlockDigest
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest, prefix_digest
 from sendit_protocol.errors import ErrorId
 from sendit_protocol.messages import (
     FileEntry,
     InvalidMessage,
     ManifestAssembly,
+    ResumeEntry,
     check_binary,
     clip,
     encode_message,
     parse_message,
+    split_accept,
     split_manifest,
 )
 
@@ -35,6 +37,8 @@ from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
+from .blocks import block_count, hash_prefix, kept_bytes
+from .resume import ResumeAssembly, entries_of
 from .sink import FileWriter, Sink
 from .source import Source
 
@@ -56,6 +60,8 @@ ANSWER_SECONDS = 600.0
 # the sender's close.
 CLOSE_SECONDS = 5.0
 DATA_BEFORE_ACCEPT = "data before accept"
+#: How long a lost connection may take to come back (docs/PROTOCOL.md 4.2, item 5).
+RECONNECT_GRACE = 60.0
 
 T = TypeVar("T")
 
@@ -68,6 +74,7 @@ def duration(seconds: float) -> str:
 class SenderState(StrEnum):
     OFFERING = "offering"
     SENDING = "sending"
+    RECONNECTING = "reconnecting"
     DELIVERED = "delivered"
     DECLINED = "declined"
     CANCELLED = "cancelled"
@@ -78,6 +85,7 @@ class ReceiverState(StrEnum):
     WAITING_FOR_OFFER = "waiting-for-offer"
     DECIDING = "deciding"
     RECEIVING = "receiving"
+    RECONNECTING = "reconnecting"
     RECEIVED = "received"
     DECLINED = "declined"
     CANCELLED = "cancelled"
@@ -122,43 +130,110 @@ class Transfer:
     cancelled: State
     failed: State
 
-    def __init__(self, channel: Channel, closed_message: str, inbox: Inbox | None = None) -> None:
-        self.channel = channel
-        self.inbox = inbox or Inbox(channel)
+    #: The state in which a lost channel is reconnected, if both sides can.
+    under_way: State
+    reconnecting: State
+
+    def __init__(
+        self,
+        channel: Channel,
+        closed_message: str,
+        report: Reporter,
+        inbox: Inbox | None = None,
+        grace: float = RECONNECT_GRACE,
+    ) -> None:
+        self.report = report
         self.state: State = self.start
         #: How it ended, if not well: the id of the cancel or error sent or received
         #: (``cancelled`` for a cancel without one), or ``peer-left``.
         self.error_id: str | None = None
         self.ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.closed_message = closed_message
+        self.grace = grace
+        #: Both sides said they can resume (manifest ``resume``, accept ``resume_count``):
+        #: a channel lost while under way is then reconnected (4.2, item 5).
+        self.reconnects = False
+        #: Called when this side starts waiting for a new channel: the session makes one.
+        self.on_lost: Callable[[], None] | None = None
         # This side sent the transfer's last message: it must leave before we close.
         self._last_word = False
-        self._closed = asyncio.Event()
         self._listening = False
         self._drained = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
         self._heard = 0
         self._watch: asyncio.Task[None] | None = None
-        self.channel.on("close", self._on_close)
-        self.channel.on("bufferedamountlow", self._drained.set)
+        self._grace: asyncio.TimerHandle | None = None
+        self._attach(channel, inbox)
+
+    def _attach(self, channel: Channel, inbox: Inbox | None) -> None:
+        """Take ``channel`` as this transfer's; the events of one it had before are ignored."""
+        self.channel = channel
+        self.inbox = inbox or Inbox(channel)
+        self._closed = asyncio.Event()
+        channel.on("close", lambda: self._on_close(channel))
+        channel.on("bufferedamountlow", lambda: self._drained.set() if channel is self.channel else None)
 
     def _set_state(self, state: State) -> None:
         log.debug("%s: %s -> %s", self.role, self.state, state)
         self.state = state
 
-    def _on_close(self) -> None:
+    def _on_close(self, channel: Channel) -> None:
+        if channel is not self.channel:
+            return
         self._closed.set()
         self._drained.set()
         # Before listening, the messages kept from before the close come first.
         if self._listening:
-            self.abort(ConnectionFailed(self.closed_message))
+            self.lost(ConnectionFailed(self.closed_message))
 
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
-        self.inbox.hand_over(self._guarded)
+        channel = self.channel
+        self.inbox.hand_over(lambda data: self._guarded(data) if channel is self.channel else None)
         self._listening = True
-        if self._closed.is_set() or self.channel.readyState == "closed":
-            self._on_close()
+        if self._closed.is_set() or channel.readyState == "closed":
+            self._on_close(channel)
+
+    def lost(self, error: PeerError) -> None:
+        """The channel closed or went silent, or the connection failed: while the transfer
+        is under way and both sides can, wait for a new one (RECONNECT_GRACE at most),
+        keeping what was done; otherwise that is the end."""
+        if self.ended.done() or self.state == self.reconnecting:
+            return
+        if not (self.reconnects and self.state == self.under_way):
+            self.abort(error)
+            return
+        self._set_state(self.reconnecting)
+        if self._watch is not None:
+            self._watch.cancel()
+        self._drained.set()
+        self.paused()
+        limit = duration(self.grace)
+        self._grace = asyncio.get_running_loop().call_later(
+            self.grace,
+            self.abort,
+            ConnectionFailed(f"the connection was lost and could not be restored within {limit}"),
+        )
+        self.report.reconnecting()
+        if self.on_lost is not None:
+            self.on_lost()
+
+    def paused(self) -> None:
+        """Hook: the channel is lost; what it carried since the last sure point is dropped."""
+
+    def resume_on(self, channel: Channel, inbox: Inbox | None = None) -> None:
+        """A new channel after a loss: the transfer goes on over it (the receiver speaks
+        first, with ``continue``)."""
+        if self.ended.done() or self.state != self.reconnecting:
+            return
+        if self._grace is not None:
+            self._grace.cancel()
+        self._attach(channel, inbox)
+        self.listen()
+        self.continued()
+
+    def continued(self) -> None:
+        """Hook: a new channel is open."""
 
     def send(self, message: dict[str, Any]) -> None:
         if self.channel.readyState == "open" and not self.ended.done():
@@ -174,6 +249,8 @@ class Transfer:
         self._set_state(state)
         if self._watch is not None:
             self._watch.cancel()
+        if self._grace is not None:
+            self._grace.cancel()
         self._drained.set()  # nothing waits for room any more
         self.release()
         return True
@@ -249,7 +326,8 @@ class Transfer:
             if now != seen:
                 seen, moved_at = now, loop.time()
             elif loop.time() - moved_at >= STALL_SECONDS:
-                self.abort(ConnectionFailed(f"the connection stalled: nothing moved for {STALL_SECONDS:g} s"))
+                self._watch = None
+                self.lost(ConnectionFailed(f"the connection stalled: nothing moved for {STALL_SECONDS:g} s"))
                 return
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
@@ -313,6 +391,8 @@ class Sender(Transfer):
     start = SenderState.OFFERING
     cancelled = SenderState.CANCELLED
     failed = SenderState.FAILED
+    under_way = SenderState.SENDING
+    reconnecting = SenderState.RECONNECTING
 
     def __init__(
         self,
@@ -321,15 +401,19 @@ class Sender(Transfer):
         report: Reporter,
         answer_seconds: float = ANSWER_SECONDS,
         inbox: Inbox | None = None,
+        grace: float = RECONNECT_GRACE,
     ) -> None:
-        super().__init__(channel, "the receiver left before the transfer finished", inbox)
+        super().__init__(channel, "the receiver left before the transfer finished", report, inbox, grace)
         self.sources = list(sources)
-        self.report = report
         self.answer_seconds = answer_seconds
         self._accepted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._resume: ResumeAssembly | None = None
+        #: What the receiver holds already, by file: answered with file-from.
+        self._claims: dict[int, ResumeEntry] = {}
         # Files whose file-end went out; of them, those the receiver verified (delivered).
         self._ended_files = 0
         self.delivered = 0
+        self._pumping: asyncio.Task[None] | None = None
         self.channel.bufferedAmountLowThreshold = LOW_WATER
 
     async def run(self) -> None:
@@ -338,7 +422,7 @@ class Sender(Transfer):
 
     async def _run(self) -> None:
         self.listen()
-        for part in split_manifest([source.entry for source in self.sources], resume=False):
+        for part in split_manifest([source.entry for source in self.sources], resume=True):
             self.send(part)
         limit = duration(self.answer_seconds)
         await self.within(
@@ -352,43 +436,93 @@ class Sender(Transfer):
         )
         self.watch_for_stalls()
         self.report.started([s.entry for s in self.sources])
-        await self.until(self._pump())
+        self._pump_from(0, self._claims)
         # Shielded: cancelling this run must not cancel the ending, which cancel() sets.
         await asyncio.shield(self.ended)
 
-    async def _pump(self) -> None:
-        """Every file, one after the other, without waiting for its file-ok."""
-        sent = 0
-        for index, source in enumerate(self.sources):
-            digest = BlockDigest()
-            left = source.size
+    def _pump_from(self, first: int, claims: dict[int, ResumeEntry]) -> None:
+        self._pumping = asyncio.ensure_future(self._pump(first, claims))
+        self._pumping.add_done_callback(self._pump_ended)
+
+    def _pump_ended(self, pumping: asyncio.Task[None]) -> None:
+        if not pumping.cancelled() and pumping.exception() is not None:
+            error = pumping.exception()
+            if isinstance(error, PeerError):
+                self.refuse(error)
+            else:
+                self.abort(PeerError(f"sending failed: {error}"))
+
+    def paused(self) -> None:
+        if self._pumping is not None:
+            self._pumping.cancel()
+
+    def release(self) -> None:
+        self.paused()
+
+    async def _pump(self, first: int, claims: dict[int, ResumeEntry]) -> None:
+        """Every file from ``first`` on, one after the other, without waiting for its
+        file-ok; a file the receiver holds some of is answered with file-from first."""
+        for index in range(first, len(self.sources)):
+            source = self.sources[index]
             try:
                 with source.open() as stream:
-                    while left:
-                        chunk = stream.read(min(CHUNK_SIZE, left))
-                        if not chunk:
-                            self.refuse(PeerError(f"{source.name} got shorter while it was being sent"))
-                            return
-                        await self._room()
-                        self.channel.send(chunk)
-                        digest.update(chunk)
-                        left -= len(chunk)
-                        sent += len(chunk)
-                        self.report.advanced(index, source.size - left, sent)
+                    hashes = BlockDigest()
+                    if index in claims:
+                        hashes = await self._from(index, stream, claims[index])
+                    if not await self._stream(index, stream, hashes):
+                        return
             except OSError as error:
                 self.refuse(PeerError(f"could not read {source.name}: {error.strerror}"))
                 return
-            if source.size == 0:
-                self.report.advanced(index, 0, sent)
-            await self._room()
-            self.send({"type": "file-end", "index": index, "digest": digest.hexdigest()})
+            if not await self._room():
+                return
+            self.send({"type": "file-end", "index": index, "digest": hashes.hexdigest()})
             self._ended_files += 1
 
-    async def _room(self) -> None:
+    async def _from(self, index: int, stream: BinaryIO, claim: ResumeEntry) -> BlockDigest:
+        """Check the receiver's claim on this file's first blocks against our own and
+        send file-from: where the bytes start (4.1, file-from). Returns the hashes of
+        what the receiver keeps, with ``stream`` just after it."""
+        size = self.sources[index].size
+        prefix = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
+        held = prefix.held(size)
+        own = BlockDigest(held)
+        if len(held) != claim.blocks or prefix_digest(held) != claim.digest:
+            own = BlockDigest()
+            stream.seek(0)
+        if await self._room():
+            self.send({"type": "file-from", "index": index, "block": len(own.hashes)})
+            self.report.advanced(index, kept_bytes(own, size), self._before(index) + kept_bytes(own, size))
+        return own
+
+    def _before(self, index: int) -> int:
+        return sum(source.size for source in self.sources[:index])
+
+    async def _stream(self, index: int, stream: BinaryIO, hashes: BlockDigest) -> bool:
+        """The file's bytes after those hashed already; False if the transfer stopped."""
+        source = self.sources[index]
+        before = self._before(index)
+        left = source.size - kept_bytes(hashes, source.size)
+        while left:
+            chunk = stream.read(min(CHUNK_SIZE, left))
+            if not chunk:
+                self.refuse(PeerError(f"{source.name} got shorter while it was being sent"))
+                return False
+            if not await self._room():
+                return False
+            self.channel.send(chunk)
+            hashes.update(chunk)
+            left -= len(chunk)
+            self.report.carried(len(chunk))
+            self.report.advanced(index, source.size - left, before + source.size - left)
+        if source.size == 0:
+            self.report.advanced(index, 0, before)
+        return True
+
+    async def _room(self) -> bool:
+        """Wait for room to send; False if the transfer ended or the channel is lost."""
         await self.drain(HIGH_WATER)
-        if self.ended.done() or self.channel.readyState != "open":
-            # until() reports how the transfer ended.
-            raise ConnectionFailed(self.closed_message)
+        return not self.ended.done() and self.state == SenderState.SENDING and self.channel.readyState == "open"
 
     def refuse(self, error: PeerError) -> None:
         self.fail(ErrorId.READ_FAILED, error.told, error)
@@ -396,7 +530,11 @@ class Sender(Transfer):
     def on_text(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if self.state == SenderState.OFFERING:
-            self._answered(kind)
+            self._answered(message)
+        elif self.state == SenderState.RECONNECTING:
+            if kind != "continue":
+                raise InvalidMessage(f"expected continue on the new channel, got {kind}")
+            self._continue(message)
         elif kind == "file-ok":
             self._file_ok(message["index"])
         elif kind == "done" and self.delivered == len(self.sources):
@@ -406,14 +544,49 @@ class Sender(Transfer):
         else:
             raise InvalidMessage(f"unexpected {kind} while sending")
 
-    def _answered(self, kind: str) -> None:
-        if kind == "accept":
-            self._set_state(SenderState.SENDING)
-            self._accepted.set_result(None)
-        elif kind == "decline":
+    def _answered(self, message: dict[str, Any]) -> None:
+        kind = message["type"]
+        if kind == "accept" and self._resume is None:
+            if message.get("resume_count") is None:
+                self._start()  # a receiver that knows nothing of resuming: every file whole
+                return
+            self._resume = ResumeAssembly([source.size for source in self.sources], message["resume_count"])
+            self.reconnects = True
+            self._resumed(self._resume.add(message["resume"]))
+        elif kind == "accept-more" and self._resume is not None:
+            self._resumed(self._resume.add(message["resume"]))
+        elif kind == "decline" and self._resume is None:
             self.finish(SenderState.DECLINED, Cancelled("the receiver declined the files"))
         else:
             raise InvalidMessage(f"expected accept or decline, got {kind}")
+
+    def _resumed(self, entries: dict[int, ResumeEntry] | None) -> None:
+        """The resume entries, once all have come: sending starts."""
+        if entries is not None:
+            self._claims = entries
+            self._start()
+
+    def _start(self) -> None:
+        self._set_state(SenderState.SENDING)
+        self._accepted.set_result(None)
+
+    def _continue(self, message: dict[str, Any]) -> None:
+        """The receiver's first word on a new channel: where it stands (4.2, item 5)."""
+        index = message["index"]
+        if not self.delivered <= index <= min(self._ended_files, len(self.sources) - 1):
+            raise InvalidMessage(
+                f"continue at file {index}, where {self.delivered} were verified and {self._ended_files} sent"
+            )
+        claim = ResumeEntry(index=index, blocks=message["blocks"], digest=message["digest"])
+        if claim.blocks > block_count(self.sources[index].size):
+            raise InvalidMessage(f"continue claims {claim.blocks} blocks of file {index}, which has fewer")
+        for verified in range(self.delivered, index):
+            self.report.file_done(verified, self.sources[verified].entry)
+        self.delivered = self._ended_files = index
+        self._set_state(SenderState.SENDING)
+        self.report.reconnected()
+        self.watch_for_stalls()
+        self._pump_from(index, {**self._claims, index: claim})
 
     def _file_ok(self, index: int) -> None:
         """Delivered: its file-end went out, and the receiver verified it."""
@@ -426,12 +599,17 @@ class Sender(Transfer):
 
 
 class Receiver(Transfer):
-    """Takes a manifest, asks ``decide``, and writes each file through ``sink`` once verified."""
+    """Takes a manifest, asks ``decide``, and writes each file through ``sink`` once verified.
+
+    With ``resume`` (the default), what the sink holds of the offered files from an
+    earlier run is offered to the sender, which sends only the rest of what matches."""
 
     role = "receiver"
     start = ReceiverState.WAITING_FOR_OFFER
     cancelled = ReceiverState.CANCELLED
     failed = ReceiverState.FAILED
+    under_way = ReceiverState.RECEIVING
+    reconnecting = ReceiverState.RECONNECTING
 
     def __init__(
         self,
@@ -441,20 +619,28 @@ class Receiver(Transfer):
         report: Reporter,
         manifest_seconds: float = MANIFEST_SECONDS,
         inbox: Inbox | None = None,
+        resume: bool = True,
+        grace: float = RECONNECT_GRACE,
     ) -> None:
-        super().__init__(channel, "the sender left before the transfer finished", inbox)
+        super().__init__(channel, "the sender left before the transfer finished", report, inbox, grace)
         self.sink = sink
         self.decide = decide
-        self.report = report
         self.manifest_seconds = manifest_seconds
+        self.resume = resume
         self.files: list[FileEntry] = []
         self._assembly = ManifestAssembly()
         self._manifest: asyncio.Future[list[FileEntry]] = asyncio.get_running_loop().create_future()
+        #: The sender said it can resume (its manifest's ``resume``).
+        self._offers_resume = False
+        #: The leading blocks held of each file from before, by index (listed in the accept).
+        self._holdings: dict[int, list[bytes]] = {}
         self._index = 0
-        self._received = 0
-        self._total = 0
+        #: Of the current file: the hashes of what is written, its writer once open, and
+        #: the blocks held of it before its bytes come, which a file-from must answer.
+        self._hashes = BlockDigest()
         self._writer: FileWriter | None = None
-        self._digest = BlockDigest()
+        self._holding: list[bytes] | None = None
+        self._damaged = False
 
     async def run(self) -> list[FileEntry] | None:
         """The files once all are verified and in place, or ``None`` if declined."""
@@ -473,18 +659,30 @@ class Receiver(Transfer):
                 ConnectionFailed(f"the sender sent no list of files within {limit}"),
             ),
         )
+        resume = self._offers_resume and self.resume
         # Whatever cannot be saved is refused before the person is even asked.
-        self._checked(lambda: self.sink.check(files))
+        self._checked(lambda: self.sink.check(files, resume))
         self.report.offered(files)
         accepted = await self.until(self.decide(files))
         if not accepted:
             self.last_word({"type": "decline"}, ReceiverState.DECLINED)
             return None
         self.files = files
+        if resume:
+            try:
+                self._holdings = await self.until(asyncio.to_thread(self.sink.holdings, files))
+            except PeerError as error:
+                self.refuse(error)
+                self.ended.result()
         self._checked(self._open_next)
         # In the same step as accept goes out: bytes are welcome from now on, not before.
         self._set_state(ReceiverState.RECEIVING)
-        self.send({"type": "accept"})
+        if self._offers_resume:
+            self.reconnects = True
+            for part in split_accept(entries_of(self._holdings)):
+                self.send(part)
+        else:
+            self.send({"type": "accept"})
         self.watch_for_stalls()
         self.report.started(files)
         await asyncio.shield(self.ended)
@@ -506,22 +704,34 @@ class Receiver(Transfer):
         return self.state == ReceiverState.RECEIVED
 
     def _open_next(self) -> None:
-        self._digest = BlockDigest()
-        self._received = 0
-        self._writer = self.sink.open(self._index, self.files[self._index])
+        """The next file: opened now, or, if some of it is held, once file-from says
+        from where."""
+        self._hashes = BlockDigest()
+        self._holding = self._holdings.get(self._index)
+        if self._holding is None:
+            self._writer = self.sink.open(self._index, self.files[self._index], self._hashes)
+
+    @property
+    def _received(self) -> int:
+        return kept_bytes(self._hashes, self.files[self._index].size)
 
     def on_bytes(self, data: bytes) -> None:
         if self.state != ReceiverState.RECEIVING:
             raise InvalidMessage(self._out_of_turn("a binary message"))
+        if self._holding is not None:
+            raise InvalidMessage(f"expected file-from {self._index}, got a binary message")
         entry = self.files[self._index]
         if self._received + len(data) > entry.size:
             raise InvalidMessage(f"{entry.name}: more bytes than announced")
         assert self._writer is not None
+        self._hashes.update(data)
         self._writer.write(data)
-        self._digest.update(data)
-        self._received += len(data)
-        self._total += len(data)
-        self.report.advanced(self._index, self._received, self._total)
+        self.report.carried(len(data))
+        self._advanced()
+
+    def _advanced(self) -> None:
+        before = sum(entry.size for entry in self.files[: self._index])
+        self.report.advanced(self._index, self._received, before + self._received)
 
     def _out_of_turn(self, what: str) -> str:
         if self.state == ReceiverState.DECIDING:
@@ -531,24 +741,45 @@ class Receiver(Transfer):
     def on_text(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if self.state == ReceiverState.WAITING_FOR_OFFER and kind in ("manifest", "manifest-more"):
+            if kind == "manifest":
+                self._offers_resume = message.get("resume") is True
             files = self._assembly.add(message)
             if files is not None:
                 self._set_state(ReceiverState.DECIDING)
                 self._manifest.set_result(files)
         elif self.state != ReceiverState.RECEIVING:
             raise InvalidMessage(self._out_of_turn(kind))
+        elif self._holding is not None:
+            if kind != "file-from" or message["index"] != self._index:
+                raise InvalidMessage(f"expected file-from {self._index}, got {kind}")
+            self._file_from(message["block"])
         elif kind != "file-end" or message["index"] != self._index:
             raise InvalidMessage(f"expected file-end {self._index}, got {kind}")
         else:
             self._file_end(message["digest"])
 
+    def _file_from(self, block: int) -> None:
+        """Where the sender starts this file: after the blocks held (it has the same), or
+        at its start (it has not)."""
+        assert self._holding is not None
+        if block not in (0, len(self._holding)):
+            raise InvalidMessage(f"file-from {self._index} at block {block}: this side holds {len(self._holding)}")
+        self._hashes = BlockDigest(self._holding if block else ())
+        self._holding = None
+        if self._writer is None:
+            self._writer = self.sink.open(self._index, self.files[self._index], self._hashes)
+        else:
+            self._writer.truncate(self._hashes)
+        self._advanced()
+
     def _file_end(self, digest: str) -> None:
         entry = self.files[self._index]
-        if self._received != entry.size or self._digest.hexdigest() != digest:
+        if self._received != entry.size or self._hashes.hexdigest() != digest:
             # A file that ends short is damaged too: what arrived is not what was sent.
             why = "its digest does not match"
             if self._received != entry.size:
                 why = f"only {self._received} of its {entry.size} bytes arrived"
+            self._damaged = True
             self.fail(
                 ErrorId.HASH_MISMATCH,
                 f"hash mismatch: {entry.name}",
@@ -566,7 +797,21 @@ class Receiver(Transfer):
         else:
             self.last_word({"type": "done"}, ReceiverState.RECEIVED)
 
+    def paused(self) -> None:
+        """What is kept of the current file: its whole blocks (the short last one if it
+        is complete); the rest comes again."""
+        if self._holding is None:
+            self._holding = list(self._hashes.held(self.files[self._index].size))
+
+    def continued(self) -> None:
+        assert self._holding is not None
+        held = self._holding
+        self._set_state(ReceiverState.RECEIVING)
+        self.send({"type": "continue", "index": self._index, "blocks": len(held), "digest": prefix_digest(held)})
+        self.report.reconnected()
+        self.watch_for_stalls()
+
     def release(self) -> None:
         if self._writer is not None:
-            self._writer.discard()
+            self._writer.discard(keep=not self._damaged)
             self._writer = None

@@ -54,6 +54,9 @@ class Session:
     opening: bool = False
     #: Says the route once it is known, and then holds it (docs/PROTOCOL.md 3.5).
     connected: asyncio.Future[Route | None] | None = None
+    #: What the server said of the peer's end (it left, cancelled, or the server is
+    #: gone) once the channel was open: a reconnection cannot happen then.
+    gone: PeerError | None = None
 
     def __post_init__(self) -> None:
         self.signalling = SignallingClient(self.options.tls)
@@ -86,10 +89,21 @@ class Session:
 
     def stop(self, error: PeerError) -> None:
         """End the run early because of what the server says, until the channel is open:
-        from then on only the channel decides (docs/PROTOCOL.md 3), and the transfer
-        goes on without the server."""
+        from then on only the channel decides (docs/PROTOCOL.md 4.2), and the transfer
+        goes on without the server; but a lost channel cannot come back without it, so
+        a transfer waiting for one fails at once (4.6)."""
         if self.link is None:
             settle(self.stopped, error)
+            return
+        self.gone = self.gone or error
+        if self.transfer is not None and self.transfer.state == self.transfer.reconnecting:
+            self.transfer.abort(error)
+
+    def _lost(self) -> None:
+        """The transfer waits for a new channel."""
+        assert self.transfer is not None
+        if self.gone is not None:
+            self.transfer.abort(self.gone)
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the run is stopped first."""
@@ -142,6 +156,7 @@ class Session:
         """``transfer`` runs on the open link, and ends with the link's fault, if any."""
         assert self.link is not None
         self.transfer = transfer
+        transfer.on_lost = self._lost
         self.link.on_fault(self._fault)
         return transfer
 
@@ -235,6 +250,7 @@ async def receive(
     sink: Sink,
     decide: Callable[[list[FileEntry]], Awaitable[bool]],
     report: Reporter,
+    resume: bool = True,
 ) -> None:
     """Join ``code``'s slot and take the sender's files into ``sink``; raises PeerError on failure."""
     async with Session(options, "receiver", report) as session:
@@ -244,7 +260,7 @@ async def receive(
         await session.check_policy(joined["ice_servers"])
         report.peer_joined()
         link = await session.open(joined["ice_servers"], handshake)
-        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox))
+        session.transfer = session.start(Receiver(link.channel, sink, decide, report, inbox=link.inbox, resume=resume))
         files = await session.until(session.transfer.run())
         if files is None:
             await session.tell_server_cancel("the receiver declined")

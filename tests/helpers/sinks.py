@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from sendit_protocol.digest import BlockDigest
 from sendit_protocol.messages import FileEntry
 
 
@@ -20,7 +21,10 @@ class MemoryFile:
         self.sink.kept.append((self.entry, bytes(self.data)))
         self.sink.open_files.remove(self)
 
-    def discard(self) -> None:
+    def truncate(self, kept: BlockDigest) -> None:
+        del self.data[kept.length :]
+
+    def discard(self, keep: bool) -> None:
         self.sink.open_files.remove(self)
 
 
@@ -31,10 +35,13 @@ class MemorySink:
         self.kept: list[tuple[FileEntry, bytes]] = []
         self.open_files: list[MemoryFile] = []
 
-    def check(self, files: Sequence[FileEntry]) -> None:
+    def check(self, files: Sequence[FileEntry], resume: bool = False) -> None:
         """Any offer can be saved here."""
 
-    def open(self, index: int, entry: FileEntry) -> MemoryFile:
+    def holdings(self, files: Sequence[FileEntry]) -> dict[int, list[bytes]]:
+        return {}
+
+    def open(self, index: int, entry: FileEntry, kept: BlockDigest | None = None) -> MemoryFile:
         writer = MemoryFile(self, entry)
         self.open_files.append(writer)
         return writer

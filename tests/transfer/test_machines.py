@@ -163,6 +163,7 @@ async def test_sender_reports_the_receivers_hash_mismatch(tmp_path: Path) -> Non
     assert offer == {
         **manifest(("a.txt", 100_000)),
         "files": [{"name": "a.txt", "size": 100_000, "type": "text/plain"}],
+        "resume": True,
     }
     far.send({"type": "accept"})
     far.send({"type": "error", "error_id": "hash-mismatch", "message": "hash mismatch: a.txt"})

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
 import pytest
 
 from peer.errors import PeerError, UsageError
-from peer.transfer.sink import DirectorySink, StreamSink
+from peer.transfer.sink import DirectorySink, FileWriter, StreamSink
+from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
 from sendit_protocol.messages import FileEntry
 
 NAME_MAX = 255  # ext4 and tmpfs, where the tests run
@@ -30,19 +32,123 @@ def test_a_file_is_written_as_part_and_renamed_once_committed(tmp_path: Path) ->
     sink.check(files)
     writer = sink.open(0, files[0])
     writer.write(b"abc")
-    assert [p.name for p in (tmp_path / "new" / "dir" / "a" / "b").iterdir()] == ["c.txt.part"]
+    assert sorted(p.name for p in (tmp_path / "new" / "dir" / "a" / "b").iterdir()) == [
+        "c.txt.part",
+        "c.txt.part.sendit",
+    ]
     writer.commit()
     assert (tmp_path / "new" / "dir" / "a" / "b" / "c.txt").read_bytes() == b"abc"
-    assert not (tmp_path / "new" / "dir" / "a" / "b" / "c.txt.part").exists()
+    assert [p.name for p in (tmp_path / "new" / "dir" / "a" / "b").iterdir()] == ["c.txt"]
 
 
-@pytest.mark.parametrize("keep", [False, True])
-def test_a_discarded_file_leaves_a_part_only_when_asked(tmp_path: Path, keep: bool) -> None:
-    files = entries("x")
-    writer = DirectorySink(tmp_path, keep_partial=keep).open(0, files[0])
-    writer.write(b"half")
-    writer.discard()
-    assert [p.name for p in tmp_path.iterdir()] == (["x.part"] if keep else [])
+def data(size: int) -> bytes:
+    return bytes(i % 251 for i in range(size))
+
+
+def feed(writer: FileWriter, hashes: BlockDigest, chunk: bytes) -> None:
+    """As the machine does: hash, then write."""
+    hashes.update(chunk)
+    writer.write(chunk)
+
+
+def broken_off(root: Path, name: str, size: int, got: int) -> None:
+    """A run that received ``got`` bytes of ``name`` and broke."""
+    hashes = BlockDigest()
+    writer = DirectorySink(root).open(0, FileEntry(name=name, size=size, type="x/y"), hashes)
+    feed(writer, hashes, data(size)[:got])
+    writer.discard(keep=True)
+
+
+@pytest.mark.parametrize("damaged_too", [False, True])
+def test_a_damaged_file_leaves_a_part_only_when_asked_and_never_for_resuming(tmp_path: Path, damaged_too: bool) -> None:
+    hashes = BlockDigest()
+    writer = DirectorySink(tmp_path, keep_damaged=damaged_too).open(0, entries("x", size=3 * BLOCK_SIZE)[0], hashes)
+    feed(writer, hashes, data(BLOCK_SIZE + 5))
+    writer.discard(keep=False)
+    assert [p.name for p in tmp_path.iterdir()] == (["x.part"] if damaged_too else [])
+
+
+def test_a_break_keeps_the_whole_blocks_and_the_same_offer_resumes_from_them(tmp_path: Path) -> None:
+    size = 3 * BLOCK_SIZE + 10
+    broken_off(tmp_path, "d/x", size, 2 * BLOCK_SIZE + 7)
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == ["x.part", "x.part.sendit"]
+    files = [FileEntry(name="d/x", size=size, type="x/y")]
+    sink = DirectorySink(tmp_path)
+    sink.check(files, resume=True)
+    held = sink.holdings(files)
+    assert held == {0: [hashlib.sha256(data(size)[i * BLOCK_SIZE : (i + 1) * BLOCK_SIZE]).digest() for i in (0, 1)]}
+    kept = BlockDigest(held[0])
+    writer = sink.open(0, files[0], kept)
+    feed(writer, kept, data(size)[2 * BLOCK_SIZE :])
+    writer.commit()
+    assert (tmp_path / "d" / "x").read_bytes() == data(size)
+    assert [p.name for p in (tmp_path / "d").iterdir()] == ["x"]
+
+
+def test_a_sidecar_is_trusted_no_further_than_the_bytes_on_disk(tmp_path: Path) -> None:
+    size = 4 * BLOCK_SIZE
+    broken_off(tmp_path, "x", size, 3 * BLOCK_SIZE)
+    with (tmp_path / "x.part").open("r+b") as part:
+        part.truncate(BLOCK_SIZE + 1)  # as if the last writes never reached the disk
+    files = entries("x", size=size)
+    sink = DirectorySink(tmp_path)
+    sink.check(files, resume=True)
+    assert [len(blocks) for blocks in sink.holdings(files).values()] == [1]
+
+
+@pytest.mark.parametrize("why", ["another size", "no resume"])
+def test_a_partial_of_ours_that_is_not_resumed_is_started_over_not_refused(tmp_path: Path, why: str) -> None:
+    broken_off(tmp_path, "x", 2 * BLOCK_SIZE, BLOCK_SIZE)
+    files = entries("x", size=2 * BLOCK_SIZE + (why == "another size"))
+    sink = DirectorySink(tmp_path)
+    sink.check(files, resume=why != "no resume")
+    assert sink.holdings(files) == {}
+    hashes = BlockDigest()
+    writer = sink.open(0, files[0], hashes)
+    feed(writer, hashes, b"new")
+    writer.commit()
+    assert [p.name for p in tmp_path.iterdir()] == ["x"] and (tmp_path / "x").read_bytes() == b"new"
+
+
+def test_a_part_file_without_our_sidecar_is_still_refused(tmp_path: Path) -> None:
+    (tmp_path / "x.part").write_text("someone's")
+    (tmp_path / "y.part").write_text("someone's")
+    (tmp_path / "y.part.sendit").write_text("{not json")
+    for name in ("x", "y"):
+        with pytest.raises(PeerError, match=f"{name}.part already exists"):
+            DirectorySink(tmp_path).check(entries(name), resume=True)
+
+
+def test_a_file_already_complete_is_listed_whole_and_never_replaced_unasked(tmp_path: Path) -> None:
+    size = BLOCK_SIZE + 3
+    (tmp_path / "x").write_bytes(data(size))
+    files = entries("x", size=size)
+    with pytest.raises(PeerError, match="x already exists"):
+        DirectorySink(tmp_path).check(files)  # without resume, as before
+    sink = DirectorySink(tmp_path)
+    sink.check(files, resume=True)
+    held = sink.holdings(files)
+    assert len(held[0]) == 2
+    sink.open(0, files[0], BlockDigest(held[0])).commit()
+    with pytest.raises(PeerError, match="differs from the offered file") as refused:
+        sink.open(0, files[0], BlockDigest())
+    assert refused.value.told == "the receiver cannot save these files: x exists there already, with other contents"
+    assert (tmp_path / "x").read_bytes() == data(size)
+    assert [p.name for p in tmp_path.iterdir()] == ["x"]
+
+
+def test_standard_output_writes_whole_blocks_so_a_reconnection_can_drop_the_rest() -> None:
+    out = io.BytesIO()
+    sink = StreamSink(out)
+    writer = sink.open(0, entries("a", size=3 * BLOCK_SIZE)[0])
+    writer.write(data(BLOCK_SIZE + 5))
+    assert out.getvalue() == data(BLOCK_SIZE)
+    kept = BlockDigest()
+    kept.update(data(BLOCK_SIZE))
+    writer.truncate(kept)
+    writer.write(data(2 * BLOCK_SIZE)[BLOCK_SIZE:])
+    writer.commit()
+    assert out.getvalue() == data(2 * BLOCK_SIZE)
 
 
 @pytest.mark.parametrize("existing", ["x", "x.part"])
@@ -169,11 +275,12 @@ def test_a_write_the_file_system_refuses_is_a_clean_error_and_leaves_nothing(
     files = entries("big.bin", size=4 * file_size_limit)
     sink = DirectorySink(tmp_path)
     sink.check(files)
-    writer = sink.open(0, files[0])
+    hashes = BlockDigest()
+    writer = sink.open(0, files[0], hashes)
     with pytest.raises(PeerError) as failed:
         for _ in range(4):
-            writer.write(b"x" * file_size_limit)
+            feed(writer, hashes, b"x" * file_size_limit)
     assert str(failed.value) == f"cannot write {tmp_path / 'big.bin.part'}: File too large"
     assert failed.value.told == "cannot write big.bin: File too large"
-    writer.discard()
-    assert list(tmp_path.iterdir()) == []
+    writer.discard(keep=True)
+    assert list(tmp_path.iterdir()) == []  # not a whole block: nothing worth resuming

@@ -7,9 +7,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import time
 from typing import Any, Awaitable, Callable
 
 from helpers.browser import run_harness
+from helpers.loopback import NO_UDP, nft_rules
 from helpers.server import RunningServer, running_server
 from signal_server.app import SIGNALLING_KEY
 
@@ -132,7 +134,7 @@ async def test_files_move_and_each_side_walks_its_phases(server: RunningServer, 
         {"index": i, "name": f["name"], "size": f["size"], "sha256": sha256(f)} for i, f in enumerate(FILES)
     ]
     assert delivered["delivered"] == [0, 1, 2]
-    assert delivered["details"]["sending"] == {"totalBytes": offer["totalBytes"]}
+    assert delivered["details"]["sending"] == {"totalBytes": offer["totalBytes"], "resumed": False}
     assert [f["name"] for f in delivered["details"]["delivered"]["files"]] == [f["name"] for f in FILES]
     assert received["progress"] > 0 and delivered["progress"] > 0
 
@@ -291,3 +293,96 @@ async def test_sender_losing_the_server_before_the_receiver_fails(server: Runnin
     failed = await until(sender, "failed")
     assert failed["phases"] == ["requesting-code", "waiting-for-receiver", "failed"]
     assert failed["details"]["failed"] == ending("lost the connection to the server")
+
+
+# --- a blip, and the receiver calling it off: the sender paced by its files (reads past
+# a gate wait for the test), the blip real (an nft rule in the test's own namespace drops
+# every UDP packet, the peers' ICE and data, while the signalling, over TCP, stays up)
+
+MiB = 1024 * 1024
+#: Two whole blocks before the gate, and a short last block after it.
+FILE = {"name": "big.bin", "size": 5 * MiB + 123, "seed": 7}
+GATE = 2 * MiB
+#: Chromium calls a connection whose packets are all dropped failed after some 30 s
+#: (measured here: see the report of issue 15); waits leave room for it.
+FAILED_MS = 90_000
+
+
+async def gated_transfer(server: RunningServer, new_person: Person, **options: Any) -> tuple[Any, Any]:
+    """A sender of FILE whose reads stop at GATE, and a receiver that accepted it and holds
+    everything before the gate."""
+    sender = await session_page(new_person, server)
+    await call(sender, "configure", {"gateAt": GATE, **options})
+    assert await call(sender, "send", [FILE]) == [FILE["name"]]
+    code = (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
+    receiver = await session_page(new_person, server)
+    await call(receiver, "configure", options)
+    await call(receiver, "receive")
+    await call(receiver, "act", ["join", code])
+    await until(receiver, "offered")
+    await call(receiver, "act", ["accept"])
+    held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
+    assert held["last"]["fileBytes"] == GATE, held
+    return sender, receiver
+
+
+async def test_a_blip_heals_itself_and_nothing_is_sent_twice(server: RunningServer, new_person: Person) -> None:
+    sender, receiver = await gated_transfer(server, new_person)
+    with nft_rules(NO_UDP):
+        blocked = time.time() * 1000
+        lost = await call(sender, "until", {"phase": "reconnecting", "ms": FAILED_MS})
+        assert lost["phase"] == "reconnecting", lost
+        told = await call(receiver, "until", {"phase": "reconnecting", "ms": FAILED_MS})
+        assert told["phase"] == "reconnecting", told
+        lifted = time.time() * 1000
+    await call(sender, "release")
+    received = await call(receiver, "until", {"phase": "received", "ms": FAILED_MS})
+    delivered = await call(sender, "until", {"phase": "delivered", "ms": FAILED_MS})
+    why = (received["details"].get("failed"), delivered["details"].get("failed"), received["times"], delivered["times"])
+    assert (received["phase"], delivered["phase"]) == ("received", "delivered"), (blocked, lifted, why)
+    assert received["files"] == [{"index": 0, "name": FILE["name"], "size": FILE["size"], "sha256": sha256(FILE)}]
+    assert delivered["phases"][-4:] == ["sending", "reconnecting", "sending", "delivered"]
+    assert received["phases"][-4:] == ["receiving", "reconnecting", "receiving", "received"]
+    assert delivered["details"]["sending"] == {"totalBytes": FILE["size"], "resumed": True}
+    # The receiver went on from the two blocks it held: every byte crossed once.
+    assert delivered["last"]["sentBytes"] == FILE["size"]
+    assert received["last"]["receivedBytes"] == FILE["size"]
+    print(
+        f"\nblip: sender reconnecting {lost['times']['reconnecting'] - blocked:.0f} ms after the drop, "
+        f"receiver {told['times']['reconnecting'] - blocked:.0f} ms; "
+        f"going on {delivered['times']['sending'] - lifted:.0f} ms after the lift"
+    )
+
+
+async def test_a_peer_really_gone_fails_within_the_grace(server: RunningServer, new_person: Person) -> None:
+    sender, receiver = await gated_transfer(server, new_person, graceMs=3000)
+    with nft_rules(NO_UDP):
+        reasons = []
+        for page in (sender, receiver):
+            failed = await call(page, "until", {"phase": "failed", "ms": FAILED_MS})
+            assert failed["phases"][-2:] == ["reconnecting", "failed"], failed
+            assert failed["details"]["failed"]["errorId"] == "peer-left", failed["details"]["failed"]
+            reasons.append(failed["details"]["failed"]["reason"])
+    # The first to give up says why; the other may hear first, from the server, that it left.
+    grace = "the connection was lost and could not be restored within 3 s"
+    assert grace in reasons, reasons
+    assert set(reasons) <= {
+        grace,
+        "the receiver left before the transfer finished",
+        "the sender left before the transfer finished",
+    }
+
+
+async def test_the_receiver_cancels_mid_transfer_and_the_sender_is_told(
+    server: RunningServer, new_person: Person
+) -> None:
+    sender, receiver = await gated_transfer(server, new_person)
+    await call(receiver, "act", ["cancel"])
+    cancelled = await until(receiver, "cancelled")
+    assert cancelled["details"]["cancelled"]["errorId"] == "cancelled"
+    assert cancelled["details"]["cancelled"]["source"] == "here"
+    told = await until(sender, "failed")
+    assert told["details"]["failed"]["errorId"] == "cancelled"
+    assert told["details"]["failed"]["source"] == "peer"
+    assert told["details"]["failed"]["said"] == "the receiver cancelled"
+    assert cancelled["files"] == [] and told["delivered"] == []

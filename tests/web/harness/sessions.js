@@ -13,13 +13,29 @@ const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "receive
 const WAIT_MS = 20000;
 
 let session = null;
-const seen = { phases: [], details: {}, progress: 0, delivered: [], files: [] };
+/** `times`: when each phase was last entered (ms since the epoch); `last`: the last progress. */
+const seen = { phases: [], details: {}, times: {}, progress: 0, last: null, delivered: [], files: [] };
 const digests = [];
 let wake = () => {};
+/** The test's pace for a sender: its files' bytes from `gateAt` on are read only once released. */
+const gate = { at: Infinity, open: null, release: () => {} };
+gate.open = new Promise((resolve) => (gate.release = resolve));
+/** Options for the next session: `graceMs` for reconnection. */
+let options = {};
 
 /** Byte i of a file is (i + seed) % 251: the test computes the same bytes. */
 const pattern = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i + seed) % 251);
-const makeFiles = (specs) => specs.map(({ name, size, seed }) => new OfferedFile(name, new Blob([pattern(size, seed)])));
+
+/** A picked file's bytes whose reads past the gate wait for the test's `release()`: a
+ * sender paced without sleeps, so the test can break the connection mid-transfer. */
+class GatedBlob extends Blob {
+  slice(start, end) {
+    const part = super.slice(start, end);
+    if (start < gate.at) return part;
+    return { arrayBuffer: () => gate.open.then(() => part.arrayBuffer()) };
+  }
+}
+const makeFiles = (specs) => specs.map(({ name, size, seed }) => new OfferedFile(name, new GatedBlob([pattern(size, seed)])));
 
 /** Files and blobs as plain data, so details can leave the page. */
 const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (v instanceof Blob ? { name: v.name, size: v.size } : v)));
@@ -30,9 +46,14 @@ const listeners = {
   onPhase: ({ phase, detail }) => {
     seen.phases.push(phase);
     seen.details[phase] = plain(detail);
+    seen.times[phase] = Date.now();
     wake();
   },
-  onProgress: () => (seen.progress += 1),
+  onProgress: (progress) => {
+    seen.progress += 1;
+    seen.last = progress;
+    wake();
+  },
   onDelivered: (index) => seen.delivered.push(index),
   onFile: ({ index, entry, saved: { file: blob } }) => {
     digests.push(
@@ -43,9 +64,21 @@ const listeners = {
   },
 };
 
+/** What the next session is made with: `{graceMs, gateAt}` (`gateAt`: the byte of each
+ * file from which its reads wait for `release()`). */
+export function configure({ gateAt = Infinity, ...rest }) {
+  gate.at = gateAt;
+  options = rest;
+}
+
+/** Let a gated sender read on. */
+export function release() {
+  gate.release();
+}
+
 /** A SendSession offering `files` ([{name, size, seed}]); the names on offer, or why none are. */
 export function send(files) {
-  session = new SendSession(listeners);
+  session = new SendSession({ ...listeners, ...options });
   return add(files);
 }
 
@@ -63,7 +96,7 @@ export function add(files) {
 
 /** A ReceiveSession, idle until told to join. */
 export function receive() {
-  session = new ReceiveSession(listeners);
+  session = new ReceiveSession({ ...listeners, ...options });
 }
 
 /** Call one of the session's methods: ["join", code], ["accept"] (into memory), ["decline"], ["cancel"]. */
@@ -81,10 +114,18 @@ async function report() {
  * passed: what the session reported so far (the test then checks it was the phase it
  * waited for).
  */
-export async function until({ phase, count = 1 }) {
-  const reached = () => seen.phases.filter((p) => p === phase).length >= count || ENDINGS.has(session.phase);
-  const deadline = Date.now() + WAIT_MS;
-  while (!reached() && Date.now() < deadline) {
+export function until({ phase, count = 1, ms = WAIT_MS }) {
+  return untilSeen(() => seen.phases.filter((p) => p === phase).length >= count, ms);
+}
+
+/** As `until`, once the progress reported has `key` (fileBytes, sentBytes, receivedBytes) at `bytes` or more. */
+export function untilBytes({ key, bytes, ms = WAIT_MS }) {
+  return untilSeen(() => (seen.last?.[key] ?? 0) >= bytes, ms);
+}
+
+async function untilSeen(reached, ms) {
+  const deadline = Date.now() + ms;
+  while (!reached() && !ENDINGS.has(session.phase) && Date.now() < deadline) {
     await new Promise((resolve) => {
       wake = resolve;
       setTimeout(resolve, deadline - Date.now());

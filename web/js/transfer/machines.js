@@ -13,10 +13,14 @@ import {
   CHANNEL_LABEL,
   MAX_MESSAGE,
   ManifestParts,
+  ResumeParts,
+  acceptMessages,
+  blockCount,
   clip,
   manifestMessages,
   neutralised,
   parseMessage,
+  prefixDigest,
 } from "../protocol/protocol.js";
 
 /** Bytes per binary message: well under the 256 KiB both stacks accept. */
@@ -31,10 +35,13 @@ export const ANSWER_MS = 600000;
 /** How long a side that ends waits for its last messages to leave, and a receiver after
  * `done` for the sender to close first. */
 export const LINGER_MS = 5000;
+/** From losing the channel mid-transfer to a new one open and taken up (PROTOCOL.md 4). */
+export const RECONNECT_GRACE_MS = 60000;
 
 export const SenderState = Object.freeze({
   OFFERING: "offering",
   SENDING: "sending",
+  RECONNECTING: "reconnecting",
   DELIVERED: "delivered",
   DECLINED: "declined",
   CANCELLED: "cancelled",
@@ -45,6 +52,7 @@ export const ReceiverState = Object.freeze({
   WAITING_FOR_OFFER: "waiting-for-offer",
   DECIDING: "deciding",
   RECEIVING: "receiving",
+  RECONNECTING: "reconnecting",
   RECEIVED: "received",
   DECLINED: "declined",
   CANCELLED: "cancelled",
@@ -52,6 +60,8 @@ export const ReceiverState = Object.freeze({
 });
 
 const ENDINGS = new Set(["delivered", "received", "declined", "cancelled", "failed"]);
+/** The states a lost channel can be reconnected in: the bytes are under way. */
+const UNDER_WAY = new Set(["sending", "receiving"]);
 
 /** 600000 -> "10 min", 30000 -> "30 s": the words both peers use for a limit. */
 const duration = (ms) => (ms >= 60000 ? `${ms / 60000} min` : `${ms / 1000} s`);
@@ -65,6 +75,14 @@ export class TransferError extends Error {
     this.state = state;
     this.errorId = errorId;
     this.said = said;
+  }
+}
+
+/** The channel went while the transfer can be taken up on a new one: what stops the
+ * work on the old channel, caught by the machine's own run. */
+class Lost extends Error {
+  constructor() {
+    super("the connection was lost");
   }
 }
 
@@ -103,6 +121,9 @@ class Inbox {
   #arrived = () => {};
   #arrival = this.#renew();
   #stopped = null;
+  #markStopped;
+  /** Resolves once reading has stopped. */
+  stopped = new Promise((resolve) => (this.#markStopped = resolve));
 
   constructor(channel) {
     channel.binaryType = "arraybuffer";
@@ -133,11 +154,13 @@ class Inbox {
     while (!this.#items.length && !this.#stopped) await this.#arrival;
   }
 
-  /** End reading at once: what is queued is dropped, and every later `next()` throws `error`. */
+  /** End reading at once: what is queued is dropped, and every later `next()` throws
+   * `error`; an ending's error takes the place of a loss's. */
   stop(error) {
-    this.#stopped ??= error;
+    if (!this.#stopped || this.#stopped instanceof Lost) this.#stopped = error;
     this.#items = [];
     this.#arrived();
+    this.#markStopped();
   }
 
   /** Throws the error reading stopped with, if it has. */
@@ -162,20 +185,119 @@ class Transfer {
   #failure = null;
   #closed;
   #markClosed;
+  /** Reconnection: who is told of a loss (null: nobody, so a loss fails the run), whether
+   * both sides agreed to it, and, while reconnecting, the state to go back to, the grace
+   * timer and the hand that takes the new channel. */
+  #onLost;
+  #onResumed;
+  #graceMs;
+  #reconnectable = false;
+  #resumeState = null;
+  #grace = null;
+  #takeChannel = null;
+  /** A new channel that opened before the run saw the old one go. */
+  #pending = null;
+  #over;
+  #markOver;
 
   /**
    * @param {RTCDataChannel} channel
    * @param {string} name for the log
    * @param {string} initial state
    * @param {string} closedMessage the ending when the channel closes too early
+   * @param {{onLost?: (() => void) | null, onResumed?: () => void, graceMs?: number}} [reconnection]
+   *   `onLost` is told when the channel is lost mid-transfer and the run waits for
+   *   `resume()` with a new one, at most `graceMs` from the loss; `onResumed` when it
+   *   goes on on the new one
    */
-  constructor(channel, name, initial, closedMessage) {
+  constructor(
+    channel,
+    name,
+    initial,
+    closedMessage,
+    { onLost = null, onResumed = () => {}, graceMs = RECONNECT_GRACE_MS } = {},
+  ) {
     this.channel = channel;
     this.inbox = new Inbox(channel);
     this.#name = name;
     this.#state = initial;
     this.#closedMessage = closedMessage;
+    this.#onLost = onLost;
+    this.#onResumed = onResumed;
+    this.#graceMs = graceMs;
     this.#closed = new Promise((resolve) => (this.#markClosed = resolve));
+    this.#over = new Promise((resolve) => (this.#markOver = resolve));
+  }
+
+  /** Both sides said they can take the transfer up on a new channel (PROTOCOL.md 4). */
+  agreeToReconnect() {
+    this.#reconnectable = this.#onLost !== null;
+  }
+
+  /** The connection is gone, whatever the channel says yet (its peer connection failed, or
+   * the peer offers a new one): mid-transfer, the run waits for a new channel; else the
+   * channel's own closing decides. */
+  lost() {
+    if (this.#reconnectable && UNDER_WAY.has(this.#state)) this.inbox.stop(new Lost());
+  }
+
+  /** The channel closed, or is closing. */
+  channelGone() {
+    if (this.#reconnectable && UNDER_WAY.has(this.#state)) this.inbox.stop(new Lost());
+    else this.channelClosed();
+  }
+
+  /** Take the transfer up on `channel`, newly open; false (and it is closed) unless the
+   * run can be reconnected. The run may not have seen the old channel go yet: then it
+   * takes this one when it does. */
+  resume(channel) {
+    if (this.#takeChannel) {
+      this.#takeChannel(channel);
+      return true;
+    }
+    this.#pending?.close();
+    this.#pending = null;
+    if (this.finished || !this.#reconnectable) {
+      channel.close();
+      return false;
+    }
+    this.#pending = channel;
+    return true;
+  }
+
+  /** After a Lost: wait for the new channel (told to `onLost`), within the grace. */
+  async reconnect() {
+    this.checkEnded(); // as the channel went
+    this.#resumeState ??= this.#state;
+    this.setState("reconnecting");
+    // One grace from the first loss, however many channels open and go before it is over.
+    this.#grace ??= setTimeout(
+      () => this.abort(`the connection was lost and could not be restored within ${duration(this.#graceMs)}`),
+      this.#graceMs,
+    );
+    const channel = new Promise((resolve) => (this.#takeChannel = resolve));
+    if (this.#pending) this.#takeChannel(this.#pending);
+    this.#pending = null;
+    this.#onLost();
+    const taken = await Promise.race([channel, this.#over]);
+    this.#takeChannel = null;
+    this.checkEnded();
+    this.channel = taken;
+    this.inbox = new Inbox(taken);
+    this.setState(this.#resumeState);
+    this.#onResumed();
+  }
+
+  /** Throws if the run ended meanwhile; a loss shows at the next read instead. */
+  checkEnded() {
+    if (this.finished) this.inbox.check();
+  }
+
+  /** The peer took the transfer up on the new channel: the grace is over. */
+  reconnected() {
+    clearTimeout(this.#grace);
+    this.#grace = null;
+    this.#resumeState = null;
   }
 
   get state() {
@@ -241,8 +363,11 @@ class Transfer {
       closing = drained(this.channel, LINGER_MS);
     }
     this.setState(state);
+    clearTimeout(this.#grace);
+    this.#pending?.close();
     if (localMessage !== null) this.#failure = new TransferError(localMessage, state, errorId, said);
     this.inbox.stop(this.#failure ?? new TransferError("the transfer is over", state, null));
+    this.#markOver();
     closing.then(() => this.channel.close()).finally(this.#markClosed);
   }
 
@@ -254,7 +379,7 @@ class Transfer {
   async nextData() {
     const item = await this.inbox.next();
     if (item.closed) {
-      this.channelClosed();
+      this.channelGone();
       this.inbox.check();
     }
     const { data } = item;
@@ -316,22 +441,41 @@ function checkChannel({ label, ordered, maxRetransmits, maxPacketLifeTime }) {
 }
 
 /**
- * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes})` while
- * sending, `onDelivered(index)` once the receiver has verified a file this side
- * finished. `answerMs` is how long the receiver may take to accept or decline.
+ * Sends File objects. Progress: `onProgress({index, fileBytes, sentBytes, heldBytes})`
+ * while sending (`sentBytes` went over the channel, again after a reconnection;
+ * `heldBytes` the receiver already had, so they were not sent), `onDelivered(index)` once
+ * the receiver has verified a file this side finished. `answerMs` is how long the
+ * receiver may take to accept or decline; `onLost` and `graceMs` as for reconnection
+ * (see Transfer).
  */
 export class Sender extends Transfer {
   #halted = false;
   /** How many files have had their file-end sent, and been verified by the receiver. */
   #ended = 0;
   #verified = 0;
+  /** The receiver's resume entries of its accept, by index: {blocks, digest}. */
+  #held = new Map();
+  #sentBytes = 0;
+  #heldBytes = 0;
 
   constructor(
     channel,
     files,
-    { onAccepted = () => {}, onProgress = () => {}, onDelivered = () => {}, answerMs = ANSWER_MS } = {},
+    {
+      onAccepted = () => {},
+      onProgress = () => {},
+      onDelivered = () => {},
+      answerMs = ANSWER_MS,
+      onLost,
+      onResumed,
+      graceMs,
+    } = {},
   ) {
-    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished");
+    super(channel, "sender", SenderState.OFFERING, "the receiver left before the transfer finished", {
+      onLost,
+      onResumed,
+      graceMs,
+    });
     this.files = files;
     this.callbacks = { onAccepted, onProgress, onDelivered };
     this.answerMs = answerMs;
@@ -341,9 +485,10 @@ export class Sender extends Transfer {
   /** Resolves when every file is delivered and verified; rejects with TransferError otherwise. */
   run() {
     return this.guard(async () => {
-      for (const message of manifestMessages(this.files, { resume: false })) this.send(message);
+      // This side takes resume entries, answers them with file-from, and reconnects.
+      for (const message of manifestMessages(this.files, { resume: true })) this.send(message);
       const limit = duration(this.answerMs);
-      const answer = await this.within(this.nextMessage(), this.answerMs, () =>
+      const answer = await this.within(this.#readAnswer(), this.answerMs, () =>
         this.cancel(
           `the offer was not answered within ${limit}`,
           ErrorId.OFFER_TIMEOUT,
@@ -354,34 +499,101 @@ export class Sender extends Transfer {
         this.declined(false);
         this.inbox.check();
       }
-      if (answer.type !== "accept") throw new ProtocolError(`expected accept, got ${answer.type}`);
       this.setState(SenderState.SENDING);
       this.callbacks.onAccepted();
-      // Acknowledgements are read while sending, so a cancel or error stops the pump.
-      const tasks = [this.#pump(), this.#readAcknowledgements()];
-      for (const task of tasks) task.catch(() => (this.#halted = true));
-      await Promise.all(tasks);
+      let from = null;
+      for (let lost = false; ; ) {
+        try {
+          if (lost) from = await this.#takeUp();
+          await this.#sendFrom(from);
+          break;
+        } catch (error) {
+          if (!(error instanceof Lost)) throw error;
+          lost = true;
+        }
+      }
       // The receiver has everything: nothing of ours is left to go out.
       this.succeed(SenderState.DELIVERED);
     });
   }
 
-  async #pump() {
-    let sentBytes = 0;
-    for (const [index, file] of this.files.entries()) {
-      const digest = new BlockDigest();
-      for (let offset = 0; offset < file.size; offset += BLOCK_SIZE) {
+  /** The receiver's decline, or its accept with every resume entry it announced. */
+  async #readAnswer() {
+    const answer = await this.nextMessage();
+    if (answer.type === "decline") return answer;
+    if (answer.type !== "accept") throw new ProtocolError(`expected accept, got ${answer.type}`);
+    // A receiver that knows resume always says how many entries follow; one that does
+    // not gets every file whole and no reconnection.
+    if (answer.resume_count === undefined) return answer;
+    this.agreeToReconnect();
+    const parts = new ResumeParts(this.files, answer);
+    while (!parts.complete) parts.add(await this.nextMessage());
+    this.#held = parts.entries;
+    return answer;
+  }
+
+  /** On a new channel: the receiver's `continue` says where it stands. */
+  async #takeUp() {
+    await this.reconnect();
+    this.channel.bufferedAmountLowThreshold = LOW_WATER;
+    const message = await this.nextMessage();
+    if (message.type !== "continue") throw new ProtocolError(`expected continue, got ${message.type}`);
+    const { index, blocks } = message;
+    if (index < this.#verified || index > this.#ended || index >= this.files.length) {
+      throw new ProtocolError(`continue from file ${index}, not one from ${this.#verified} to ${this.#ended}`);
+    }
+    if (blocks > blockCount(this.files[index].size)) {
+      throw new ProtocolError(`continue with ${blocks} blocks of file ${index}, which has ${blockCount(this.files[index].size)}`);
+    }
+    this.reconnected();
+    // What the receiver verified before it says so: its file-ok went down with the channel.
+    for (; this.#verified < index; this.#verified += 1) this.callbacks.onDelivered(this.#verified);
+    this.#ended = index;
+    return message;
+  }
+
+  /** Sends from `from` (the receiver's `continue`, or the start), reading its answers meanwhile. */
+  async #sendFrom(from) {
+    this.#halted = false;
+    // Acknowledgements are read while sending, so a cancel or error stops the pump.
+    const tasks = [this.#pump(from), this.#readAcknowledgements()];
+    for (const task of tasks) task.catch((error) => (this.#halted ||= !(error instanceof Lost)));
+    try {
+      await Promise.all(tasks);
+    } catch (error) {
+      // Both stop on a lost channel; neither may still be at work when the next one opens.
+      if (error instanceof Lost) await Promise.allSettled(tasks);
+      throw error;
+    }
+  }
+
+  async #pump(from) {
+    for (let index = from?.index ?? 0; index < this.files.length; index++) {
+      const file = this.files[index];
+      const claim = from?.index === index ? from : this.#held.get(index);
+      let digest = new BlockDigest();
+      let start = 0;
+      if (claim) {
+        // The receiver's blocks count only if this side's first ones give their digest.
+        const own = await this.#prefix(file, claim.blocks);
+        const block = claim.blocks > 0 && (await own.hexdigest()) === claim.digest ? claim.blocks : 0;
+        if (block) [digest, start] = [own, Math.min(block * BLOCK_SIZE, file.size)];
+        await this.#room();
+        this.send({ type: "file-from", index, block });
+        this.#heldBytes += start;
+      }
+      for (let offset = start; offset < file.size; offset += BLOCK_SIZE) {
         const block = await this.#read(file, offset);
         const hashed = digest.addBlock(block);
-        for (let start = 0; start < block.length; start += CHUNK_SIZE) {
+        for (let chunk = 0; chunk < block.length; chunk += CHUNK_SIZE) {
           await this.#room();
-          this.channel.send(block.subarray(start, start + CHUNK_SIZE));
+          this.channel.send(block.subarray(chunk, chunk + CHUNK_SIZE));
         }
         await hashed;
-        sentBytes += block.length;
-        this.callbacks.onProgress({ index, fileBytes: offset + block.length, sentBytes });
+        this.#sentBytes += block.length;
+        this.#progress(index, offset + block.length);
       }
-      if (file.size === 0) this.callbacks.onProgress({ index, fileBytes: 0, sentBytes });
+      if (start === file.size) this.#progress(index, file.size);
       const hexdigest = await digest.hexdigest();
       await this.#room();
       this.send({ type: "file-end", index, digest: hexdigest });
@@ -389,32 +601,55 @@ export class Sender extends Transfer {
     }
   }
 
+  #progress(index, fileBytes) {
+    this.callbacks.onProgress({ index, fileBytes, sentBytes: this.#sentBytes, heldBytes: this.#heldBytes });
+  }
+
+  /** The digest so far of `file`'s first `blocks` blocks, to go on with. */
+  async #prefix(file, blocks) {
+    const digest = new BlockDigest();
+    for (let block = 0; block < blocks; block++) await digest.addBlock(await this.#read(file, block * BLOCK_SIZE));
+    return digest;
+  }
+
   async #read(file, offset) {
-    try {
-      return new Uint8Array(await file.slice(offset, offset + BLOCK_SIZE).arrayBuffer());
-    } catch {
-      // The file changed or went away since it was picked.
-      throw new ProtocolError(`could not read ${file.name}`, ErrorId.READ_FAILED);
-    }
+    const { inbox } = this;
+    const read = Promise.resolve()
+      .then(() => file.slice(offset, offset + BLOCK_SIZE).arrayBuffer())
+      .then(
+        (buffer) => new Uint8Array(buffer),
+        () => {
+          // The file changed or went away since it was picked.
+          throw new ProtocolError(`could not read ${file.name}`, ErrorId.READ_FAILED);
+        },
+      );
+    read.catch(() => {}); // a read given up on may fail unheard
+    // A slow read does not hold the run up once the channel is lost or the run over.
+    await Promise.race([read, inbox.stopped]);
+    inbox.check();
+    return read;
   }
 
   async #room() {
     this.#checkOpen();
-    if (this.channel.bufferedAmount <= HIGH_WATER) return;
+    const { channel, inbox } = this;
+    if (channel.bufferedAmount <= HIGH_WATER) return;
     await new Promise((resolve) => {
       const done = () => {
-        this.channel.removeEventListener("bufferedamountlow", done);
-        this.channel.removeEventListener("close", done);
+        channel.removeEventListener("bufferedamountlow", done);
+        channel.removeEventListener("close", done);
         resolve();
       };
-      this.channel.addEventListener("bufferedamountlow", done);
-      this.channel.addEventListener("close", done);
+      channel.addEventListener("bufferedamountlow", done);
+      channel.addEventListener("close", done);
+      // A connection that failed under a full buffer drains nothing, and may not close soon.
+      inbox.stopped.then(done);
     });
     this.#checkOpen();
   }
 
   #checkOpen() {
-    if (this.channel.readyState !== "open") this.channelClosed();
+    if (this.channel.readyState !== "open") this.channelGone();
     this.inbox.check();
     if (this.#halted) throw new TransferError("the transfer was stopped", this.state, null);
   }
@@ -441,14 +676,29 @@ export class Sender extends Transfer {
  * Receives files. `onManifest(files)` resolves to a store (transfer/store/store.js) to
  * accept into, or to false to decline; meanwhile the channel is read on, and anything
  * but the sender's cancel or error ends the run (data before accept). Progress comes as
- * `onProgress({index, fileBytes, receivedBytes})`; each file is written through the
- * store and committed only once its digest matched, and `onFile(index, saved)` is handed
- * what the commit gave (`{name, file?}`): nothing unverified ever is.
- * `manifestMs` is how long the sender may take to send its manifest once the channel is open.
+ * `onProgress({index, fileBytes, receivedBytes})` (`receivedBytes` came over the channel);
+ * each file is written through the store and committed only once its digest matched,
+ * and `onFile(index, saved)` is handed what the commit gave (`{name, file?}`): nothing
+ * unverified ever is. To a sender that can resume, the accept says which files the
+ * store already holds the first blocks of (`store.partial`), and those are taken up
+ * where its file-from says. `manifestMs` is how long the sender may take to send its
+ * manifest once the channel is open; `onLost` and `graceMs` as for reconnection (see
+ * Transfer): the file being written stays open meanwhile.
  */
 export class Receiver extends Transfer {
-  constructor(channel, { onManifest, onProgress = () => {}, onFile = () => {}, manifestMs = MANIFEST_MS }) {
-    super(channel, "receiver", ReceiverState.WAITING_FOR_OFFER, "the sender left before the transfer finished");
+  /** The block hashes of what an earlier run left, by index, for the files the accept named. */
+  #held = new Map();
+  #receivedBytes = 0;
+
+  constructor(
+    channel,
+    { onManifest, onProgress = () => {}, onFile = () => {}, manifestMs = MANIFEST_MS, onLost, onResumed, graceMs },
+  ) {
+    super(channel, "receiver", ReceiverState.WAITING_FOR_OFFER, "the sender left before the transfer finished", {
+      onLost,
+      onResumed,
+      graceMs,
+    });
     this.callbacks = { onManifest, onProgress, onFile };
     this.manifestMs = manifestMs;
   }
@@ -458,7 +708,7 @@ export class Receiver extends Transfer {
     return this.guard(async () => {
       checkChannel(this.channel);
       const limit = duration(this.manifestMs);
-      const files = await this.within(this.#readManifest(), this.manifestMs, () =>
+      const { files, resume } = await this.within(this.#readManifest(), this.manifestMs, () =>
         this.fail(
           ErrorId.NO_MANIFEST,
           `no manifest within ${limit} of the channel opening`,
@@ -471,14 +721,17 @@ export class Receiver extends Transfer {
         this.declined(true);
         return false;
       }
-      this.send({ type: "accept" });
+      if (resume) {
+        const entries = await this.#partials(store, files);
+        this.checkEnded(); // ended while the partials were read
+        for (const message of acceptMessages(entries)) this.send(message);
+        this.agreeToReconnect();
+      } else {
+        this.send({ type: "accept" });
+      }
       this.setState(ReceiverState.RECEIVING);
-      let receivedBytes = 0;
       for (const [index, entry] of files.entries()) {
-        const saved = await this.#receiveFile(store, index, entry, (fileBytes, bytes) => {
-          receivedBytes += bytes;
-          this.callbacks.onProgress({ index, fileBytes, receivedBytes });
-        });
+        const saved = await this.#receiveFile(store, index, entry);
         this.send({ type: "file-ok", index });
         this.callbacks.onFile(index, saved);
       }
@@ -501,7 +754,7 @@ export class Receiver extends Transfer {
       if (more.type !== "manifest-more") throw new ProtocolError(`expected manifest-more, got ${more.type}`);
       parts.add(more);
     }
-    return parts.files;
+    return { files: parts.files, resume: first.resume === true };
   }
 
   /** The person's answer. Whatever the sender sends before it, but a cancel or an error,
@@ -520,6 +773,32 @@ export class Receiver extends Transfer {
     return answer.store;
   }
 
+  /** The resume entries of what `store` kept of these files from an earlier run: its
+   * whole blocks (all of them when it is complete), hashed here. */
+  async #partials(store, files) {
+    const entries = [];
+    for (const [index, entry] of files.entries()) {
+      const partial = await this.#saving(store.partial(index, entry), entry.name);
+      if (!partial || partial.size > entry.size) continue;
+      const blocks = partial.size === entry.size ? blockCount(entry.size) : Math.floor(partial.size / BLOCK_SIZE);
+      if (!blocks) continue;
+      const digest = new BlockDigest();
+      try {
+        for (let block = 0; block < blocks; block++) {
+          const start = block * BLOCK_SIZE;
+          await digest.addBlock(new Uint8Array(await partial.slice(start, start + BLOCK_SIZE).arrayBuffer()));
+        }
+      } catch (error) {
+        // What cannot be read back is not held: the file comes whole.
+        console.warn(`could not read what was kept of ${entry.name}`, error);
+        continue;
+      }
+      this.#held.set(index, digest.hashes);
+      entries.push({ index, blocks, digest: await digest.hexdigest() });
+    }
+    return entries;
+  }
+
   /** A store's step, which may fail (the disk is full, the person took the folder away):
    * the sender is told this side cannot save, in words naming `what`. */
   async #saving(step, what) {
@@ -531,26 +810,66 @@ export class Receiver extends Transfer {
     }
   }
 
-  /** One file written through `store`, committed once its digest matched; else discarded. */
-  async #receiveFile(store, index, entry, counted) {
-    const writer = await this.#saving(store.open(index, entry, { keep: 0 }), entry.name);
-    let saved;
+  /**
+   * One file written through `store`, committed once its digest matched; else discarded.
+   * It starts where the sender's file-from says when this side claimed blocks of it (the
+   * accept's entry, or a `continue` after a reconnection), else at 0.
+   */
+  async #receiveFile(store, index, entry) {
+    /** The block hashes claimed and not yet answered by a file-from, or null. */
+    let claim = this.#held.get(index) ?? null;
+    let writer = null;
+    let digest = new BlockDigest();
     try {
-      saved = await this.#receiveInto(writer, index, entry, counted);
+      for (;;) {
+        try {
+          if (claim) {
+            const block = await this.#fileFrom(index, claim.length);
+            digest = new BlockDigest(claim.slice(0, block));
+            const keep = Math.min(block * BLOCK_SIZE, entry.size);
+            claim = null;
+            if (writer) await this.#saving(writer.truncate(keep), entry.name);
+            else writer = await this.#saving(store.open(index, entry, { keep }), entry.name);
+          } else {
+            writer ??= await this.#saving(store.open(index, entry, { keep: 0 }), entry.name);
+          }
+          const saved = await this.#receiveInto(writer, index, entry, digest);
+          this.checkEnded(); // ended while the file was committed
+          return saved;
+        } catch (error) {
+          if (!(error instanceof Lost)) throw error;
+          // What is written of whole blocks stays, open, for the next channel.
+          claim = writer ? digest.hashes : (this.#held.get(index) ?? []);
+          if (writer) await this.#saving(writer.truncate(Math.min(claim.length * BLOCK_SIZE, entry.size)), entry.name);
+          await this.reconnect();
+          this.send({ type: "continue", index, blocks: claim.length, digest: await prefixDigest(claim) });
+        }
+      }
     } catch (error) {
       // A mismatch leaves nothing to build on; any other break keeps what came, for resume.
       const keepPartial = error?.errorId !== ErrorId.HASH_MISMATCH;
-      await writer.discard({ keepPartial }).catch((e) => console.warn(`could not discard ${entry.name}`, e));
+      await writer?.discard({ keepPartial }).catch((e) => console.warn(`could not discard ${entry.name}`, e));
       throw error;
     }
-    this.inbox.check(); // ended while the file was committed
-    return saved;
   }
 
-  async #receiveInto(writer, index, entry, counted) {
-    const digest = new BlockDigest();
-    let placed = 0; // bytes in finished blocks
-    let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size));
+  /** The sender's file-from for file `index`: it starts at block 0 or at the `claimed` one. */
+  async #fileFrom(index, claimed) {
+    const message = await this.nextMessage();
+    const { type, block } = message;
+    if (type !== "file-from" || message.index !== index || (block !== 0 && block !== claimed)) {
+      const got = type === "file-from" ? `file-from ${message.index} at block ${block}` : type;
+      throw new ProtocolError(`expected file-from ${index} at block 0 or ${claimed}, got ${got}`);
+    }
+    // After a reconnection, the sender has taken the transfer up.
+    this.reconnected();
+    return block;
+  }
+
+  /** The bytes of file `index` after the whole blocks `digest` already holds. */
+  async #receiveInto(writer, index, entry, digest) {
+    let placed = Math.min(digest.hashes.length * BLOCK_SIZE, entry.size); // bytes in finished blocks
+    let block = new Uint8Array(Math.min(BLOCK_SIZE, entry.size - placed));
     let filled = 0;
     for (;;) {
       const data = await this.nextData();
@@ -563,7 +882,7 @@ export class Receiver extends Transfer {
         if (placed !== entry.size || (await digest.hexdigest()) !== message.digest) {
           throw new ProtocolError(`hash mismatch: ${entry.name}`, ErrorId.HASH_MISMATCH);
         }
-        this.inbox.check(); // ended while the digest was checked: nothing is committed
+        this.checkEnded(); // ended while the digest was checked: nothing is committed
         return this.#saving(writer.commit(), entry.name);
       }
       const bytes = new Uint8Array(data);
@@ -581,7 +900,8 @@ export class Receiver extends Transfer {
           filled = 0;
         }
       }
-      counted(placed + filled, bytes.length);
+      this.#receivedBytes += bytes.length;
+      this.callbacks.onProgress({ index, fileBytes: placed + filled, receivedBytes: this.#receivedBytes });
     }
   }
 }

@@ -11,10 +11,10 @@ import { ErrorId } from "../protocol/errors.js";
 import { Handshake } from "../protocol/handshake.js";
 import { Policy } from "../protocol/ice.js";
 import { PROTOCOL_VERSION } from "../protocol/protocol.js";
-import { ServerError, ask, openChannel, refusedPolicy } from "../signalling/link.js";
+import { Link, ServerError, ask, refusedPolicy } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { codeWords } from "../signalling/words.js";
-import { Receiver, ReceiverState } from "./machines.js";
+import { RECONNECT_GRACE_MS, Receiver, ReceiverState } from "./machines.js";
 import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
 /**
@@ -25,10 +25,12 @@ import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
  * code word), "server" (the server's `errorId` and words, `retryAfter` its seconds to
  * wait or null) or "network" (the server could not be reached); a refused receive can
  * join again. Then connecting, waiting-for-offer {}; offered {files, totalBytes} (the
- * manifest's entries) until accept() or decline(); receiving {totalBytes}; then one
- * ending: received {files}; declined {} (this side declined); cancelled (the sender
- * called it off) or failed, a Run ending (see run.js) whose `file` is the one being
- * received.
+ * manifest's entries) until accept() or decline(); receiving {totalBytes, resumed}
+ * (`resumed` true when it goes on after reconnecting); reconnecting {} (the connection
+ * was lost mid-transfer, and the sender is making a new one); then one ending: received
+ * {files}; declined {} (this side declined); cancelled, a Run ending (see run.js): the
+ * sender called it off (source "peer"), or this side did (`cancel()`, source "here");
+ * or failed, a Run ending whose `file` is the one being received.
  */
 export const ReceivePhase = Object.freeze({
   IDLE: "idle",
@@ -38,6 +40,7 @@ export const ReceivePhase = Object.freeze({
   WAITING_FOR_OFFER: "waiting-for-offer",
   OFFERED: "offered",
   RECEIVING: "receiving",
+  RECONNECTING: "reconnecting",
   RECEIVED: "received",
   DECLINED: "declined",
   CANCELLED: "cancelled",
@@ -46,6 +49,8 @@ export const ReceivePhase = Object.freeze({
 
 const ENDINGS = new Set([ReceivePhase.RECEIVED, ReceivePhase.DECLINED, ReceivePhase.CANCELLED, ReceivePhase.FAILED]);
 const MAY_JOIN = new Set([ReceivePhase.IDLE, ReceivePhase.REFUSED]);
+/** Where the sender may offer a new connection: the files are under way. */
+const UNDER_WAY = new Set([ReceivePhase.RECEIVING, ReceivePhase.RECONNECTING]);
 
 export class ReceiveSession {
   #run;
@@ -54,6 +59,7 @@ export class ReceiveSession {
   #onFile;
   #relayOnly;
   #onRoute;
+  #graceMs;
   /** Settles the offer with the person's answer while the phase is `offered`. */
   #decide = null;
 
@@ -67,7 +73,8 @@ export class ReceiveSession {
    *   unverified ever; `relayOnly`,
    *   asked on joining, whether the person hides their address (only a TURN relay may
    *   then carry the connection); `onRoute` is told how the connection went (a Route of
-   *   protocol/ice.js) soon after it opens, beside the phases.
+   *   protocol/ice.js) soon after it opens, beside the phases; `graceMs`, how long a
+   *   connection lost mid-transfer may take to come back.
    */
   constructor({
     origin = location.origin,
@@ -76,8 +83,10 @@ export class ReceiveSession {
     onFile = () => {},
     relayOnly = () => false,
     onRoute = () => {},
+    graceMs = RECONNECT_GRACE_MS,
   } = {}) {
     this.#origin = origin;
+    this.#graceMs = graceMs;
     this.#relayOnly = relayOnly;
     this.#onRoute = onRoute;
     this.#run = new Run("receive session", ReceivePhase.IDLE, ENDINGS, onPhase);
@@ -144,11 +153,33 @@ export class ReceiveSession {
     this.#decide?.(false);
   }
 
-  /** The server decides until the channel is open; from then on only the channel does. */
+  /** Stop receiving and tell the sender: over the channel while it is open, else through
+   * the server. What was not verified is not kept. */
+  cancel() {
+    const run = this.#run;
+    if (run.over) return;
+    const reason = "the receiver cancelled";
+    const cancelled = ending("you cancelled the transfer", { errorId: ErrorId.CANCELLED });
+    const { transfer } = run;
+    transfer?.cancel(reason);
+    if (transfer && run.phase !== ReceivePhase.RECONNECTING) {
+      run.end(ReceivePhase.CANCELLED, cancelled, transfer.closed);
+      return;
+    }
+    const told = run.socket?.connected ? ask(run.socket, "cancel", { reason }).catch(() => {}) : undefined;
+    run.end(ReceivePhase.CANCELLED, cancelled, told);
+  }
+
+  /** The server decides until the channel is open, and while it is being restored; the
+   * rest of the time only the channel does. */
   #listen(socket) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
       if (!run.transfer) handler(payload);
+      else if (run.phase === ReceivePhase.RECONNECTING) {
+        handler(payload);
+        run.transfer.abort("the sender left");
+      }
     };
     socket.on(
       "cancelled",
@@ -157,7 +188,17 @@ export class ReceiveSession {
         if (cancelled) run.end(cancelled.errorId === ErrorId.CANCELLED ? ReceivePhase.CANCELLED : ReceivePhase.FAILED, cancelled);
       }),
     );
-    socket.on("peer_left", untilOpen(() => run.end(ReceivePhase.FAILED, ending("the sender left before the transfer started"))));
+    socket.on(
+      "peer_left",
+      untilOpen(() =>
+        run.end(
+          ReceivePhase.FAILED,
+          run.transfer
+            ? ending("the sender left before the transfer finished", { errorId: ErrorId.PEER_LEFT })
+            : ending("the sender left before the transfer started"),
+        ),
+      ),
+    );
     socket.on("disconnect", untilOpen(() => run.end(ReceivePhase.FAILED, ending("lost the connection to the server"))));
   }
 
@@ -166,23 +207,39 @@ export class ReceiveSession {
     const run = this.#run;
     this.#listen(socket);
     run.set(ReceivePhase.CONNECTING);
-    let pc, channel;
+    let totalBytes = 0;
+    const link = new Link({
+      socket,
+      ...ice,
+      role: "receiver",
+      handshake,
+      onExtraChannel: (extra) => {
+        extra.close();
+        run.transfer?.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
+      },
+      onFailed: () => run.transfer?.lost(),
+      mayReconnect: () => UNDER_WAY.has(run.phase),
+      // A new offer says the old connection is lost, whether or not this side saw it go.
+      onReconnect: (opening) => {
+        run.transfer.lost();
+        opening.then(
+          ({ channel, route }) => {
+            run.route = route;
+            if (run.transfer.resume(channel)) route.then((shown) => shown && this.#onRoute(shown));
+          },
+          // The sender tries again while the grace lasts.
+          () => {},
+        );
+      },
+    });
+    run.link = link;
+    let channel;
     try {
-      ({ pc, channel, route: run.route } = await openChannel({
-        socket,
-        ...ice,
-        role: "receiver",
-        handshake,
-        onExtraChannel: (extra) => {
-          extra.close();
-          run.transfer?.fail(ErrorId.PROTOCOL_ERROR, "the sender opened more than one data channel");
-        },
-      }));
+      ({ channel, route: run.route } = await link.open());
     } catch (error) {
       run.refuse(ReceivePhase.FAILED, error);
       return;
     }
-    run.pc = pc;
     if (run.endedMeanwhile()) return;
     run.set(ReceivePhase.WAITING_FOR_OFFER);
     run.route.then((route) => route && this.#onRoute(route));
@@ -191,8 +248,12 @@ export class ReceiveSession {
     const receiver = new Receiver(channel, {
       onManifest: (files) => {
         offered.push(...files);
-        return this.#offer(files);
+        totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+        return this.#offer(files, totalBytes);
       },
+      onLost: () => run.set(ReceivePhase.RECONNECTING),
+      onResumed: () => run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true }),
+      graceMs: this.#graceMs,
       onProgress: this.#onProgress,
       onFile: (index, saved) => {
         verified += 1;
@@ -213,13 +274,12 @@ export class ReceiveSession {
     }
   }
 
-  async #offer(files) {
-    const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+  async #offer(files, totalBytes) {
     const answer = new Promise((resolve) => (this.#decide = resolve));
     this.#run.set(ReceivePhase.OFFERED, { files, totalBytes });
     const store = await answer;
     this.#decide = null;
-    if (store) this.#run.set(ReceivePhase.RECEIVING, { totalBytes });
+    if (store) this.#run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: false });
     return store;
   }
 }

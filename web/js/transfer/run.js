@@ -64,8 +64,8 @@ export class Run {
   #lastWord = null;
   /** @type {import("../signalling/socketio.js").SocketClient | null} */
   socket = null;
-  /** @type {RTCPeerConnection | null} */
-  pc = null;
+  /** @type {import("../signalling/link.js").Link | null} the peer connections */
+  link = null;
   /** @type {import("./machines.js").Sender | import("./machines.js").Receiver | null} */
   transfer = null;
   /** Settles with how the channel went once it is open (a Route of protocol/ice.js, or null). */
@@ -140,7 +140,7 @@ export class Run {
   }
 
   #close() {
-    this.pc?.close();
+    this.link?.close();
     this.socket?.close();
   }
 }

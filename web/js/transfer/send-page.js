@@ -16,7 +16,7 @@ import { Tree } from "./tree.js";
 const $ = (id) => document.getElementById(id);
 
 /** Leaving the page now would cut the transfer off: the receiver is there. */
-const UNDER_WAY = new Set([SendPhase.CONNECTING, SendPhase.AWAITING_ACCEPT, SendPhase.SENDING]);
+const UNDER_WAY = new Set([SendPhase.CONNECTING, SendPhase.AWAITING_ACCEPT, SendPhase.SENDING, SendPhase.RECONNECTING]);
 
 /**
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
@@ -78,11 +78,14 @@ export function setupSendPage({ relayOnly }) {
       setStatus(status, "Receiver connected. Connecting directly…");
     },
     [SendPhase.AWAITING_ACCEPT]: () => setStatus(status, "Connected. Waiting for the receiver to accept…"),
-    [SendPhase.SENDING]: ({ totalBytes }) => {
+    [SendPhase.SENDING]: ({ totalBytes, resumed }) => {
       setStatus(status, "Sending…");
+      // Back from reconnecting, the progress goes on where it was.
+      if (resumed) return;
       $("send-progress").hidden = false;
       shown.progress = new TotalProgress($("send-total"), $("send-rate"), totalBytes);
     },
+    [SendPhase.RECONNECTING]: () => setStatus(status, "The connection dropped: reconnecting…"),
     [SendPhase.DELIVERED]: ({ files }) => {
       shown.progress.finish();
       ended(`Delivered: ${count(files.length, "file")} received and verified.`, "ok", { restart: false });

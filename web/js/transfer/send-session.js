@@ -7,13 +7,14 @@
  */
 
 import { formatCode, parseSlot } from "../protocol/codes.js";
+import { ErrorId } from "../protocol/errors.js";
 import { Handshake } from "../protocol/handshake.js";
 import { Policy } from "../protocol/ice.js";
 import { PROTOCOL_VERSION } from "../protocol/protocol.js";
-import { ask, openChannel, refusedPolicy } from "../signalling/link.js";
+import { Link, LinkError, ask, refusedPolicy } from "../signalling/link.js";
 import { SocketClient } from "../signalling/socketio.js";
 import { codeWords } from "../signalling/words.js";
-import { Sender, SenderState } from "./machines.js";
+import { RECONNECT_GRACE_MS, Sender, SenderState } from "./machines.js";
 import { Offer, Refused } from "./offer.js";
 import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
 
@@ -21,7 +22,8 @@ import { Run, cancelledByPeer, ending, endingOf } from "./run.js";
  * Where a send is. Each phase's `detail`:
  * idle, requesting-code {}; waiting-for-receiver {code, link, expiresIn} (`code` in its
  * canonical form, `expiresIn` in seconds); connecting, awaiting-accept {}; sending
- * {totalBytes}; then one ending: delivered {files}; declined {} (the receiver
+ * {totalBytes, resumed} (`resumed` true when it goes on after reconnecting); reconnecting
+ * {} (the connection was lost mid-transfer: a new one is being made); then one ending: delivered {files}; declined {} (the receiver
  * declined); cancelled {} (this side cancelled); expired {} (nobody used the code in
  * time); failed, a Run ending (see run.js) whose `file` is the first file not yet
  * delivered.
@@ -33,6 +35,7 @@ export const SendPhase = Object.freeze({
   CONNECTING: "connecting",
   AWAITING_ACCEPT: "awaiting-accept",
   SENDING: "sending",
+  RECONNECTING: "reconnecting",
   DELIVERED: "delivered",
   DECLINED: "declined",
   FAILED: "failed",
@@ -49,6 +52,8 @@ const ENDINGS = new Set([
 ]);
 /** Until the receiver turns up, more files join the same offer. */
 const OPEN_TO_FILES = new Set([SendPhase.IDLE, SendPhase.REQUESTING_CODE, SendPhase.WAITING_FOR_RECEIVER]);
+/** A new connection that fails at once is not tried again at once: the server relays its signals. */
+const ATTEMPT_SPACING_MS = 2000;
 
 export class SendSession {
   #run;
@@ -58,6 +63,7 @@ export class SendSession {
   #onDelivered;
   #relayOnly;
   #onRoute;
+  #graceMs;
 
   /**
    * @param {{origin?: string, onPhase?: (change: {phase: string, detail: object}) => void,
@@ -67,7 +73,8 @@ export class SendSession {
    *   link points there too); `onDelivered` is told as the receiver verifies each file;
    *   `relayOnly`, asked when the send starts, whether the person hides their address
    *   (only a TURN relay may then carry the connection); `onRoute` is told how the
-   *   connection went (a Route of protocol/ice.js) soon after it opens, beside the phases.
+   *   connection went (a Route of protocol/ice.js) soon after it opens, beside the phases;
+   *   `graceMs`, how long a connection lost mid-transfer may take to come back.
    */
   constructor({
     origin = location.origin,
@@ -76,8 +83,10 @@ export class SendSession {
     onDelivered = () => {},
     relayOnly = () => false,
     onRoute = () => {},
+    graceMs = RECONNECT_GRACE_MS,
   } = {}) {
     this.#origin = origin;
+    this.#graceMs = graceMs;
     this.#relayOnly = relayOnly;
     this.#onRoute = onRoute;
     this.#run = new Run("send session", SendPhase.IDLE, ENDINGS, onPhase);
@@ -172,11 +181,16 @@ export class SendSession {
     run.set(SendPhase.WAITING_FOR_RECEIVER, { code, link: `${this.#origin}/#${code}`, expiresIn: created.expires_in });
   }
 
-  /** The server decides until the channel is open; from then on only the channel does. */
+  /** The server decides until the channel is open, and while it is being restored; the
+   * rest of the time only the channel does. */
   #listen(socket, ice, handshake) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
       if (!run.transfer) handler(payload);
+      else if (run.phase === SendPhase.RECONNECTING) {
+        handler(payload);
+        run.transfer.abort("the receiver left");
+      }
     };
     socket.on("peer_joined", ({ pake }) => this.#connect(ice, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
@@ -187,7 +201,17 @@ export class SendSession {
         if (cancelled) run.end(SendPhase.FAILED, cancelled);
       }),
     );
-    socket.on("peer_left", untilOpen(() => run.end(SendPhase.FAILED, ending("the receiver left before the transfer started"))));
+    socket.on(
+      "peer_left",
+      untilOpen(() =>
+        run.end(
+          SendPhase.FAILED,
+          run.transfer
+            ? ending("the receiver left before the transfer finished", { errorId: ErrorId.PEER_LEFT })
+            : ending("the receiver left before the transfer started"),
+        ),
+      ),
+    );
     socket.on("disconnect", untilOpen(() => run.end(SendPhase.FAILED, ending("lost the connection to the server"))));
   }
 
@@ -195,26 +219,31 @@ export class SendSession {
   async #connect(ice, handshake, peerPake) {
     const run = this.#run;
     if (!run.set(SendPhase.CONNECTING)) return;
-    let pc, channel;
+    const link = new Link({ socket: run.socket, ...ice, role: "sender", handshake, onFailed: () => run.transfer?.lost() });
+    run.link = link;
+    let channel;
     try {
-      ({ pc, channel, route: run.route } = await openChannel({ socket: run.socket, ...ice, role: "sender", handshake, peerPake }));
+      ({ channel, route: run.route } = await link.open(peerPake));
     } catch (error) {
       run.refuse(SendPhase.FAILED, error);
       return;
     }
-    run.pc = pc;
     if (run.endedMeanwhile()) return;
     run.set(SendPhase.AWAITING_ACCEPT);
     run.route.then((route) => route && this.#onRoute(route));
     const files = this.files;
+    const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
     let delivered = 0;
     const sender = new Sender(channel, files, {
-      onAccepted: () => run.set(SendPhase.SENDING, { totalBytes: files.reduce((sum, f) => sum + f.size, 0) }),
+      onAccepted: () => run.set(SendPhase.SENDING, { totalBytes, resumed: false }),
       onProgress: this.#onProgress,
       onDelivered: (index) => {
         delivered += 1;
         this.#onDelivered(index);
       },
+      onLost: () => this.#reconnect(link, sender),
+      onResumed: () => run.set(SendPhase.SENDING, { totalBytes, resumed: true }),
+      graceMs: this.#graceMs,
     });
     run.transfer = sender;
     try {
@@ -224,6 +253,26 @@ export class SendSession {
     } catch (error) {
       if (sender.state === SenderState.DECLINED) run.end(SendPhase.DECLINED, {}, sender.closed);
       else run.end(SendPhase.FAILED, endingOf(error, { file: files[delivered]?.name ?? null }), sender.closed);
+    }
+  }
+
+  /** The connection was lost mid-transfer: new ones, one after another, until one opens
+   * or the sender's grace is over. */
+  async #reconnect(link, sender) {
+    const run = this.#run;
+    run.set(SendPhase.RECONNECTING);
+    while (sender.state === SenderState.RECONNECTING) {
+      const spaced = new Promise((resolve) => setTimeout(resolve, ATTEMPT_SPACING_MS));
+      try {
+        const { channel, route } = await link.reconnect();
+        run.route = route;
+        if (sender.resume(channel)) route.then((shown) => shown && this.#onRoute(shown));
+        return;
+      } catch (error) {
+        // Only a connection that did not open is tried again: a refusal stands.
+        if (!(error instanceof LinkError)) sender.abort(error.message, error.errorId ?? undefined);
+      }
+      await spaced;
     }
   }
 }

@@ -47,6 +47,8 @@ export const routeWords = (route) => `Connected: ${ROUTE_WORDS[route]}`;
 
 /** This side found it: `(ending, peer) => words`. */
 const FOUND_HERE = {
+  // Only this side's own Cancel ends it so: the receiver's, mid-transfer.
+  [ErrorId.CANCELLED]: () => "You cancelled the transfer. The sender has been told, and nothing unverified was kept.",
   [ErrorId.HASH_MISMATCH]: ({ file }) =>
     `"${file}" arrived damaged (hash mismatch: its SHA-256 did not match), so it was thrown away. Ask the sender to try again.`,
   [ErrorId.OLD_PROTOCOL]: (_, peer) => `The ${peer} uses an older SendIt: ask them to update it.`,
