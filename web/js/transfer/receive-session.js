@@ -175,11 +175,14 @@ export class ReceiveSession {
   #listen(socket) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
-      if (!run.transfer) handler(payload);
-      else if (run.phase === ReceivePhase.RECONNECTING) {
+      const end = () => {
         handler(payload);
         run.transfer.abort("the sender left");
-      }
+      };
+      if (!run.transfer) handler(payload);
+      else if (run.phase === ReceivePhase.RECONNECTING) end();
+      // Mid-transfer only the channel decides; but a loss of it after this cannot heal.
+      else run.gone ??= end;
     };
     socket.on(
       "cancelled",
@@ -251,7 +254,10 @@ export class ReceiveSession {
         totalBytes = files.reduce((sum, f) => sum + f.size, 0);
         return this.#offer(files, totalBytes);
       },
-      onLost: () => run.set(ReceivePhase.RECONNECTING),
+      onLost: () => {
+        run.set(ReceivePhase.RECONNECTING);
+        run.gone?.();
+      },
       onResumed: () => run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true }),
       graceMs: this.#graceMs,
       onProgress: this.#onProgress,

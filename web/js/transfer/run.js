@@ -68,6 +68,9 @@ export class Run {
   link = null;
   /** @type {import("./machines.js").Sender | import("./machines.js").Receiver | null} */
   transfer = null;
+  /** How the run ends if its connection is lost from now on: the server said the peer
+   * left (or cancelled, or the server went) while the channel was open; null otherwise. */
+  gone = null;
   /** Settles with how the channel went once it is open (a Route of protocol/ice.js, or null). */
   route = Promise.resolve(null);
 

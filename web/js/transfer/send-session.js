@@ -186,11 +186,14 @@ export class SendSession {
   #listen(socket, ice, handshake) {
     const run = this.#run;
     const untilOpen = (handler) => (payload) => {
-      if (!run.transfer) handler(payload);
-      else if (run.phase === SendPhase.RECONNECTING) {
+      const end = () => {
         handler(payload);
         run.transfer.abort("the receiver left");
-      }
+      };
+      if (!run.transfer) handler(payload);
+      else if (run.phase === SendPhase.RECONNECTING) end();
+      // Mid-transfer only the channel decides; but a loss of it after this cannot heal.
+      else run.gone ??= end;
     };
     socket.on("peer_joined", ({ pake }) => this.#connect(ice, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
@@ -261,6 +264,7 @@ export class SendSession {
   async #reconnect(link, sender) {
     const run = this.#run;
     run.set(SendPhase.RECONNECTING);
+    run.gone?.();
     while (sender.state === SenderState.RECONNECTING) {
       const spaced = new Promise((resolve) => setTimeout(resolve, ATTEMPT_SPACING_MS));
       try {
