@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from helpers.browser import UI_TIMEOUT, open_offer, zip_members
-from helpers.peers import OK, album_tree, start, tree_of
+from helpers.peers import OK, make_tree, start, tree_of
 from helpers.server import RunningServer
 
 pytestmark = pytest.mark.process
@@ -58,7 +58,7 @@ delete Navigator.prototype.serviceWorker;
 async def receive_tree(server: RunningServer, new_person: Person, tmp_path: Path, init: str | None = None) -> Any:
     source = tmp_path / "src"
     source.mkdir()
-    sender = await start("send", "--json", str(album_tree(source)), server=server.url)
+    sender = await start("send", "--json", str(make_tree(source, big=2_300_000)), server=server.url)
     context = await new_person()
     if init:
         await context.add_init_script(init)

@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from helpers.browser import UI_TIMEOUT, enter_code, make_files, open_app, open_offer, start_sending, zip_members
-from helpers.peers import OK, album_tree, start, tree_of
+from helpers.peers import OK, make_tree, start, tree_of
 from helpers.server import RunningServer
 
 pytestmark = pytest.mark.process
@@ -104,7 +104,7 @@ async def test_without_room_in_the_browser_a_tree_streams_as_one_zip(
 ) -> None:
     source = tmp_path / "src"
     source.mkdir()
-    sender = await start("send", "--json", str(album_tree(source)), server=server.url)
+    sender = await start("send", "--json", str(make_tree(source, big=2_300_000)), server=server.url)
     context = await new_person()
     await context.add_init_script(browser_storage)
     receiver = await open_offer(context, server.url, await sender.code())

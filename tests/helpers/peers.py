@@ -137,20 +137,21 @@ def tree_of(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def make_tree(root: Path) -> Path:
-    """A directory to send: nested folders, an empty file, a 20 MB random file."""
+def make_tree(root: Path, big: int = 20_000_000) -> Path:
+    """A directory to send: nested folders, an empty file, a random file of ``big`` bytes."""
     (root / "album" / "2025" / "summer").mkdir(parents=True)
-    (root / "album" / "2025" / "summer" / "beach.raw").write_bytes(os.urandom(20_000_000))
+    (root / "album" / "2025" / "summer" / "beach.raw").write_bytes(os.urandom(big))
     (root / "album" / "2025" / "notes.txt").write_text("sunny\n")
     (root / "album" / "empty").write_bytes(b"")
     return root / "album"
 
 
-def album_tree(root: Path) -> Path:
-    """A folder to send under ``root``: nested folders, an empty file, a file of a few blocks."""
-    album = root / "album"
-    (album / "2025" / "summer").mkdir(parents=True)
-    (album / "2025" / "summer" / "beach.raw").write_bytes(bytes(range(256)) * 9000)
-    (album / "2025" / "notes.txt").write_text("sunny\n")
-    (album / "empty").write_bytes(b"")
-    return album
+def make_nested(root: Path, count: int, most: int = 3000) -> Path:
+    """A folder ``root`` of ``count`` small random files (0 to ``most`` bytes) in folders
+    nested three deep: ``root/d0/e1/f2.bin`` and the like, some right in ``root``."""
+    for i in range(count):
+        parts = [f"d{i % 7}", f"e{i % 5}"][: i % 3]
+        folder = root.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.bin").write_bytes(os.urandom(i * 7919 % (most + 1)))
+    return root

@@ -171,19 +171,10 @@ export class ReceiveSession {
   }
 
   /** The server decides until the channel is open, and while it is being restored; the
-   * rest of the time only the channel does. */
+   * rest of the time only the channel does (see Run.fromServer). */
   #listen(socket) {
     const run = this.#run;
-    const untilOpen = (handler) => (payload) => {
-      const end = () => {
-        handler(payload);
-        run.transfer.abort("the sender left");
-      };
-      if (!run.transfer) handler(payload);
-      else if (run.phase === ReceivePhase.RECONNECTING) end();
-      // Mid-transfer only the channel decides; but a loss of it after this cannot heal.
-      else run.gone ??= end;
-    };
+    const untilOpen = (handler) => run.fromServer(handler, ReceivePhase.RECONNECTING);
     socket.on(
       "cancelled",
       untilOpen((payload) => {
@@ -254,10 +245,7 @@ export class ReceiveSession {
         totalBytes = files.reduce((sum, f) => sum + f.size, 0);
         return this.#offer(files, totalBytes);
       },
-      onLost: () => {
-        run.set(ReceivePhase.RECONNECTING);
-        run.gone?.();
-      },
+      onLost: () => run.reconnecting(ReceivePhase.RECONNECTING),
       onResumed: () => run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true }),
       graceMs: this.#graceMs,
       onProgress: this.#onProgress,
