@@ -119,10 +119,14 @@ class Way:
 
     profile: bool = False
     blob_only: bool = False
+    #: The receive tab's "Save straight to Downloads as it arrives", which a person in a
+    #: private window ticks: there OPFS is kept in memory (measured), a download on disk.
+    stream: bool = False
 
     @property
     def name(self) -> str:
-        return ("Blob path" if self.blob_only else "ours") + (", normal profile" if self.profile else "")
+        kind = "Blob path" if self.blob_only else "ours, streamed to Downloads" if self.stream else "ours"
+        return kind + (", normal profile" if self.profile else "")
 
 
 @contextlib.asynccontextmanager
@@ -147,6 +151,8 @@ async def receiving(playwright: Any, way: Way, scratch: Path) -> AsyncIterator[t
             context = await new_context(browser)
             if way.blob_only:
                 await context.add_init_script(BLOB_ONLY)
+            if way.stream:
+                await context.add_init_script(STREAM_SETTING)
             yield context, root
         return
     marker = "--sendit-bench-receiver"
@@ -172,6 +178,9 @@ ANSWER_PICKERS = """async (folder) => {
   answerPickersWith(await root.getDirectoryHandle(folder, { create: true }));
 }"""
 PICKED = "bench-picked"
+#: The setting ticked, as web/js/ui/settings.js keeps it.
+STREAM_SETTING = 'localStorage.setItem("sendit.stream-to-downloads", "true");'
+
 
 #: A file the page put in the picked folder, handed over as its person would take it
 #: from there: a link to the file on disk. False when the folder holds no such file (the
@@ -205,7 +214,11 @@ async def save_and_hash(page: Any, name: str) -> tuple[str, str | None]:
         await expect(save).to_have_count(1, timeout=UI_TIMEOUT)
     async with page.expect_download(timeout=TRANSFER_TIMEOUT * 1000) as info:
         await save.click()
-    download = await info.value
+    return await hash_download(await info.value)
+
+
+async def hash_download(download: Any) -> tuple[str, str | None]:
+    """The digest of a finished download (empty when it failed), and its failure."""
     try:
         failure = await download.failure()
         if failure is not None:
@@ -224,15 +237,24 @@ async def receive(playwright: Any, sender: Any, server: str, source: Path, diges
         async with receiving(playwright, way, source.parent) as (context, root):
             page = await open_offer(context, server, code)
             await page.evaluate(MARK_ENDS)
-            if not way.blob_only:
+            if not way.blob_only and not way.stream:
                 await page.evaluate(ANSWER_PICKERS, PICKED)
             async with sampled(root) as samples:
-                await page.click("#accept")
+                streamed = None
+                if way.stream:
+                    # The download starts with the first file's bytes, after Accept.
+                    async with page.expect_download(timeout=TRANSFER_TIMEOUT * 1000) as info:
+                        await page.click("#accept")
+                    streamed = await info.value
+                else:
+                    await page.click("#accept")
                 await page.wait_for_function(
                     "() => window.benchMarks.ended !== undefined", timeout=TRANSFER_TIMEOUT * 1000
                 )
                 marks = await page.evaluate("window.benchMarks")
-                if marks["kind"] == "ok":
+                if streamed is not None:
+                    saved, failure = await hash_download(streamed)
+                elif marks["kind"] == "ok":
                     saved, failure = await save_and_hash(page, source.name)
                 else:
                     saved, failure = "", f"the receive ended in {marks['kind']}"
@@ -254,7 +276,7 @@ def _size_name(size: int) -> str:
     return f"{size / (1 << 30):g} GiB" if size >= 1 << 30 else f"{size / MIB:g} MiB"
 
 
-PRIVATE, PROFILE, BLOB = Way(), Way(profile=True), Way(blob_only=True)
+PRIVATE, PROFILE, BLOB = Way(stream=True), Way(profile=True), Way(blob_only=True)
 
 
 def growth_results(received: dict[tuple[int, Way], Received], sizes: tuple[int, ...], way: Way) -> list[Result]:
