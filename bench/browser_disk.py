@@ -58,10 +58,12 @@ MARK_ENDS = """() => {
   }).observe(again, { attributes: true });
 }"""
 
-#: A browser that keeps files only in memory: no File System Access API, no OPFS.
+#: A browser that keeps files only in memory: no File System Access API, no OPFS, no
+#: service worker to stream a download through.
 BLOB_ONLY = """
 for (const name of ["showDirectoryPicker", "showSaveFilePicker", "showOpenFilePicker"]) delete window[name];
 if (window.StorageManager) delete StorageManager.prototype.getDirectory;
+delete Navigator.prototype.serviceWorker;
 """
 
 
