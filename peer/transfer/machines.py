@@ -161,6 +161,8 @@ class Transfer:
         self._drained = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
         self._heard = 0
+        #: The channel whose messages are handled: none while reconnecting.
+        self._heard_on: Channel | None = None
         self._watch: asyncio.Task[None] | None = None
         self._grace: asyncio.TimerHandle | None = None
         self._attach(channel, inbox)
@@ -189,7 +191,8 @@ class Transfer:
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
         channel = self.channel
-        self.inbox.hand_over(lambda data: self._guarded(data) if channel is self.channel else None)
+        self._heard_on = channel
+        self.inbox.hand_over(lambda data: self._guarded(data) if channel is self._heard_on else None)
         self._listening = True
         if self._closed.is_set() or channel.readyState == "closed":
             self._on_close(channel)
@@ -204,6 +207,9 @@ class Transfer:
             self.abort(error)
             return
         self._set_state(self.reconnecting)
+        # What the lost channel still brings (the path came back before the peer gave
+        # it up) is left unheard: the new channel starts from what this side kept.
+        self._heard_on = None
         if self._watch is not None:
             self._watch.cancel()
         self._drained.set()
