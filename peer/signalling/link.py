@@ -505,7 +505,9 @@ class LinkSetup:
     async def abandon(self) -> None:
         """Close the connection: a link not yet open will not open."""
         self.fail("the connection was replaced")
-        await self.pc.close()
+        # Shielded: aiortc's close, cut short, leaves a connection that never closes (a
+        # later close waits for the first forever).
+        await asyncio.shield(self.pc.close())
 
 
 def without_end_of_candidates(sdp: str) -> tuple[str, bool]:
