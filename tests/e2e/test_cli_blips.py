@@ -5,18 +5,23 @@ paced by its file reads (tests/helpers/gated_send.py), never by sleeps."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import time
 from pathlib import Path
+from typing import Any, Awaitable, Callable
 
 import pytest
 
+from helpers.browser import run_harness
 from helpers.loopback import NO_UDP, nft_rules
 from helpers.peers import CONNECTION, OK, Sendit, start
 from helpers.server import RunningServer
 
 pytestmark = pytest.mark.process
+
+Person = Callable[[], Awaitable[Any]]
 
 MIB = 1024 * 1024
 #: Two whole blocks before the gate, and a short last block after it.
@@ -84,3 +89,74 @@ async def test_a_peer_killed_while_reconnecting_ends_the_other_at_once(server: R
     await receiver.finish()
     # What had come is kept for resuming.
     assert sorted(p.name for p in out.iterdir()) == ["big.bin.part", "big.bin.part.sendit"]
+
+
+# --- the same blip between ``sendit`` and a page: a real SendSession or ReceiveSession in
+# Chromium (tests/web/harness/sessions.js), paced by its own gate when it sends
+
+#: Chromium calls a connection whose packets are all dropped failed after some 30 s.
+PAGE_FAILED_MS = 90_000
+
+
+async def session_page(new_person: Person, server: RunningServer) -> Any:
+    page = await (await new_person()).new_page()
+    await page.goto(server.url + "/")
+    return page
+
+
+async def call(page: Any, function: str, args: Any = None) -> Any:
+    return await run_harness(page, "sessions.js", function, args)
+
+
+async def until(page: Any, phase: str) -> dict[str, Any]:
+    seen = await call(page, "until", {"phase": phase, "ms": PAGE_FAILED_MS})
+    assert seen["phase"] == phase, seen
+    return seen
+
+
+async def test_a_blip_heals_python_to_the_page(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    data = os.urandom(SIZE)
+    (tmp_path / "big.bin").write_bytes(data)
+    sender = await start("send", "--json", str(tmp_path / "big.bin"), server=server.url, gate=GATE)
+    receiver = await session_page(new_person, server)
+    await call(receiver, "receive")
+    await call(receiver, "act", ["join", await sender.code()])
+    await until(receiver, "offered")
+    await call(receiver, "act", ["accept"])
+    held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
+    assert held["last"]["fileBytes"] == GATE, held
+    with nft_rules(NO_UDP):
+        await sender.event("reconnecting", timeout=HEALED)
+        await until(receiver, "reconnecting")
+    await sender.release()
+    received = await until(receiver, "received")
+    assert await sender.finish(timeout=HEALED) == OK, (sender.events, sender.stderr)
+    assert received["files"] == [
+        {"index": 0, "name": "big.bin", "size": SIZE, "sha256": hashlib.sha256(data).hexdigest()}
+    ]
+    assert received["phases"][-4:] == ["receiving", "reconnecting", "receiving", "received"]
+    # The page held the two blocks before the gate: every byte crossed once.
+    assert sender.events[-1]["wire_bytes"] == SIZE
+    assert received["last"]["receivedBytes"] == SIZE
+
+
+async def test_a_blip_heals_the_page_to_python(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
+    spec = {"name": "big.bin", "size": SIZE, "seed": 7}
+    sender = await session_page(new_person, server)
+    await call(sender, "configure", {"gateAt": GATE})
+    assert await call(sender, "send", [spec]) == ["big.bin"]
+    code = (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
+    out = tmp_path / "out"
+    receiver = await start("receive", "--json", "--yes", "-o", str(out), code, server=server.url)
+    await receiver.event("progress")
+    with nft_rules(NO_UDP):
+        lost = await receiver.event("reconnecting", timeout=HEALED)
+        await until(sender, "reconnecting")
+    await call(sender, "release")
+    assert await receiver.finish(timeout=HEALED) == OK, (receiver.events, receiver.stderr)
+    delivered = await until(sender, "delivered")
+    assert (out / "big.bin").read_bytes() == bytes((i + 7) % 251 for i in range(SIZE))
+    assert delivered["phases"][-4:] == ["sending", "reconnecting", "sending", "delivered"]
+    kept = next(e for e in receiver.events if e["event"] == "reconnected")["bytes"]
+    assert kept == lost["bytes"] - lost["bytes"] % MIB, (lost, kept)
+    assert receiver.events[-1]["wire_bytes"] == SIZE + lost["bytes"] - kept
