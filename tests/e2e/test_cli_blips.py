@@ -10,18 +10,16 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 
-from helpers.browser import run_harness
 from helpers.loopback import NO_UDP, nft_rules
 from helpers.peers import CONNECTION, OK, Sendit, start
 from helpers.server import RunningServer
+from helpers.sessions import Person, call, session_page
 
 pytestmark = pytest.mark.process
-
-Person = Callable[[], Awaitable[Any]]
 
 MIB = 1024 * 1024
 #: Two whole blocks before the gate, and a short last block after it.
@@ -96,16 +94,6 @@ async def test_a_peer_killed_while_reconnecting_ends_the_other_at_once(server: R
 
 #: Chromium calls a connection whose packets are all dropped failed after some 30 s.
 PAGE_FAILED_MS = 90_000
-
-
-async def session_page(new_person: Person, server: RunningServer) -> Any:
-    page = await (await new_person()).new_page()
-    await page.goto(server.url + "/")
-    return page
-
-
-async def call(page: Any, function: str, args: Any = None) -> Any:
-    return await run_harness(page, "sessions.js", function, args)
 
 
 async def until(page: Any, phase: str) -> dict[str, Any]:
