@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from . import machine
-from .config import MB, SECTIONS, BenchConfig
+from .config import MB, MIB, SECTIONS, BenchConfig
 from .results import Result, markdown_runs, markdown_table, text_table, write_json
 
 HERE = Path(__file__).resolve().parent
@@ -97,6 +97,20 @@ def parser() -> argparse.ArgumentParser:
         help="MB timed per transfer relayed through TURN and direct, in the network lab (50)",
     )
     p.add_argument(
+        "--disk-sizes",
+        type=_counts,
+        default=(1024, 4096),
+        metavar="MiB,MiB",
+        help="MiB per browser → browser transfer whose receiving memory is measured (1024,4096)",
+    )
+    p.add_argument(
+        "--resume-size",
+        type=_positive,
+        default=1024,
+        metavar="MiB",
+        help="MiB of the file broken at about 60 %% and resumed, and of the one blipped (1024)",
+    )
+    p.add_argument(
         "--json",
         type=Path,
         default=HERE / "results.json",
@@ -116,7 +130,7 @@ def parser() -> argparse.ArgumentParser:
 async def run(config: BenchConfig) -> list[Result]:
     results: list[Result] = []
     for section in config.sections:
-        module = importlib.import_module(f"bench.{section}")
+        module = importlib.import_module(f"bench.{section.replace('-', '_')}")
         config.say(f"== {section}")
         results += await module.run(config)
     return results
@@ -145,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
         memory_size=args.memory_size * MB,
         attack_seconds=args.attack_seconds,
         turn_size=args.turn_size * MB,
+        disk_sizes=tuple(size * MIB for size in args.disk_sizes),
+        resume_size=args.resume_size * MIB,
     )
     described = machine.describe()
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -6,8 +6,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake", "turn")
+SECTIONS = ("throughput", "signalling", "pool", "memory", "attack", "pake", "turn", "browser-disk", "resume")
 MB = 1_000_000
+MIB = 1 << 20
 
 
 @dataclass
@@ -37,6 +38,10 @@ class BenchConfig:
     pake_page_runs: int = 21
     #: Bytes timed per transfer in the lab, relayed and direct (after ``warmup``).
     turn_size: int = 50 * MB
+    #: Sizes of the browser → browser transfers whose receiving browser's memory is measured.
+    disk_sizes: tuple[int, ...] = (1024 * MIB, 4096 * MIB)
+    #: The file broken at about 60 % and resumed, and blipped.
+    resume_size: int = 1024 * MIB
     log: list[str] = field(default_factory=list)
 
     def say(self, line: str) -> None:

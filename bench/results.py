@@ -20,7 +20,8 @@ class Result:
     section: str
     name: str
     unit: str
-    ours: float
+    #: None when there is no figure (what it measures never happened: see ``detail``).
+    ours: float | None
     baseline: float | None = None
     target: str = ""
     met: bool | None = None
@@ -32,7 +33,7 @@ class Result:
     @property
     def ratio(self) -> float | None:
         """ours / baseline."""
-        if self.baseline is None or self.baseline == 0:
+        if self.ours is None or self.baseline is None or self.baseline == 0:
             return None
         return self.ours / self.baseline
 
@@ -66,7 +67,7 @@ def rows(results: Sequence[Result]) -> list[tuple[str, ...]]:
             (
                 r.section,
                 r.name,
-                f"{_figure(r.ours)} {r.unit}",
+                f"{_figure(r.ours)} {r.unit}" if r.ours is not None else "none",
                 f"{_figure(r.baseline)} {r.unit}" if r.baseline is not None else "",
                 ratio,
                 r.target,

@@ -10,16 +10,18 @@ import os
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 import pytest
 
 from helpers.loopback import NO_UDP, nft_rules
 from helpers.peers import CONNECTION, OK, Sendit, start
 from helpers.server import RunningServer
-from helpers.sessions import Person, call, session_page
+from helpers.sessions import accepting, call, offering, pattern, until
 
 pytestmark = pytest.mark.process
+
+Person = Callable[[], Awaitable[Any]]
 
 MIB = 1024 * 1024
 #: Two whole blocks before the gate, and a short last block after it.
@@ -96,28 +98,18 @@ async def test_a_peer_killed_while_reconnecting_ends_the_other_at_once(server: R
 PAGE_FAILED_MS = 90_000
 
 
-async def until(page: Any, phase: str) -> dict[str, Any]:
-    seen = await call(page, "until", {"phase": phase, "ms": PAGE_FAILED_MS})
-    assert seen["phase"] == phase, seen
-    return seen
-
-
 async def test_a_blip_heals_python_to_the_page(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     data = os.urandom(SIZE)
     (tmp_path / "big.bin").write_bytes(data)
     sender = await start("send", "--json", str(tmp_path / "big.bin"), server=server.url, gate=GATE)
-    receiver = await session_page(new_person, server)
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", await sender.code()])
-    await until(receiver, "offered")
-    await call(receiver, "act", ["accept"])
+    receiver = await accepting(await new_person(), server.url, await sender.code())
     held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
     assert held["last"]["fileBytes"] == GATE, held
     with nft_rules(NO_UDP):
         await sender.event("reconnecting", timeout=HEALED)
-        await until(receiver, "reconnecting")
+        await until(receiver, "reconnecting", ms=PAGE_FAILED_MS)
     await sender.release()
-    received = await until(receiver, "received")
+    received = await until(receiver, "received", ms=PAGE_FAILED_MS)
     assert await sender.finish(timeout=HEALED) == OK, (sender.events, sender.stderr)
     assert received["files"] == [
         {"index": 0, "name": "big.bin", "size": SIZE, "sha256": hashlib.sha256(data).hexdigest()}
@@ -130,20 +122,17 @@ async def test_a_blip_heals_python_to_the_page(server: RunningServer, new_person
 
 async def test_a_blip_heals_the_page_to_python(server: RunningServer, new_person: Person, tmp_path: Path) -> None:
     spec = {"name": "big.bin", "size": SIZE, "seed": 7}
-    sender = await session_page(new_person, server)
-    await call(sender, "configure", {"gateAt": GATE})
-    assert await call(sender, "send", [spec]) == ["big.bin"]
-    code = (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
+    sender, code = await offering(await new_person(), server.url, [spec], gateAt=GATE)
     out = tmp_path / "out"
     receiver = await start("receive", "--json", "--yes", "-o", str(out), code, server=server.url)
     await receiver.event("progress")
     with nft_rules(NO_UDP):
         lost = await receiver.event("reconnecting", timeout=HEALED)
-        await until(sender, "reconnecting")
+        await until(sender, "reconnecting", ms=PAGE_FAILED_MS)
     await call(sender, "release")
     assert await receiver.finish(timeout=HEALED) == OK, (receiver.events, receiver.stderr)
-    delivered = await until(sender, "delivered")
-    assert (out / "big.bin").read_bytes() == bytes((i + 7) % 251 for i in range(SIZE))
+    delivered = await until(sender, "delivered", ms=PAGE_FAILED_MS)
+    assert (out / "big.bin").read_bytes() == pattern(spec)
     assert delivered["phases"][-4:] == ["sending", "reconnecting", "sending", "delivered"]
     kept = next(e for e in receiver.events if e["event"] == "reconnected")["bytes"]
     assert kept == lost["bytes"] - lost["bytes"] % MIB, (lost, kept)

@@ -6,7 +6,6 @@ page that asks before it is closed mid-transfer. The CLI receiver checks paths a
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
@@ -15,7 +14,7 @@ import pytest
 from playwright.async_api import expect
 
 from helpers.browser import UI_TIMEOUT, make_files, open_app, open_offer, pick_files, sent_events, shown_code
-from helpers.peers import OK, start, tree_of
+from helpers.peers import OK, make_nested, start, tree_of
 from helpers.server import RunningServer, wait_until
 from signal_server.app import SIGNALLING_KEY
 
@@ -25,17 +24,6 @@ Person = Callable[[], Awaitable[Any]]
 
 #: Rows a folder shows at first (web/js/ui/tree-list.js PAGE).
 PAGE = 100
-
-
-def make_nested(root: Path, count: int, most: int = 3000) -> Path:
-    """A folder ``root`` of ``count`` small random files (0 to ``most`` bytes) in folders
-    nested three deep: ``root/d0/e1/f2.bin`` and the like, some right in ``root``."""
-    for i in range(count):
-        parts = [f"d{i % 7}", f"e{i % 5}"][: i % 3]
-        folder = root.joinpath(*parts)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"f{i}.bin").write_bytes(os.urandom(i * 7919 % (most + 1)))
-    return root
 
 
 async def drop_paths(page: Any, paths: list[Path]) -> None:

@@ -116,6 +116,49 @@ def sent_events(page: Any) -> list[tuple[str, Any]]:
     return sent
 
 
+#: A slow disk for the pages of a context: bytes of a picked or dropped file from
+#: ``at`` on are read only once the test calls ``release_reads``, so a sending page
+#: stops mid-transfer for as long as the test needs, without sleeps.
+GATED_READS = """at => {
+  let release;
+  const released = new Promise((resolve) => (release = resolve));
+  window.__releaseReads = release;
+  const slice = Blob.prototype.slice;
+  Blob.prototype.slice = function (start = 0, end, type) {
+    const part = slice.call(this, start, end, type);
+    if (!(this instanceof File) || start < at) return part;
+    return { size: part.size, arrayBuffer: () => released.then(() => part.arrayBuffer()) };
+  };
+}"""
+
+
+async def gate_reads(context: Any, at: int) -> None:
+    """The pages ``context`` opens from now on read files past byte ``at`` only once released."""
+    await context.add_init_script(f"({GATED_READS})({at})")
+
+
+async def release_reads(page: Any) -> None:
+    await page.evaluate("() => window.__releaseReads()")
+
+
+#: Counts, in ``window.__fileBytes``, the bytes of every binary message the page's data
+#: channels receive: what crossed the wire of the files, whatever the page shows.
+COUNT_FILE_BYTES = """
+window.__fileBytes = 0;
+const Native = window.RTCPeerConnection;
+window.RTCPeerConnection = class extends Native {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener("datachannel", ({ channel }) =>
+      channel.addEventListener("message", ({ data }) => {
+        if (typeof data !== "string") window.__fileBytes += data.byteLength ?? data.size;
+      }),
+    );
+  }
+};
+"""
+
+
 async def open_app(context: Any, url: str) -> Any:
     page = await context.new_page()
     await page.goto(url)

@@ -74,6 +74,20 @@ ABOUT = [
     "in-message parses. Faults of order or of the offer as a whole (data before accept, a name twice, a count not "
     "met) are not marked. Runners ignore the mark; tests/transfer/test_transcript_cases.py checks it, and every "
     "other rule here, without running a machine.",
+    "Resuming and reconnecting (docs/PROTOCOL.md 4.6). holdings, optional, receiver only: [{index, bytes}], what "
+    "its store or sink holds from an earlier run of file index of the offer (ascending indices, at most that file's "
+    "size, given to the machine as such: Python's sink holdings, the page's store.partial). A holding counts as its "
+    "whole blocks, its short last block only when it is the whole file; one of no such block is no holding. A "
+    "writer the machine opens with blocks to keep starts with those first bytes of the holding. "
+    'out_manifest may be an object instead of true: fields its first part has too, e.g. {"resume": true}. '
+    '"absent": [fields] beside an out: the message has none of them (a bare accept has no resume_count). '
+    "reconnect: true: the channel is lost and a new one opens; only after both said they resume (manifest resume "
+    "true, accept with resume_count), mid-transfer. The runner closes the channel from the peer's side, waits (as "
+    "an out step) until the machine says it lost it and waits for a new one (Python: its on_lost; JavaScript: its "
+    "onLost), finds every message sent on the old channel taken by an out step, and hands the machine a new open "
+    "channel (Python: resume_on; JavaScript: resume); later steps are on that channel, once the machine listens "
+    "to it (a real channel delivers nothing before the tasks after its opening). A receiver's reconnect "
+    "keeps the whole blocks that came of its current file; its file-from then keeps that many or none.",
 ]
 
 BLOCK = 1_048_576
@@ -162,8 +176,8 @@ def given_bytes(spec: Json, invalid: bool = False) -> Json:
     return {"in_binary": spec, **({"invalid": True} if invalid else {})}
 
 
-def sent(message: Json, skip: list[str] | None = None) -> Json:
-    return {"out": message, **({"skip": skip} if skip else {})}
+def sent(message: Json, skip: list[str] | None = None, absent: list[str] | None = None) -> Json:
+    return {"out": message, **({"skip": skip} if skip else {}), **({"absent": absent} if absent else {})}
 
 
 def failure(error_id: str = PROTOCOL_ERROR, **fields: Any) -> list[Json]:
@@ -765,10 +779,11 @@ def sender_endings() -> list[Json]:
 
 def sender_refuses(name: str, about: str, files: list[Json], steps: list[Json], **options: Any) -> Json:
     """The sender tells a hostile receiver ``error protocol-error`` and closes; ``skip``
-    the data it may have pipelined, ``delivered`` the files it counted before."""
+    the data it may have pipelined, ``delivered`` the files it counted before, ``offer``
+    its out_manifest step."""
     told = sent({"type": "error", "error_id": PROTOCOL_ERROR}, options.get("skip"))
     outcome = sender_ending("failed", PROTOCOL_ERROR, options.get("delivered", 0))
-    return sender(name, about, files, [OFFER, *steps, told, CLOSED_BY_MACHINE], outcome)
+    return sender(name, about, files, [options.get("offer", OFFER), *steps, told, CLOSED_BY_MACHINE], outcome)
 
 
 def sender_hostile() -> list[Json]:
@@ -843,7 +858,372 @@ def sender_hostile() -> list[Json]:
     ]
 
 
+# -- resuming and reconnecting (4.6) ------------------------------------------------
+
+# A file of a block and 1,000 bytes, so that a claim of its first block leaves a tail.
+PART = file("part.bin", size=BLOCK + 1000)
+TWO_BLOCKS = file("two.bin", size=2 * BLOCK + 1)
+RECONNECT: Json = {"reconnect": True}
+
+
+def claim(index: int, data: bytes, blocks: int) -> Json:
+    """A resume entry: the first ``blocks`` blocks of ``data`` are held (their digest, 4.6)."""
+    return {"index": index, "blocks": blocks, "digest": digest(data[: blocks * BLOCK])}
+
+
+def resume_accept(entries: list[Json], count: int | None = None) -> Json:
+    return {"type": "accept", "resume_count": len(entries) if count is None else count, "resume": entries}
+
+
+def file_from(index: int, block: int) -> Json:
+    return {"type": "file-from", "index": index, "block": block}
+
+
+def tail(entry: Json, start: int) -> Json:
+    """A file's bytes from ``start`` on, as a bytes value."""
+    if "hex" in entry:
+        return hexed(content(entry)[start:])
+    return patterned(entry["size"] - start, start)
+
+
+def pieces(entry: Json, start: int = 0, end: int | None = None) -> list[Json]:
+    """A file's bytes from ``start`` to ``end``, as a sender sends them: binary messages of
+    at most 262,144 bytes."""
+    data, end = content(entry), entry["size"] if end is None else end
+    return [
+        given_bytes(
+            hexed(data[at : min(at + LARGEST, end)]) if "hex" in entry else patterned(min(LARGEST, end - at), at)
+        )
+        for at in range(start, end, LARGEST)
+    ]
+
+
+def held(index: int, spec: Json) -> Json:
+    return {"index": index, "bytes": spec}
+
+
+def resumed(name: str, about: str, files: list[Json], holdings: list[Json], accept: Json, steps: list[Json]) -> Json:
+    """A receiver offered ``files`` by a sender that resumes, holding ``holdings``: it
+    answers ``accept`` and takes ``steps``, and keeps every file."""
+    told = [given(manifest(files, resume=True)), {"decide": "accept"}, sent(accept), *steps, *DONE]
+    return receiver(name, about, told, ending("received", files=files), **holding(holdings))
+
+
+def holding(holdings: list[Json]) -> Json:
+    return {"holdings": holdings} if holdings else {}
+
+
+def taken_from(index: int, entry: Json, block: int) -> list[Json]:
+    """A receiver told file-from ``block``, then sent the rest of the file, verifies it."""
+    start = min(block * BLOCK, entry["size"])
+    ended = given(file_end(index, content(entry)))
+    return [given(file_from(index, block)), *pieces(entry, start), ended, sent({"type": "file-ok", "index": index})]
+
+
+def refused_resume(
+    name: str, about: str, files: list[Json], holdings: list[Json], accept: Json, steps: list[Json]
+) -> Json:
+    """A receiver that accepted a resuming offer with ``accept`` refuses what follows."""
+    told = [given(manifest(files, resume=True)), {"decide": "accept"}, sent(accept), *steps, *failure()]
+    return receiver(name, about, told, ending("failed", PROTOCOL_ERROR), **holding(holdings))
+
+
+def receiver_resume() -> list[Json]:
+    part, abc = content(PART), ABC
+    two = content(TWO_BLOCKS)
+    holds_abc = [held(0, hexed(abc))]
+    accept_abc = resume_accept([claim(0, abc, 1)])
+    nothing = resume_accept([])
+    ok = sent({"type": "file-ok", "index": 0})
+    return [
+        resumed(
+            "it holds some of the files",
+            "holdings give the accept its entries: a block and 500 bytes count as the block, 500 bytes of a "
+            "file of 1,000 as nothing, a whole file of 3 bytes as its one block; file-from k keeps them and only "
+            "the rest comes; file-end covers the whole file",
+            [PART, B, A],
+            [held(0, patterned(BLOCK + 500)), held(1, patterned(500)), held(2, hexed(abc))],
+            resume_accept([claim(0, part, 1), claim(2, abc, 1)]),
+            [*taken_from(0, PART, 1), *sending(1, B), sent({"type": "file-ok", "index": 1})]
+            + [given(file_from(2, 1)), given(file_end(2, abc)), sent({"type": "file-ok", "index": 2})],
+        ),
+        resumed(
+            "the sender's file differs from what it holds",
+            "file-from 0: what was held is dropped and the whole file comes",
+            [PART],
+            [held(0, patterned(BLOCK, 7))],
+            resume_accept([claim(0, pattern(BLOCK, 7), 1)]),
+            taken_from(0, PART, 0),
+        ),
+        resumed(
+            "it holds nothing",
+            "to a sender that resumes the accept always says how many entries: 0",
+            [A],
+            [],
+            nothing,
+            [*sending(0, A), ok],
+        ),
+        receiver(
+            "a sender that does not resume",
+            "a manifest without resume: a bare accept, whatever is held, and every file whole",
+            [given(manifest([A])), {"decide": "accept"}, sent({"type": "accept"}, absent=["resume_count", "resume"])]
+            + [*sending(0, A), ok, *DONE],
+            ending("received", files=[A]),
+            holdings=holds_abc,
+        ),
+        refused_resume(
+            "bytes before file-from",
+            "a file it claimed gets file-from before any byte",
+            [A],
+            holds_abc,
+            accept_abc,
+            [given_bytes(hexed(abc))],
+        ),
+        refused_resume(
+            "file-end before file-from",
+            "a file it claimed gets file-from before its file-end",
+            [A],
+            holds_abc,
+            accept_abc,
+            [given(file_end(0, abc))],
+        ),
+        refused_resume(
+            "file-from of another file",
+            "file-from names the current file",
+            TWO,
+            holds_abc,
+            accept_abc,
+            [given(file_from(1, 0))],
+        ),
+        refused_resume(
+            "file-from at a block it did not claim",
+            "block is 0 or the entry's: 1 of a claim of 2 is neither",
+            [TWO_BLOCKS],
+            [held(0, patterned(2 * BLOCK))],
+            resume_accept([claim(0, two, 2)]),
+            [given(file_from(0, 1))],
+        ),
+        refused_resume(
+            "file-from for a file it did not claim",
+            "no entry, no file-from",
+            [A],
+            [],
+            nothing,
+            [given(file_from(0, 0))],
+        ),
+        refused_resume(
+            "file-from twice",
+            "once the file-from is in, the bytes or the file-end come",
+            [A],
+            holds_abc,
+            accept_abc,
+            [given(file_from(0, 1)), given(file_from(0, 1))],
+        ),
+        resumed(
+            "a reconnection",
+            "the channel breaks after a block and 500 bytes; on the new one the receiver says continue with the "
+            "whole block it kept, and file-from 1 brings the rest",
+            [PART],
+            [],
+            nothing,
+            [*pieces(PART, 0, BLOCK + 500), RECONNECT, sent({"type": "continue", **claim(0, part, 1)})]
+            + taken_from(0, PART, 1),
+        ),
+        resumed(
+            "a reconnection before the file-from",
+            "the channel breaks right after accept: continue claims what is held of file 0, and file 1, claimed "
+            "in the accept, still gets its file-from",
+            [PART, A],
+            [held(0, patterned(BLOCK + 500)), held(1, hexed(abc))],
+            resume_accept([claim(0, part, 1), claim(1, abc, 1)]),
+            [RECONNECT, sent({"type": "continue", **claim(0, part, 1)}), *taken_from(0, PART, 1)]
+            + [given(file_from(1, 1)), given(file_end(1, abc)), sent({"type": "file-ok", "index": 1})],
+        ),
+    ]
+
+
+RESUMING_OFFER: Json = {"out_manifest": {"resume": True}}
+
+
+def delivering_from(files: list[Json], blocks: dict[int, int]) -> list[Json]:
+    """Each file from the block its file-from says (``blocks``, by index) or whole, then its
+    file-end and the receiver's file-ok."""
+    steps = []
+    for index, entry in enumerate(files):
+        start = 0
+        if index in blocks:
+            steps.append(sent(file_from(index, blocks[index])))
+            start = min(blocks[index] * BLOCK, entry["size"])
+        steps += [{"out_bytes": tail(entry, start)}] if start < entry["size"] else []
+        steps += [sent(file_end(index, content(entry))), given({"type": "file-ok", "index": index})]
+    return steps
+
+
+def delivered_from(name: str, about: str, files: list[Json], answer: list[Json], blocks: dict[int, int]) -> Json:
+    steps = [RESUMING_OFFER, *answer, *delivering_from(files, blocks), given({"type": "done"}), CLOSED_BY_MACHINE]
+    return sender(name, about, files, steps, sender_ending("delivered", delivered=len(files)))
+
+
+def sender_resume() -> list[Json]:
+    part, abc = content(PART), ABC
+    second = file("second.bin", size=BLOCK + 1000)
+    b, c = file("b.txt", b"b"), file("c.txt", b"c")
+    data_out = ["file-from", *DATA]
+    # Accepted, file 0 sent whole, and the channel broken before its file-ok.
+    broken = [given(resume_accept([])), {"out_bytes": patterned(PART["size"])}, sent(file_end(0, part)), RECONNECT]
+
+    def refuses(name: str, about: str, files: list[Json], steps: list[Json], **options: Any) -> Json:
+        return sender_refuses(name, about, files, steps, offer=RESUMING_OFFER, **options)
+
+    return [
+        delivered_from(
+            "resume entries honoured",
+            "the manifest says resume; file-from 1: only the bytes after the first block go, file-end is the whole "
+            "file's; a file without an entry comes whole, without file-from",
+            [PART, B],
+            [given(resume_accept([claim(0, part, 1)]))],
+            {0: 1},
+        ),
+        delivered_from(
+            "an entry whose digest differs",
+            "the sender's first block is not the receiver's: file-from 0, and every byte",
+            [PART],
+            [given(resume_accept([claim(0, pattern(BLOCK, 7), 1)]))],
+            {0: 0},
+        ),
+        delivered_from(
+            "entries in accept and accept-more",
+            "resume_count 2, one entry in accept and one in accept-more: sending starts once both came",
+            [PART, second],
+            [
+                given(resume_accept([claim(0, part, 1)], count=2)),
+                given({"type": "accept-more", "resume": [claim(1, part, 1)]}),
+            ],
+            {0: 1, 1: 1},
+        ),
+        delivered_from(
+            "a whole file held",
+            "an entry of every block (the last one short): file-from with all of them, no bytes, file-end",
+            [A],
+            [given(resume_accept([claim(0, abc, 1)]))],
+            {0: 1},
+        ),
+        delivered_from(
+            "an old receiver",
+            "a bare accept to a manifest that says resume: every file whole, no file-from",
+            [PART],
+            [ACCEPT],
+            {},
+        ),
+        refuses(
+            "resume entries out of order",
+            "entries come in ascending index",
+            [PART, second],
+            [given(resume_accept([claim(1, part, 1), claim(0, part, 1)]))],
+        ),
+        refuses(
+            "a resume entry past the offer",
+            "an entry names a file of the offer",
+            [A],
+            [given(resume_accept([claim(1, abc, 1)]))],
+        ),
+        refuses(
+            "a resume entry of more blocks than the file",
+            "a file of 3 bytes has one block",
+            [A],
+            [given(resume_accept([{**claim(0, abc, 1), "blocks": 2}]))],
+        ),
+        refuses(
+            "a resume entry for an empty file",
+            "an empty file has no block to claim",
+            [EMPTY],
+            [given(resume_accept([{**claim(0, abc, 1)}]))],
+        ),
+        refuses(
+            "an accept-more after every entry came",
+            "resume_count 1, one entry in accept, then accept-more: one too many; the file's start may be out",
+            [A, b],
+            [given(resume_accept([claim(0, abc, 1)])), given({"type": "accept-more", "resume": [claim(1, b"b", 1)]})],
+            skip=data_out,
+        ),
+        refuses(
+            "more entries in accept-more than announced",
+            "resume_count 2, then accept-more brings the third",
+            [A, b, c],
+            [given(resume_accept([claim(0, abc, 1)], count=2))]
+            + [given({"type": "accept-more", "resume": [claim(1, b"b", 1), claim(2, b"c", 1)]})],
+        ),
+        refuses(
+            "an accept-more before the accept",
+            "accept-more continues an accept",
+            [A],
+            [given({"type": "accept-more", "resume": [claim(0, abc, 1)]})],
+        ),
+        refuses(
+            "something else while entries are due",
+            "resume_count 2 and one entry: until the second comes, only accept-more",
+            [A, b],
+            [given(resume_accept([claim(0, abc, 1)], count=2)), given({"type": "file-ok", "index": 0})],
+        ),
+        refuses(
+            "an accept with more entries than its resume_count",
+            "resume_count 1 and two entries",
+            [A, b],
+            [given(resume_accept([claim(0, abc, 1), claim(1, b"b", 1)], count=1), True)],
+        ),
+        refuses(
+            "resume entries without resume_count",
+            "an accept with resume says how many",
+            [A],
+            [given({"type": "accept", "resume": [claim(0, abc, 1)]}, True)],
+        ),
+        sender(
+            "a reconnection",
+            "the channel breaks after file 0's file-end, before its file-ok; on the new one continue says the "
+            "receiver kept its first block: file-from 1, the rest, file-end again",
+            [PART],
+            [RESUMING_OFFER, *broken, given({"type": "continue", **claim(0, part, 1)})]
+            + [*delivering_from([PART], {0: 1}), given({"type": "done"}), CLOSED_BY_MACHINE],
+            sender_ending("delivered", delivered=1),
+        ),
+        sender(
+            "a reconnection, and the receiver's blocks differ",
+            "continue claims a block that is not the sender's: file-from 0, and the whole file again",
+            [PART],
+            [RESUMING_OFFER, *broken, given({"type": "continue", **claim(0, pattern(BLOCK, 7), 1)})]
+            + [*delivering_from([PART], {0: 0}), given({"type": "done"}), CLOSED_BY_MACHINE],
+            sender_ending("delivered", delivered=1),
+        ),
+        refuses(
+            "continue of more blocks than the file",
+            "a file of a block and 1,000 bytes has two blocks",
+            [PART],
+            [*broken, given({"type": "continue", **claim(0, part, 2), "blocks": 3})],
+        ),
+        refuses(
+            "continue past the offer",
+            "continue names a file of the offer, at most the one after the last file-end sent",
+            [PART],
+            [*broken, given({"type": "continue", "index": 1, "blocks": 0, "digest": digest(b"")})],
+        ),
+        refuses(
+            "continue before a verified file",
+            "file 0 was verified: continue cannot go back to it",
+            TWO,
+            [given(resume_accept([])), *delivering(TWO[:1]), {"out_bytes": bytes_of(B)}]
+            + [sent(file_end(1, content(B))), RECONNECT, given({"type": "continue", **claim(0, abc, 1)})],
+            delivered=1,
+        ),
+        refuses(
+            "something else first on the new channel",
+            "the receiver's first word on a new channel is continue",
+            [PART],
+            [*broken, given({"type": "file-ok", "index": 0})],
+        ),
+    ]
+
+
 def transcripts_section() -> Json:
     groups = [receiver_good, receiver_endings, receiver_consent, receiver_per_file, receiver_offers, receiver_entries]
-    groups += [sender_good, sender_endings, sender_hostile]
+    groups += [receiver_resume, sender_good, sender_endings, sender_hostile, sender_resume]
     return {"_about": ABOUT, "cases": [one for group in groups for one in group()]}

@@ -164,3 +164,14 @@ def make_tree(root: Path) -> Path:
     (root / "album" / "2025" / "notes.txt").write_text("sunny\n")
     (root / "album" / "empty").write_bytes(b"")
     return root / "album"
+
+
+def make_nested(root: Path, count: int, most: int = 3000) -> Path:
+    """A folder ``root`` of ``count`` small random files (0 to ``most`` bytes) in folders
+    nested three deep: ``root/d0/e1/f2.bin`` and the like, some right in ``root``."""
+    for i in range(count):
+        parts = [f"d{i % 7}", f"e{i % 5}"][: i % 3]
+        folder = root.joinpath(*parts)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"f{i}.bin").write_bytes(os.urandom(i * 7919 % (most + 1)))
+    return root

@@ -16,7 +16,19 @@ CASES: list[dict[str, Any]] = VECTORS["transcripts"]["cases"]
 
 #: The keys that say what a step is (each step has exactly one).
 STEP_KINDS = frozenset(
-    {"in", "in_text", "in_binary", "in_close", "decide", "cancel", "out", "out_bytes", "out_manifest", "out_close"}
+    {
+        "in",
+        "in_text",
+        "in_binary",
+        "in_close",
+        "decide",
+        "cancel",
+        "out",
+        "out_bytes",
+        "out_manifest",
+        "out_close",
+        "reconnect",
+    }
 )
 #: The limit on each wait of a runner, and on the machine's ending.
 WAIT_SECONDS = 10.0
@@ -33,6 +45,11 @@ def bytes_of(spec: dict[str, Any]) -> bytes:
 def content(file: dict[str, Any]) -> bytes:
     """A sender's file or a kept file: ``hex`` if given, else pattern(size)."""
     return bytes.fromhex(file["hex"]) if "hex" in file else pattern(file["size"])
+
+
+def holdings(case: dict[str, Any]) -> dict[int, bytes]:
+    """A receiver case's holdings: the bytes its sink holds of each file, by index."""
+    return {held["index"]: bytes_of(held["bytes"]) for held in case.get("holdings", ())}
 
 
 def offered(case: dict[str, Any]) -> list[dict[str, Any]]:

@@ -13,9 +13,9 @@ from typing import Any, Callable
 
 import pytest
 
-from helpers.transcripts import CASES, STEP_KINDS, bytes_of, content, kind, matches, offered, text_of
+from helpers.transcripts import CASES, STEP_KINDS, bytes_of, content, holdings, kind, matches, offered, text_of
 from helpers.vectors import VECTORS
-from sendit_protocol.digest import digest_bytes
+from sendit_protocol.digest import BLOCK_SIZE, digest_bytes
 from sendit_protocol.errors import ERROR_ID, ErrorId
 from sendit_protocol.messages import (
     FileEntry,
@@ -33,10 +33,11 @@ STATES = {
 }
 ENDED_WELL = {"delivered", "received", "declined"}
 # Beside the step's kind, what else a step may say.
-EXTRAS = {"in": {"size", "invalid"}, "in_text": {"invalid"}, "in_binary": {"invalid"}, "out": {"skip"}}
+EXTRAS = {"in": {"size", "invalid"}, "in_text": {"invalid"}, "in_binary": {"invalid"}, "out": {"skip", "absent"}}
 ONLY = {"decide": "receiver", "out_bytes": "sender", "out_manifest": "sender"}
 CLOSES = {"in_close", "out_close"}
-MESSAGE_TYPES = {"manifest", "manifest-more", "accept", "decline", "file-end", "file-ok", "done", "cancel", "error"}
+MESSAGE_TYPES = {"manifest", "manifest-more", "accept", "accept-more", "decline", "file-from", "continue"}
+MESSAGE_TYPES |= {"file-end", "file-ok", "done", "cancel", "error"}
 
 
 def named(cases: list[dict[str, Any]]) -> Any:
@@ -61,7 +62,7 @@ def test_a_case_has_the_fields_of_its_role(case: dict[str, Any]) -> None:
     role = case["role"]
     assert role in STATES
     required = {"name", "role", "about", "steps", "outcome"} | ({"files"} if role == "sender" else set())
-    assert required <= case.keys() <= required | {"limits"}
+    assert required <= case.keys() <= required | {"limits"} | ({"holdings"} if role == "receiver" else set())
     assert isinstance(case["about"], str) and case["about"]
     if "limits" in case:
         ((limit, seconds),) = case["limits"].items()
@@ -104,8 +105,12 @@ def check_step(what: str, step: dict[str, Any]) -> None:
         assert value in ("accept", "decline")
     elif what == "cancel":
         assert isinstance(value, str)
+    elif what == "out_manifest" and value is not True:
+        assert isinstance(value, dict) and value
     else:
         assert value is True
+    if "absent" in step:
+        assert step["absent"] and all(isinstance(field, str) and field not in value for field in step["absent"])
     if "skip" in step:
         assert step["skip"] and set(step["skip"]) <= MESSAGE_TYPES | {"binary"}
     if "size" in step:
@@ -152,19 +157,23 @@ def test_the_answer_is_sent_before_anything_else_arrives(case: dict[str, Any]) -
     steps = case["steps"]
     for at, step in enumerate(steps):
         if "decide" in step:
-            assert steps[at + 1] == {"out": {"type": step["decide"]}}
+            assert steps[at + 1].keys() <= {"out", "absent"} and steps[at + 1]["out"]["type"] == step["decide"]
 
 
 @named([c for c in CASES if c["role"] == "sender"])
 def test_a_sender_case_begins_with_its_offer_and_never_needs_pipelining(case: dict[str, Any]) -> None:
     """The data of file i+1 is expected only after file i's file-ok was given."""
     steps = case["steps"]
-    assert steps[0] == {"out_manifest": True}
+    assert kind(steps[0]) == "out_manifest" and kind(steps[0]) not in map(kind, steps[1:])
     acknowledged = 0
     expected_file = 0
     for step in steps:
         if "in" in step and step["in"]["type"] == "file-ok" and step["in"]["index"] == acknowledged:
             acknowledged += 1
+        if "in" in step and step["in"]["type"] == "continue":
+            # Files before it count as verified; it is sent again from the file-from on.
+            expected_file = step["in"]["index"]
+            acknowledged = max(acknowledged, expected_file)
         if "out" in step and step["out"]["type"] == "file-end":
             assert step["out"]["index"] == expected_file <= acknowledged
             expected_file += 1
@@ -178,6 +187,12 @@ def test_a_senders_expected_data_is_its_files(case: dict[str, Any]) -> None:
     for step in case["steps"]:
         if "out_bytes" in step:
             data += bytes_of(step["out_bytes"])
+        elif "in" in step and step["in"]["type"] == "continue":
+            data, index = b"", step["in"]["index"]
+        elif "out" in step and step["out"]["type"] == "file-from":
+            # The receiver keeps that many blocks: the bytes sent are the rest.
+            assert data == b"" and step["out"]["index"] == index
+            data = content(files[index])[: step["out"]["block"] * BLOCK_SIZE]
         elif "out" in step and step["out"]["type"] == "file-end":
             assert data == content(files[index])
             assert matches(step["out"], {"type": "file-end", "index": index, "digest": digest_bytes(data)})
@@ -196,7 +211,7 @@ def test_a_repeated_offer_needs_more_than_one_message(case: dict[str, Any]) -> N
 def test_what_a_receiver_keeps_is_what_it_was_sent(case: dict[str, Any]) -> None:
     """Each kept file is the bytes that came for it, and the file-end that closed it carries
     their digest: a case that keeps a file cannot keep it by a mistake of its own."""
-    arrived = received_files(case["steps"])
+    arrived = received_files(case["steps"], holdings(case))
     kept = case["outcome"]["kept"]
     assert len(kept) <= len(arrived)
     for file, (data, told) in zip(kept, arrived[: len(kept)], strict=True):
@@ -205,16 +220,46 @@ def test_what_a_receiver_keeps_is_what_it_was_sent(case: dict[str, Any]) -> None
         assert told == digest_bytes(data)
 
 
-def received_files(steps: list[dict[str, Any]]) -> list[tuple[bytes, str]]:
-    """What a sender sent per file: the bytes before each file-end, and that file-end's digest."""
-    files, data = [], b""
+def received_files(steps: list[dict[str, Any]], held: dict[int, bytes]) -> list[tuple[bytes, str]]:
+    """What a receiver has of each file when its file-end comes, and that file-end's
+    digest: the bytes before it, after what a file-from kept (of the holding, or of
+    what came before a reconnection)."""
+    files: list[tuple[bytes, str]] = []
+    data = b""
     for step in steps:
         if "in_binary" in step:
             data += bytes_of(step["in_binary"])
+        elif "in" in step and step["in"]["type"] == "file-from" and not step.get("invalid"):
+            data = (data or held.get(step["in"]["index"], b""))[: step["in"]["block"] * BLOCK_SIZE]
         elif "in" in step and step["in"]["type"] == "file-end" and not step.get("invalid"):
             files.append((data, step["in"]["digest"]))
             data = b""
     return files
+
+
+@named([c for c in CASES if "holdings" in c])
+def test_holdings_are_of_files_offered(case: dict[str, Any]) -> None:
+    """Each holding is of a file of the offer, no longer than it, in ascending order."""
+    first = next(step["in"] for step in case["steps"] if "in" in step)
+    assert first["type"] == "manifest" and first["count"] == len(first["files"])
+    indices = [held["index"] for held in case["holdings"]]
+    assert indices == sorted(set(indices))
+    for held in case["holdings"]:
+        assert held.keys() == {"index", "bytes"}
+        check_bytes(held["bytes"])
+        assert len(bytes_of(held["bytes"])) <= first["files"][held["index"]]["size"]
+
+
+@named([c for c in CASES if any("reconnect" in step for step in c["steps"])])
+def test_a_reconnection_comes_after_both_said_they_resume(case: dict[str, Any]) -> None:
+    """The manifest said resume, and the accept had resume_count, before any reconnect."""
+    steps = case["steps"]
+    at = next(number for number, step in enumerate(steps) if "reconnect" in step)
+    manifest, accept = ("in", "out") if case["role"] == "receiver" else ("out_manifest", "in")
+    said = [step[manifest] for step in steps[:at] if isinstance(step.get(manifest), dict)]
+    answered = [step[accept] for step in steps[:at] if accept in step]
+    assert any(message.get("resume") is True for message in said)
+    assert any(message["type"] == "accept" and "resume_count" in message for message in answered)
 
 
 @named(CASES)
@@ -298,6 +343,14 @@ def file_ok_late(case: dict[str, Any]) -> None:
     case["steps"].pop(4)
 
 
+def held_other_bytes(case: dict[str, Any]) -> None:
+    case["holdings"][0]["bytes"] = {"size": 1_048_576, "start": 1}
+
+
+def reconnect_unannounced(case: dict[str, Any]) -> None:
+    del case["steps"][0]["in"]["resume"]
+
+
 MISTAKES = [
     (test_what_a_receiver_keeps_is_what_it_was_sent, "receiver: one file", kept_other_bytes),
     (test_a_senders_expected_data_is_its_files, "sender: one file", sent_other_digest),
@@ -310,6 +363,8 @@ MISTAKES = [
     (test_an_outcome_uses_known_states_and_ids, "receiver: data before accept", unknown_id),
     (test_the_answer_is_sent_before_anything_else_arrives, "receiver: one file", answer_not_awaited),
     (test_a_sender_case_begins_with_its_offer_and_never_needs_pipelining, "sender: several files", file_ok_late),
+    (test_what_a_receiver_keeps_is_what_it_was_sent, "receiver: it holds some of the files", held_other_bytes),
+    (test_a_reconnection_comes_after_both_said_they_resume, "receiver: a reconnection", reconnect_unannounced),
 ]
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from helpers.channel import channel_pair
 from helpers.sinks import MemorySink
-from helpers.transcripts import CASES, WAIT_SECONDS, bytes_of, content, kind, matches, offered, text_of
+from helpers.transcripts import CASES, WAIT_SECONDS, bytes_of, content, holdings, kind, matches, offered, text_of
 from peer.errors import PeerError
 from peer.progress import Reporter
 from peer.transfer.machines import ANSWER_SECONDS, MANIFEST_SECONDS, Receiver, Sender
@@ -33,14 +33,12 @@ class Run:
 
     def __init__(self, case: dict[str, Any], folder: Path) -> None:
         self.case = case
-        self.near, self.far = channel_pair()
         self.outputs: asyncio.Queue[bytes | str] = asyncio.Queue()
-        self.far.on("message", self.outputs.put_nowait)
-        self.closed = asyncio.Event()
-        self.near.on("close", self.closed.set)
+        self.connect()
         self.asked = asyncio.Event()
         self.answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self.sink = MemorySink()
+        self.lost = asyncio.Event()
+        self.sink = MemorySink(holdings(case))
         limits = case.get("limits", {})
         self.machine: Sender | Receiver
         if case["role"] == "sender":
@@ -50,6 +48,14 @@ class Run:
             self.machine = Receiver(
                 self.near, self.sink, self.person, Reporter(), limits.get("manifest_seconds", MANIFEST_SECONDS)
             )
+        self.machine.on_lost = self.lost.set
+
+    def connect(self) -> None:
+        """A new channel pair: the machine's end, and the case's."""
+        self.near, self.far = channel_pair()
+        self.far.on("message", self.outputs.put_nowait)
+        self.closed = asyncio.Event()
+        self.near.on("close", self.closed.set)
 
     async def person(self, files: list[FileEntry]) -> bool:
         self.asked.set()
@@ -70,24 +76,33 @@ class Run:
         finally:
             running.cancel()
 
-    async def step(self, what: str, step: dict[str, Any]) -> None:
+    def given(self, what: str, step: dict[str, Any]) -> None:
+        """An input step: done at once, in this very turn of the loop."""
         if what in ("in", "in_text"):
             self.near.emit("message", text_of(step))
         elif what == "in_binary":
             self.near.emit("message", bytes_of(step["in_binary"]))
         elif what == "in_close":
             self.far.close()
-        elif what == "cancel":
+        else:
             self.machine.cancel(step["cancel"])
+
+    async def step(self, what: str, step: dict[str, Any]) -> None:
+        if what in ("in", "in_text", "in_binary", "in_close", "cancel"):
+            self.given(what, step)
         elif what == "decide":
             await asyncio.wait_for(self.asked.wait(), WAIT_SECONDS)
             self.answer.set_result(step["decide"] == "accept")
         elif what == "out":
-            await self.expect_text(step["out"], set(step.get("skip", ())))
+            message = await self.expect_text(step["out"], set(step.get("skip", ())))
+            if present := set(step.get("absent", ())).intersection(message):
+                raise Mismatch(f"expected no {sorted(present)}, got {message}")
         elif what == "out_bytes":
             await self.expect_bytes(bytes_of(step["out_bytes"]))
         elif what == "out_manifest":
-            await self.expect_manifest()
+            await self.expect_manifest(step["out_manifest"])
+        elif what == "reconnect":
+            await self.reconnect()
         else:
             await asyncio.wait_for(self.closed.wait(), WAIT_SECONDS)
 
@@ -115,7 +130,17 @@ class Run:
         if got != expected:
             raise Mismatch(f"expected {len(expected)} bytes, got {len(got)} other bytes")
 
-    async def expect_manifest(self) -> None:
+    async def reconnect(self) -> None:
+        """The channel is lost: once the machine waits for a new one, it gets it."""
+        self.far.close()
+        await asyncio.wait_for(self.lost.wait(), WAIT_SECONDS)
+        if not self.outputs.empty():
+            raise Mismatch(f"sent on the lost channel and not taken: {_shown(self.outputs.get_nowait())}")
+        self.lost.clear()
+        self.connect()
+        self.machine.resume_on(self.near)
+
+    async def expect_manifest(self, fields: dict[str, Any] | bool) -> None:
         files = [{key: file[key] for key in ("name", "size", "type")} for file in offered(self.case)]
         listed: list[Any] = []
         first = True
@@ -125,6 +150,8 @@ class Run:
                 raise Mismatch(f"expected a manifest part of at most {MAX_MESSAGE} bytes, got {_shown(data)}")
             part = json.loads(data)
             expected = {"type": "manifest", "version": 2, "count": len(files)} if first else {"type": "manifest-more"}
+            if first and isinstance(fields, dict):
+                expected |= fields
             if not matches(expected, part):
                 raise Mismatch(f"expected {expected}, got {_shown(data)}")
             listed += part["files"]

@@ -5,14 +5,15 @@ against the real server, and the phases each goes through."""
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 import time
 from typing import Any, Awaitable, Callable
 
-from helpers.browser import run_harness
 from helpers.loopback import NO_UDP, nft_rules
 from helpers.server import RunningServer, running_server
+from helpers.sessions import accepting, call, sha256, until
+from helpers.sessions import offering as offering_in
+from helpers.sessions import session_page as page_of
 from signal_server.app import SIGNALLING_KEY
 
 Person = Callable[[], Awaitable[Any]]
@@ -29,11 +30,6 @@ OFFERED = RECEIVE[: RECEIVE.index("offered") + 1]
 AWAITING_ACCEPT = SEND[: SEND.index("awaiting-accept") + 1]
 CONNECTING = ["requesting-code", "waiting-for-receiver", "connecting"]
 CODE = re.compile(r"[1-9][0-9]{0,3}(-[a-z]+){3}")
-
-
-def sha256(spec: dict[str, Any]) -> str:
-    """The digest of the bytes the harness builds for ``spec``."""
-    return hashlib.sha256(bytes((i + spec["seed"]) % 251 for i in range(spec["size"]))).hexdigest()
 
 
 def ending(reason: str, error_id: str | None = None, source: str = "here", said: str | None = None) -> dict[str, Any]:
@@ -56,20 +52,8 @@ def other_words(code: str) -> str:
 
 
 async def session_page(new_person: Person, server: RunningServer) -> Any:
-    page = await (await new_person()).new_page()
-    await page.goto(server.url + "/")
-    return page
-
-
-async def call(page: Any, function: str, args: Any = None) -> Any:
-    return await run_harness(page, "sessions.js", function, args)
-
-
-async def until(page: Any, phase: str, count: int = 1) -> dict[str, Any]:
-    """What the page's session reported, once it entered ``phase`` (checked) ``count`` times."""
-    seen = await call(page, "until", {"phase": phase, "count": count})
-    assert seen["phase"] == phase, seen
-    return seen
+    """A page of a person of its own."""
+    return await page_of(await new_person(), server.url)
 
 
 async def offering(
@@ -311,16 +295,8 @@ FAILED_MS = 90_000
 async def gated_transfer(server: RunningServer, new_person: Person, **options: Any) -> tuple[Any, Any]:
     """A sender of FILE whose reads stop at GATE, and a receiver that accepted it and holds
     everything before the gate."""
-    sender = await session_page(new_person, server)
-    await call(sender, "configure", {"gateAt": GATE, **options})
-    assert await call(sender, "send", [FILE]) == [FILE["name"]]
-    code = (await until(sender, "waiting-for-receiver"))["details"]["waiting-for-receiver"]["code"]
-    receiver = await session_page(new_person, server)
-    await call(receiver, "configure", options)
-    await call(receiver, "receive")
-    await call(receiver, "act", ["join", code])
-    await until(receiver, "offered")
-    await call(receiver, "act", ["accept"])
+    sender, code = await offering_in(await new_person(), server.url, [FILE], gateAt=GATE, **options)
+    receiver = await accepting(await new_person(), server.url, code, **options)
     held = await call(receiver, "untilBytes", {"key": "fileBytes", "bytes": GATE})
     assert held["last"]["fileBytes"] == GATE, held
     return sender, receiver

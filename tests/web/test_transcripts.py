@@ -43,6 +43,14 @@ def changed(name: str, change: Any) -> dict[str, Any]:
     return case
 
 
+def resuming(case: dict[str, Any]) -> None:
+    case["steps"][0]["in"]["resume"] = True
+
+
+def other_holding(case: dict[str, Any]) -> None:
+    case["holdings"][0]["bytes"]["start"] = 3
+
+
 @pytest.mark.parametrize(
     ("case", "problem"),
     [
@@ -54,8 +62,22 @@ def changed(name: str, change: Any) -> dict[str, Any]:
         (changed("receiver: data before accept", lambda c: c["outcome"].update(error_id="hash-mismatch")), "error_id"),
         # An out step left off: the machine sent more than the case takes.
         (changed("receiver: one file", lambda c: c["steps"].pop(6)), "sent more than the case takes"),
+        (changed("receiver: a sender that does not resume", resuming), "expected no resume"),
+        (changed("sender: a reconnection", lambda c: c["steps"].pop(3)), "sent on the lost channel"),
+        (changed("receiver: it holds some of the files", other_holding), "expected out"),
     ],
-    ids=["state", "kept bytes", "out", "delivered", "out bytes", "error id", "an output left over"],
+    ids=[
+        "state",
+        "kept bytes",
+        "out",
+        "delivered",
+        "out bytes",
+        "error id",
+        "an output left over",
+        "absent",
+        "left on the lost channel",
+        "holdings",
+    ],
 )
 async def test_the_runner_can_fail(page: Any, case: dict[str, Any], problem: str) -> None:
     """A case changed to be wrong is reported, or the test above proves nothing."""

@@ -7,6 +7,9 @@
 import { SendSession } from "/js/transfer/send-session.js";
 import { ReceiveSession } from "/js/transfer/receive-session.js";
 import { BlobStore } from "/js/transfer/store/blob.js";
+import { FolderStore } from "/js/transfer/store/folder.js";
+import { OpfsStore } from "/js/transfer/store/opfs.js";
+import { answerPickersWith } from "/js/transfer/store/pickers.js";
 import { OfferedFile, Refused } from "/js/transfer/offer.js";
 
 const ENDINGS = new Set(["delivered", "failed", "cancelled", "expired", "received", "declined"]);
@@ -22,6 +25,10 @@ const gate = { at: Infinity, open: null, release: () => {} };
 gate.open = new Promise((resolve) => (gate.release = resolve));
 /** Options for the next session: `graceMs` for reconnection. */
 let options = {};
+/** Where accepted files go: "blob" (memory), "opfs" (this browser's storage, which
+ * keeps partials for resume) or "folder" (picked through the pickers' seam, answered
+ * with the OPFS folder named `folder`). */
+let storage = { store: "blob", folder: null };
 
 /** Byte i of a file is (i + seed) % 251: the test computes the same bytes. */
 const pattern = (size, seed) => Uint8Array.from({ length: size }, (_, i) => (i + seed) % 251);
@@ -41,6 +48,7 @@ const makeFiles = (specs) => specs.map(({ name, size, seed }) => new OfferedFile
 const plain = (value) => JSON.parse(JSON.stringify(value, (_, v) => (v instanceof Blob ? { name: v.name, size: v.size } : v)));
 
 const hex = (buffer) => [...new Uint8Array(buffer)].map((b) => b.toString(16).padStart(2, "0")).join("");
+const sha256 = async (blob) => hex(await crypto.subtle.digest("SHA-256", await blob.arrayBuffer()));
 
 const listeners = {
   onPhase: ({ phase, detail }) => {
@@ -56,19 +64,48 @@ const listeners = {
   },
   onDelivered: (index) => seen.delivered.push(index),
   onFile: ({ index, entry, saved: { file: blob } }) => {
-    digests.push(
-      blob.arrayBuffer().then(async (bytes) => {
-        seen.files.push({ index, name: entry.name, size: blob.size, sha256: hex(await crypto.subtle.digest("SHA-256", bytes)) });
-      }),
-    );
+    // A file saved into the picked folder is read back from there (see `folder()`).
+    if (!blob) return seen.files.push({ index, name: entry.name, size: entry.size, sha256: null });
+    digests.push(sha256(blob).then((digest) => seen.files.push({ index, name: entry.name, size: blob.size, sha256: digest })));
   },
 };
 
 /** What the next session is made with: `{graceMs, gateAt}` (`gateAt`: the byte of each
  * file from which its reads wait for `release()`). */
-export function configure({ gateAt = Infinity, ...rest }) {
+export function configure({ gateAt = Infinity, store = "blob", folder = null, ...rest }) {
   gate.at = gateAt;
+  storage = { store, folder };
   options = rest;
+}
+
+/** The OPFS folder `name` (made if need be): what the pickers' seam answers with. */
+async function opfsFolder(name) {
+  return (await navigator.storage.getDirectory()).getDirectoryHandle(name, { create: true });
+}
+
+/** The store of `storage` for the offered `files`. */
+async function storeFor(files) {
+  if (storage.store === "opfs") return OpfsStore.open(files);
+  if (storage.store !== "folder") return new BlobStore();
+  answerPickersWith(await opfsFolder(storage.folder));
+  try {
+    return await FolderStore.pick(files);
+  } finally {
+    answerPickersWith(null);
+  }
+}
+
+/** Every file under the configured folder, as {path: sha256}. */
+export async function folder() {
+  const out = {};
+  const walk = async (dir, prefix) => {
+    for await (const [name, handle] of dir.entries()) {
+      if (handle.kind === "directory") await walk(handle, `${prefix}${name}/`);
+      else out[prefix + name] = await sha256(await handle.getFile());
+    }
+  };
+  await walk(await opfsFolder(storage.folder), "");
+  return out;
 }
 
 /** Let a gated sender read on. */
@@ -99,9 +136,11 @@ export function receive() {
   session = new ReceiveSession({ ...listeners, ...options });
 }
 
-/** Call one of the session's methods: ["join", code], ["accept"] (into memory), ["decline"], ["cancel"]. */
-export function act([method, ...args]) {
-  session[method](...(method === "accept" ? [new BlobStore()] : args));
+/** Call one of the session's methods: ["join", code], ["accept"] (into the configured
+ * store), ["decline"], ["cancel"]. */
+export async function act([method, ...args]) {
+  if (method === "accept") args = [await storeFor(seen.details.offered.files)];
+  session[method](...args);
 }
 
 async function report() {

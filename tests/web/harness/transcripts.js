@@ -76,6 +76,18 @@ class MemoryChannel extends EventTarget {
   #wake = () => {};
   closedByMachine = false;
 
+  /** Whether the machine reads this channel yet: a real one delivers nothing before the
+   * tasks after its opening, by when the machine that took it listens. */
+  listened = false;
+
+  addEventListener(type, listener, options) {
+    super.addEventListener(type, listener, options);
+    if (type === "message") {
+      this.listened = true;
+      this.#wake();
+    }
+  }
+
   send(data) {
     if (this.readyState !== "open") throw new DOMException("the channel is not open", "InvalidStateError");
     if (typeof data === "string") this.#sent.push(data);
@@ -134,8 +146,46 @@ const describe = (data) => (typeof data === "string" ? data.slice(0, 120) : `bin
 const parsed = (data) => (typeof data === "string" ? JSON.parse(data) : null);
 const kindOf = (data) => (typeof data === "string" ? parsed(data).type : "binary");
 
+/**
+ * The real in-memory store, holding what a case's `holdings` say is left of files from
+ * an earlier run: `partial` hands it out, and a writer told to keep bytes starts with them.
+ */
+class HeldStore extends BlobStore {
+  #held;
+
+  constructor(holdings = []) {
+    super();
+    this.#held = new Map(holdings.map(({ index, bytes }) => [index, new Blob([bytesOf(bytes)])]));
+  }
+
+  async partial(index) {
+    return this.#held.get(index) ?? null;
+  }
+
+  async open(index, entry, { keep = 0 } = {}) {
+    const writer = await super.open(index, entry);
+    if (keep) await writer.write(new Uint8Array(await this.#held.get(index).slice(0, keep).arrayBuffer()));
+    return writer;
+  }
+}
+
+/** Resolves each time the machine says it lost its channel and waits for a new one. */
+function losses() {
+  let mark;
+  let lost = new Promise((resolve) => (mark = resolve));
+  return {
+    onLost: () => mark(),
+    next: async () => {
+      await within(lost, WAIT_MS, "the machine to wait for a new channel").catch((error) => {
+        throw new Mismatch(error.message);
+      });
+      lost = new Promise((resolve) => (mark = resolve));
+    },
+  };
+}
+
 /** The person of a receiver case: asked once, answers when a `decide` step says so. */
-function person() {
+function person(holdings) {
   let markAsked;
   const asked = new Promise((resolve) => (markAsked = resolve));
   return {
@@ -144,13 +194,13 @@ function person() {
       const answer = await within(asked, WAIT_MS, "the machine to ask its person").catch((error) => {
         throw new Mismatch(error.message);
       });
-      answer(decision === "accept" && new BlobStore());
+      answer(decision === "accept" && new HeldStore(holdings));
     },
   };
 }
 
 /** The machine a case drives, and what it handed over or counted delivered. */
-function machineFor(testCase, channel, asker) {
+function machineFor(testCase, channel, asker, onLost) {
   const limits = testCase.limits ?? {};
   if (testCase.role === "sender") {
     const delivered = [];
@@ -160,6 +210,7 @@ function machineFor(testCase, channel, asker) {
     });
     const machine = new Sender(channel, files, {
       onDelivered: (index) => delivered.push(index),
+      onLost,
       ...(limits.answer_seconds === undefined ? {} : { answerMs: limits.answer_seconds * 1000 }),
     });
     return { machine, handed: { delivered } };
@@ -168,6 +219,7 @@ function machineFor(testCase, channel, asker) {
   const machine = new Receiver(channel, {
     onManifest: asker.ask,
     onFile: (index, { file }) => kept.push({ index, blob: file }),
+    onLost,
     ...(limits.manifest_seconds === undefined ? {} : { manifestMs: limits.manifest_seconds * 1000 }),
   });
   return { machine, handed: { kept } };
@@ -186,6 +238,8 @@ async function expectOut(channel, step) {
   if (typeof data !== "string" || !matches(step.out, parsed(data))) {
     throw new Mismatch(`expected out ${JSON.stringify(step.out)}, got ${describe(data)}`);
   }
+  const present = (step.absent ?? []).filter((field) => field in parsed(data));
+  if (present.length) throw new Mismatch(`expected no ${present}, got ${describe(data)}`);
 }
 
 async function expectBytes(channel, spec) {
@@ -200,11 +254,12 @@ async function expectBytes(channel, spec) {
   }
 }
 
-async function expectManifest(channel, files) {
+async function expectManifest(channel, files, fields) {
   const want = offered(files).map(({ name, size, type }) => ({ name, size, type }));
   const first = await channel.nextSent("the manifest");
   const manifest = parsed(first);
-  if (!matches({ type: "manifest", version: 2, count: want.length }, manifest)) {
+  const head = { type: "manifest", version: 2, count: want.length, ...(fields === true ? {} : fields) };
+  if (!matches(head, manifest)) {
     throw new Mismatch(`expected a manifest of ${want.length} files, got ${describe(first)}`);
   }
   const got = [];
@@ -232,7 +287,7 @@ async function awaitStep(channel, step, asker, testCase) {
   if ("decide" in step) await asker.answer(step.decide);
   else if ("out" in step) await expectOut(channel, step);
   else if ("out_bytes" in step) await expectBytes(channel, step.out_bytes);
-  else if ("out_manifest" in step) await expectManifest(channel, testCase.files);
+  else if ("out_manifest" in step) await expectManifest(channel, testCase.files, step.out_manifest);
   else if ("out_close" in step) await channel.until(() => channel.readyState === "closed", "the machine to close its channel");
   else throw new Mismatch(`unknown step ${JSON.stringify(step)}`);
 }
@@ -261,11 +316,23 @@ async function checkOutcome(testCase, machine, handed, channel, ran) {
   return problems;
 }
 
+/** The channel is lost: once the machine waits for a new one, it gets it (returned). */
+async function reconnect(channel, machine, lost) {
+  channel.peerClose();
+  await lost.next();
+  if (channel.unread) throw new Mismatch(`sent on the lost channel and not taken: ${describe(channel.peekSent())}`);
+  const next = new MemoryChannel();
+  machine.resume(next);
+  await next.until(() => next.listened, "the machine to read the new channel");
+  return next;
+}
+
 /** Runs one case; returns its problems ([] when the machine did exactly what it says). */
 export async function runTranscript(testCase) {
-  const channel = new MemoryChannel();
-  const asker = person();
-  const { machine, handed } = machineFor(testCase, channel, asker);
+  let channel = new MemoryChannel();
+  const asker = person(testCase.holdings);
+  const lost = losses();
+  const { machine, handed } = machineFor(testCase, channel, asker, lost.onLost);
   const ran = machine.run().then(
     (value) => `resolved ${JSON.stringify(value)}`,
     (error) => `rejected: ${error.message}`,
@@ -273,6 +340,7 @@ export async function runTranscript(testCase) {
   try {
     for (const step of testCase.steps) {
       if (Object.keys(step).some((key) => INPUTS.has(key))) input(channel, machine, step);
+      else if ("reconnect" in step) channel = await reconnect(channel, machine, lost);
       else await awaitStep(channel, step, asker, testCase);
     }
     return await checkOutcome(testCase, machine, handed, channel, ran);

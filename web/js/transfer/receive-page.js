@@ -10,7 +10,11 @@ import { codeWords } from "../signalling/words.js";
 import { TotalProgress, baseName, count, el, fileRow, formatBytes, onNextPaint, setStatus, showText } from "../ui/dom.js";
 import { endingWords, peerWords, refusalWords, routeWords } from "../ui/words.js";
 import { ReceivePhase, ReceiveSession } from "./receive-session.js";
-import { BlobStore } from "./store/blob.js";
+import { BlobStore, LIMIT } from "./store/blob.js";
+import { FolderStore } from "./store/folder.js";
+import { OpfsStore } from "./store/opfs.js";
+import { canPick } from "./store/pickers.js";
+import { CannotSave } from "./store/store.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -39,6 +43,60 @@ function completeWords(input, list) {
   });
 }
 
+/** Where accepting will put the files, said with the offer (before anyone accepts). */
+function whereWords(totalBytes) {
+  if (canPick()) return "When you accept, you choose where the files go.";
+  if (OpfsStore.available) return "The files are kept in this browser's storage on disk; you save them once they have arrived.";
+  const words = `This browser can keep about ${formatBytes(LIMIT)} in memory; use Chrome or the \`sendit\` command for larger files.`;
+  return totalBytes > LIMIT ? `These files are ${formatBytes(totalBytes)}. ${words}` : words;
+}
+
+/** The name of the ZIP of `names`: their one top folder's, if they share one. */
+function archiveName(names) {
+  const tops = new Set(names.map((name) => (name.includes("/") ? name.split("/")[0] : null)));
+  const [top] = tops;
+  return tops.size === 1 && top ? `${top}.zip` : "sendit-files.zip";
+}
+
+/**
+ * Where the person's files go, from the Accept click (the picker needs its gesture): the
+ * folder or file they pick where the browser can ask; if they pick none, or elsewhere,
+ * this browser's own storage; memory last. Resolves to the store, or to null (and says
+ * why on `status`) when the offer cannot be taken as it is, the offer still standing.
+ */
+async function chooseStore(files, status) {
+  let note = "";
+  try {
+    if (canPick()) {
+      try {
+        const store = await FolderStore.pick(files);
+        await store.check(files);
+        const clashes = await store.clashes(files);
+        const { name } = store.where;
+        if (clashes.length && !window.confirm(`${count(clashes.length, "file")} of these already in “${name}” (${clashes.slice(0, 3).join(", ")}${clashes.length > 3 ? ", …" : ""}) will be replaced. Replace them?`)) {
+          setStatus(status, `Nothing was replaced in “${name}”. Accept again to choose another folder, or decline.`);
+          return null;
+        }
+        return store;
+      } catch (error) {
+        if (error instanceof CannotSave || error.name !== "AbortError") throw error;
+        note = "No folder was chosen, so the files are kept in this browser. ";
+      }
+    }
+    if (OpfsStore.available) {
+      const store = await OpfsStore.open(files);
+      await store.check(files);
+      return Object.assign(store, { note });
+    }
+    const store = new BlobStore();
+    await store.check(files);
+    return Object.assign(store, { note });
+  } catch (error) {
+    setStatus(status, error instanceof CannotSave ? error.message : `These files cannot be saved here: ${error.message}`, "error");
+    return null;
+  }
+}
+
 /**
  * @param {{relayOnly: () => boolean}} settings whether the person hides their address
  */
@@ -46,6 +104,8 @@ export function setupReceivePage({ relayOnly }) {
   const status = $("receive-status");
   const rows = [];
   const saved = [];
+  // The offer's files, then the store they go to once accepted.
+  const chosen = { files: [], store: null };
   // The total progress bar, once receiving.
   const shown = { progress: null };
   const later = onNextPaint();
@@ -78,16 +138,19 @@ export function setupReceivePage({ relayOnly }) {
       rows.push(...files.map(fileRow));
       $("receive-files").append(...rows.map((r) => r.row));
       $("offer-summary").textContent = `The sender offers ${count(files.length, "file")}, ${formatBytes(totalBytes)}.`;
+      chosen.files = files;
+      showText($("offer-where"), whereWords(totalBytes));
       $("offer").hidden = false;
       $("offer-actions").hidden = false;
       setStatus(status, "Accept to start the transfer.");
       $("accept").focus();
     },
     [ReceivePhase.RECEIVING]: ({ totalBytes, resumed }) => {
-      setStatus(status, "Receiving…");
+      setStatus(status, `${chosen.store.note ?? ""}Receiving…`);
       // Back from reconnecting, the progress goes on where it was.
       if (resumed) return;
       $("offer-actions").hidden = true;
+      $("offer-where").hidden = true;
       $("receive-progress").hidden = false;
       shown.progress = new TotalProgress($("receive-total"), $("receive-rate"), totalBytes);
     },
@@ -95,7 +158,14 @@ export function setupReceivePage({ relayOnly }) {
       setStatus(status, "The connection dropped: reconnecting… What has arrived is kept."),
     [ReceivePhase.RECEIVED]: ({ files }) => {
       shown.progress.finish();
-      ended(`All ${count(files.length, "file")} received and verified. Save them below.`, "ok");
+      const { store } = chosen;
+      const inFolder = store instanceof FolderStore;
+      ended(`All ${count(files.length, "file")} received and verified. ${inFolder ? store.describe() : "Save them below."}`, "ok");
+      showText($("receive-where"), inFolder ? null : store.describe());
+      if (store.archive) {
+        const name = archiveName(files.map((f) => f.name));
+        Object.assign($("save-all"), { href: URL.createObjectURL(store.archive), download: name, textContent: `Save all (${name})`, hidden: false });
+      }
       // Accept, which had the focus, is gone: hand it to what comes next (once it is there).
       later(() => saved[0]?.focus());
     },
@@ -110,16 +180,16 @@ export function setupReceivePage({ relayOnly }) {
     onPhase: ({ phase, detail }) => render[phase](detail),
     onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
     onFile: ({ index, entry, saved: { file } }) => {
-      // The page cannot see the disk: a name too long for it is the browser's to shorten
-      // (PROTOCOL.md 4); the manifest's rules already refused names that deceive.
-      const link = el("a", { class: "button save", href: URL.createObjectURL(file), download: baseName(entry.name) }, "Save");
-      saved.push(link);
+      // A file already where the person chose is not handed over again. The page cannot
+      // see the disk: a name too long for it is the browser's to shorten (PROTOCOL.md 4);
+      // the manifest's rules already refused names that deceive.
+      const link = file && el("a", { class: "button save", href: URL.createObjectURL(file), download: baseName(entry.name) }, "Save");
+      if (link) saved.push(link);
       later(() => {
         const { bar, state, actions } = rows[index];
         bar.value = bar.max;
-        state.textContent = "verified ✓";
-        actions.append(link);
-        $("save-all").hidden = saved.length < 2;
+        state.textContent = link ? "verified ✓" : "verified ✓ saved";
+        if (link) actions.append(link);
       });
     },
   });
@@ -129,10 +199,16 @@ export function setupReceivePage({ relayOnly }) {
     event.preventDefault();
     session.join($("code-input").value);
   });
-  $("accept").addEventListener("click", () => session.accept(new BlobStore()));
+  $("accept").addEventListener("click", async () => {
+    $("accept").disabled = true;
+    const store = await chooseStore(chosen.files, status);
+    $("accept").disabled = false;
+    if (!store) return;
+    chosen.store = store;
+    session.accept(store);
+  });
   $("decline").addEventListener("click", () => session.decline());
   $("cancel-receive").addEventListener("click", () => session.cancel());
-  $("save-all").addEventListener("click", () => saved.forEach((link) => link.click()));
   $("receive-again").addEventListener("click", () => location.assign("/"));
   window.addEventListener("pagehide", () => session.leave());
   window.addEventListener("beforeunload", (event) => {

@@ -171,16 +171,10 @@ export class ReceiveSession {
   }
 
   /** The server decides until the channel is open, and while it is being restored; the
-   * rest of the time only the channel does. */
+   * rest of the time only the channel does (see Run.fromServer). */
   #listen(socket) {
     const run = this.#run;
-    const untilOpen = (handler) => (payload) => {
-      if (!run.transfer) handler(payload);
-      else if (run.phase === ReceivePhase.RECONNECTING) {
-        handler(payload);
-        run.transfer.abort("the sender left");
-      }
-    };
+    const untilOpen = (handler) => run.fromServer(handler, ReceivePhase.RECONNECTING);
     socket.on(
       "cancelled",
       untilOpen((payload) => {
@@ -251,7 +245,7 @@ export class ReceiveSession {
         totalBytes = files.reduce((sum, f) => sum + f.size, 0);
         return this.#offer(files, totalBytes);
       },
-      onLost: () => run.set(ReceivePhase.RECONNECTING),
+      onLost: () => run.reconnecting(ReceivePhase.RECONNECTING),
       onResumed: () => run.set(ReceivePhase.RECEIVING, { totalBytes, resumed: true }),
       graceMs: this.#graceMs,
       onProgress: this.#onProgress,

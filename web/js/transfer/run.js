@@ -62,6 +62,9 @@ export class Run {
   #onPhase;
   /** Resolves once the ending's last word to the server is out (see {@link Run#end}). */
   #lastWord = null;
+  /** What the server said while the channel worked that no new connection could get
+   * past (the peer left it, or this side lost it): ends the run at the next loss. */
+  #unrestorable = null;
   /** @type {import("../signalling/socketio.js").SocketClient | null} */
   socket = null;
   /** @type {import("../signalling/link.js").Link | null} the peer connections */
@@ -108,6 +111,34 @@ export class Run {
     this.#lastWord = Promise.resolve(settled);
     this.#lastWord.finally(() => this.#close());
     this.set(phase, detail);
+  }
+
+  /**
+   * `handler` of the server's word (its `peer_left`, `cancelled`, `expired`, or losing
+   * it): it decides until the channel is open, and while a lost one is being restored
+   * (`reconnecting` is that phase), when it ends the transfer too. Said while the
+   * channel works, it changes nothing yet, but a new connection goes through the server
+   * to the peer there: the next loss then ends the run at once (see `reconnecting`).
+   */
+  fromServer(handler, reconnecting) {
+    return (payload) => {
+      const end = () => {
+        handler(payload);
+        this.transfer.abort("the connection cannot be restored without the server");
+      };
+      if (!this.transfer) handler(payload);
+      else if (this.phase === reconnecting) end();
+      else this.#unrestorable ??= end;
+    };
+  }
+
+  /** The channel was lost mid-transfer: the run goes to `phase`, the reconnecting one;
+   * false if the server said already what keeps a new connection from it (and the run
+   * ended so). */
+  reconnecting(phase) {
+    this.set(phase);
+    this.#unrestorable?.();
+    return !this.#unrestorable;
   }
 
   /** The run got every file through: the server learns the pair is finished, and how it went. */

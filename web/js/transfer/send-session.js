@@ -182,16 +182,10 @@ export class SendSession {
   }
 
   /** The server decides until the channel is open, and while it is being restored; the
-   * rest of the time only the channel does. */
+   * rest of the time only the channel does (see Run.fromServer). */
   #listen(socket, ice, handshake) {
     const run = this.#run;
-    const untilOpen = (handler) => (payload) => {
-      if (!run.transfer) handler(payload);
-      else if (run.phase === SendPhase.RECONNECTING) {
-        handler(payload);
-        run.transfer.abort("the receiver left");
-      }
-    };
+    const untilOpen = (handler) => run.fromServer(handler, SendPhase.RECONNECTING);
     socket.on("peer_joined", ({ pake }) => this.#connect(ice, handshake, pake));
     socket.on("expired", untilOpen(() => run.end(SendPhase.EXPIRED)));
     socket.on(
@@ -260,7 +254,7 @@ export class SendSession {
    * or the sender's grace is over. */
   async #reconnect(link, sender) {
     const run = this.#run;
-    run.set(SendPhase.RECONNECTING);
+    if (!run.reconnecting(SendPhase.RECONNECTING)) return;
     while (sender.state === SenderState.RECONNECTING) {
       const spaced = new Promise((resolve) => setTimeout(resolve, ATTEMPT_SPACING_MS));
       try {

@@ -6,7 +6,8 @@
  *
  * Requests `{id, op, ...}` are answered `{id, result}` or `{id, error: {name, message}}`:
  * open {folder, key, keep} (keeps the first `keep` bytes, drops the rest), write
- * {bytes}, truncate {size}, close {} -> {crc} (the file stays), remove {} (it goes).
+ * {bytes}, truncate {size}, close {} -> {crc, file} (the file stays; `file` is it, as
+ * OPFS gives it), remove {} (it goes).
  * @module transfer/store/opfs-worker
  */
 
@@ -15,7 +16,9 @@ import { Crc32 } from "./crc32.js";
 /** Bytes read back at a time, to take the CRC of what a file already holds. */
 const READ = 1 << 20;
 
-let open = null; // {folder, key, access, crc, at}
+let open = null; // {dir, handle, key, access, crc, at}
+/** The folders asked for, by name: looked up once, for thousands of small files. */
+const folders = new Map();
 
 /** The CRC-32 of the first `size` bytes of `access`. */
 function crcOf(access, size) {
@@ -39,14 +42,17 @@ function shut() {
 const ops = {
   async open({ folder, key, keep }) {
     if (open) throw new Error("a file is open already");
-    const root = await navigator.storage.getDirectory();
-    const dir = await root.getDirectoryHandle(folder, { create: true });
+    if (!folders.has(folder)) {
+      const root = await navigator.storage.getDirectory();
+      folders.set(folder, await root.getDirectoryHandle(folder, { create: true }));
+    }
+    const dir = folders.get(folder);
     const handle = await dir.getFileHandle(key, { create: true });
     const access = await handle.createSyncAccessHandle();
     try {
       if (access.getSize() < keep) throw new Error(`the partial file holds fewer than ${keep} bytes`);
       access.truncate(keep);
-      open = { dir, key, access, crc: crcOf(access, keep), at: keep };
+      open = { dir, handle, key, access, crc: crcOf(access, keep), at: keep };
     } catch (error) {
       access.close();
       throw error;
@@ -63,8 +69,9 @@ const ops = {
     open.at = size;
     open.crc = crcOf(open.access, size);
   },
-  close() {
-    return { crc: shut().crc.value };
+  async close() {
+    const { crc, handle } = shut();
+    return { crc: crc.value, file: await handle.getFile() };
   },
   async remove() {
     const { dir, key } = shut();

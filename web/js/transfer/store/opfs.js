@@ -82,9 +82,8 @@ class OpfsWriter {
   }
 
   async commit() {
-    const { crc } = await this.store.worker.call("close");
+    const { crc, file: disk } = await this.store.worker.call("close");
     const { name, type } = this.entry;
-    const disk = await (await this.store.dir.getFileHandle(this.key)).getFile();
     if (disk.size !== this.entry.size) throw new Error(`${disk.size} bytes were kept of ${this.entry.size}`);
     // A File of the disk-backed one, under the file's own name: its bytes are not copied.
     const file = new File([disk], name.split("/").pop(), { type: type || "application/octet-stream" });
