@@ -151,7 +151,7 @@ class JsonReporter(Reporter):
         self.emit("file-done", index=index, **_entry(entry))
 
     def reconnecting(self) -> None:
-        self.emit("reconnecting")
+        self.emit("reconnecting", bytes=self.done_bytes, total_bytes=self.total)
 
     def reconnected(self) -> None:
         self.emit("reconnected", bytes=self.done_bytes, total_bytes=self.total)

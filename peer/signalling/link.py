@@ -75,6 +75,9 @@ class Link:
     inbox: Inbox = field(init=False)
     fault: PeerError | None = field(init=False, default=None)
     _fault_handler: Callable[[PeerError], None] | None = field(init=False, default=None)
+    #: Told when the open connection fails (ICE gave up on its path): the channel will not
+    #: carry anything more, even before aiortc closes it.
+    on_failed: Callable[[], None] = field(init=False, default=lambda: None)
 
     def __post_init__(self) -> None:
         self.inbox = Inbox(self.channel)
@@ -159,21 +162,7 @@ async def open_link(
 ) -> Link:
     """Connect to the paired peer; returns once the channel is open. A sender passes
     the receiver's PAKE message, from ``peer_joined``, as ``joined``."""
-    pc = RTCPeerConnection(ice_configuration(ice_servers, policy))
-    setup = LinkSetup(signalling, pc, handshake, local_ips, ice_servers, policy)
-    setup.start_applying_signals()
-    try:
-        if joined is not None:
-            await setup.offer(joined)
-        link = await setup.until_open()
-    except ProtocolError as error:
-        await setup.abandon()
-        raise untrusted_by(error, handshake.role) from None
-    except BaseException:
-        await setup.abandon()
-        raise
-    setup.keep_applying_until_closed()
-    return link
+    return await Pairing(signalling, ice_servers, handshake, local_ips, policy).open(joined)
 
 
 def untrusted_by(error: ProtocolError, role: Role) -> Untrusted:
@@ -181,23 +170,150 @@ def untrusted_by(error: ProtocolError, role: Role) -> Untrusted:
     return untrusted(error.error_id, role) or Untrusted()
 
 
-@dataclass
-class LinkSetup:
-    """One connection on its way to an open channel, step by step (docs/PROTOCOL.md 2.3).
+class Pairing:
+    """The pair's sealed signals, for one connection after another (docs/PROTOCOL.md 3.4,
+    Attempts, and 4.6): the first is :meth:`open`; mid-transfer the sender makes the next
+    with :meth:`reconnect`, and the receiver answers it when ``may_reconnect`` says so,
+    handing its setup to ``on_reconnect``. Every connection is an attempt, numbered in its
+    sealed description; a signal of another attempt than the current one is dropped.
 
-    The remote side's signals are queued from the start and applied in order by one
-    task, so a candidate never overtakes the description before it.
+    The peer's signals are queued from the start and go through the one handshake in
+    order (its seal counter never restarts), applied by one task for the whole pair, so a
+    candidate never overtakes the description before it, whichever connection it is for.
     """
 
-    signalling: SignallingClient
+    def __init__(
+        self,
+        signalling: SignallingClient,
+        ice_servers: Sequence[dict[str, Any]],
+        handshake: Handshake,
+        local_ips: Sequence[str] | None = None,
+        policy: Policy = Policy.ALL,
+    ) -> None:
+        self.signalling = signalling
+        self.ice_servers = ice_servers
+        self.handshake = handshake
+        self.local_ips = local_ips
+        self.policy = policy
+        self.role: Role = handshake.role
+        self.setup: LinkSetup | None = None
+        #: The highest attempt made (sender) or answered (receiver).
+        self.attempt = -1
+        #: Receiver: whether a new offer is answered now, and who is handed its setup.
+        self.may_reconnect: Callable[[], bool] = lambda: False
+        self.on_reconnect: Callable[[LinkSetup], None] = lambda setup: None
+        #: Told when the handshake breaks with no connection opening to refuse: no
+        #: later connection can be trusted.
+        self.on_broken: Callable[[PeerError], None] = lambda error: None
+        self.broken: Untrusted | None = None
+        self.signals: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.signalling.on("signal", self.signals.put_nowait)
+        self.applying: asyncio.Task[None] | None = None
+
+    async def begin(self, attempt: int) -> LinkSetup:
+        """A new connection for ``attempt``; the current one is closed."""
+        if self.setup is not None:
+            await self.setup.abandon()
+        self.attempt = attempt
+        pc = RTCPeerConnection(ice_configuration(self.ice_servers, self.policy))
+        self.setup = LinkSetup(self, pc, attempt)
+        if self.applying is None:
+            self.applying = asyncio.ensure_future(self.apply_signals())
+        return self.setup
+
+    async def open(self, joined: str | None = None) -> Link:
+        """The first connection (attempt 0); the sender starts it with ``joined``."""
+        setup = await self.begin(0)
+        try:
+            if joined is not None:
+                await setup.offer(joined)
+            return await setup.until_open()
+        except ProtocolError as error:
+            await self.close()
+            raise untrusted_by(error, self.role) from None
+        except BaseException:
+            await self.close()
+            raise
+
+    async def reconnect(self) -> Link:
+        """Sender: the next connection, the current one closed; raises ConnectionFailed
+        if it did not open (within OPEN_TIMEOUT, or ICE failed)."""
+        if self.broken is not None:
+            raise self.broken
+        setup = await self.begin(self.attempt + 1)
+        try:
+            await setup.offer()
+            return await setup.until_open()
+        except BaseException:
+            await setup.abandon()
+            raise
+
+    async def close(self) -> None:
+        """Stop applying signals and close the current connection."""
+        if self.applying is not None:
+            self.applying.cancel()
+        if self.setup is not None:
+            await self.setup.abandon()
+
+    async def apply_signals(self) -> None:
+        while True:
+            signal = await self.signals.get()
+            try:
+                replies, inner = self.handshake.receive(signal)
+            except ProtocolError as error:
+                self.refuse(untrusted_by(error, self.role))
+                return  # the handshake opens nothing after it
+            assert self.setup is not None
+            for reply in replies:
+                await self.setup.send(reply)
+            if inner is not None:
+                await self.route(inner)
+
+    async def route(self, inner: dict[str, Any]) -> None:
+        """An opened signal goes to the connection of its attempt."""
+        attempt = inner.get("attempt", 0)
+        if inner["type"] == "offer" and attempt > self.attempt:
+            # A new connection from the sender, mid-transfer: it says the old one is lost.
+            if not self.may_reconnect():
+                log.debug("an offer of attempt %d was dropped: no reconnection now", attempt)
+                return
+            self.on_reconnect(await self.begin(attempt))
+        elif attempt != self.attempt:
+            log.debug("a %s of attempt %d was dropped: attempt %d is current", inner["type"], attempt, self.attempt)
+            return
+        assert self.setup is not None
+        setup = self.setup
+        try:
+            await setup.apply(inner)
+        except Exception as error:
+            # Once open, only the channel decides (docs/PROTOCOL.md 4.2): a late candidate
+            # aiortc cannot take changes nothing.
+            if setup.link is None:
+                setup.fail(f"connection setup failed: {error}")
+            else:
+                log.debug("a signal after the channel opened was dropped: %s", error)
+
+    def refuse(self, error: Untrusted) -> None:
+        """The handshake broke: the connection opening fails with it; an open one goes on
+        (the keys came sealed, so ending the transfer for it would hand the server a way
+        to cut it), but no later one can be trusted."""
+        self.broken = error
+        if self.setup is not None and self.setup.link is None and not self.setup.opened.done():
+            self.setup.refuse(error)
+        else:
+            log.debug("a signal after the channel opened broke the handshake: %s", error)
+            self.on_broken(error)
+
+
+@dataclass
+class LinkSetup:
+    """One connection (an attempt of the pair's) on its way to an open channel, step by
+    step (docs/PROTOCOL.md 2.3): what the pair's signals open for it is :meth:`apply`'d."""
+
+    pairing: Pairing
     pc: RTCPeerConnection
-    handshake: Handshake
-    local_ips: Sequence[str] | None = None
-    ice_servers: Sequence[dict[str, Any]] = ()
-    policy: Policy = Policy.ALL
+    attempt: int = 0
     opened: asyncio.Future[Link] = field(init=False)
-    signals: asyncio.Queue[dict[str, Any]] = field(init=False, default_factory=asyncio.Queue)
-    applying: asyncio.Task[None] | None = field(init=False, default=None)
     channels: int = field(init=False, default=0)
     link: Link | None = field(init=False, default=None)
     #: What 3.5 diagnoses a failure from: the candidates offered, the relay's answer.
@@ -211,18 +327,23 @@ class LinkSetup:
     gave_up: dict[str, Any] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.role: Role = self.handshake.role
+        pairing = self.pairing
+        self.signalling, self.handshake, self.role = pairing.signalling, pairing.handshake, pairing.role
+        self.local_ips, self.ice_servers, self.policy = pairing.local_ips, pairing.ice_servers, pairing.policy
         self.opened = asyncio.get_running_loop().create_future()
-        self.signalling.on("signal", self.signals.put_nowait)
-        self.signalling.on("cancelled", self.on_cancelled)
+        # A 3.5 cancel is news only for the first connection: during a reconnection the
+        # peer's cancel ends the transfer (the session hears it).
+        if self.attempt == 0:
+            self.signalling.on("cancelled", self.on_cancelled)
         self.pc.on("connectionstatechange", self.on_connection_state)
         self.pc.on("datachannel", self.on_channel)
 
-    async def offer(self, joined: str) -> None:
-        """The sender's first steps: its PAKE message and confirmation, then its channel
-        and its (sealed) offer."""
-        for signal in self.handshake.peer_joined(joined):
-            await self.send(signal)
+    async def offer(self, joined: str | None = None) -> None:
+        """The sender's steps: on the first connection its PAKE message and confirmation
+        first (from the receiver's ``joined``); then its channel and its (sealed) offer."""
+        if joined is not None:
+            for signal in self.handshake.peer_joined(joined):
+                await self.send(signal)
         self.watch(self.pc.createDataChannel(CHANNEL_LABEL, ordered=True))
         await self.describe(await self.pc.createOffer())
 
@@ -252,30 +373,18 @@ class LinkSetup:
             self.give_up_too(self.gave_up)
         if self.handshake.state is HandshakeState.FAILED:
             return  # while gathering, the peer's signals broke the handshake: opened says how
-        await self.send(self.handshake.seal(local.type, {"sdp": local.sdp}))
+        fields: dict[str, Any] = {"sdp": local.sdp, **({"attempt": self.attempt} if self.attempt else {})}
+        await self.send(self.handshake.seal(local.type, fields))
         if not self.candidates.local and not self.opened.done():
             # aiortc starts no connectivity checks without a local candidate: the link
             # will never open, and waiting would only hide why. The peer has our
             # (empty) description, so it finds out at once too.
             self.opened.set_exception(self.no_connection())
 
-    def start_applying_signals(self) -> None:
-        self.applying = asyncio.ensure_future(self.apply_signals())
-        self.applying.add_done_callback(self.on_applying_ended)
-
-    async def apply_signals(self) -> None:
-        while True:
-            await self.apply(await self.signals.get())
-
-    async def apply(self, signal: dict[str, Any]) -> None:
-        """Take one relayed signal through the handshake; apply what it opens: a
-        candidate, or a description (answered if an offer). The handshake opens the
-        description first (sealed number 0), so no candidate comes before it."""
-        replies, inner = self.handshake.receive(signal)
-        for reply in replies:
-            await self.send(reply)
-        if inner is None:
-            return
+    async def apply(self, inner: dict[str, Any]) -> None:
+        """Apply what the handshake opened for this connection: a candidate, or a
+        description (answered if an offer). The handshake opens the description first
+        (sealed number 0, or the attempt's), so no candidate comes before it."""
         if inner["type"] == "candidate":
             candidate = parse_candidate(inner["candidate"])
             # Kept before it is applied: aioice holds an mDNS candidate while it tries to
@@ -345,23 +454,12 @@ class LinkSetup:
             self.refuse(ProtocolViolation(f"protocol error: {problem}", told=problem))
 
     def on_connection_state(self) -> None:
-        if self.pc.connectionState == "failed" and not self.opened.done():
-            self.opened.set_exception(self.no_connection())
-
-    def on_applying_ended(self, task: asyncio.Task[None]) -> None:
-        error = None if task.cancelled() else task.exception()
-        if error is None or self.link is not None:
-            # Once open, only the channel decides (docs/PROTOCOL.md 4.2): the keys came
-            # sealed, so a late signal that breaks its seal, or a candidate aiortc cannot
-            # take, changes nothing; ending the transfer for it would hand the server a
-            # way to cut it.
-            if error is not None:
-                log.debug("a signal after the channel opened was dropped: %s", error)
+        if self.pc.connectionState != "failed":
             return
-        if isinstance(error, ProtocolError):
-            self.refuse(untrusted_by(error, self.role))
-        else:
-            self.fail(f"connection setup failed: {error}")
+        if self.link is not None:
+            self.link.on_failed()
+        elif not self.opened.done():
+            self.opened.set_exception(self.no_connection())
 
     def fail(self, message: str) -> None:
         if not self.opened.done():
@@ -405,19 +503,11 @@ class LinkSetup:
             raise self.no_connection() from None
 
     async def abandon(self) -> None:
-        """Stop applying signals and close the connection: the link will not open."""
-        if self.applying is not None:
-            self.applying.cancel()
-        await self.pc.close()
-
-    def keep_applying_until_closed(self) -> None:
-        # Late candidates still arrive once the channel is open; they are applied until
-        # the connection is closed.
-        self.pc.on("connectionstatechange", self.on_state_after_open)
-
-    def on_state_after_open(self) -> None:
-        if self.pc.connectionState == "closed" and self.applying is not None:
-            self.applying.cancel()
+        """Close the connection: a link not yet open will not open."""
+        self.fail("the connection was replaced")
+        # Shielded: aiortc's close, cut short, leaves a connection that never closes (a
+        # later close waits for the first forever).
+        await asyncio.shield(self.pc.close())
 
 
 def without_end_of_candidates(sdp: str) -> tuple[str, bool]:

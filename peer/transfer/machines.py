@@ -37,7 +37,7 @@ from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
-from .blocks import block_count, hash_prefix, kept_bytes
+from .blocks import READ_SIZE, block_count, hash_prefix, kept_bytes
 from .resume import ResumeAssembly, entries_of
 from .sink import FileWriter, Sink
 from .source import Source
@@ -161,6 +161,8 @@ class Transfer:
         self._drained = asyncio.Event()
         self._closing: asyncio.Task[None] | None = None
         self._heard = 0
+        #: The channel whose messages are handled: none while reconnecting.
+        self._heard_on: Channel | None = None
         self._watch: asyncio.Task[None] | None = None
         self._grace: asyncio.TimerHandle | None = None
         self._attach(channel, inbox)
@@ -189,7 +191,8 @@ class Transfer:
     def listen(self) -> None:
         """Start handling messages, those kept since the channel opened first."""
         channel = self.channel
-        self.inbox.hand_over(lambda data: self._guarded(data) if channel is self.channel else None)
+        self._heard_on = channel
+        self.inbox.hand_over(lambda data: self._guarded(data) if channel is self._heard_on else None)
         self._listening = True
         if self._closed.is_set() or channel.readyState == "closed":
             self._on_close(channel)
@@ -204,6 +207,9 @@ class Transfer:
             self.abort(error)
             return
         self._set_state(self.reconnecting)
+        # What the lost channel still brings (the path came back before the peer gave
+        # it up) is left unheard: the new channel starts from what this side kept.
+        self._heard_on = None
         if self._watch is not None:
             self._watch.cancel()
         self._drained.set()
@@ -504,17 +510,21 @@ class Sender(Transfer):
         before = self._before(index)
         left = source.size - kept_bytes(hashes, source.size)
         while left:
-            chunk = stream.read(min(CHUNK_SIZE, left))
-            if not chunk:
+            # Read in a worker thread, a block at a time: a slow disk (or a network one)
+            # must not hold up the connection's own work (ICE, SCTP) meanwhile.
+            data = await asyncio.to_thread(stream.read, min(READ_SIZE, left))
+            if not data:
                 self.refuse(PeerError(f"{source.name} got shorter while it was being sent"))
                 return False
-            if not await self._room():
-                return False
-            self.channel.send(chunk)
-            hashes.update(chunk)
-            left -= len(chunk)
-            self.report.carried(len(chunk))
-            self.report.advanced(index, source.size - left, before + source.size - left)
+            for start in range(0, len(data), CHUNK_SIZE):
+                if not await self._room():
+                    return False
+                chunk = data[start : start + CHUNK_SIZE]
+                self.channel.send(chunk)
+                hashes.update(chunk)
+                left -= len(chunk)
+                self.report.carried(len(chunk))
+                self.report.advanced(index, source.size - left, before + source.size - left)
         if source.size == 0:
             self.report.advanced(index, 0, before)
         return True
@@ -584,6 +594,9 @@ class Sender(Transfer):
             self.report.file_done(verified, self.sources[verified].entry)
         self.delivered = self._ended_files = index
         self._set_state(SenderState.SENDING)
+        # Back to what the receiver says it kept (file-from says, once checked, if not).
+        claimed = min(claim.blocks * BLOCK_SIZE, self.sources[index].size)
+        self.report.advanced(index, claimed, self._before(index) + claimed)
         self.report.reconnected()
         self.watch_for_stalls()
         self._pump_from(index, {**self._claims, index: claim})
@@ -729,9 +742,11 @@ class Receiver(Transfer):
         self.report.carried(len(data))
         self._advanced()
 
-    def _advanced(self) -> None:
+    def _advanced(self, received: int | None = None) -> None:
+        """Report the current file at ``received`` bytes (default: what was written)."""
+        received = self._received if received is None else received
         before = sum(entry.size for entry in self.files[: self._index])
-        self.report.advanced(self._index, self._received, before + self._received)
+        self.report.advanced(self._index, received, before + received)
 
     def _out_of_turn(self, what: str) -> str:
         if self.state == ReceiverState.DECIDING:
@@ -808,6 +823,7 @@ class Receiver(Transfer):
         held = self._holding
         self._set_state(ReceiverState.RECEIVING)
         self.send({"type": "continue", "index": self._index, "blocks": len(held), "digest": prefix_digest(held)})
+        self._advanced(min(len(held) * BLOCK_SIZE, self.files[self._index].size))  # back to what is kept
         self.report.reconnected()
         self.watch_for_stalls()
 

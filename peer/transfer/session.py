@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import ssl
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
@@ -17,12 +19,18 @@ from ..ending import set_once, settle, unless_ended
 from ..errors import Cancelled, CodeRefused, ConnectionFailed, GaveUpToo, PeerError, Untrusted, untrusted
 from ..progress import Reporter
 from ..signalling.client import ServerRefused, SignallingClient
-from ..signalling.link import Link, Role, beside, failed, open_link, unavailable
+from ..signalling.link import Link, LinkSetup, Pairing, Role, beside, failed, unavailable
 from .machines import Receiver, Sender, Transfer
 from .sink import Sink
 from .source import Source
 
 T = TypeVar("T", bound=Transfer)
+
+log = logging.getLogger(__name__)
+
+#: A sender's reconnection attempts start at least this far apart (docs/PROTOCOL.md 4.6):
+#: one that fails at once (no path yet) is not retried in a tight loop.
+ATTEMPT_SPACING = 2.0
 
 
 @dataclass
@@ -50,6 +58,8 @@ class Session:
     report: Reporter
     link: Link | None = None
     transfer: Transfer | None = None
+    #: The pair's connections, one after another (set up by :meth:`open`).
+    pairing: Pairing | None = None
     #: The link is being set up: a peer's 3.5 cancel is then the link's to answer.
     opening: bool = False
     #: Says the route once it is known, and then holds it (docs/PROTOCOL.md 3.5).
@@ -61,6 +71,8 @@ class Session:
     def __post_init__(self) -> None:
         self.signalling = SignallingClient(self.options.tls)
         self.stopped: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        #: Reconnecting: the sender's attempts, the receiver's answered connections.
+        self._tasks: set[asyncio.Future[None]] = set()
         other = "receiver" if self.role == "sender" else "sender"
         self.signalling.on(
             "peer_left", lambda _: self.stop(ConnectionFailed(f"the {other} left before the transfer finished"))
@@ -100,10 +112,81 @@ class Session:
             self.transfer.abort(error)
 
     def _lost(self) -> None:
-        """The transfer waits for a new channel."""
+        """The transfer waits for a new channel: the sender makes one (the receiver waits
+        for its offer), unless the server said the peer is gone."""
         assert self.transfer is not None
         if self.gone is not None:
             self.transfer.abort(self.gone)
+        elif self.role == "sender":
+            self._tasks.add(asyncio.ensure_future(self._reconnect(self.transfer)))
+
+    async def _reconnect(self, transfer: Transfer) -> None:
+        """New connections, one after another, until one opens or the transfer ends (its
+        grace is over, or the server says the peer left)."""
+        assert self.pairing is not None
+        loop = asyncio.get_running_loop()
+        while not transfer.ended.done():
+            spaced = loop.time() + ATTEMPT_SPACING
+            try:
+                link = await transfer.until(self.pairing.reconnect())
+            except ConnectionFailed as error:
+                # Only a connection that did not open is tried again: a refusal stands.
+                log.debug("reconnection attempt %d did not open: %s", self.pairing.attempt, error)
+            except PeerError as error:
+                transfer.abort(error)
+                return
+            else:
+                self._resumed(link)
+                return
+            with contextlib.suppress(PeerError):  # the transfer ended meanwhile
+                await transfer.until(asyncio.sleep(max(0.0, spaced - loop.time())))
+
+    def _may_answer(self) -> bool:
+        """Receiver: a new offer is answered while the transfer could go on over it."""
+        transfer = self.transfer
+        return (
+            transfer is not None
+            and transfer.reconnects
+            and self.gone is None
+            and transfer.state in (transfer.under_way, transfer.reconnecting)
+        )
+
+    def _offered(self, setup: LinkSetup) -> None:
+        """Receiver: the sender's new offer says the connection is lost, whether or not
+        this side noticed (4.6); the transfer goes on over the answered one once it opens."""
+        assert self.transfer is not None
+        self.transfer.lost(ConnectionFailed(self.transfer.closed_message))
+        self._tasks.add(asyncio.ensure_future(self._answered(self.transfer, setup)))
+
+    async def _answered(self, transfer: Transfer, setup: LinkSetup) -> None:
+        try:
+            link = await transfer.until(setup.until_open())
+        except ConnectionFailed as error:
+            # The sender tries again while the grace lasts.
+            log.debug("answered attempt %d did not open: %s", setup.attempt, error)
+        except PeerError as error:
+            transfer.abort(error)
+        else:
+            self._resumed(link)
+
+    def _resumed(self, link: Link) -> None:
+        """A new channel is open: the transfer goes on over it."""
+        assert self.transfer is not None
+        if self.connected is not None:
+            self.connected.cancel()
+        self.link = link
+        self._watch(link)
+        self.connected = asyncio.ensure_future(self._connected(link.routing))
+        self.transfer.resume_on(link.channel, link.inbox)
+
+    def _watch(self, link: Link) -> None:
+        """The link's faults end the transfer; its connection failing is a loss."""
+        link.on_fault(self._fault)
+        link.on_failed = lambda: self._failed(link)
+
+    def _failed(self, link: Link) -> None:
+        if link is self.link and self.transfer is not None:
+            self.transfer.lost(ConnectionFailed(self.transfer.closed_message))
 
     async def until(self, awaitable: Awaitable[Any]) -> Any:
         """The result of ``awaitable``, unless the run is stopped first."""
@@ -122,7 +205,11 @@ class Session:
         self, ice_servers: Sequence[dict[str, Any]], handshake: Handshake, joined: str | None = None
     ) -> Link:
         options = self.options
-        opening = open_link(self.signalling, ice_servers, handshake, options.local_ips, joined, options.policy)
+        self.pairing = Pairing(self.signalling, ice_servers, handshake, options.local_ips, options.policy)
+        self.pairing.may_reconnect = self._may_answer
+        self.pairing.on_reconnect = self._offered
+        self.pairing.on_broken = self.stop
+        opening = self.pairing.open(joined)
         self.opening = True
         try:
             self.link = await self.until(opening)
@@ -157,7 +244,7 @@ class Session:
         assert self.link is not None
         self.transfer = transfer
         transfer.on_lost = self._lost
-        self.link.on_fault(self._fault)
+        self._watch(self.link)
         return transfer
 
     def _fault(self, error: PeerError) -> None:
@@ -201,11 +288,14 @@ class Session:
                 # Found here or told by the other side: either way the server hears why.
                 await self.signalling.tell("cancel", {"error_id": error.error_id.value, "reason": error.reason})
         finally:
+            for task in self._tasks:
+                task.cancel()
             if self.connected is not None:
                 self.connected.cancel()
             if self.link is not None:
                 self.link.routing.cancel()
-                await self.link.pc.close()
+            if self.pairing is not None:
+                await self.pairing.close()
             await self.signalling.close()
 
 

@@ -58,11 +58,21 @@ class Sendit:
         """The sender's code, ``SLOT-word-word-word``."""
         return (await self.event("code"))["code"]
 
+    async def release(self) -> None:
+        """Let a sender started with ``gate`` read on."""
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"\n")
+        await self.process.stdin.drain()
+
     def signal(self, signum: int = signal.SIGINT) -> None:
         self.process.send_signal(signum)
 
     async def finish(self, stdin: bytes | None = None, timeout: float = EXIT_TIMEOUT) -> int:
         """Wait for the exit; keeps the remaining output and the JSON events in it."""
+        if stdin is None and self.process.stdin is not None:
+            # A piped standard input ends here: a gated sender's reads then go on, so
+            # that it can exit.
+            self.process.stdin.close()
         out, err = await asyncio.wait_for(self.process.communicate(stdin), timeout)
         self.stdout += out or b""
         self.stderr += err or b""
@@ -97,14 +107,22 @@ async def start(
     plain_asyncio: bool = False,
     env: dict[str, str] | None = None,
     prefix: Sequence[str] = (),
+    gate: int | None = None,
 ) -> Sendit:
     """``sendit ARGS`` against ``server``, with loopback candidates and piped output;
     ``measure`` records its peak memory (:attr:`Sendit.peak_rss`); ``env`` adds variables;
     ``prefix`` runs it through another command (``nsenter``, into a lab host:
-    tests/helpers/lab.py)."""
+    tests/helpers/lab.py); ``gate`` holds a sender's reads of each file at that byte until
+    :meth:`Sendit.release` (tests/helpers/gated_send.py)."""
     command = [*prefix]
     command += [sys.executable, "-c", PEAK_RSS] if measure else []
-    command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
+    if gate is not None:
+        # Run as a path, not a script: a script's folder (tests/helpers) would come first on sys.path.
+        command += [sys.executable, "-c", f"import runpy; runpy.run_path({str(GATED_SEND)!r}, run_name='__main__')"]
+        command += [str(gate)]
+        stdin = asyncio.subprocess.PIPE
+    else:
+        command += [sys.executable, *PLAIN_ASYNCIO] if plain_asyncio else [str(SENDIT)]
     command += args
     if server is not None:
         command += ["--server", server]
@@ -127,6 +145,8 @@ async def run(*args: str, **kwargs: Any) -> Sendit:
     await process.finish()
     return process
 
+
+GATED_SEND = Path(__file__).with_name("gated_send.py")
 
 # sendit on plain asyncio: an import of uvloop fails as if it were not installed.
 PLAIN_ASYNCIO = ("-c", "import sys; sys.modules['uvloop'] = None; from peer.cli import main; sys.exit(main())")

@@ -13,7 +13,6 @@ from typing import Any, Iterator, Sequence, cast
 
 import pytest
 from aioice import stun
-from aiortc import RTCPeerConnection
 
 from helpers.coturn import Coturn
 from helpers.links import Pair, paired
@@ -26,7 +25,7 @@ from peer.signalling.link import (
     RECEIVE_BUFFER,
     Link,
     LinkSetup,
-    ice_configuration,
+    Pairing,
     open_link,
     unavailable,
 )
@@ -67,10 +66,7 @@ async def test_a_signal_aiortc_cannot_apply_fails_the_link_at_once(server: Runni
 
 
 async def _sender_setup(pair: Pair) -> LinkSetup:
-    setup = LinkSetup(
-        pair.sender, RTCPeerConnection(ice_configuration(pair.created["ice_servers"])), pair.sender_handshake, LOOPBACK
-    )
-    setup.start_applying_signals()
+    setup = await Pairing(pair.sender, pair.created["ice_servers"], pair.sender_handshake, LOOPBACK).begin(0)
     for signal in pair.sender_handshake.peer_joined(pair.peer_joined):
         await setup.send(signal)
     return setup
@@ -232,13 +228,7 @@ async def test_a_remote_candidate_known_only_from_its_checks_is_named_by_the_sig
         ufrag = next(line.split(":", 1)[1] for line in lines if line.startswith("a=ice-ufrag:"))
         bare = "".join(line + "\r\n" for line in lines if not line.startswith(("a=candidate:", "a=end-of-candidates")))
         await sender.send(pair.sender_handshake.seal("offer", {"sdp": bare}))
-        receiver = LinkSetup(
-            pair.receiver,
-            RTCPeerConnection(ice_configuration(pair.joined["ice_servers"])),
-            pair.receiver_handshake,
-            LOOPBACK,
-        )
-        receiver.start_applying_signals()
+        receiver = await Pairing(pair.receiver, pair.joined["ice_servers"], pair.receiver_handshake, LOOPBACK).begin(0)
         try:
             receiving, sending = await asyncio.gather(receiver.until_open(), asyncio.wait_for(sender.opened, 10))
             assert await sending.routing is Route.LAN  # the receiver's answer carried its candidates
