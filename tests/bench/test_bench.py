@@ -31,13 +31,20 @@ TINY = [
     "1",
     "--turn-size",
     "2",
+    "--disk-sizes",
+    "8,16",
+    # Big enough that the break and the blip land mid-transfer (the bench asserts they do).
+    "--resume-size",
+    "64",
 ]
 
 
 def bench(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=cwd, capture_output=True, text=True, timeout=1200)
 
 
+# Every section, browsers and blips included: minutes, not seconds.
+@pytest.mark.timeout(1300)
 def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) -> None:
     out, table = tmp_path / "results.json", tmp_path / "RESULTS.md"
     run = bench(*TINY, "--json", str(out), "--markdown", str(table))
@@ -46,7 +53,17 @@ def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) ->
     rows = {(r["section"], r["name"]) for r in results}
     for pair in ("Chromium → Chromium", "Python → Python", "Python → Chromium", "Chromium → Python"):
         assert ("throughput", pair) in rows
-    assert {r["section"] for r in results} == {"throughput", "signalling", "pool", "memory", "attack", "pake", "turn"}
+    assert {r["section"] for r in results} == {
+        "throughput",
+        "signalling",
+        "pool",
+        "memory",
+        "attack",
+        "pake",
+        "turn",
+        "browser-disk",
+        "resume",
+    }
     # Through coturn beside direct through NAT, in the lab, in the same run.
     (turn,) = [r for r in results if r["section"] == "turn"]
     assert "relayed via coturn" in turn["name"] and "direct through NAT" in turn["name"], turn

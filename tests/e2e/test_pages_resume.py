@@ -17,6 +17,7 @@ from helpers.browser import (
     gate_reads,
     make_files,
     open_offer,
+    release_reads,
     save_all,
     start_sending,
 )
@@ -50,9 +51,16 @@ async def test_a_new_sending_page_sends_only_what_the_receiving_page_does_not_ho
     )
     await receiver.close()
 
-    sender, code = await start_sending(await new_person(), server.url, [path])
+    second = await new_person()
+    await gate_reads(second, GATE + MiB)
+    sender, code = await start_sending(second, server.url, [path])
     receiver = await open_offer(person, server.url, code)
     await receiver.click("#accept")
+    # What it held counts as done on both pages, at once: one more block makes three.
+    for page, bar in ((receiver, "receive-total"), (sender, "send-total")):
+        done = f"() => document.getElementById('{bar}').value >= {GATE + MiB}"
+        await page.wait_for_function(done, timeout=UI_TIMEOUT)
+    await release_reads(sender)
     out = tmp_path / "out"
     out.mkdir()
     assert await save_all(receiver, out, 1) == {"big.bin": path.read_bytes()}

@@ -205,11 +205,20 @@ export function setupReceivePage({ relayOnly }) {
     [ReceivePhase.FAILED]: (ending) => stopped(endingWords("receiver", ending), peerWords("receiver", ending)),
   };
 
+  /** Bytes of the offered files before the one at `index`. */
+  const before = (index) => {
+    while (sums.length <= index) sums.push(sums.at(-1) + chosen.files[sums.length - 1].size);
+    return sums[index];
+  };
+  const sums = [0];
   const session = new ReceiveSession({
     relayOnly,
     onRoute: (route) => showText($("receive-route"), routeWords(route)),
     onPhase: ({ phase, detail }) => render[phase](detail),
-    onProgress: ({ index, fileBytes, receivedBytes }) => shown.progress.update(receivedBytes, rows[index].bar, fileBytes),
+    // Files before `index` are verified; what it held of a resumed file counts as done,
+    // but not towards the speed.
+    onProgress: ({ index, fileBytes, receivedBytes }) =>
+      shown.progress.update(before(index) + fileBytes, rows[index].bar, fileBytes, receivedBytes),
     onFile: ({ index, entry, saved: { file } }) => {
       // A file already where the person chose is not handed over again. The page cannot
       // see the disk: a name too long for it is the browser's to shorten (PROTOCOL.md 4);

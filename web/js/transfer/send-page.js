@@ -106,8 +106,9 @@ export function setupSendPage({ relayOnly }) {
       relayOnly,
       onRoute: mine((route) => showText($("send-route"), routeWords(route))),
       onPhase: mine(({ phase, detail }) => render[phase](detail)),
-      onProgress: mine(({ index, fileBytes, sentBytes }) => {
-        shown.progress.update(sentBytes);
+      onProgress: mine(({ index, fileBytes, sentBytes, heldBytes }) => {
+        // What the receiver already held counts as done, but not towards the speed.
+        shown.progress.update(sentBytes + heldBytes, null, 0, sentBytes);
         list.progress(index, fileBytes);
       }),
       onDelivered: mine((index) => list.finish(index)),

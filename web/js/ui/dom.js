@@ -99,6 +99,7 @@ export function onNextPaint() {
 export class TotalProgress {
   #meter = new RateMeter();
   #done = 0;
+  #moved = 0;
   #started = performance.now();
   #finished = false;
   #file = null;
@@ -106,7 +107,7 @@ export class TotalProgress {
     // A frame queued before finish() must not paint over the final figures.
     if (this.#finished) return;
     if (this.#file) this.#file.bar.value = this.#file.bytes;
-    const rate = this.#meter.update(this.#done);
+    const rate = this.#meter.update(this.#moved);
     const left = rate > 0 ? ` · ${formatDuration((this.total - this.#done) / rate)} left` : "";
     this.bar.value = this.#done;
     this.line.textContent = `${formatBytes(this.#done)} of ${formatBytes(this.total)} · ${formatBytes(rate)}/s${left}`;
@@ -117,10 +118,12 @@ export class TotalProgress {
     bar.max = total || 1;
   }
 
-  /** Record the running total of bytes moved and, if given, one file's progress bar
-   * and its bytes; the display follows at the next paint. */
-  update(doneBytes, fileBar = null, fileBytes = 0) {
+  /** Record the running total of bytes done and, if given, one file's progress bar and
+   * its bytes; the display follows at the next paint. `movedBytes`, the part of them that
+   * crossed the connection (what a resume skipped did not), is what the rate is of. */
+  update(doneBytes, fileBar = null, fileBytes = 0, movedBytes = doneBytes) {
     this.#done = doneBytes;
+    this.#moved = movedBytes;
     if (fileBar) this.#file = { bar: fileBar, bytes: fileBytes };
     this.#render();
   }
