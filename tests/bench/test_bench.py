@@ -69,7 +69,9 @@ def test_every_section_runs_and_writes_the_table_and_the_json(tmp_path: Path) ->
     assert "relayed via coturn" in turn["name"] and "direct through NAT" in turn["name"], turn
     assert len([r for r in results if r["section"] == "attack"]) == 12
     for result in results:
-        assert result["ours"] > 0 and result["baseline"] is not None, result
+        # How long a blip takes to heal has nothing to be beside.
+        healing = result["section"] == "resume" and "heal after the lift" in result["name"]
+        assert result["ours"] > 0 and (result["baseline"] is not None or healing), result
     for result in results:
         assert result["name"] in run.stdout
     assert "| throughput | Python → Python |" in table.read_text()
