@@ -423,6 +423,8 @@ class ResumeAssembly:
     def __init__(self, files: Sequence[FileEntry], accept: dict[str, Any]) -> None:
         self.files = files
         self.count: int = accept["resume_count"]
+        if self.count > len(files):
+            raise InvalidMessage(f"resume_count {self.count} is more than the {len(files)} files offered")
         self.entries: dict[int, ResumeEntry] = {}
         self._last = -1
         self._add(accept["resume"])

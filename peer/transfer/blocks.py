@@ -6,15 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import BinaryIO
 
-from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
+from sendit_protocol.digest import BlockDigest
 
 #: How much a prefix is read at a time.
 READ_SIZE = 1024 * 1024
-
-
-def block_count(size: int) -> int:
-    """How many blocks a file of ``size`` bytes has (the last one may be short)."""
-    return -(-size // BLOCK_SIZE)
 
 
 def kept_bytes(hashes: BlockDigest, size: int) -> int:

@@ -24,7 +24,9 @@ from sendit_protocol.messages import (
     FileEntry,
     InvalidMessage,
     ManifestAssembly,
+    ResumeAssembly,
     ResumeEntry,
+    block_count,
     check_binary,
     clip,
     encode_message,
@@ -37,8 +39,8 @@ from ..channel import Channel, Inbox, Message
 from ..ending import settle, unless_ended
 from ..errors import Cancelled, ConnectionFailed, PeerError, ProtocolViolation, VerificationFailed, untrusted
 from ..progress import Reporter
-from .blocks import READ_SIZE, block_count, hash_prefix, kept_bytes
-from .resume import ResumeAssembly, entries_of
+from .blocks import READ_SIZE, hash_prefix, kept_bytes
+from .resume import entries_of
 from .sink import FileWriter, Sink
 from .source import Source
 
@@ -560,20 +562,21 @@ class Sender(Transfer):
             if message.get("resume_count") is None:
                 self._start()  # a receiver that knows nothing of resuming: every file whole
                 return
-            self._resume = ResumeAssembly([source.size for source in self.sources], message["resume_count"])
+            self._resume = ResumeAssembly([source.entry for source in self.sources], message)
             self.reconnects = True
-            self._resumed(self._resume.add(message["resume"]))
+            self._resumed(self._resume)
         elif kind == "accept-more" and self._resume is not None:
-            self._resumed(self._resume.add(message["resume"]))
+            self._resume.add(message)
+            self._resumed(self._resume)
         elif kind == "decline" and self._resume is None:
             self.finish(SenderState.DECLINED, Cancelled("the receiver declined the files"))
         else:
             raise InvalidMessage(f"expected accept or decline, got {kind}")
 
-    def _resumed(self, entries: dict[int, ResumeEntry] | None) -> None:
+    def _resumed(self, resume: ResumeAssembly) -> None:
         """The resume entries, once all have come: sending starts."""
-        if entries is not None:
-            self._claims = entries
+        if resume.complete:
+            self._claims = resume.entries
             self._start()
 
     def _start(self) -> None:

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol, Sequence
 
 from sendit_protocol.digest import BLOCK_SIZE, BlockDigest
-from sendit_protocol.messages import FileEntry
+from sendit_protocol.messages import FileEntry, block_count
 
 from ..errors import PeerError, UsageError
-from .blocks import block_count, hash_file, kept_bytes
+from .blocks import hash_file, kept_bytes
 
 log = logging.getLogger(__name__)
 

@@ -316,6 +316,9 @@ export class ResumeParts {
   constructor(files, accept) {
     this.#files = files;
     this.#count = accept.resume_count;
+    if (this.#count > files.length) {
+      throw new ProtocolError(`resume_count ${this.#count} is more than the ${files.length} files offered`);
+    }
     this.#add(accept.resume);
   }
 
