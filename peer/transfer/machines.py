@@ -203,7 +203,15 @@ class Transfer:
         """The channel closed or went silent, or the connection failed: while the transfer
         is under way and both sides can, wait for a new one (RECONNECT_GRACE at most),
         keeping what was done; otherwise that is the end."""
-        if self.ended.done() or self.state == self.reconnecting:
+        if self.ended.done():
+            return
+        if self.state == self.reconnecting:
+            # A new channel lost before the transfer was taken up on it: another attempt,
+            # within the same grace.
+            if self._heard_on is not None:
+                self._heard_on = None
+                if self.on_lost is not None:
+                    self.on_lost()
             return
         if not (self.reconnects and self.state == self.under_way):
             self.abort(error)
@@ -216,12 +224,15 @@ class Transfer:
             self._watch.cancel()
         self._drained.set()
         self.paused()
-        limit = duration(self.grace)
-        self._grace = asyncio.get_running_loop().call_later(
-            self.grace,
-            self.abort,
-            ConnectionFailed(f"the connection was lost and could not be restored within {limit}"),
-        )
+        # The grace runs from the first loss until the transfer is taken up again (4.6): a
+        # channel that opens and is lost again before that gets no new one.
+        if self._grace is None:
+            limit = duration(self.grace)
+            self._grace = asyncio.get_running_loop().call_later(
+                self.grace,
+                self.abort,
+                ConnectionFailed(f"the connection was lost and could not be restored within {limit}"),
+            )
         self.report.reconnecting()
         if self.on_lost is not None:
             self.on_lost()
@@ -234,14 +245,24 @@ class Transfer:
         first, with ``continue``)."""
         if self.ended.done() or self.state != self.reconnecting:
             return
-        if self._grace is not None:
-            self._grace.cancel()
         self._attach(channel, inbox)
         self.listen()
         self.continued()
 
     def continued(self) -> None:
         """Hook: a new channel is open."""
+
+    def taken_up(self) -> None:
+        """The transfer goes on over the new channel (the sender had ``continue``, the
+        receiver its ``file-from``): the grace is over."""
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def busy(self) -> bool:
+        """Hook: nothing moves on the channel for a reason of this side's own (it hashes
+        what the peer claims it holds), which is no stall."""
+        return False
 
     def send(self, message: dict[str, Any]) -> None:
         if self.channel.readyState == "open" and not self.ended.done():
@@ -331,7 +352,7 @@ class Transfer:
         while True:
             await asyncio.sleep(STALL_CHECK_SECONDS)
             now = (self._heard, self.channel.bufferedAmount)
-            if now != seen:
+            if now != seen or self.busy():
                 seen, moved_at = now, loop.time()
             elif loop.time() - moved_at >= STALL_SECONDS:
                 self._watch = None
@@ -418,6 +439,8 @@ class Sender(Transfer):
         self._resume: ResumeAssembly | None = None
         #: What the receiver holds already, by file: answered with file-from.
         self._claims: dict[int, ResumeEntry] = {}
+        #: Hashing the blocks the receiver claims (nothing moves meanwhile).
+        self._hashing = False
         # Files whose file-end went out; of them, those the receiver verified (delivered).
         self._ended_files = 0
         self.delivered = 0
@@ -492,7 +515,11 @@ class Sender(Transfer):
         send file-from: where the bytes start (4.1, file-from). Returns the hashes of
         what the receiver keeps, with ``stream`` just after it."""
         size = self.sources[index].size
-        prefix = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
+        self._hashing = True
+        try:
+            prefix = await asyncio.to_thread(hash_prefix, stream, size, min(claim.blocks * BLOCK_SIZE, size))
+        finally:
+            self._hashing = False
         held = prefix.held(size)
         own = BlockDigest(held)
         if len(held) != claim.blocks or prefix_digest(held) != claim.digest:
@@ -505,6 +532,9 @@ class Sender(Transfer):
 
     def _before(self, index: int) -> int:
         return sum(source.size for source in self.sources[:index])
+
+    def busy(self) -> bool:
+        return self._hashing
 
     async def _stream(self, index: int, stream: BinaryIO, hashes: BlockDigest) -> bool:
         """The file's bytes after those hashed already; False if the transfer stopped."""
@@ -597,6 +627,7 @@ class Sender(Transfer):
             self.report.file_done(verified, self.sources[verified].entry)
         self.delivered = self._ended_files = index
         self._set_state(SenderState.SENDING)
+        self.taken_up()
         # Back to what the receiver says it kept (file-from says, once checked, if not).
         claimed = min(claim.blocks * BLOCK_SIZE, self.sources[index].size)
         self.report.advanced(index, claimed, self._before(index) + claimed)
@@ -719,6 +750,10 @@ class Receiver(Transfer):
     def waits_for_peer_to_close(self) -> bool:
         return self.state == ReceiverState.RECEIVED
 
+    def busy(self) -> bool:
+        # Waiting for file-from: the sender hashes what this side claims.
+        return self.state == ReceiverState.RECEIVING and self._holding is not None
+
     def _open_next(self) -> None:
         """The next file: opened now, or, if some of it is held, once file-from says
         from where."""
@@ -784,6 +819,7 @@ class Receiver(Transfer):
             raise InvalidMessage(f"file-from {self._index} at block {block}: this side holds {len(self._holding)}")
         self._hashes = BlockDigest(self._holding if block else ())
         self._holding = None
+        self.taken_up()
         if self._writer is None:
             self._writer = self.sink.open(self._index, self.files[self._index], self._hashes)
         else:

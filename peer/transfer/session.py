@@ -114,11 +114,16 @@ class Session:
     def _lost(self) -> None:
         """The transfer waits for a new channel: the sender makes one (the receiver waits
         for its offer), unless the server said the peer is gone."""
-        assert self.transfer is not None
+        assert self.transfer is not None and self.pairing is not None
+        setup = self.pairing.setup
         if self.gone is not None:
             self.transfer.abort(self.gone)
         elif self.role == "sender":
             self._tasks.add(asyncio.ensure_future(self._reconnect(self.transfer)))
+        elif setup is not None and setup.link is not None and setup.link.channel is self.transfer.channel:
+            # A loss only this side saw (a stall): closing the connection tells the sender
+            # at once, where it would otherwise go on sending to a side that stopped listening.
+            self._tasks.add(asyncio.ensure_future(setup.abandon()))
 
     async def _reconnect(self, transfer: Transfer) -> None:
         """New connections, one after another, until one opens or the transfer ends (its
