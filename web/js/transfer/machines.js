@@ -580,7 +580,8 @@ export class Sender extends Transfer {
         if (block) [digest, start] = [own, Math.min(block * BLOCK_SIZE, file.size)];
         await this.#room();
         this.send({ type: "file-from", index, block });
-        this.#heldBytes += start;
+        // After a continue, what the receiver kept had crossed before the loss.
+        if (claim !== from) this.#heldBytes += start;
       }
       for (let offset = start; offset < file.size; offset += BLOCK_SIZE) {
         const block = await this.#read(file, offset);

@@ -102,13 +102,20 @@ export function setupSendPage({ relayOnly }) {
       (handler) =>
       (...args) =>
         made === session && handler(...args);
+    /** Bytes of the offered files before the one at `index` (the list is fixed by then). */
+    const before = (index) => {
+      while (sums.length <= index) sums.push(sums.at(-1) + made.files[sums.length - 1].size);
+      return sums[index];
+    };
+    const sums = [0];
     const made = new SendSession({
       relayOnly,
       onRoute: mine((route) => showText($("send-route"), routeWords(route))),
       onPhase: mine(({ phase, detail }) => render[phase](detail)),
-      onProgress: mine(({ index, fileBytes, sentBytes, heldBytes }) => {
-        // What the receiver already held counts as done, but not towards the speed.
-        shown.progress.update(sentBytes + heldBytes, null, 0, sentBytes);
+      // Files before `index` are delivered or sent; what the receiver already held
+      // counts as done, but not towards the speed (resent bytes do).
+      onProgress: mine(({ index, fileBytes, sentBytes }) => {
+        shown.progress.update(before(index) + fileBytes, null, 0, sentBytes);
         list.progress(index, fileBytes);
       }),
       onDelivered: mine((index) => list.finish(index)),
