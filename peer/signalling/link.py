@@ -45,6 +45,9 @@ log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "sendit"
 OPEN_TIMEOUT = 30.0
+#: A reconnection's attempt (docs/PROTOCOL.md 4.6) is given less: one begun while the
+#: path was still down keeps failing its checks, where a fresh one opens within seconds.
+REOPEN_TIMEOUT = 10.0
 #: How long the route waits for the peer's signals to name a peer reflexive remote (3.5).
 ROUTE_WAIT = 10.0
 # On the receiving side, a fast sender's bursts overflow the kernel's default UDP receive
@@ -498,7 +501,7 @@ class LinkSetup:
 
     async def until_open(self) -> Link:
         try:
-            return await asyncio.wait_for(self.opened, OPEN_TIMEOUT)
+            return await asyncio.wait_for(self.opened, REOPEN_TIMEOUT if self.attempt else OPEN_TIMEOUT)
         except asyncio.TimeoutError:
             raise self.no_connection() from None
 

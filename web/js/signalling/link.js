@@ -12,6 +12,9 @@ import { CHANNEL_LABEL, neutralised } from "../protocol/protocol.js";
 import { IceWatch } from "./ice-watch.js";
 
 const OPEN_TIMEOUT_MS = 30000;
+/** A reconnection's attempt (PROTOCOL.md 4.6) is given less: one begun while the path was
+ * still down keeps failing its checks, where a fresh one opens within a second or two. */
+const REOPEN_TIMEOUT_MS = 10000;
 /** How long a side that hears the other give up waits for its own gathering to end: a
  * diagnosis made while it is still looking for addresses would say it found none. */
 const GATHER_WAIT_MS = 5000;
@@ -251,7 +254,7 @@ class Attempt {
     this.opened = new Promise((resolve, reject) => ([this.#resolve, this.#reject] = [resolve, reject]));
     const noPath = () => this.fail(failure(this.#watch.diagnosis));
     this.#watch = new IceWatch(pc, { iceServers, policy, onHopeless: noPath });
-    this.#timer = setTimeout(noPath, OPEN_TIMEOUT_MS);
+    this.#timer = setTimeout(noPath, number > 0 ? REOPEN_TIMEOUT_MS : OPEN_TIMEOUT_MS);
     pc.addEventListener("icecandidate", ({ candidate }) => {
       link.sendSealed("candidate", { candidate: candidateFields(candidate) }, number);
     });
