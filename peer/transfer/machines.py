@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from enum import StrEnum
 from typing import Any, Awaitable, BinaryIO, Callable, Sequence, TypeVar
@@ -715,6 +716,8 @@ class Receiver(Transfer):
             self.last_word({"type": "decline"}, ReceiverState.DECLINED)
             return None
         self.files = files
+        #: Where each file starts in the whole offer: progress is reported per message.
+        self._starts = list(itertools.accumulate((entry.size for entry in files), initial=0))
         if resume:
             try:
                 self._holdings = await self.until(asyncio.to_thread(self.sink.holdings, files))
@@ -783,8 +786,7 @@ class Receiver(Transfer):
     def _advanced(self, received: int | None = None) -> None:
         """Report the current file at ``received`` bytes (default: what was written)."""
         received = self._received if received is None else received
-        before = sum(entry.size for entry in self.files[: self._index])
-        self.report.advanced(self._index, received, before + received)
+        self.report.advanced(self._index, received, self._starts[self._index] + received)
 
     def _out_of_turn(self, what: str) -> str:
         if self.state == ReceiverState.DECIDING:
